@@ -1,0 +1,313 @@
+#pragma once
+// OrchestrationContext: what an orchestrator coroutine uses to act durably.
+//
+// Every durable call records its action when it is *made* (not when awaited)
+// and gets the next sequence number; replay checks those actions against
+// history. Everything here is deterministic: time is the episode's
+// OrchestratorStarted timestamp, GUIDs are name-based.
+//
+// Affinity: one context per execution, used only from that execution's
+// coroutines, which the engine runs on one thread at a time.
+
+#include <coroutine>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "orchestration/durable_task.hpp"
+#include "orchestration/entity_id.hpp"
+#include "orchestration/history.hpp"
+#include "orchestration/payload.hpp"
+#include "orchestration/retry_policy.hpp"
+#include "orchestration/task.hpp"
+
+namespace durable::orchestration {
+
+class OrchestrationContext;
+class OrchestrationExecution;
+
+/// A held critical section (see OrchestrationContext::lock_entities). Move-only;
+/// releases its locks when destroyed or on release(), whichever comes first.
+class CriticalSection {
+ public:
+  CriticalSection(OrchestrationContext* ctx, std::string id) : ctx_(ctx), id_(std::move(id)) {}
+  CriticalSection(CriticalSection&& other) noexcept
+      : ctx_(std::exchange(other.ctx_, nullptr)), id_(std::move(other.id_)) {}
+  CriticalSection& operator=(CriticalSection&&) = delete;
+  CriticalSection(const CriticalSection&) = delete;
+  ~CriticalSection() { release(); }
+
+  /// Sends the unlock messages now. Idempotent.
+  void release();
+  const std::string& id() const { return id_; }
+
+ private:
+  OrchestrationContext* ctx_;  // outlives every frame of its execution
+  std::string id_;
+};
+
+/// What `co_await ctx.lock_entities(...)` awaits: yields a CriticalSection.
+class LockTask {
+ public:
+  LockTask(DurableTask<void> granted, OrchestrationContext* ctx, std::string id)
+      : granted_(std::move(granted)), ctx_(ctx), id_(std::move(id)) {}
+  bool await_ready() const noexcept { return granted_.await_ready(); }
+  void await_suspend(std::coroutine_handle<> h) { granted_.await_suspend(h); }
+  CriticalSection await_resume() const {
+    granted_.get();
+    return CriticalSection(ctx_, id_);
+  }
+
+ private:
+  DurableTask<void> granted_;
+  OrchestrationContext* ctx_;
+  std::string id_;
+};
+template <>
+struct is_orchestration_awaitable<LockTask> : std::true_type {};
+
+class OrchestrationContext {
+ public:
+  OrchestrationContext(const OrchestrationContext&) = delete;
+  OrchestrationContext& operator=(const OrchestrationContext&) = delete;
+
+  // --- Identity, input, time ------------------------------------------------
+  const std::string& instance_id() const { return instance_id_; }
+  const std::string& name() const { return name_; }
+  const std::string& execution_id() const { return execution_id_; }
+  const std::optional<ParentInstance>& parent() const { return parent_; }
+  /// The input, decoded as T (throws PayloadError when it does not decode).
+  template <class T>
+  T input() const {
+    return from_payload<T>(input_);
+  }
+  const Payload& raw_input() const { return input_; }
+  /// The timestamp of the current episode's OrchestratorStarted event.
+  TimePoint current_utc_datetime() const { return now_; }
+  /// True while the engine re-runs events that history already holds.
+  bool is_replaying() const { return replaying_; }
+  /// A deterministic UUID v5 over instance id, current time and a counter.
+  std::string new_guid();
+
+  // --- Activities, sub-orchestrations, timers, events -----------------------
+  template <class R = void, class In = std::monostate>
+  DurableTask<R> call_activity(std::string name, const In& input = {},
+                               std::optional<RetryPolicy> retry = std::nullopt) {
+    Payload payload = to_payload(input);
+    if (!retry) return schedule<R>(EventType::task_scheduled, std::move(name), std::move(payload));
+    return spawn(with_retry<R>(
+        *this,
+        [this, name, payload] { return schedule<R>(EventType::task_scheduled, name, payload); },
+        std::move(*retry)));
+  }
+
+  /// Starts orchestrator `name` as a child instance (id `instance_id`, or a
+  /// new deterministic GUID) and completes with its output or failure.
+  /// Throws std::invalid_argument for an invalid instance id and
+  /// LockingRulesViolation inside a critical section.
+  template <class R = void, class In = std::monostate>
+  DurableTask<R> call_sub_orchestrator(std::string name, const In& input = {},
+                                       std::string instance_id = {},
+                                       std::optional<RetryPolicy> retry = std::nullopt) {
+    Payload payload = to_payload(input);
+    if (!retry) return schedule_sub<R>(std::move(name), std::move(payload), std::move(instance_id));
+    return spawn(with_retry<R>(
+        *this,
+        [this, name, payload, instance_id] { return schedule_sub<R>(name, payload, instance_id); },
+        std::move(*retry)));
+  }
+
+  /// A durable timer firing at `fire_at`. Cancel it with `cancel()` when it is
+  /// no longer needed (e.g. the when_any it raced was won by something else).
+  DurableTask<void> create_timer(TimePoint fire_at);
+
+  /// Waits for an external event. Names compare case-insensitively; an event
+  /// raised before anyone waits is buffered per name, first in first out.
+  template <class T = std::monostate>
+  DurableTask<T> wait_for_external_event(std::string name) {
+    DurableTask<T> task;
+    wait_for_event(std::move(name), task.state());
+    return task;
+  }
+
+  /// Raises event `name` on another instance (one-way).
+  template <class In = std::monostate>
+  void send_event(std::string instance_id, std::string name, const In& input = {}) {
+    record_send_event(std::move(instance_id), std::move(name), to_payload(input));
+  }
+
+  /// Ends this execution when the orchestrator returns and starts a fresh one
+  /// with `input` and an empty history. With `preserve_unprocessed_events`,
+  /// external events not yet consumed are carried into the new execution.
+  template <class In>
+  void continue_as_new(const In& input, bool preserve_unprocessed_events = false) {
+    continue_as_new_input_ = to_payload(input);
+    preserve_unprocessed_events_ = preserve_unprocessed_events;
+  }
+
+  /// A value clients can read while the instance runs (not part of history).
+  template <class T>
+  void set_custom_status(const T& value) {
+    custom_status_ = to_payload(value);
+  }
+  const Payload& custom_status() const { return custom_status_; }
+
+  // --- Entities --------------------------------------------------------------
+  /// Calls operation `op` on an entity and completes with its result or failure.
+  /// Inside a critical section only locked entities may be called.
+  template <class R = void, class In = std::monostate>
+  DurableTask<R> call_entity(const EntityId& entity, std::string op, const In& input = {}) {
+    DurableTask<R> task;
+    record_entity_call(entity, std::move(op), to_payload(input), task.state());
+    return task;
+  }
+  /// Signals operation `op` on an entity (one-way), now or at time `at`.
+  /// Inside a critical section, locked entities may not be signalled.
+  template <class In = std::monostate>
+  void signal_entity(const EntityId& entity, std::string op, const In& input = {},
+                     std::optional<TimePoint> at = std::nullopt) {
+    record_entity_signal(entity, std::move(op), to_payload(input), at);
+  }
+  /// Locks the entities (sorted, duplicates removed) for a critical section;
+  /// `co_await` yields the CriticalSection. Throws LockingRulesViolation when
+  /// a section is already held, and std::invalid_argument for an empty list.
+  LockTask lock_entities(std::vector<EntityId> entities);
+  /// The same for a fixed set: `co_await ctx.lock_entities(a, b)`. (g++ 12
+  /// cannot compile a braced list inside a co_await expression; this form
+  /// needs none.)
+  template <class... More>
+  LockTask lock_entities(const EntityId& first, const More&... more) {
+    return lock_entities(std::vector<EntityId>{first, more...});
+  }
+  /// True inside a critical section (from the lock request to its release).
+  bool in_critical_section() const { return lock_.has_value(); }
+
+  // --- Concurrency ------------------------------------------------------------
+  /// Runs a helper coroutine concurrently and returns a handle to its result,
+  /// so it can be combined with when_all / when_any like any durable task.
+  template <class T>
+  DurableTask<T> spawn(Task<T> task) {
+    DurableTask<T> out;
+    frames_.push_back(drive(std::move(task), out.state()).handle);
+    return out;
+  }
+
+ private:
+  friend class OrchestrationExecution;
+  friend class CriticalSection;
+  OrchestrationContext() = default;
+
+  struct OpenTask {
+    std::shared_ptr<detail::CompletionState> state;
+    EventType kind;
+    std::string name;
+  };
+  struct HeldLock {
+    std::string id;
+    std::vector<EntityId> entities;
+    bool released = false;
+  };
+
+  template <class T>
+  static detail::Detached drive(Task<T> task, std::shared_ptr<detail::TypedState<T>> state) {
+    try {
+      if constexpr (std::is_void_v<T>) {
+        co_await std::move(task);
+        state->complete({});
+      } else {
+        state->complete(co_await std::move(task));
+      }
+    } catch (...) {
+      state->fail(std::current_exception());
+    }
+  }
+
+  template <class R, class Attempt>
+  static Task<R> with_retry(OrchestrationContext& ctx, Attempt attempt, RetryPolicy policy) {
+    const TimePoint first_attempt_at = ctx.current_utc_datetime();
+    for (int failed = 1;; ++failed) {
+      std::exception_ptr error;
+      FailureDetails failure;
+      DurableTask<R> task = attempt();
+      try {
+        if constexpr (std::is_void_v<R>) {
+          co_await task;
+          co_return;
+        } else {
+          co_return co_await task;
+        }
+      } catch (const TaskFailedException& e) {
+        error = std::current_exception();
+        failure = e.details();
+      }
+      const TimePoint next = ctx.current_utc_datetime() + policy.delay_after(failed);
+      if (!policy.should_retry(failed, failure, first_attempt_at, next)) std::rethrow_exception(error);
+      co_await ctx.create_timer(next);
+    }
+  }
+
+  template <class R>
+  DurableTask<R> schedule(EventType kind, std::string name, Payload input) {
+    DurableTask<R> task;
+    HistoryEvent action;
+    action.type = kind;
+    action.name = std::move(name);
+    action.input = std::move(input);
+    record_action(std::move(action), task.state());
+    return task;
+  }
+  template <class R>
+  DurableTask<R> schedule_sub(std::string name, Payload input, std::string instance_id) {
+    DurableTask<R> task;
+    record_sub_orchestration(std::move(name), std::move(input), std::move(instance_id), task.state());
+    return task;
+  }
+
+  /// Gives `action` the next sequence number and the current time, and keeps
+  /// it: as a new action, or (while replaying) to match against history. If
+  /// `completion` is set it completes when the action's result arrives.
+  /// Returns the sequence number.
+  int32_t record_action(HistoryEvent action,
+                        std::shared_ptr<detail::CompletionState> completion = nullptr);
+  void record_sub_orchestration(std::string name, Payload input, std::string instance_id,
+                                std::shared_ptr<detail::CompletionState> completion);
+  void record_send_event(std::string instance_id, std::string name, Payload input);
+  void record_entity_call(const EntityId& entity, std::string op, Payload input,
+                          std::shared_ptr<detail::CompletionState> completion);
+  void record_entity_signal(const EntityId& entity, std::string op, Payload input,
+                            std::optional<TimePoint> at);
+  void wait_for_event(std::string name, std::shared_ptr<detail::CompletionState> waiter);
+  void release_lock(const std::string& section_id);
+
+  // Fixed for the execution (set on ExecutionStarted).
+  std::string instance_id_;
+  std::string name_;
+  std::string execution_id_;
+  Payload input_;
+  std::optional<ParentInstance> parent_;
+
+  // Mutable state, owned by the execution's single thread.
+  TimePoint now_{};
+  bool replaying_ = false;
+  bool finished_ = false;      // actions made from now on are dropped
+  bool tearing_down_ = false;  // frames are being destroyed: no new actions
+  int32_t next_sequence_ = 0;
+  int64_t guid_counter_ = 0;
+  std::map<int32_t, HistoryEvent> unmatched_;  // made while replaying, not yet seen in history
+  std::vector<HistoryEvent> new_actions_;      // made in this episode
+  std::unordered_map<int32_t, OpenTask> open_tasks_;             // by sequence number
+  std::unordered_map<std::string, OpenTask> open_requests_;      // entity calls, locks
+  std::map<std::string, std::deque<std::shared_ptr<detail::CompletionState>>> event_waiters_;
+  std::deque<HistoryEvent> buffered_events_;  // EventRaised nobody waited for, in arrival order
+  Payload custom_status_;
+  std::optional<Payload> continue_as_new_input_;
+  bool preserve_unprocessed_events_ = false;
+  std::optional<HeldLock> lock_;
+  std::vector<std::coroutine_handle<>> frames_;  // spawned coroutines, destroyed with the execution
+};
+
+}  // namespace durable::orchestration

@@ -1,0 +1,150 @@
+#pragma once
+// Registry: the orchestrators and activities a node can run, by name. Names
+// compare case-insensitively (as Durable Functions' function names).
+//
+//   Task<std::string> greet(OrchestrationContext& ctx, std::string who);
+//   std::string say_hello(ActivityContext& ctx, std::string city);
+//   registry.add_orchestrator("Greet", greet);
+//   registry.add_activity("SayHello", say_hello);
+//
+// Built once at start-up, then only read (safe to share between threads).
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "orchestration/context.hpp"
+#include "orchestration/history.hpp"
+#include "orchestration/payload.hpp"
+#include "orchestration/task.hpp"
+
+namespace durable::orchestration {
+
+/// What an activity sees of its call.
+struct ActivityContext {
+  std::string instance_id;  // the orchestration that scheduled it
+  std::string name;
+  int32_t task_id = -1;     // the TaskScheduled sequence number
+};
+
+/// An orchestrator with its input and output erased to payloads.
+using OrchestratorFn = std::function<Task<Payload>(OrchestrationContext&)>;
+/// An activity with its input and output erased to payloads. Throws what the
+/// user function throws.
+using ActivityFn = std::function<Payload(ActivityContext&, const Payload&)>;
+
+/// An activity's result: its output, or the failure it threw.
+using ActivityOutcome = std::variant<Payload, FailureDetails>;
+
+namespace detail {
+template <class Sig>
+struct Signature;
+template <class R, class... Args>
+struct Signature<std::function<R(Args...)>> {
+  using result = R;
+  static constexpr size_t arity = sizeof...(Args);
+  template <size_t I>
+  using arg = std::decay_t<std::tuple_element_t<I, std::tuple<Args...>>>;
+};
+template <class T>
+struct TaskValue;
+template <class T>
+struct TaskValue<Task<T>> {
+  using type = T;
+};
+
+template <class Out, class In, class F>
+Task<Payload> run_orchestrator(OrchestrationContext& ctx, F fn) {
+  if constexpr (std::is_void_v<Out>) {
+    if constexpr (std::is_void_v<In>) {
+      co_await fn(ctx);
+    } else {
+      co_await fn(ctx, ctx.input<In>());
+    }
+    co_return Payload{};
+  } else {
+    if constexpr (std::is_void_v<In>) {
+      co_return to_payload(co_await fn(ctx));
+    } else {
+      co_return to_payload(co_await fn(ctx, ctx.input<In>()));
+    }
+  }
+}
+}  // namespace detail
+
+class Registry {
+ public:
+  /// `fn`: Task<Out>(OrchestrationContext&[, In]). In and Out are msgpack
+  /// types (JSON-compatible; see payload.hpp). Replaces an earlier one of the
+  /// same name.
+  template <class F>
+  void add_orchestrator(std::string name, F fn) {
+    using Sig = detail::Signature<decltype(std::function{fn})>;
+    using Out = typename detail::TaskValue<typename Sig::result>::type;
+    if constexpr (Sig::arity == 1) {
+      add_orchestrator_fn(std::move(name), [fn](OrchestrationContext& ctx) {
+        return detail::run_orchestrator<Out, void>(ctx, fn);
+      });
+    } else {
+      using In = typename Sig::template arg<1>;
+      add_orchestrator_fn(std::move(name), [fn](OrchestrationContext& ctx) {
+        return detail::run_orchestrator<Out, In>(ctx, fn);
+      });
+    }
+  }
+
+  /// `fn`: Out(ActivityContext&[, In]); may throw, which fails the task.
+  template <class F>
+  void add_activity(std::string name, F fn) {
+    using Sig = detail::Signature<decltype(std::function{fn})>;
+    using Out = typename Sig::result;
+    add_activity_fn(std::move(name), [fn](ActivityContext& ctx, const Payload& input) -> Payload {
+      if constexpr (Sig::arity == 1) {
+        if constexpr (std::is_void_v<Out>) {
+          fn(ctx);
+          return {};
+        } else {
+          return to_payload(fn(ctx));
+        }
+      } else {
+        using In = typename Sig::template arg<1>;
+        if constexpr (std::is_void_v<Out>) {
+          fn(ctx, from_payload<In>(input));
+          return {};
+        } else {
+          return to_payload(fn(ctx, from_payload<In>(input)));
+        }
+      }
+    });
+  }
+
+  void add_orchestrator_fn(std::string name, OrchestratorFn fn);
+  void add_activity_fn(std::string name, ActivityFn fn);
+
+  /// nullptr when no orchestrator has that name.
+  const OrchestratorFn* find_orchestrator(std::string_view name) const;
+  const ActivityFn* find_activity(std::string_view name) const;
+
+  /// Runs activity `ctx.name` on `input`. An unknown name or an exception
+  /// becomes FailureDetails; never throws.
+  ActivityOutcome run_activity(ActivityContext& ctx, const Payload& input) const;
+
+  /// Registered names, as given, sorted case-insensitively.
+  std::vector<std::string> orchestrator_names() const;
+  std::vector<std::string> activity_names() const;
+
+ private:
+  template <class Fn>
+  struct Entry {
+    std::string name;  // as registered
+    Fn fn;
+  };
+  std::map<std::string, Entry<OrchestratorFn>> orchestrators_;  // by lower-case name
+  std::map<std::string, Entry<ActivityFn>> activities_;
+};
+
+}  // namespace durable::orchestration

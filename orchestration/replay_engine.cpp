@@ -1,0 +1,457 @@
+#include "orchestration/replay_engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "base/text.hpp"
+#include "orchestration/errors.hpp"
+
+namespace durable::orchestration {
+namespace {
+
+bool is_action(EventType type) {
+  switch (type) {
+    case EventType::task_scheduled:
+    case EventType::timer_created:
+    case EventType::sub_orchestration_instance_created:
+    case EventType::event_sent:
+    case EventType::entity_operation_called:
+    case EventType::entity_operation_signaled:
+    case EventType::entity_lock_requested:
+    case EventType::entity_unlock_sent:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// How an action reads in a nondeterminism message, in the API's words.
+std::string describe(const HistoryEvent& action) {
+  switch (action.type) {
+    case EventType::task_scheduled: return "call_activity \"" + action.name + "\"";
+    case EventType::timer_created: return "create_timer";
+    case EventType::sub_orchestration_instance_created:
+      return "call_sub_orchestrator \"" + action.name + "\"";
+    case EventType::event_sent:
+      return "send_event \"" + action.name + "\" to \"" + action.instance_id + "\"";
+    case EventType::entity_operation_called:
+      return "call_entity \"" + action.name + "\" on " + action.instance_id;
+    case EventType::entity_operation_signaled:
+      return "signal_entity \"" + action.name + "\" on " + action.instance_id;
+    case EventType::entity_lock_requested: return "lock_entities";
+    case EventType::entity_unlock_sent: return "release of the lock on " + action.instance_id;
+    default: return std::string(event_type_name(action.type));
+  }
+}
+
+/// Same kind, and the same name where the kind has one (case-insensitive, as
+/// Durable Functions). Inputs are not compared.
+bool same_action(const HistoryEvent& a, const HistoryEvent& b) {
+  if (a.type != b.type) return false;
+  switch (a.type) {
+    case EventType::task_scheduled:
+    case EventType::sub_orchestration_instance_created:
+    case EventType::entity_operation_called:
+    case EventType::entity_operation_signaled:
+      return iequals(a.name, b.name);
+    case EventType::event_sent:
+      return iequals(a.name, b.name) && a.instance_id == b.instance_id;
+    case EventType::entity_unlock_sent:
+      return a.instance_id == b.instance_id;
+    default:
+      return true;
+  }
+}
+
+EventType scheduled_kind(EventType completion) {
+  switch (completion) {
+    case EventType::task_completed:
+    case EventType::task_failed:
+      return EventType::task_scheduled;
+    case EventType::timer_fired:
+      return EventType::timer_created;
+    default:
+      return EventType::sub_orchestration_instance_created;
+  }
+}
+
+HistoryEvent frame_event(EventType type, TimePoint now) {
+  HistoryEvent e;
+  e.type = type;
+  e.timestamp = now;
+  return e;
+}
+
+}  // namespace
+
+OrchestrationExecution::OrchestrationExecution(const Registry& registry)
+    : registry_(registry), ctx_(new OrchestrationContext()) {}
+
+OrchestrationExecution::~OrchestrationExecution() { tear_down(); }
+
+const std::string& OrchestrationExecution::instance_id() const { return ctx_->instance_id_; }
+
+Status OrchestrationExecution::replay(std::span<const HistoryEvent> history) {
+  for (const auto& e : history) {
+    if (e.type == EventType::orchestrator_started) continue;
+    if (e.type != EventType::execution_started) {
+      return Status::corruption("history does not start with ExecutionStarted (found " +
+                                std::string(event_type_name(e.type)) + " first)");
+    }
+    break;
+  }
+  ctx_->replaying_ = true;
+  for (const auto& e : history) process(e);
+  ctx_->replaying_ = false;
+  // A history always ends with a whole episode; check the tail all the same.
+  if (!ctx_->unmatched_.empty()) check_all_matched();
+  if (ctx_->finished_ && completion_recorded_) tear_down();
+  return Status::ok();
+}
+
+EpisodeResult OrchestrationExecution::run_episode(TimePoint now, std::vector<HistoryEvent> batch) {
+  EpisodeResult result;
+  if (completion_recorded_) {
+    // The execution has ended; whatever arrives now is dropped.
+    result.status = status_;
+    result.output = output_;
+    result.failure = failure_;
+    return result;
+  }
+  ctx_->replaying_ = false;
+  ctx_->new_actions_.clear();
+
+  result.new_history.reserve(batch.size() + 4);
+  result.new_history.push_back(frame_event(EventType::orchestrator_started, now));
+  process(result.new_history.back());
+
+  size_t processed = 0;
+  while (processed < batch.size() && !ctx_->finished_) process(batch[processed++]);
+
+  std::optional<ContinueAsNewRequest> continued;
+  if (ctx_->finished_ && status_ == OrchestrationStatus::continued_as_new) {
+    continued.emplace();
+    continued->input = *ctx_->continue_as_new_input_;
+    if (ctx_->preserve_unprocessed_events_) {
+      auto carry = [&](const HistoryEvent& e) {
+        if (e.type == EventType::event_raised) continued->carried_events.push_back(e);
+      };
+      for (const auto& e : ctx_->buffered_events_) carry(e);
+      for (const auto& e : held_while_suspended_) carry(e);
+      for (size_t i = processed; i < batch.size(); ++i) carry(batch[i]);
+    }
+  }
+
+  for (auto& e : batch) result.new_history.push_back(std::move(e));
+  result.first_action = result.new_history.size();
+  result.action_count = ctx_->new_actions_.size();
+  for (auto& a : ctx_->new_actions_) result.new_history.push_back(std::move(a));
+  ctx_->new_actions_.clear();
+  if (ctx_->finished_) {
+    result.new_history.push_back(completion_event(now));
+    completion_recorded_ = true;
+  }
+  result.new_history.push_back(frame_event(EventType::orchestrator_completed, now));
+
+  result.status = status_;
+  result.output = output_;
+  result.failure = failure_;
+  result.custom_status = ctx_->custom_status_;
+  result.continue_as_new = std::move(continued);
+  spdlog::debug("[{}] episode: {} events in, {} actions out, status {}", ctx_->instance_id_,
+                processed, result.action_count, status_name(status_));
+  if (completion_recorded_) tear_down();
+  return result;
+}
+
+void OrchestrationExecution::process(const HistoryEvent& event) {
+  switch (event.type) {
+    case EventType::orchestrator_started:
+      ctx_->now_ = event.timestamp;
+      return;
+    case EventType::orchestrator_completed:
+      if (ctx_->replaying_) check_all_matched();
+      return;
+    case EventType::execution_completed:
+    case EventType::continue_as_new:
+      // History is the truth: the recorded outcome stands.
+      status_ = event.type == EventType::continue_as_new ? OrchestrationStatus::continued_as_new
+                                                         : event.status;
+      output_ = event.type == EventType::continue_as_new ? Payload{} : event.result;
+      failure_ = event.failure;
+      ctx_->finished_ = true;
+      completion_recorded_ = true;
+      return;
+    default:
+      break;
+  }
+  if (is_action(event.type)) {
+    match_recorded_action(event);
+    return;
+  }
+  if (ctx_->finished_) return;  // ended: later messages are dropped
+  if (suspended_ && event.type != EventType::execution_resumed &&
+      event.type != EventType::execution_terminated &&
+      event.type != EventType::execution_suspended) {
+    held_while_suspended_.push_back(event);
+    return;
+  }
+  deliver(event);
+}
+
+void OrchestrationExecution::deliver(const HistoryEvent& message) {
+  switch (message.type) {
+    case EventType::execution_started:
+      start(message);
+      return;
+    case EventType::execution_terminated:
+      if (status_ == OrchestrationStatus::pending) ctx_->instance_id_ = message.instance_id;
+      finish(OrchestrationStatus::terminated, message.input, std::nullopt);
+      return;
+    case EventType::execution_suspended:
+      if (status_ == OrchestrationStatus::running) {
+        suspended_ = true;
+        status_ = OrchestrationStatus::suspended;
+      }
+      return;
+    case EventType::execution_resumed: {
+      if (!suspended_) return;
+      suspended_ = false;
+      status_ = OrchestrationStatus::running;
+      auto held = std::move(held_while_suspended_);
+      held_while_suspended_.clear();
+      for (size_t i = 0; i < held.size(); ++i) {
+        if (ctx_->finished_) break;
+        process(held[i]);
+      }
+      return;
+    }
+    case EventType::task_completed:
+    case EventType::task_failed:
+    case EventType::timer_fired:
+    case EventType::sub_orchestration_instance_completed:
+    case EventType::sub_orchestration_instance_failed:
+      complete_task(message.task_scheduled_id, message);
+      return;
+    case EventType::event_raised:
+      raise_event(message);
+      return;
+    case EventType::entity_operation_completed:
+    case EventType::entity_operation_failed:
+    case EventType::entity_lock_granted:
+      complete_request(message.request_id, message);
+      return;
+    default:
+      spdlog::debug("[{}] ignoring {} as a message", ctx_->instance_id_,
+                    event_type_name(message.type));
+      return;
+  }
+}
+
+void OrchestrationExecution::start(const HistoryEvent& started) {
+  if (status_ != OrchestrationStatus::pending) {
+    spdlog::debug("[{}] dropping duplicate ExecutionStarted", ctx_->instance_id_);
+    return;
+  }
+  ctx_->instance_id_ = started.instance_id;
+  ctx_->name_ = started.name;
+  ctx_->execution_id_ = started.execution_id;
+  ctx_->input_ = started.input;
+  ctx_->parent_ = started.parent;
+  status_ = OrchestrationStatus::running;
+  const OrchestratorFn* fn = registry_.find_orchestrator(started.name);
+  if (!fn) {
+    finish(OrchestrationStatus::failed, {},
+           FailureDetails{"OrchestratorNotFound",
+                          "orchestrator '" + started.name + "' is not registered", {}});
+    return;
+  }
+  top_ = run((*fn)(*ctx_), this).handle;
+}
+
+detail::Detached OrchestrationExecution::run(Task<Payload> task, OrchestrationExecution* self) {
+  try {
+    Payload output = co_await std::move(task);
+    self->on_returned(std::move(output));
+  } catch (...) {
+    self->on_threw(std::current_exception());
+  }
+}
+
+void OrchestrationExecution::on_returned(Payload output) {
+  if (ctx_->continue_as_new_input_) {
+    finish(OrchestrationStatus::continued_as_new, {}, std::nullopt);
+  } else {
+    finish(OrchestrationStatus::completed, std::move(output), std::nullopt);
+  }
+}
+
+void OrchestrationExecution::on_threw(std::exception_ptr error) {
+  finish(OrchestrationStatus::failed, {}, failure_from_exception(std::move(error)));
+}
+
+void OrchestrationExecution::finish(OrchestrationStatus status, Payload output,
+                                    std::optional<FailureDetails> failure) {
+  if (ctx_->finished_) return;
+  // Locks die with the execution, as in Durable Functions: unlock before the end.
+  if (ctx_->lock_) ctx_->release_lock(ctx_->lock_->id);
+  ctx_->finished_ = true;
+  suspended_ = false;
+  status_ = status;
+  output_ = std::move(output);
+  failure_ = std::move(failure);
+  spdlog::debug("[{}] finished: {}", ctx_->instance_id_, status_name(status));
+}
+
+void OrchestrationExecution::match_recorded_action(const HistoryEvent& recorded) {
+  if (status_ == OrchestrationStatus::failed && failure_ &&
+      failure_->error_type == kNondeterminismError) {
+    return;  // already failed; the rest of history says nothing new
+  }
+  auto made = ctx_->unmatched_.find(recorded.event_id);
+  if (made == ctx_->unmatched_.end()) {
+    fail_nondeterminism("history recorded " + describe(recorded) + " at sequence number " +
+                        std::to_string(recorded.event_id) + ", but the code now did nothing there");
+    return;
+  }
+  if (!same_action(made->second, recorded)) {
+    fail_nondeterminism("history recorded " + describe(recorded) + " at sequence number " +
+                        std::to_string(recorded.event_id) + ", but the code now did " +
+                        describe(made->second));
+    return;
+  }
+  ctx_->unmatched_.erase(made);
+}
+
+void OrchestrationExecution::check_all_matched() {
+  if (ctx_->unmatched_.empty()) return;
+  const auto& [seq, action] = *ctx_->unmatched_.begin();
+  fail_nondeterminism("the code now did " + describe(action) + " at sequence number " +
+                      std::to_string(seq) + ", which history does not record");
+}
+
+void OrchestrationExecution::fail_nondeterminism(const std::string& message) {
+  if (status_ == OrchestrationStatus::failed && failure_ &&
+      failure_->error_type == kNondeterminismError) {
+    return;
+  }
+  const std::string text = "nondeterministic orchestrator '" + ctx_->name_ + "' in instance '" +
+                           ctx_->instance_id_ + "': " + message +
+                           ". Was the orchestrator code changed while instances were running?";
+  spdlog::warn("[{}] {}", ctx_->instance_id_, text);
+  ctx_->unmatched_.clear();
+  ctx_->new_actions_.clear();  // the code is not trusted any more: no new actions
+  ctx_->finished_ = true;
+  suspended_ = false;
+  status_ = OrchestrationStatus::failed;
+  output_.clear();
+  failure_ = FailureDetails{kNondeterminismError, text, {}};
+}
+
+void OrchestrationExecution::complete_task(int32_t id, const HistoryEvent& event) {
+  auto it = ctx_->open_tasks_.find(id);
+  if (it == ctx_->open_tasks_.end() || it->second.kind != scheduled_kind(event.type)) {
+    // A duplicate delivery, or a result for a task this execution never
+    // scheduled (e.g. from before a continue-as-new): ignored, as in DTFx.
+    spdlog::debug("[{}] dropping {} for task {}: no open task of that kind", ctx_->instance_id_,
+                  event_type_name(event.type), id);
+    return;
+  }
+  OrchestrationContext::OpenTask task = std::move(it->second);
+  ctx_->open_tasks_.erase(it);
+  switch (event.type) {
+    case EventType::task_failed:
+    case EventType::sub_orchestration_instance_failed: {
+      const FailureDetails failure = event.failure.value_or(FailureDetails{});
+      const char* what = event.type == EventType::task_failed ? "activity" : "sub-orchestration";
+      task.state->fail(std::make_exception_ptr(TaskFailedException(
+          std::string(what) + " '" + task.name + "' (task " + std::to_string(id) +
+              ") failed: " + failure.error_type + ": " + failure.message,
+          failure)));
+      return;
+    }
+    default:
+      task.state->complete_with_payload(event.result);
+      return;
+  }
+}
+
+void OrchestrationExecution::complete_request(const std::string& request_id,
+                                              const HistoryEvent& event) {
+  auto it = ctx_->open_requests_.find(request_id);
+  const EventType expected = event.type == EventType::entity_lock_granted
+                                 ? EventType::entity_lock_requested
+                                 : EventType::entity_operation_called;
+  if (it == ctx_->open_requests_.end() || it->second.kind != expected) {
+    spdlog::debug("[{}] dropping {} for unknown request {}", ctx_->instance_id_,
+                  event_type_name(event.type), request_id);
+    return;
+  }
+  OrchestrationContext::OpenTask task = std::move(it->second);
+  ctx_->open_requests_.erase(it);
+  if (event.type == EventType::entity_operation_failed) {
+    const FailureDetails failure = event.failure.value_or(FailureDetails{});
+    task.state->fail(std::make_exception_ptr(TaskFailedException(
+        "entity operation '" + task.name + "' failed: " + failure.error_type + ": " +
+            failure.message,
+        failure)));
+    return;
+  }
+  task.state->complete_with_payload(event.result);
+}
+
+void OrchestrationExecution::raise_event(const HistoryEvent& event) {
+  auto waiters = ctx_->event_waiters_.find(ascii_lower(event.name));
+  if (waiters != ctx_->event_waiters_.end()) {
+    auto& queue = waiters->second;
+    while (!queue.empty()) {
+      auto waiter = std::move(queue.front());
+      queue.pop_front();
+      if (waiter->done()) continue;  // cancelled while waiting
+      waiter->complete_with_payload(event.input);
+      return;
+    }
+  }
+  ctx_->buffered_events_.push_back(event);
+}
+
+HistoryEvent OrchestrationExecution::completion_event(TimePoint now) const {
+  HistoryEvent e;
+  e.timestamp = now;
+  if (status_ == OrchestrationStatus::continued_as_new) {
+    e.type = EventType::continue_as_new;
+    e.result = ctx_->continue_as_new_input_.value_or(Payload{});
+  } else {
+    e.type = EventType::execution_completed;
+    e.status = status_;
+    e.result = output_;
+    e.failure = failure_;
+  }
+  return e;
+}
+
+void OrchestrationExecution::tear_down() {
+  if (!ctx_ || ctx_->tearing_down_) return;
+  ctx_->tearing_down_ = true;
+  // Drop continuations first so no destroyed frame can be resumed, then the
+  // frames (which release the joins and tasks they hold).
+  for (auto& [id, task] : ctx_->open_tasks_) task.state->abandon();
+  for (auto& [id, task] : ctx_->open_requests_) task.state->abandon();
+  for (auto& [name, queue] : ctx_->event_waiters_) {
+    for (auto& waiter : queue) waiter->abandon();
+  }
+  if (top_) std::exchange(top_, {}).destroy();
+  for (auto frame : ctx_->frames_) frame.destroy();
+  ctx_->frames_.clear();
+  ctx_->open_tasks_.clear();
+  ctx_->open_requests_.clear();
+  ctx_->event_waiters_.clear();
+}
+
+Result<EpisodeResult> replay_episode(const Registry& registry, std::span<const HistoryEvent> history,
+                                     TimePoint now, std::vector<HistoryEvent> batch) {
+  OrchestrationExecution execution(registry);
+  if (Status s = execution.replay(history); !s.is_ok()) return s;
+  return execution.run_episode(now, std::move(batch));
+}
+
+}  // namespace durable::orchestration

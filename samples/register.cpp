@@ -1,0 +1,19 @@
+#include "samples/samples.hpp"
+
+namespace durable::samples {
+
+void register_hello(orchestration::Registry& registry);
+void register_order_processing(orchestration::Registry& registry);
+void register_fan_out_fan_in(orchestration::Registry& registry);
+void register_approval(orchestration::Registry& registry);
+void register_monitor(orchestration::Registry& registry);
+
+void register_samples(orchestration::Registry& registry) {
+  register_hello(registry);
+  register_order_processing(registry);
+  register_fan_out_fan_in(registry);
+  register_approval(registry);
+  register_monitor(registry);
+}
+
+}  // namespace durable::samples

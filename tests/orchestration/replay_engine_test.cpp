@@ -1,0 +1,704 @@
+// The replay engine on scripted histories. Every episode runs both live and by
+// full replay (see engine_fixture.hpp), so each test also checks that the two
+// agree.
+
+#include <gmock/gmock.h>
+
+#include <stdexcept>
+
+#include "engine_fixture.hpp"
+#include "orchestration/errors.hpp"
+
+namespace durable::orchestration::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+Task<std::string> schedule_at_call(OrchestrationContext& ctx) {
+  auto a = ctx.call_activity<std::string>("A");
+  co_await ctx.create_timer(ctx.current_utc_datetime() + 10s);
+  co_return co_await a;
+}
+
+Task<int> two_activities(OrchestrationContext& ctx) {
+  int a = co_await ctx.call_activity<int>("A");
+  int b = co_await ctx.call_activity<int>("B");
+  co_return a + b;
+}
+
+TEST_F(EngineTest, CallIsRecordedWhenMade_NotWhenAwaited) {
+  registry_.add_orchestrator("Orch", schedule_at_call);
+  start("Orch");
+  ASSERT_EQ(actions().size(), 2u);
+  EXPECT_EQ(actions()[0].type, EventType::task_scheduled);
+  EXPECT_EQ(actions()[0].event_id, 0);
+  EXPECT_EQ(actions()[1].type, EventType::timer_created);
+  EXPECT_EQ(actions()[1].event_id, 1);
+  EXPECT_EQ(actions()[1].fire_at, at_seconds(10));
+
+  episode(1, {events::task_completed(at_seconds(1), 0, P(std::string("done")))});
+  EXPECT_TRUE(actions().empty());
+  EXPECT_EQ(last_.status, OrchestrationStatus::running);
+
+  episode(10, {events::timer_fired(at_seconds(10), 1, at_seconds(10))});
+  EXPECT_EQ(last_.status, OrchestrationStatus::completed);
+  EXPECT_EQ(output<std::string>(), "done");
+}
+
+TEST_F(EngineTest, EpisodeHistory_IsFramedAndOrdered) {
+  registry_.add_orchestrator("Orch", two_activities);
+  start("Orch");
+  const auto& h = last_.new_history;
+  ASSERT_EQ(h.size(), 4u);
+  EXPECT_EQ(h[0].type, EventType::orchestrator_started);
+  EXPECT_EQ(h[1].type, EventType::execution_started);
+  EXPECT_EQ(h[2].type, EventType::task_scheduled);
+  EXPECT_EQ(h[2].name, "A");
+  EXPECT_EQ(h[3].type, EventType::orchestrator_completed);
+
+  episode(1, {events::task_completed(at_seconds(1), 0, P(1))});
+  episode(2, {events::task_completed(at_seconds(2), 1, P(2))});
+  EXPECT_EQ(output<int>(), 3);
+  const auto& last = last_.new_history;
+  ASSERT_GE(last.size(), 2u);
+  EXPECT_EQ(last[last.size() - 2].type, EventType::execution_completed);
+  EXPECT_EQ(last[last.size() - 2].status, OrchestrationStatus::completed);
+  EXPECT_EQ(last.back().type, EventType::orchestrator_completed);
+}
+
+TEST_F(EngineTest, DuplicateAndUnknownCompletions_AreIgnored) {
+  registry_.add_orchestrator("Orch", two_activities);
+  start("Orch");
+  episode(1, {events::task_completed(at_seconds(1), 0, P(1)),
+              events::task_completed(at_seconds(1), 0, P(100)),   // duplicate
+              events::task_completed(at_seconds(1), 42, P(7)),    // never scheduled
+              events::timer_fired(at_seconds(1), 1, at_seconds(1))});  // wrong kind for task 1
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].name, "B");
+  episode(2, {events::task_completed(at_seconds(2), 1, P(2))});
+  EXPECT_EQ(output<int>(), 3);
+}
+
+TEST_F(EngineTest, ActivityFailure_SurfacesAsTaskFailedException) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<std::string> {
+    try {
+      co_await ctx.call_activity<int>("A");
+    } catch (const TaskFailedException& e) {
+      co_return e.details().error_type + "|" + e.details().message;
+    }
+    co_return "no failure";
+  });
+  start("Orch");
+  episode(1, {events::task_failed(at_seconds(1), 0, {"std::out_of_range", "index 9", "trace"})});
+  EXPECT_EQ(output<std::string>(), "std::out_of_range|index 9");
+}
+
+TEST_F(EngineTest, EscapingException_FailsInstanceWithTypeAndMessage) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    co_await ctx.call_activity<int>("A");
+    throw std::domain_error("boom");
+  });
+  start("Orch");
+  episode(1, {events::task_completed(at_seconds(1), 0, P(1))});
+  EXPECT_EQ(last_.status, OrchestrationStatus::failed);
+  ASSERT_TRUE(last_.failure);
+  EXPECT_EQ(last_.failure->error_type, "std::domain_error");
+  EXPECT_EQ(last_.failure->message, "boom");
+}
+
+TEST_F(EngineTest, UnknownOrchestrator_FailsWithClearMessage) {
+  start("NoSuchThing");
+  EXPECT_EQ(last_.status, OrchestrationStatus::failed);
+  EXPECT_EQ(last_.failure->error_type, "OrchestratorNotFound");
+  EXPECT_THAT(last_.failure->message, HasSubstr("'NoSuchThing' is not registered"));
+}
+
+TEST_F(EngineTest, ResultOfWrongType_FailsInstanceNamingTheDecode) {
+  registry_.add_orchestrator("Orch", two_activities);
+  start("Orch");
+  episode(1, {events::task_completed(at_seconds(1), 0, P(std::string("not a number")))});
+  EXPECT_EQ(last_.status, OrchestrationStatus::failed);
+  EXPECT_EQ(last_.failure->error_type, "durable::orchestration::PayloadError");
+}
+
+// --- Nondeterminism -----------------------------------------------------------
+
+Task<int> a_then_c(OrchestrationContext& ctx) {
+  co_await ctx.call_activity<int>("A");
+  co_await ctx.call_activity<int>("C");
+  co_return 0;
+}
+Task<int> a_then_timer(OrchestrationContext& ctx) {
+  co_await ctx.call_activity<int>("A");
+  co_await ctx.create_timer(ctx.current_utc_datetime() + 1s);
+  co_return 0;
+}
+Task<int> a_only(OrchestrationContext& ctx) { co_return co_await ctx.call_activity<int>("A"); }
+Task<int> a_then_b_and_d(OrchestrationContext& ctx) {
+  co_await ctx.call_activity<int>("A");
+  auto b = ctx.call_activity<int>("b");  // names compare case-insensitively
+  auto d = ctx.call_activity<int>("D");
+  co_return co_await b + co_await d;
+}
+
+class Nondeterminism : public EngineTest {
+ protected:
+  // History of two_activities up to B scheduled, then replayed with `changed`.
+  template <class F>
+  EpisodeResult replay_with(F changed) {
+    registry_.add_orchestrator("Orch", two_activities);
+    start("Orch");
+    episode(1, {events::task_completed(at_seconds(1), 0, P(1))});
+    Registry other;
+    other.add_orchestrator("Orch", changed);
+    auto r = replay_episode(other, history_, at_seconds(2),
+                            {events::task_completed(at_seconds(2), 1, P(2))});
+    EXPECT_TRUE(r.is_ok());
+    return std::move(*r);
+  }
+};
+
+TEST_F(Nondeterminism, OtherName_NamesSequenceRecordedAndNow) {
+  auto r = replay_with(a_then_c);
+  EXPECT_EQ(r.status, OrchestrationStatus::failed);
+  EXPECT_EQ(r.failure->error_type, kNondeterminismError);
+  EXPECT_THAT(r.failure->message, HasSubstr("sequence number 1"));
+  EXPECT_THAT(r.failure->message, HasSubstr("history recorded call_activity \"B\""));
+  EXPECT_THAT(r.failure->message, HasSubstr("the code now did call_activity \"C\""));
+  EXPECT_THAT(r.failure->message, HasSubstr("instance 'instance-1'"));
+  EXPECT_EQ(r.action_count, 0u);
+  EXPECT_EQ(r.new_history[r.new_history.size() - 2].type, EventType::execution_completed);
+}
+
+TEST_F(Nondeterminism, OtherKind_SaysTimer) {
+  auto r = replay_with(a_then_timer);
+  EXPECT_THAT(r.failure->message, HasSubstr("the code now did create_timer"));
+}
+
+TEST_F(Nondeterminism, MissingAction_SaysNothing) {
+  auto r = replay_with(a_only);
+  EXPECT_EQ(r.status, OrchestrationStatus::failed);
+  EXPECT_THAT(r.failure->message,
+              HasSubstr("history recorded call_activity \"B\" at sequence number 1, but the code now did nothing"));
+}
+
+TEST_F(Nondeterminism, ExtraAction_SaysHistoryDoesNotRecordIt) {
+  auto r = replay_with(a_then_b_and_d);
+  EXPECT_EQ(r.status, OrchestrationStatus::failed);
+  EXPECT_THAT(r.failure->message,
+              HasSubstr("the code now did call_activity \"D\" at sequence number 2, which history does not record"));
+}
+
+TEST_F(Nondeterminism, SameCodeOtherNameCase_Replays) {
+  auto r = replay_with([](OrchestrationContext& ctx) -> Task<int> {
+    int a = co_await ctx.call_activity<int>("a");
+    int b = co_await ctx.call_activity<int>("B");
+    co_return a + b;
+  });
+  EXPECT_EQ(r.status, OrchestrationStatus::completed);
+  EXPECT_EQ(from_payload<int>(r.output), 3);
+}
+
+TEST_F(EngineTest, MalformedHistory_IsCorruption) {
+  registry_.add_orchestrator("Orch", two_activities);
+  auto r = replay_episode(registry_, std::vector{events::task_completed(at_seconds(0), 0, P(1))},
+                          at_seconds(1), {});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Errc::corruption);
+  EXPECT_THAT(r.status().message(), HasSubstr("does not start with ExecutionStarted"));
+}
+
+// --- External events ------------------------------------------------------------
+
+Task<std::vector<int>> two_events(OrchestrationContext& ctx) {
+  co_await ctx.call_activity<int>("A");
+  int first = co_await ctx.wait_for_external_event<int>("Go");
+  int second = co_await ctx.wait_for_external_event<int>("go");
+  co_return std::vector<int>{first, second};
+}
+
+TEST_F(EngineTest, EventsBeforeWaiters_AreBufferedFifoCaseInsensitive) {
+  registry_.add_orchestrator("Orch", two_events);
+  start("Orch");
+  episode(1, {events::event_raised(at_seconds(1), "GO", P(1)),
+              events::event_raised(at_seconds(1), "Other", P(5))});
+  episode(2, {events::event_raised(at_seconds(2), "go", P(2))});
+  EXPECT_EQ(last_.status, OrchestrationStatus::running);
+  episode(3, {events::task_completed(at_seconds(3), 0, P(0))});
+  EXPECT_EQ(last_.status, OrchestrationStatus::completed);
+  EXPECT_EQ(output<std::vector<int>>(), (std::vector<int>{1, 2}));
+}
+
+TEST_F(EngineTest, SeveralWaitersOnOneName_CompleteInOrder) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<std::vector<int>> {
+    auto a = ctx.wait_for_external_event<int>("E");
+    auto b = ctx.wait_for_external_event<int>("E");
+    auto both = co_await when_all(a, b);
+    co_return std::vector<int>{std::get<0>(both), std::get<1>(both)};
+  });
+  start("Orch");
+  episode(1, {events::event_raised(at_seconds(1), "e", P(10)), events::event_raised(at_seconds(1), "E", P(20))});
+  EXPECT_EQ(output<std::vector<int>>(), (std::vector<int>{10, 20}));
+}
+
+TEST_F(EngineTest, EventTimeout_IsWhenAnyAgainstTimer) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<std::string> {
+    auto event = ctx.wait_for_external_event<std::string>("Reply");
+    auto timeout = ctx.create_timer(ctx.current_utc_datetime() + 30s);
+    if (co_await when_any(event, timeout) == 1) co_return "timed out";
+    timeout.cancel();
+    co_return co_await event;
+  });
+  start("Orch");
+  episode(30, {events::timer_fired(at_seconds(30), 0, at_seconds(30)),
+               events::event_raised(at_seconds(30), "Reply", P(std::string("late")))});
+  EXPECT_EQ(output<std::string>(), "timed out");
+}
+
+// --- when_all / when_any ------------------------------------------------------------
+
+TEST_F(EngineTest, WhenAnyLoser_LateCompletionIsIgnored) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    auto a = ctx.call_activity<int>("A");
+    auto b = ctx.call_activity<int>("B");
+    size_t winner = co_await when_any(a, b);
+    int c = co_await ctx.call_activity<int>("C");
+    co_return static_cast<int>(winner) * 100 + c;
+  });
+  start("Orch");
+  episode(1, {events::task_completed(at_seconds(1), 1, P(2))});
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].name, "C");
+  episode(2, {events::task_completed(at_seconds(2), 0, P(1)),
+              events::task_completed(at_seconds(2), 2, P(3))});
+  EXPECT_EQ(output<int>(), 103);
+}
+
+TEST_F(EngineTest, WhenAll_MixedTypesAndFailureOfFirstFailedTask) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<std::string> {
+    auto n = ctx.call_activity<int>("N");
+    auto s = ctx.call_activity<std::string>("S");
+    auto t = ctx.create_timer(ctx.current_utc_datetime() + 1s);
+    auto [nv, sv, tv] = co_await when_all(n, s, t);
+    (void)tv;
+    std::vector<DurableTask<int>> list{ctx.call_activity<int>("X"), ctx.call_activity<int>("Y")};
+    try {
+      co_await when_all(list);
+    } catch (const TaskFailedException& e) {
+      co_return sv + std::to_string(nv) + "/" + e.details().message;
+    }
+    co_return "no failure";
+  });
+  start("Orch");
+  episode(1, {events::task_completed(at_seconds(1), 0, P(7)),
+              events::task_completed(at_seconds(1), 1, P(std::string("s"))),
+              events::timer_fired(at_seconds(1), 2, at_seconds(1))});
+  ASSERT_EQ(actions().size(), 2u);
+  episode(2, {events::task_failed(at_seconds(2), 4, {"E", "y failed", {}})});
+  EXPECT_EQ(last_.status, OrchestrationStatus::running) << "when_all waits for every task";
+  episode(3, {events::task_failed(at_seconds(3), 3, {"E", "x failed", {}})});
+  EXPECT_EQ(output<std::string>(), "s7/x failed");
+}
+
+TEST_F(EngineTest, EmptyWhenAll_CompletesAtOnce) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext&) -> Task<size_t> {
+    auto all = co_await when_all(std::vector<DurableTask<int>>{});
+    co_return all.size();
+  });
+  start("Orch");
+  EXPECT_EQ(last_.status, OrchestrationStatus::completed);
+  EXPECT_EQ(output<size_t>(), 0u);
+}
+
+Task<int> add_two(OrchestrationContext& ctx, int i) {
+  int a = co_await ctx.call_activity<int>("Step", i);
+  int b = co_await ctx.call_activity<int>("Step", a);
+  co_return b;
+}
+
+TEST_F(EngineTest, SpawnedHelperCoroutines_RunConcurrently) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    auto x = ctx.spawn(add_two(ctx, 1));
+    auto y = ctx.spawn(add_two(ctx, 10));
+    auto [a, b] = co_await when_all(x, y);
+    co_return a + b;
+  });
+  start("Orch");
+  ASSERT_EQ(actions().size(), 2u) << "both helpers schedule their first step at once";
+  episode(1, {events::task_completed(at_seconds(1), 0, P(2)), events::task_completed(at_seconds(1), 1, P(11))});
+  ASSERT_EQ(actions().size(), 2u);
+  episode(2, {events::task_completed(at_seconds(2), 3, P(12)), events::task_completed(at_seconds(2), 2, P(3))});
+  EXPECT_EQ(output<int>(), 15);
+}
+
+// --- Timers ----------------------------------------------------------------------
+
+TEST_F(EngineTest, ReturningWithPendingTimer_CompletesAndLateFireIsDropped) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    auto t = ctx.create_timer(ctx.current_utc_datetime() + 1h);
+    co_return 5;
+  });
+  start("Orch");
+  EXPECT_EQ(last_.status, OrchestrationStatus::completed);
+  episode(3600, {events::timer_fired(at_seconds(3600), 0, at_seconds(3600))});
+  EXPECT_TRUE(last_.new_history.empty());
+  EXPECT_EQ(last_.status, OrchestrationStatus::completed);
+}
+
+TEST_F(EngineTest, CancelledTimer_ThrowsWhenAwaited) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<std::string> {
+    auto t = ctx.create_timer(ctx.current_utc_datetime() + 1h);
+    t.cancel();
+    try {
+      co_await t;
+    } catch (const TaskCanceledException&) {
+      co_return "cancelled";
+    }
+    co_return "fired";
+  });
+  start("Orch");
+  EXPECT_EQ(output<std::string>(), "cancelled");
+}
+
+TEST_F(EngineTest, CurrentTime_IsTheEpisodeStartAndDoesNotAdvanceWithinIt) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<std::vector<int64_t>> {
+    const auto t0 = ctx.current_utc_datetime();
+    co_await ctx.call_activity<int>("A");
+    const auto t1 = ctx.current_utc_datetime();
+    co_return std::vector<int64_t>{t0.time_since_epoch().count(), t1.time_since_epoch().count()};
+  });
+  start("Orch", std::monostate{}, 5);
+  episode(42, {events::task_completed(at_seconds(40), 0, P(1))});
+  EXPECT_EQ(output<std::vector<int64_t>>(),
+            (std::vector<int64_t>{at_seconds(5).time_since_epoch().count(),
+                                  at_seconds(42).time_since_epoch().count()}));
+}
+
+// --- Retry policy ------------------------------------------------------------------
+
+Task<int> charge_with_retry(OrchestrationContext& ctx) {
+  RetryPolicy policy;
+  policy.max_attempts = 4;
+  policy.first_interval = 5s;
+  policy.backoff_coefficient = 2.0;
+  policy.max_interval = 15s;
+  co_return co_await ctx.call_activity<int>("Charge", 1, policy);
+}
+
+TEST_F(EngineTest, Retry_EachAttemptIsFreshTaskAfterDurableTimer_AtExactTimes) {
+  registry_.add_orchestrator("Orch", charge_with_retry);
+  start("Orch");
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].event_id, 0);
+
+  episode(1, {events::task_failed(at_seconds(1), 0, {"E", "declined", {}})});
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].type, EventType::timer_created);
+  EXPECT_EQ(actions()[0].fire_at, at_seconds(1 + 5));  // first_interval
+
+  episode(6, {events::timer_fired(at_seconds(6), 1, at_seconds(6))});
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].type, EventType::task_scheduled);
+  EXPECT_EQ(actions()[0].event_id, 2);
+
+  episode(7, {events::task_failed(at_seconds(7), 2, {"E", "declined", {}})});
+  EXPECT_EQ(actions()[0].fire_at, at_seconds(7 + 10));  // 5s * 2
+
+  episode(17, {events::timer_fired(at_seconds(17), 3, at_seconds(17))});
+  episode(18, {events::task_failed(at_seconds(18), 4, {"E", "declined", {}})});
+  EXPECT_EQ(actions()[0].fire_at, at_seconds(18 + 15));  // 20s capped at 15s
+
+  episode(33, {events::timer_fired(at_seconds(33), 5, at_seconds(33))});
+  episode(34, {events::task_failed(at_seconds(34), 6, {"E", "declined for good", {}})});
+  EXPECT_EQ(last_.status, OrchestrationStatus::failed) << "4 attempts in all";
+  EXPECT_EQ(last_.failure->error_type, "TaskFailedException");
+  EXPECT_THAT(last_.failure->message, HasSubstr("declined for good"));
+}
+
+TEST_F(EngineTest, Retry_SucceedsOnSecondAttempt) {
+  registry_.add_orchestrator("Orch", charge_with_retry);
+  start("Orch");
+  episode(1, {events::task_failed(at_seconds(1), 0, {"E", "flaky", {}})});
+  episode(6, {events::timer_fired(at_seconds(6), 1, at_seconds(6))});
+  episode(7, {events::task_completed(at_seconds(7), 2, P(99))});
+  EXPECT_EQ(output<int>(), 99);
+}
+
+TEST_F(EngineTest, Retry_PredicateAndTimeoutStopRetrying) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<std::string> {
+    RetryPolicy only_transient;
+    only_transient.max_attempts = 5;
+    only_transient.handle = [](const FailureDetails& f) { return f.error_type == "Transient"; };
+    RetryPolicy short_timeout;
+    short_timeout.max_attempts = 5;
+    short_timeout.first_interval = 10s;
+    short_timeout.retry_timeout = 15s;
+    std::string out;
+    try {
+      co_await ctx.call_activity<int>("A", 0, only_transient);
+    } catch (const TaskFailedException& e) {
+      out += e.details().error_type + ";";
+    }
+    try {
+      co_await ctx.call_activity<int>("B", 0, short_timeout);
+    } catch (const TaskFailedException& e) {
+      out += e.details().message;
+    }
+    co_return out;
+  });
+  start("Orch");
+  episode(1, {events::task_failed(at_seconds(1), 0, {"Permanent", "no", {}})});
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].name, "B") << "a failure the predicate rejects is not retried";
+  episode(2, {events::task_failed(at_seconds(2), 1, {"E", "b1", {}})});  // retry at 12s <= 1+15
+  EXPECT_EQ(actions()[0].fire_at, at_seconds(12));
+  episode(12, {events::timer_fired(at_seconds(12), 2, at_seconds(12))});
+  episode(13, {events::task_failed(at_seconds(13), 3, {"E", "b2", {}})});  // 23s > 16s: stop
+  EXPECT_EQ(output<std::string>(), "Permanent;b2");
+}
+
+// --- Terminate, suspend, resume ----------------------------------------------------
+
+TEST_F(EngineTest, Terminate_EndsWithReasonAsOutputAndDropsLaterEvents) {
+  registry_.add_orchestrator("Orch", two_events);
+  start("Orch");
+  episode(1, {events::execution_terminated(at_seconds(1), P(std::string("operator said so"))),
+              events::task_completed(at_seconds(1), 0, P(1))});
+  EXPECT_EQ(last_.status, OrchestrationStatus::terminated);
+  EXPECT_EQ(output<std::string>(), "operator said so");
+  EXPECT_EQ(last_.new_history[last_.new_history.size() - 2].status, OrchestrationStatus::terminated);
+  episode(2, {events::event_raised(at_seconds(2), "Go", P(1))});
+  EXPECT_TRUE(last_.new_history.empty());
+}
+
+TEST_F(EngineTest, Suspend_BuffersEventsUntilResume) {
+  registry_.add_orchestrator("Orch", two_activities);
+  start("Orch");
+  episode(1, {events::execution_suspended(at_seconds(1), P(std::string("maintenance"))),
+              events::task_completed(at_seconds(1), 0, P(1))});
+  EXPECT_EQ(last_.status, OrchestrationStatus::suspended);
+  EXPECT_TRUE(actions().empty());
+  episode(2, {events::execution_resumed(at_seconds(2), P(std::string("done")))});
+  EXPECT_EQ(last_.status, OrchestrationStatus::running);
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].name, "B");
+  episode(3, {events::task_completed(at_seconds(3), 1, P(2))});
+  EXPECT_EQ(output<int>(), 3);
+}
+
+TEST_F(EngineTest, TerminateWhileSuspended_Terminates) {
+  registry_.add_orchestrator("Orch", two_activities);
+  start("Orch");
+  episode(1, {events::execution_suspended(at_seconds(1), {})});
+  episode(2, {events::execution_terminated(at_seconds(2), P(std::string("stop")))});
+  EXPECT_EQ(last_.status, OrchestrationStatus::terminated);
+}
+
+// --- Continue-as-new ----------------------------------------------------------------
+
+Task<int> counter_loop(OrchestrationContext& ctx, int n) {
+  int add = co_await ctx.wait_for_external_event<int>("Add");
+  ctx.continue_as_new(n + add, /*preserve_unprocessed_events=*/true);
+  co_return 0;
+}
+
+TEST_F(EngineTest, ContinueAsNew_CarriesUnprocessedEventsInOrder) {
+  registry_.add_orchestrator("Loop", counter_loop);
+  start("Loop", 1);
+  episode(1, {events::event_raised(at_seconds(1), "Add", P(2)), events::event_raised(at_seconds(1), "Add", P(3)),
+              events::event_raised(at_seconds(1), "Other", P(4))});
+  EXPECT_EQ(last_.status, OrchestrationStatus::continued_as_new);
+  ASSERT_TRUE(last_.continue_as_new);
+  EXPECT_EQ(from_payload<int>(last_.continue_as_new->input), 3);
+  const auto& carried = last_.continue_as_new->carried_events;
+  ASSERT_EQ(carried.size(), 2u);
+  EXPECT_EQ(carried[0].name, "Add");
+  EXPECT_EQ(from_payload<int>(carried[0].input), 3);
+  EXPECT_EQ(carried[1].name, "Other");
+  EXPECT_EQ(last_.new_history[last_.new_history.size() - 2].type, EventType::continue_as_new);
+}
+
+TEST_F(EngineTest, ContinueAsNewWithoutPreserve_CarriesNothing) {
+  registry_.add_orchestrator("Loop", [](OrchestrationContext& ctx, int n) -> Task<int> {
+    co_await ctx.wait_for_external_event<int>("Add");
+    ctx.continue_as_new(n + 1);
+    co_return 0;
+  });
+  start("Loop", 1);
+  episode(1, {events::event_raised(at_seconds(1), "Add", P(2)), events::event_raised(at_seconds(1), "Add", P(3))});
+  ASSERT_TRUE(last_.continue_as_new);
+  EXPECT_TRUE(last_.continue_as_new->carried_events.empty());
+}
+
+// --- Determinism helpers -------------------------------------------------------------
+
+int g_side_effects = 0;
+
+TEST_F(EngineTest, NewGuid_IsDeterministicAndIsReplayingGuardsSideEffects) {
+  g_side_effects = 0;
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<std::vector<std::string>> {
+    std::string a = ctx.new_guid();
+    std::string b = ctx.new_guid();
+    co_await ctx.call_activity<int>("A");
+    if (!ctx.is_replaying()) ++g_side_effects;
+    co_return std::vector<std::string>{a, b};
+  });
+  start("Orch");
+  episode(1, {events::task_completed(at_seconds(1), 0, P(1))});
+  auto guids = output<std::vector<std::string>>();
+  ASSERT_EQ(guids.size(), 2u);
+  EXPECT_NE(guids[0], guids[1]);
+  EXPECT_EQ(guids[0].size(), 36u);
+  EXPECT_EQ(guids[0][14], '5') << "UUID version 5";
+  // Live ran the line once; the full replay of the same episode once more.
+  EXPECT_EQ(g_side_effects, 2);
+}
+
+TEST_F(EngineTest, CustomStatus_IsReported) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    ctx.set_custom_status(std::string("step 1"));
+    co_await ctx.call_activity<int>("A");
+    ctx.set_custom_status(std::string("step 2"));
+    co_return 1;
+  });
+  start("Orch");
+  EXPECT_EQ(from_payload<std::string>(last_.custom_status), "step 1");
+  episode(1, {events::task_completed(at_seconds(1), 0, P(1))});
+  EXPECT_EQ(from_payload<std::string>(last_.custom_status), "step 2");
+}
+
+// --- Sub-orchestrations and events between instances ---------------------------------
+
+TEST_F(EngineTest, SubOrchestration_GetsDeterministicIdAndSeesChildFailure) {
+  registry_.add_orchestrator("Parent", [](OrchestrationContext& ctx) -> Task<std::string> {
+    try {
+      co_await ctx.call_sub_orchestrator<int>("Child", 5);
+    } catch (const TaskFailedException& e) {
+      co_return std::string("child failed: ") + e.details().message;
+    }
+    co_return "ok";
+  });
+  start("Parent");
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].type, EventType::sub_orchestration_instance_created);
+  EXPECT_EQ(actions()[0].name, "Child");
+  EXPECT_EQ(actions()[0].instance_id.size(), 36u);
+  episode(1, {events::sub_orchestration_failed(at_seconds(1), 0, {"std::runtime_error", "bad input", {}})});
+  EXPECT_EQ(output<std::string>(), "child failed: bad input");
+}
+
+TEST_F(EngineTest, SubOrchestrationWithInvalidId_FailsNamingTheRule) {
+  registry_.add_orchestrator("Parent", [](OrchestrationContext& ctx) -> Task<int> {
+    co_return co_await ctx.call_sub_orchestrator<int>("Child", 5, "bad/id");
+  });
+  start("Parent");
+  EXPECT_EQ(last_.status, OrchestrationStatus::failed);
+  EXPECT_THAT(last_.failure->message, HasSubstr("'/'"));
+}
+
+TEST_F(EngineTest, SendEvent_IsAReplayCheckedAction) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    ctx.send_event("other", "Ping", 1);
+    co_return 0;
+  });
+  start("Orch");
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].type, EventType::event_sent);
+  EXPECT_EQ(actions()[0].instance_id, "other");
+  EXPECT_EQ(actions()[0].name, "Ping");
+}
+
+// --- Entities, orchestration side --------------------------------------------------------
+
+TEST_F(EngineTest, CallAndSignalEntity_AreActionsAndResponsesMatchByRequestId) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    ctx.signal_entity(EntityId("Counter", "c1"), "add", 5, ctx.current_utc_datetime() + 1min);
+    co_return co_await ctx.call_entity<int>(EntityId("Counter", "c1"), "get");
+  });
+  start("Orch");
+  ASSERT_EQ(actions().size(), 2u);
+  EXPECT_EQ(actions()[0].type, EventType::entity_operation_signaled);
+  EXPECT_EQ(actions()[0].instance_id, "@counter@c1");
+  EXPECT_EQ(actions()[0].fire_at, at_seconds(60));
+  EXPECT_EQ(actions()[1].type, EventType::entity_operation_called);
+  const std::string request = actions()[1].request_id;
+  EXPECT_NE(request, actions()[0].request_id);
+  episode(1, {events::entity_operation_completed(at_seconds(1), "unknown-request", P(1)),
+              events::entity_operation_completed(at_seconds(1), request, P(5))});
+  EXPECT_EQ(output<int>(), 5);
+}
+
+Task<std::string> transfer(OrchestrationContext& ctx) {
+  const EntityId a("Account", "b"), b("Account", "a");
+  std::string out;
+  {
+    auto section = co_await ctx.lock_entities(a, b, a);
+    try {
+      co_await ctx.lock_entities(EntityId("Account", "z"));
+    } catch (const LockingRulesViolation& e) {
+      out += "nested;";
+    }
+    try {
+      co_await ctx.call_entity<int>(EntityId("Account", "z"), "get");
+    } catch (const LockingRulesViolation& e) {
+      out += "unlocked call;";
+    }
+    try {
+      ctx.signal_entity(a, "add", 1);
+    } catch (const LockingRulesViolation& e) {
+      out += "locked signal;";
+    }
+    out += std::to_string(co_await ctx.call_entity<int>(a, "get"));
+  }  // the section ends here: unlock messages
+  co_return out;
+}
+
+TEST_F(EngineTest, CriticalSection_LocksSortedEnforcesRulesAndUnlocksAtScopeEnd) {
+  registry_.add_orchestrator("Transfer", transfer);
+  start("Transfer");
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].type, EventType::entity_lock_requested);
+  EXPECT_EQ(actions()[0].lock_set, (std::vector<std::string>{"@account@a", "@account@b"}));
+  const std::string section = actions()[0].request_id;
+  episode(1, {events::entity_lock_granted(at_seconds(1), section)});
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].type, EventType::entity_operation_called);
+  EXPECT_EQ(actions()[0].instance_id, "@account@b");
+  episode(2, {events::entity_operation_completed(at_seconds(2), actions()[0].request_id, P(7))});
+  ASSERT_EQ(actions().size(), 2u);
+  EXPECT_EQ(actions()[0].type, EventType::entity_unlock_sent);
+  EXPECT_EQ(actions()[0].instance_id, "@account@a");
+  EXPECT_EQ(actions()[1].instance_id, "@account@b");
+  EXPECT_EQ(actions()[1].request_id, section);
+  EXPECT_EQ(output<std::string>(), "nested;unlocked call;locked signal;7");
+}
+
+TEST_F(EngineTest, CriticalSection_ReleasedWhenOrchestrationEnds) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    auto pending = ctx.lock_entities({EntityId("Account", "a")});
+    co_await ctx.call_activity<int>("A");
+    co_return 1;
+  });
+  start("Orch");
+  episode(1, {events::task_completed(at_seconds(1), 1, P(1))});
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].type, EventType::entity_unlock_sent);
+  EXPECT_EQ(last_.status, OrchestrationStatus::completed);
+}
+
+TEST_F(EngineTest, SubOrchestrationInsideCriticalSection_IsAViolation) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    auto section = co_await ctx.lock_entities(EntityId("Account", "a"));
+    co_return co_await ctx.call_sub_orchestrator<int>("Child");
+  });
+  start("Orch");
+  episode(1, {events::entity_lock_granted(at_seconds(1), actions()[0].request_id)});
+  EXPECT_EQ(last_.status, OrchestrationStatus::failed);
+  EXPECT_EQ(last_.failure->error_type, "durable::orchestration::LockingRulesViolation");
+  ASSERT_EQ(actions().size(), 1u) << "the lock is released as the instance fails";
+  EXPECT_EQ(actions()[0].type, EventType::entity_unlock_sent);
+}
+
+}  // namespace
+}  // namespace durable::orchestration::testing

@@ -1,0 +1,327 @@
+#include "tests/support/redis_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <system_error>
+#include <thread>
+
+namespace durable::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Generous: a cold start plus an AOF replay of test-sized data takes well
+// under 100 ms; the margin is for loaded CI machines.
+constexpr auto kStartDeadline = seconds(10);
+// redis fsyncs the AOF and exits on SIGTERM; anything slower is a hang.
+constexpr auto kStopDeadline = seconds(10);
+// Between polls: short enough to add no visible latency, long enough not to spin.
+constexpr auto kPollInterval = milliseconds(5);
+// Another process can grab the picked port before the server binds it; each
+// retry picks a fresh port, so more than a few clashes in a row means trouble.
+constexpr int kStartAttempts = 5;
+// Bytes of the log quoted in error messages: the last screenful.
+constexpr std::size_t kLogTailBytes = 2000;
+
+timeval to_timeval(std::chrono::microseconds d) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(d.count() / 1000000);
+  tv.tv_usec = static_cast<suseconds_t>(d.count() % 1000000);
+  return tv;
+}
+
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
+
+// Binds port 0 on 127.0.0.1 and returns the port the kernel chose. The port is
+// free again once the socket is closed; the caller races for it (see retries).
+Status pick_free_port(uint16_t& port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::internal(errno_text("socket"));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  Status s;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    s = Status::internal(errno_text("bind 127.0.0.1:0"));
+  } else if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    s = Status::internal(errno_text("getsockname"));
+  } else {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return s;
+}
+
+std::string describe_exit(int wstatus) {
+  if (WIFEXITED(wstatus)) return "exited with code " + std::to_string(WEXITSTATUS(wstatus));
+  if (WIFSIGNALED(wstatus)) return "was killed by signal " + std::to_string(WTERMSIG(wstatus));
+  return "ended with wait status " + std::to_string(wstatus);
+}
+
+// "process_id:1234" from INFO server, or -1.
+pid_t parse_process_id(std::string_view info) {
+  constexpr std::string_view kKey = "process_id:";
+  const auto at = info.find(kKey);
+  if (at == std::string_view::npos) return -1;
+  return static_cast<pid_t>(std::strtol(info.data() + at + kKey.size(), nullptr, 10));
+}
+
+}  // namespace
+
+ReplyPtr run_command(redisContext* ctx, std::span<const std::string_view> argv) {
+  std::vector<const char*> ptrs;
+  std::vector<size_t> lens;
+  ptrs.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (std::string_view a : argv) {
+    ptrs.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  return ReplyPtr(static_cast<redisReply*>(
+      redisCommandArgv(ctx, static_cast<int>(argv.size()), ptrs.data(), lens.data())));
+}
+
+// ---------------------------------------------------------------- RedisServer
+
+RedisServer::RedisServer(std::vector<std::string> extra_args) : extra_args_(std::move(extra_args)) {}
+
+RedisServer::~RedisServer() {
+  (void)stop();
+  if (!dir_.empty()) {
+    std::error_code ec;  // best effort: a destructor cannot report
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+std::string RedisServer::url() const { return "redis://" + host_ + ":" + std::to_string(port_); }
+
+Status RedisServer::start() {
+  if (pid_ != -1) return Status::failed_precondition("redis-server already runs as pid " + std::to_string(pid_));
+  if (started_) {
+    // Same folder and port as before, so the AOF is replayed.
+    bool port_clash = false;
+    return launch(port_clash);
+  }
+  if (dir_.empty()) {
+    char tmpl[] = "/tmp/durable-redis-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return Status::internal(errno_text("mkdtemp /tmp/durable-redis-XXXXXX"));
+    dir_ = tmpl;
+  }
+  Status last;
+  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
+    if (Status s = pick_free_port(port_); !s) return s;
+    bool port_clash = false;
+    last = launch(port_clash);
+    started_ = last.is_ok();
+    if (last || !port_clash) return last;
+  }
+  return Status(Errc::unavailable, "gave up after " + std::to_string(kStartAttempts) +
+                                       " port clashes; last: " + last.message());
+}
+
+Status RedisServer::launch(bool& port_clash) {
+  port_clash = false;
+  // Everything the child needs is built before fork: after fork in a
+  // multi-threaded process only async-signal-safe calls are allowed.
+  std::vector<std::string> args = {kBinary,       "--bind",      host_,  "--port",
+                                   std::to_string(port_),        "--save", "",
+                                   "--appendonly", "yes",        "--dir",  dir_.string(),
+                                   "--daemonize",  "no",         "--protected-mode", "no"};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  const std::string log = log_path().string();
+  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) return Status::internal(errno_text(("open " + log).c_str()));
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0) {
+    ::close(log_fd);
+    return Status::internal(errno_text("open /dev/null"));
+  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Child. Die with the parent's thread so a crashed test binary leaves no server.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(126);  // the parent died before prctl
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+    ::close_range(3, ~0U, 0);  // no inherited sockets: they would keep ports busy
+    ::execv(kBinary, argv.data());
+    static constexpr char kMsg[] = "durable::testing::RedisServer: execv /usr/bin/redis-server failed\n";
+    (void)!::write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
+  ::close(log_fd);
+  ::close(null_fd);
+  if (pid < 0) {
+    errno = fork_errno;
+    return Status::internal(errno_text("fork"));
+  }
+  pid_ = pid;
+  return wait_until_ready(port_clash);
+}
+
+Status RedisServer::wait_until_ready(bool& port_clash) {
+  const auto deadline = Clock::now() + kStartDeadline;
+  const std::string where = "redis-server on " + host_ + ":" + std::to_string(port_);
+  for (;;) {
+    int wstatus = 0;
+    if (::waitpid(pid_, &wstatus, WNOHANG) == pid_) {
+      pid_ = -1;
+      const std::string tail = log_tail();
+      port_clash = tail.find("Address already in use") != std::string::npos;
+      return Status(Errc::unavailable, where + " " + describe_exit(wstatus) +
+                                           " before answering PING; log tail:\n" + tail);
+    }
+    ContextPtr ctx(redisConnectWithTimeout(host_.c_str(), port_, to_timeval(milliseconds(200))));
+    if (ctx && ctx->err == 0 && redisSetTimeout(ctx.get(), to_timeval(seconds(1))) == REDIS_OK) {
+      const std::string_view ping[] = {"PING"};
+      ReplyPtr pong = run_command(ctx.get(), ping);
+      // Anything but PONG (e.g. "LOADING" while the AOF is replayed) means: poll again.
+      if (pong && pong->type == REDIS_REPLY_STATUS && std::string_view(pong->str, pong->len) == "PONG") {
+        const std::string_view info_server[] = {"INFO", "server"};
+        ReplyPtr info = run_command(ctx.get(), info_server);
+        const pid_t answered =
+            info && info->type == REDIS_REPLY_STRING ? parse_process_id({info->str, info->len}) : -1;
+        if (answered == pid_) return Status::ok();
+        // Someone else owns the port and our child is about to fail to bind.
+        kill();
+        port_clash = true;
+        return Status(Errc::unavailable, where + ": the port is answered by pid " + std::to_string(answered) +
+                                             ", not by our server");
+      }
+    }
+    if (Clock::now() >= deadline) {
+      kill();
+      return Status(Errc::unavailable, where + " did not answer PING within " +
+                                           std::to_string(kStartDeadline.count()) + " s; log tail:\n" +
+                                           log_tail());
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+Status RedisServer::stop() {
+  if (pid_ == -1) return Status::ok();
+  ::kill(pid_, SIGTERM);
+  const auto deadline = Clock::now() + kStopDeadline;
+  while (Clock::now() < deadline) {
+    if (!running()) return Status::ok();
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  const pid_t pid = pid_;
+  kill();
+  return Status(Errc::deadline_exceeded, "redis-server pid " + std::to_string(pid) + " ignored SIGTERM for " +
+                                             std::to_string(kStopDeadline.count()) + " s; killed it");
+}
+
+void RedisServer::kill() {
+  if (pid_ == -1) return;
+  ::kill(pid_, SIGKILL);
+  reap();
+}
+
+Status RedisServer::restart() {
+  if (!started_) return Status::failed_precondition("restart() before a successful start()");
+  if (Status s = stop(); !s && s.code() != Errc::deadline_exceeded) return s;
+  return start();
+}
+
+bool RedisServer::running() {
+  if (pid_ == -1) return false;
+  int wstatus = 0;
+  if (::waitpid(pid_, &wstatus, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+void RedisServer::reap() {
+  int wstatus = 0;
+  while (::waitpid(pid_, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+}
+
+std::string RedisServer::log_tail() const {
+  std::ifstream in(log_path(), std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.size() > kLogTailBytes) {
+    text.erase(0, text.size() - kLogTailBytes);
+    // Start at a line boundary.
+    if (const auto nl = text.find('\n'); nl != std::string::npos) text.erase(0, nl + 1);
+  }
+  return text.empty() ? "(log is empty)" : text;
+}
+
+Status RedisServer::connect(ContextPtr& out) const {
+  ContextPtr ctx(redisConnectWithTimeout(host_.c_str(), port_, to_timeval(seconds(2))));
+  if (!ctx) return Status(Errc::unavailable, "cannot allocate a hiredis context");
+  if (ctx->err != 0) return Status(Errc::unavailable, "connect to " + url() + ": " + ctx->errstr);
+  if (redisSetTimeout(ctx.get(), to_timeval(seconds(5))) != REDIS_OK) {
+    return Status(Errc::unavailable, "set timeout on " + url() + ": " + ctx->errstr);
+  }
+  out = std::move(ctx);
+  return Status::ok();
+}
+
+// ------------------------------------------------------------------ RedisTest
+
+void RedisTest::SetUpTestSuite() {
+  server_ = std::make_unique<RedisServer>();
+  server_status_ = server_->start();
+}
+
+void RedisTest::TearDownTestSuite() {
+  server_.reset();
+  server_status_ = Status::ok();
+}
+
+void RedisTest::SetUp() {
+  ASSERT_TRUE(server_ != nullptr && server_status_.is_ok()) << server_status_.to_string();
+  if (!server_->running()) {
+    // An earlier test stopped or killed it.
+    const Status s = server_->start();
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+  }
+  const Status s = reconnect();
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  ReplyPtr r = reply("FLUSHALL");
+  ASSERT_TRUE(r != nullptr) << "FLUSHALL: " << redis()->errstr;
+  ASSERT_EQ(r->type, REDIS_REPLY_STATUS) << std::string(r->str, r->len);
+}
+
+void RedisTest::TearDown() { redis_.reset(); }
+
+Status RedisTest::reconnect() {
+  redis_.reset();
+  return server_->connect(redis_);
+}
+
+}  // namespace durable::testing
