@@ -18,9 +18,11 @@ Task<std::string> approval(OrchestrationContext& ctx, ApprovalRequest request) {
   auto deadline = ctx.create_timer(ctx.current_utc_datetime() +
                                    std::chrono::seconds(request.timeoutSeconds));
   auto decision = ctx.wait_for_external_event<bool>("Approval");
-  if (co_await when_any(decision, deadline) == 0) {
+  const size_t winner = co_await when_any(decision, deadline);
+  if (winner == 0) {
     deadline.cancel();
-    co_return co_await decision ? "approved" : "rejected";
+    const bool approved = co_await decision;
+    co_return approved ? "approved" : "rejected";
   }
   co_await ctx.call_activity<std::string>("Escalate", request.proposal);
   co_return "escalated";

@@ -20,9 +20,9 @@ Task<std::string> monitor(OrchestrationContext& ctx, MonitorInput in) {
   if (now >= expires_at) co_return "expired";
 
   ++in.checks;
-  if (co_await ctx.call_activity<bool>("CheckJobStatus", JobCheck{in.jobId, in.checks, in.doneAfter})) {
-    co_return "done";
-  }
+  const JobCheck check{in.jobId, in.checks, in.doneAfter};
+  const bool done = co_await ctx.call_activity<bool>("CheckJobStatus", check);
+  if (done) co_return "done";
   const TimePoint next = ctx.current_utc_datetime() + std::chrono::seconds(in.pollSeconds);
   co_await ctx.create_timer(next < expires_at ? next : expires_at);
   ctx.continue_as_new(in);
