@@ -200,10 +200,8 @@ std::size_t size_hint(const HistoryEvent& e) {
 
 using msgpack::type::object_type;
 
-/// Guards against declared sizes: an array of n elements needs at least n
-/// input bytes, so no size larger than the input can be valid; msgpack-c
-/// checks these limits before allocating. Our own nesting is 4 deep; the
-/// rest is room for fields a newer writer may append.
+/// Our own nesting is 4 deep (batch, events, event, failure/parent/lock_set);
+/// the rest is room for fields a newer writer may append.
 constexpr std::size_t kMaxDepth = 32;
 
 /// Strings and bins point into the caller's buffer instead of being copied
@@ -403,6 +401,9 @@ Status read_event(const msgpack::object& o, std::ptrdiff_t index, HistoryEvent& 
 Status unpack_one(std::string_view bytes, const char* what, msgpack::object_handle& out) {
   const std::size_t n = bytes.size();
   if (n == 0) return Status::corruption(std::string(what) + ": empty input");
+  // An array, map, str or bin of n elements needs at least n input bytes, so
+  // no declared size above the input length can be valid; msgpack-c checks
+  // these limits before it allocates for an array or map.
   const msgpack::unpack_limit limit(n, n, n, n, n, kMaxDepth);
   std::size_t offset = 0;
   try {

@@ -9,6 +9,7 @@
 // history events; that order is the same on replay, which makes the
 // orchestrator deterministic.
 
+#include <array>
 #include <coroutine>
 #include <cstddef>
 #include <exception>
@@ -153,38 +154,50 @@ struct is_orchestration_awaitable<DurableTask<T>> : std::true_type {};
 /// task in task order (as .NET's Task.WhenAll). An empty list completes at once.
 template <class T>
 DurableTask<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> when_all(
-    std::vector<DurableTask<T>> tasks) {
+    const std::vector<DurableTask<T>>& tasks) {
   using Out = std::conditional_t<std::is_void_v<T>, void, std::vector<T>>;
   DurableTask<Out> out;
+  // The join holds the results, not the tasks: each task's continuation owns
+  // the join, and nothing points back, so an abandoned fan-out frees itself.
   struct Join {
-    std::vector<DurableTask<T>> tasks;
+    std::vector<std::optional<detail::Stored<T>>> values;
+    std::vector<std::exception_ptr> errors;
     size_t remaining;
     std::shared_ptr<detail::TypedState<Out>> out;
     void finish() {
-      for (const auto& t : tasks) {
-        if (t.is_failed()) {
-          out->fail(t.state()->error());
+      for (auto& e : errors) {
+        if (e) {
+          out->fail(e);
           return;
         }
       }
       if constexpr (std::is_void_v<T>) {
         out->complete({});
       } else {
-        std::vector<T> values;
-        values.reserve(tasks.size());
-        for (const auto& t : tasks) values.push_back(t.get());
-        out->complete(std::move(values));
+        std::vector<T> result;
+        result.reserve(values.size());
+        for (auto& v : values) result.push_back(std::move(*v));
+        out->complete(std::move(result));
       }
     }
   };
-  auto join = std::make_shared<Join>(Join{std::move(tasks), 0, out.state()});
-  join->remaining = join->tasks.size();
-  if (join->remaining == 0) {
+  auto join = std::make_shared<Join>();
+  join->values.resize(tasks.size());
+  join->errors.resize(tasks.size());
+  join->remaining = tasks.size();
+  join->out = out.state();
+  if (tasks.empty()) {
     join->finish();
     return out;
   }
-  for (auto& t : join->tasks) {
-    t.state()->on_done([join] {
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    detail::TypedState<T>* state = tasks[i].state().get();  // alive while it runs its continuations
+    state->on_done([join, state, i] {
+      if (state->error()) {
+        join->errors[i] = state->error();
+      } else {
+        join->values[i].emplace(state->value());
+      }
       if (--join->remaining == 0) join->finish();
     });
   }
@@ -194,33 +207,40 @@ DurableTask<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> when_al
 /// Variadic when_all over any mix of task types: the result is a tuple of
 /// their values (std::monostate for void tasks).
 template <class... Ts>
-DurableTask<std::tuple<detail::Stored<Ts>...>> when_all(DurableTask<Ts>... tasks) {
+DurableTask<std::tuple<detail::Stored<Ts>...>> when_all(const DurableTask<Ts>&... tasks) {
   using Out = std::tuple<detail::Stored<Ts>...>;
   DurableTask<Out> out;
-  auto all = std::make_shared<std::tuple<DurableTask<Ts>...>>(std::move(tasks)...);
-  auto remaining = std::make_shared<size_t>(sizeof...(Ts));
-  auto state = out.state();
-  auto finish = [all, state] {
-    std::exception_ptr first_error;
-    std::apply(
-        [&](const auto&... t) {
-          ((first_error = first_error ? first_error : (t.is_failed() ? t.state()->error() : nullptr)), ...);
-        },
-        *all);
-    if (first_error) {
-      state->fail(first_error);
-      return;
+  struct Join {
+    std::tuple<std::optional<detail::Stored<Ts>>...> values;
+    std::array<std::exception_ptr, sizeof...(Ts)> errors;
+    size_t remaining = sizeof...(Ts);
+    std::shared_ptr<detail::TypedState<Out>> out;
+    void finish() {
+      for (auto& e : errors) {
+        if (e) {
+          out->fail(e);
+          return;
+        }
+      }
+      out->complete(std::apply([](auto&... v) { return Out{std::move(*v)...}; }, values));
     }
-    state->complete(std::apply([](const auto&... t) { return Out{t.state()->value()...}; }, *all));
   };
-  std::apply(
-      [&](auto&... t) {
-        (t.state()->on_done([remaining, finish] {
-          if (--*remaining == 0) finish();
-        }),
-         ...);
-      },
-      *all);
+  auto join = std::make_shared<Join>();
+  join->out = out.state();
+  auto watch = [&join]<size_t I, class T>(std::integral_constant<size_t, I>, const DurableTask<T>& task) {
+    detail::TypedState<T>* state = task.state().get();
+    state->on_done([join, state] {
+      if (state->error()) {
+        join->errors[I] = state->error();
+      } else {
+        std::get<I>(join->values).emplace(state->value());
+      }
+      if (--join->remaining == 0) join->finish();
+    });
+  };
+  [&]<size_t... Is>(std::index_sequence<Is...>) {
+    (watch(std::integral_constant<size_t, Is>{}, tasks), ...);
+  }(std::index_sequence_for<Ts...>{});
   return out;
 }
 

@@ -12,7 +12,8 @@ Task<int64_t> fan_out_fan_in(OrchestrationContext& ctx, int64_t n) {
   tasks.reserve(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) tasks.push_back(ctx.call_activity<int64_t>("Double", i));
   int64_t sum = 0;
-  for (int64_t v : co_await when_all(std::move(tasks))) sum += v;
+  const std::vector<int64_t> values = co_await when_all(tasks);
+  for (int64_t v : values) sum += v;
   co_return sum;
 }
 }  // namespace
