@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/boxed.hpp"
+
 namespace durable::orchestration {
 
 /// Milliseconds since the Unix epoch, UTC. Never read from a clock inside the
@@ -114,9 +116,9 @@ struct HistoryEvent {
   /// TimerCreated, TimerFired; EntityOperationSignaled: when to deliver.
   TimePoint fire_at{};
   /// TaskFailed, SubOrch*Failed, EntityOperationFailed, ExecutionCompleted(failed).
-  std::optional<FailureDetails> failure;
+  Boxed<FailureDetails> failure;
   /// ExecutionStarted of a sub-orchestration.
-  std::optional<ParentInstance> parent;
+  Boxed<ParentInstance> parent;
   /// ExecutionCompleted.
   OrchestrationStatus status = OrchestrationStatus::running;
   /// Entity events: the request id, or the critical section id for locks.

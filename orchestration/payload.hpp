@@ -52,9 +52,16 @@ Payload to_payload(const T& value) {
   if constexpr (std::is_same_v<T, std::monostate>) {
     return {};
   } else {
-    msgpack::sbuffer buf;
-    msgpack::pack(buf, value);
-    return Payload(buf.data(), buf.size());
+    // Packs straight into the string: msgpack::sbuffer would allocate 8 KiB
+    // up front for every payload, which dominates a large fan-out.
+    struct Writer {
+      Payload& out;
+      void write(const char* data, size_t size) { out.append(data, size); }
+    };
+    Payload out;
+    Writer writer{out};
+    msgpack::pack(writer, value);
+    return out;
   }
 }
 

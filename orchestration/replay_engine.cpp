@@ -120,9 +120,8 @@ EpisodeResult OrchestrationExecution::run_episode(TimePoint now, std::vector<His
   ctx_->replaying_ = false;
   ctx_->new_actions_.clear();
 
-  result.new_history.reserve(batch.size() + 4);
-  result.new_history.push_back(frame_event(EventType::orchestrator_started, now));
-  process(result.new_history.back());
+  HistoryEvent started = frame_event(EventType::orchestrator_started, now);
+  process(started);
 
   size_t processed = 0;
   while (processed < batch.size() && !ctx_->finished_) process(batch[processed++]);
@@ -141,6 +140,10 @@ EpisodeResult OrchestrationExecution::run_episode(TimePoint now, std::vector<His
     }
   }
 
+  // Sized once: a 10,000-action fan-out would otherwise regrow (and page in)
+  // several megabytes of events a few times over.
+  result.new_history.reserve(batch.size() + ctx_->new_actions_.size() + 3);
+  result.new_history.push_back(std::move(started));
   for (auto& e : batch) result.new_history.push_back(std::move(e));
   result.first_action = result.new_history.size();
   result.action_count = ctx_->new_actions_.size();
@@ -177,7 +180,7 @@ void OrchestrationExecution::process(const HistoryEvent& event) {
       status_ = event.type == EventType::continue_as_new ? OrchestrationStatus::continued_as_new
                                                          : event.status;
       output_ = event.type == EventType::continue_as_new ? Payload{} : event.result;
-      failure_ = event.failure;
+      failure_ = event.failure.to_optional();
       ctx_->finished_ = true;
       completion_recorded_ = true;
       return;
@@ -256,7 +259,7 @@ void OrchestrationExecution::start(const HistoryEvent& started) {
   ctx_->name_ = started.name;
   ctx_->execution_id_ = started.execution_id;
   ctx_->input_ = started.input;
-  ctx_->parent_ = started.parent;
+  ctx_->parent_ = started.parent.to_optional();
   status_ = OrchestrationStatus::running;
   const OrchestratorFn* fn = registry_.find_orchestrator(started.name);
   if (!fn) {
