@@ -332,6 +332,40 @@ TEST_F(EngineTest, SpawnedHelperCoroutines_RunConcurrently) {
   EXPECT_EQ(output<int>(), 15);
 }
 
+TEST_F(EngineTest, WhenAnyOverVector_GivesIndexOfFirstCompleted) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    std::vector<DurableTask<int>> tasks;
+    for (int i = 0; i < 5; ++i) tasks.push_back(ctx.call_activity<int>("A", i));
+    const size_t first = co_await when_any(tasks);
+    const int value = co_await tasks[first];
+    co_return static_cast<int>(first) * 100 + value;
+  });
+  start("Orch");
+  episode(1, {events::task_completed(at_seconds(1), 3, P(7)), events::task_completed(at_seconds(1), 1, P(9))});
+  EXPECT_EQ(output<int>(), 307);
+}
+
+TEST_F(EngineTest, SubOrchestrationRetry_StartsAFreshChildPerAttempt) {
+  registry_.add_orchestrator("Parent", [](OrchestrationContext& ctx) -> Task<int> {
+    RetryPolicy retry;
+    retry.max_attempts = 2;
+    retry.first_interval = 30s;
+    co_return co_await ctx.call_sub_orchestrator<int>("Child", 1, "child-1", retry);
+  });
+  start("Parent");
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].instance_id, "child-1");
+  episode(1, {events::sub_orchestration_failed(at_seconds(1), 0, {"E", "first try", {}})});
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].fire_at, at_seconds(31));
+  episode(31, {events::timer_fired(at_seconds(31), 1, at_seconds(31))});
+  ASSERT_EQ(actions().size(), 1u);
+  EXPECT_EQ(actions()[0].type, EventType::sub_orchestration_instance_created);
+  EXPECT_EQ(actions()[0].event_id, 2);
+  episode(32, {events::sub_orchestration_completed(at_seconds(32), 2, P(42))});
+  EXPECT_EQ(output<int>(), 42);
+}
+
 // --- Timers ----------------------------------------------------------------------
 
 TEST_F(EngineTest, ReturningWithPendingTimer_CompletesAndLateFireIsDropped) {
