@@ -63,6 +63,9 @@ HistoryEvent make(EventType type, TimePoint at) {
 }
 }  // namespace
 
+HistoryEvent orchestrator_started(TimePoint at) { return make(EventType::orchestrator_started, at); }
+HistoryEvent orchestrator_completed(TimePoint at) { return make(EventType::orchestrator_completed, at); }
+
 HistoryEvent execution_started(TimePoint at, std::string name, std::string instance_id,
                                Payload input, std::string execution_id,
                                std::optional<ParentInstance> parent) {

@@ -132,6 +132,8 @@ struct HistoryEvent {
 /// Factories for the events a runtime or a client creates (actions are made by
 /// the engine). Each sets exactly the fields its type uses.
 namespace events {
+HistoryEvent orchestrator_started(TimePoint at);
+HistoryEvent orchestrator_completed(TimePoint at);
 HistoryEvent execution_started(TimePoint at, std::string name, std::string instance_id,
                                Payload input, std::string execution_id = {},
                                std::optional<ParentInstance> parent = {});

@@ -74,13 +74,6 @@ EventType scheduled_kind(EventType completion) {
   }
 }
 
-HistoryEvent frame_event(EventType type, TimePoint now) {
-  HistoryEvent e;
-  e.type = type;
-  e.timestamp = now;
-  return e;
-}
-
 }  // namespace
 
 OrchestrationExecution::OrchestrationExecution(const Registry& registry)
@@ -120,7 +113,7 @@ EpisodeResult OrchestrationExecution::run_episode(TimePoint now, std::vector<His
   ctx_->replaying_ = false;
   ctx_->new_actions_.clear();
 
-  HistoryEvent started = frame_event(EventType::orchestrator_started, now);
+  HistoryEvent started = events::orchestrator_started(now);
   process(started);
 
   size_t processed = 0;
@@ -153,7 +146,7 @@ EpisodeResult OrchestrationExecution::run_episode(TimePoint now, std::vector<His
     result.new_history.push_back(completion_event(now));
     completion_recorded_ = true;
   }
-  result.new_history.push_back(frame_event(EventType::orchestrator_completed, now));
+  result.new_history.push_back(events::orchestrator_completed(now));
 
   result.status = status_;
   result.output = output_;

@@ -91,6 +91,9 @@ struct Config {
   size_t max_batch;
 };
 
+std::string config_name(const Config& c);
+void PrintTo(const Config& c, std::ostream* os) { *os << config_name(c); }
+
 std::string config_name(const Config& c) {
   return std::string(c.mode == LocalRunner::Mode::live ? "Live" : "FullReplay") + "Batch" +
          (c.max_batch > 1000 ? std::string("All") : std::to_string(c.max_batch));
