@@ -15,10 +15,12 @@ void CriticalSection::release() {
 }
 
 std::string OrchestrationContext::new_guid() {
-  // Durable Functions' scheme, so ids look and behave the same: UUID v5 over
-  // "{instanceId}_{currentUtcDateTime:o}_{counter}".
-  return name_based_guid(instance_id_ + "_" + format_utc_roundtrip(now_) + "_" +
-                         std::to_string(guid_counter_++));
+  // Durable Functions' scheme (UUID v5 over instance id, the episode's time
+  // in round-trip form and a counter), plus the execution id.
+  // The execution id keeps GUIDs apart across continue-as-new generations,
+  // whose episodes may share a timestamp.
+  return name_based_guid(instance_id_ + "_" + execution_id_ + "_" + format_utc_roundtrip(now_) +
+                         "_" + std::to_string(guid_counter_++));
 }
 
 int32_t OrchestrationContext::record_action(HistoryEvent action,
@@ -163,6 +165,18 @@ void OrchestrationContext::wait_for_event(std::string name,
     return;
   }
   event_waiters_[std::move(key)].push_back(std::move(waiter));
+}
+
+}  // namespace durable::orchestration
+
+namespace durable::orchestration {
+
+void OrchestrationContext::sweep_finished_frames() {
+  std::erase_if(frames_, [](std::coroutine_handle<> frame) {
+    if (!frame.done()) return false;
+    frame.destroy();
+    return true;
+  });
 }
 
 }  // namespace durable::orchestration

@@ -72,6 +72,12 @@ struct is_orchestration_awaitable<LockTask> : std::true_type {};
 
 class OrchestrationContext {
  public:
+  /// Only an OrchestrationExecution makes contexts.
+  class Key {
+    friend class OrchestrationExecution;
+    Key() = default;
+  };
+  explicit OrchestrationContext(Key) {}
   OrchestrationContext(const OrchestrationContext&) = delete;
   OrchestrationContext& operator=(const OrchestrationContext&) = delete;
 
@@ -199,7 +205,9 @@ class OrchestrationContext {
  private:
   friend class OrchestrationExecution;
   friend class CriticalSection;
-  OrchestrationContext() = default;
+  /// Destroys spawned coroutines that have finished (their results live in
+  /// their tasks' states), so a long-lived execution does not accumulate them.
+  void sweep_finished_frames();
 
   struct OpenTask {
     std::shared_ptr<detail::CompletionState> state;

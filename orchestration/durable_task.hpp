@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <tuple>
 #include <utility>
 #include <variant>
@@ -208,6 +209,7 @@ DurableTask<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> when_al
 /// their values (std::monostate for void tasks).
 template <class... Ts>
 DurableTask<std::tuple<detail::Stored<Ts>...>> when_all(const DurableTask<Ts>&... tasks) {
+  static_assert(sizeof...(Ts) > 0, "when_all needs at least one task");
   using Out = std::tuple<detail::Stored<Ts>...>;
   DurableTask<Out> out;
   struct Join {
@@ -249,6 +251,7 @@ DurableTask<std::tuple<detail::Stored<Ts>...>> when_all(const DurableTask<Ts>&..
 /// unless they are awaited themselves.
 template <class T>
 DurableTask<size_t> when_any(const std::vector<DurableTask<T>>& tasks) {
+  if (tasks.empty()) throw std::invalid_argument("when_any needs at least one task");
   DurableTask<size_t> out;
   auto state = out.state();
   for (size_t i = 0; i < tasks.size(); ++i) {

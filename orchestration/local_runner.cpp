@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/guid.hpp"
+#include "base/log.hpp"
 #include "base/instance_id.hpp"
 #include "orchestration/codec.hpp"
 
@@ -14,7 +15,9 @@ struct LocalRunner::Record {
   Instance view;
   std::optional<ParentInstance> parent;
   std::string execution_id;
-  int generation = 0;  // bumps on continue-as-new; stale results are dropped
+  // Unique across the runner: a new one on every start, restart and
+  // continue-as-new, so results meant for an earlier incarnation are dropped.
+  int generation = 0;
   std::deque<HistoryEvent> inbox;
   bool queued = false;
   std::unique_ptr<OrchestrationExecution> live;  // Mode::live
@@ -26,6 +29,11 @@ std::string execution_id_for(const std::string& instance_id, int generation) {
   return name_based_guid(instance_id + "#" + std::to_string(generation));
 }
 }  // namespace
+
+void LocalRunner::begin_incarnation(Record& record) {
+  record.generation = next_generation_++;
+  record.execution_id = execution_id_for(record.view.id, record.generation);
+}
 
 LocalRunner::LocalRunner(const Registry& registry, Options options)
     : registry_(registry), options_(options), now_(options.start_time) {}
@@ -48,7 +56,7 @@ Result<std::string> LocalRunner::start(const std::string& name, Payload input,
   record->view.id = instance_id;
   record->view.name = name;
   record->view.input = input;
-  record->execution_id = execution_id_for(instance_id, 0);
+  begin_incarnation(*record);
   Record& r = *record;
   instances_[instance_id] = std::move(record);
   enqueue(r, events::execution_started(now_, name, instance_id, std::move(input), r.execution_id));
@@ -184,7 +192,7 @@ EpisodeResult LocalRunner::execute(Record& record, std::vector<HistoryEvent> bat
     for (const auto& bytes : record.encoded_episodes) {
       auto decoded = decode_events(bytes);
       if (!decoded.is_ok()) {
-        spdlog::error("[{}] {}", record.view.id, decoded.status().to_string());
+        durable::logger("replay")->error("[{}] {}", record.view.id, decoded.status().to_string());
         std::abort();  // our own bytes: a decode failure is a bug
       }
       for (auto& e : *decoded) history.push_back(std::move(e));
@@ -194,7 +202,7 @@ EpisodeResult LocalRunner::execute(Record& record, std::vector<HistoryEvent> bat
   }
   auto result = replay_episode(registry_, history, now_, std::move(batch));
   if (!result.is_ok()) {
-    spdlog::error("[{}] {}", record.view.id, result.status().to_string());
+    durable::logger("replay")->error("[{}] {}", record.view.id, result.status().to_string());
     std::abort();
   }
   if (options_.through_codec) record.encoded_episodes.push_back(encode_events(result->new_history));
@@ -226,7 +234,7 @@ void LocalRunner::apply(Record& record, const HistoryEvent& action) {
                           {"EntitiesNotSupported", "LocalRunner runs no entities", {}}));
       return;
     default:
-      spdlog::warn("[{}] LocalRunner ignores {}", record.view.id, event_type_name(action.type));
+      durable::logger("replay")->warn("[{}] LocalRunner ignores {}", record.view.id, event_type_name(action.type));
       return;
   }
 }
@@ -249,7 +257,7 @@ void LocalRunner::start_child(Record& parent, const HistoryEvent& created) {
   record->view.id = created.instance_id;
   record->view.name = created.name;
   record->view.input = created.input;
-  record->execution_id = execution_id_for(created.instance_id, 0);
+  begin_incarnation(*record);
   record->parent = ParentInstance{parent.view.name, parent.view.id, parent.execution_id, created.event_id};
   Record& child = *record;
   instances_[created.instance_id] = std::move(record);
@@ -275,9 +283,8 @@ void LocalRunner::notify_parent(const Record& child) {
 }
 
 void LocalRunner::continue_as_new(Record& record, ContinueAsNewRequest request) {
-  ++record.generation;
+  begin_incarnation(record);
   ++record.view.executions;
-  record.execution_id = execution_id_for(record.view.id, record.generation);
   record.view.history.clear();
   record.encoded_episodes.clear();
   record.live.reset();

@@ -91,6 +91,7 @@ class LocalRunner {
     int32_t timer_id;
   };
 
+  void begin_incarnation(Record& record);
   Status send(const std::string& instance_id, HistoryEvent message);
   void enqueue(Record& record, HistoryEvent message);
   void run_activity(PendingActivity activity);
@@ -108,6 +109,7 @@ class LocalRunner {
   std::deque<std::string> ready_;  // instances with messages, in arrival order
   std::deque<PendingActivity> activities_;
   std::multimap<TimePoint, PendingTimer> timers_;
+  int next_generation_ = 0;
 };
 
 }  // namespace durable::orchestration

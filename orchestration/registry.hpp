@@ -41,6 +41,12 @@ using ActivityFn = std::function<Payload(ActivityContext&, const Payload&)>;
 using ActivityOutcome = std::variant<Payload, FailureDetails>;
 
 namespace detail {
+/// Orchestrator and activity parameters are decoded into values that must
+/// own their data: a view or pointer would dangle once the payload is gone.
+template <class T>
+inline constexpr bool kOwningParameter =
+    !std::is_pointer_v<T> && !std::is_same_v<T, std::string_view>;
+
 template <class Sig>
 struct Signature;
 template <class R, class... Args>
@@ -91,6 +97,9 @@ class Registry {
       });
     } else {
       using In = typename Sig::template arg<1>;
+      static_assert(detail::kOwningParameter<In>,
+                    "take orchestrator input by value as an owning type (std::string, not "
+                    "std::string_view or const char*)");
       add_orchestrator_fn(std::move(name), [fn](OrchestrationContext& ctx) {
         return detail::run_orchestrator<Out, In>(ctx, fn);
       });
@@ -112,6 +121,8 @@ class Registry {
         }
       } else {
         using In = typename Sig::template arg<1>;
+        static_assert(detail::kOwningParameter<In>,
+                      "take activity input as an owning type (std::string, not std::string_view)");
         if constexpr (std::is_void_v<Out>) {
           fn(ctx, from_payload<In>(input));
           return {};

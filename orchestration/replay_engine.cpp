@@ -2,11 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cassert>
+
+#include "base/log.hpp"
 #include "base/text.hpp"
 #include "orchestration/errors.hpp"
 
 namespace durable::orchestration {
 namespace {
+
+spdlog::logger& log() {
+  static const auto logger = durable::logger("replay");
+  return *logger;
+}
 
 bool is_action(EventType type) {
   switch (type) {
@@ -50,9 +58,12 @@ bool same_action(const HistoryEvent& a, const HistoryEvent& b) {
   switch (a.type) {
     case EventType::task_scheduled:
     case EventType::sub_orchestration_instance_created:
+      return iequals(a.name, b.name);
     case EventType::entity_operation_called:
     case EventType::entity_operation_signaled:
-      return iequals(a.name, b.name);
+      return iequals(a.name, b.name) && a.instance_id == b.instance_id;
+    case EventType::entity_lock_requested:
+      return a.lock_set == b.lock_set;
     case EventType::event_sent:
       return iequals(a.name, b.name) && a.instance_id == b.instance_id;
     case EventType::entity_unlock_sent:
@@ -77,20 +88,24 @@ EventType scheduled_kind(EventType completion) {
 }  // namespace
 
 OrchestrationExecution::OrchestrationExecution(const Registry& registry)
-    : registry_(registry), ctx_(new OrchestrationContext()) {}
+    : registry_(registry), ctx_(std::make_unique<OrchestrationContext>(OrchestrationContext::Key{})) {}
 
 OrchestrationExecution::~OrchestrationExecution() { tear_down(); }
 
 const std::string& OrchestrationExecution::instance_id() const { return ctx_->instance_id_; }
 
 Status OrchestrationExecution::replay(std::span<const HistoryEvent> history) {
+  assert(!replayed_ && "replay() runs once, before the first episode");
+  replayed_ = true;
+  // Messages before the start are legal (a live episode may receive them and
+  // treats them as replay does), but an action cannot precede the start.
   for (const auto& e : history) {
-    if (e.type == EventType::orchestrator_started) continue;
-    if (e.type != EventType::execution_started) {
-      return Status::corruption("history does not start with ExecutionStarted (found " +
-                                std::string(event_type_name(e.type)) + " first)");
+    if (e.type == EventType::execution_started) break;
+    if (is_action(e.type) || e.type == EventType::execution_completed ||
+        e.type == EventType::continue_as_new) {
+      return Status::corruption("history holds " + std::string(event_type_name(e.type)) +
+                                " before ExecutionStarted");
     }
-    break;
   }
   ctx_->replaying_ = true;
   for (const auto& e : history) process(e);
@@ -110,8 +125,8 @@ EpisodeResult OrchestrationExecution::run_episode(TimePoint now, std::vector<His
     result.failure = failure_;
     return result;
   }
+  replayed_ = true;
   ctx_->replaying_ = false;
-  ctx_->new_actions_.clear();
 
   HistoryEvent started = events::orchestrator_started(now);
   process(started);
@@ -153,9 +168,13 @@ EpisodeResult OrchestrationExecution::run_episode(TimePoint now, std::vector<His
   result.failure = failure_;
   result.custom_status = ctx_->custom_status_;
   result.continue_as_new = std::move(continued);
-  spdlog::debug("[{}] episode: {} events in, {} actions out, status {}", ctx_->instance_id_,
+  log().debug("[{}] episode: {} events in, {} actions out, status {}", ctx_->instance_id_,
                 processed, result.action_count, status_name(status_));
-  if (completion_recorded_) tear_down();
+  if (completion_recorded_) {
+    tear_down();
+  } else {
+    ctx_->sweep_finished_frames();
+  }
   return result;
 }
 
@@ -216,7 +235,12 @@ void OrchestrationExecution::deliver(const HistoryEvent& message) {
       auto held = std::move(held_while_suspended_);
       held_while_suspended_.clear();
       for (size_t i = 0; i < held.size(); ++i) {
-        if (ctx_->finished_) break;
+        if (ctx_->finished_ || suspended_) {
+          // Not delivered: keep the rest, in order, for carry-over or the next resume.
+          held_while_suspended_.insert(held_while_suspended_.begin(), held.begin() + static_cast<long>(i),
+                                       held.end());
+          break;
+        }
         process(held[i]);
       }
       return;
@@ -237,7 +261,7 @@ void OrchestrationExecution::deliver(const HistoryEvent& message) {
       complete_request(message.request_id, message);
       return;
     default:
-      spdlog::debug("[{}] ignoring {} as a message", ctx_->instance_id_,
+      log().debug("[{}] ignoring {} as a message", ctx_->instance_id_,
                     event_type_name(message.type));
       return;
   }
@@ -245,7 +269,7 @@ void OrchestrationExecution::deliver(const HistoryEvent& message) {
 
 void OrchestrationExecution::start(const HistoryEvent& started) {
   if (status_ != OrchestrationStatus::pending) {
-    spdlog::debug("[{}] dropping duplicate ExecutionStarted", ctx_->instance_id_);
+    log().debug("[{}] dropping duplicate ExecutionStarted", ctx_->instance_id_);
     return;
   }
   ctx_->instance_id_ = started.instance_id;
@@ -295,10 +319,17 @@ void OrchestrationExecution::finish(OrchestrationStatus status, Payload output,
   status_ = status;
   output_ = std::move(output);
   failure_ = std::move(failure);
-  spdlog::debug("[{}] finished: {}", ctx_->instance_id_, status_name(status));
+  log().debug("[{}] finished: {}", ctx_->instance_id_, status_name(status));
 }
 
 void OrchestrationExecution::match_recorded_action(const HistoryEvent& recorded) {
+  // Locks as history records them, so a nondeterminism failure can release
+  // them without trusting the code.
+  if (recorded.type == EventType::entity_lock_requested) {
+    recorded_locks_[recorded.request_id] = recorded.lock_set;
+  } else if (recorded.type == EventType::entity_unlock_sent) {
+    recorded_locks_.erase(recorded.request_id);
+  }
   if (status_ == OrchestrationStatus::failed && failure_ &&
       failure_->error_type == kNondeterminismError) {
     return;  // already failed; the rest of history says nothing new
@@ -333,9 +364,22 @@ void OrchestrationExecution::fail_nondeterminism(const std::string& message) {
   const std::string text = "nondeterministic orchestrator '" + ctx_->name_ + "' in instance '" +
                            ctx_->instance_id_ + "': " + message +
                            ". Was the orchestrator code changed while instances were running?";
-  spdlog::warn("[{}] {}", ctx_->instance_id_, text);
+  log().warn("[{}] {}", ctx_->instance_id_, text);
   ctx_->unmatched_.clear();
   ctx_->new_actions_.clear();  // the code is not trusted any more: no new actions
+  // ...but the entities it locked (by history's record) must not stay locked.
+  for (const auto& [section, lock_set] : recorded_locks_) {
+    for (const auto& entity : lock_set) {
+      HistoryEvent unlock;
+      unlock.type = EventType::entity_unlock_sent;
+      unlock.event_id = ctx_->next_sequence_++;
+      unlock.timestamp = ctx_->now_;
+      unlock.instance_id = entity;
+      unlock.request_id = section;
+      ctx_->new_actions_.push_back(std::move(unlock));
+    }
+  }
+  recorded_locks_.clear();
   ctx_->finished_ = true;
   suspended_ = false;
   status_ = OrchestrationStatus::failed;
@@ -348,7 +392,7 @@ void OrchestrationExecution::complete_task(int32_t id, const HistoryEvent& event
   if (it == ctx_->open_tasks_.end() || it->second.kind != scheduled_kind(event.type)) {
     // A duplicate delivery, or a result for a task this execution never
     // scheduled (e.g. from before a continue-as-new): ignored, as in DTFx.
-    spdlog::debug("[{}] dropping {} for task {}: no open task of that kind", ctx_->instance_id_,
+    log().debug("[{}] dropping {} for task {}: no open task of that kind", ctx_->instance_id_,
                   event_type_name(event.type), id);
     return;
   }
@@ -378,7 +422,7 @@ void OrchestrationExecution::complete_request(const std::string& request_id,
                                  ? EventType::entity_lock_requested
                                  : EventType::entity_operation_called;
   if (it == ctx_->open_requests_.end() || it->second.kind != expected) {
-    spdlog::debug("[{}] dropping {} for unknown request {}", ctx_->instance_id_,
+    log().debug("[{}] dropping {} for unknown request {}", ctx_->instance_id_,
                   event_type_name(event.type), request_id);
     return;
   }
@@ -402,7 +446,10 @@ void OrchestrationExecution::raise_event(const HistoryEvent& event) {
     while (!queue.empty()) {
       auto waiter = std::move(queue.front());
       queue.pop_front();
-      if (waiter->done()) continue;  // cancelled while waiting
+      // Skip waiters that were cancelled, or that nobody holds any more (a
+      // when_any that timed out and was dropped): the event goes to someone
+      // still waiting, or is buffered. use_count is the same in every replay.
+      if (waiter->done() || waiter.use_count() == 1) continue;
       waiter->complete_with_payload(event.input);
       return;
     }

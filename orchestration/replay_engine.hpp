@@ -12,6 +12,7 @@
 // must match the action history recorded at that number (kind and name);
 // otherwise the instance fails with a nondeterminism error that says where.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -107,7 +108,8 @@ class OrchestrationExecution {
   std::vector<HistoryEvent> held_while_suspended_;
   bool completion_recorded_ = false;  // history already holds the completion event
   std::coroutine_handle<> top_;       // the orchestrator's driver frame
-  size_t processed_ = 0;              // batch events processed before the execution ended
+  bool replayed_ = false;             // replay() or run_episode() has run
+  std::map<std::string, std::vector<std::string>> recorded_locks_;  // held per history
 };
 
 /// Full replay: a fresh execution over `history`, then one episode over

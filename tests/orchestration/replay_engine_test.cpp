@@ -190,6 +190,42 @@ TEST_F(Nondeterminism, ExtraAction_SaysHistoryDoesNotRecordIt) {
               HasSubstr("the code now did call_activity \"D\" at sequence number 2, which history does not record"));
 }
 
+TEST_F(EngineTest, NondeterminismOnOtherEntity_IsDetected) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    co_return co_await ctx.call_entity<int>(EntityId("Counter", "a"), "get");
+  });
+  start("Orch");
+  Registry changed;
+  changed.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    co_return co_await ctx.call_entity<int>(EntityId("Counter", "b"), "get");
+  });
+  auto r = replay_episode(changed, history_, at_seconds(1), {});
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->status, OrchestrationStatus::failed);
+  EXPECT_THAT(r->failure->message, HasSubstr("call_entity \"get\" on @counter@a"));
+}
+
+TEST_F(EngineTest, NondeterminismInsideCriticalSection_ReleasesRecordedLocks) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    auto section = co_await ctx.lock_entities(EntityId("Account", "a"), EntityId("Account", "b"));
+    co_return co_await ctx.call_activity<int>("A");
+  });
+  start("Orch");
+  episode(1, {events::entity_lock_granted(at_seconds(1), actions()[0].request_id)});
+  Registry changed;
+  changed.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    auto section = co_await ctx.lock_entities(EntityId("Account", "a"), EntityId("Account", "b"));
+    co_return co_await ctx.call_activity<int>("Other");
+  });
+  auto r = replay_episode(changed, history_, at_seconds(2), {});
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->status, OrchestrationStatus::failed);
+  ASSERT_EQ(r->action_count, 2u);
+  EXPECT_EQ(r->actions()[0].type, EventType::entity_unlock_sent);
+  EXPECT_EQ(r->actions()[0].instance_id, "@account@a");
+  EXPECT_EQ(r->actions()[1].instance_id, "@account@b");
+}
+
 TEST_F(Nondeterminism, SameCodeOtherNameCase_Replays) {
   auto r = replay_with([](OrchestrationContext& ctx) -> Task<int> {
     int a = co_await ctx.call_activity<int>("a");
@@ -200,13 +236,25 @@ TEST_F(Nondeterminism, SameCodeOtherNameCase_Replays) {
   EXPECT_EQ(from_payload<int>(r.output), 3);
 }
 
-TEST_F(EngineTest, MalformedHistory_IsCorruption) {
+TEST_F(EngineTest, ActionBeforeStart_IsCorruption) {
   registry_.add_orchestrator("Orch", two_activities);
-  auto r = replay_episode(registry_, std::vector{events::task_completed(at_seconds(0), 0, P(1))},
-                          at_seconds(1), {});
+  HistoryEvent scheduled;
+  scheduled.type = EventType::task_scheduled;
+  scheduled.event_id = 0;
+  scheduled.name = "A";
+  auto r = replay_episode(registry_, std::vector{scheduled}, at_seconds(1), {});
   ASSERT_FALSE(r.is_ok());
   EXPECT_EQ(r.status().code(), Errc::corruption);
-  EXPECT_THAT(r.status().message(), HasSubstr("does not start with ExecutionStarted"));
+  EXPECT_THAT(r.status().message(), HasSubstr("TaskScheduled before ExecutionStarted"));
+}
+
+TEST_F(EngineTest, EventBeforeStart_IsBufferedAndReplaysTheSame) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<int> {
+    co_return co_await ctx.wait_for_external_event<int>("Go");
+  });
+  episode(0, {events::event_raised(at_seconds(0), "Go", P(5)),
+              events::execution_started(at_seconds(0), "Orch", kId, {}, "exec-1")});
+  EXPECT_EQ(output<int>(), 5);
 }
 
 // --- External events ------------------------------------------------------------
@@ -246,7 +294,8 @@ TEST_F(EngineTest, EventTimeout_IsWhenAnyAgainstTimer) {
   registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<std::string> {
     auto event = ctx.wait_for_external_event<std::string>("Reply");
     auto timeout = ctx.create_timer(ctx.current_utc_datetime() + 30s);
-    if (co_await when_any(event, timeout) == 1) co_return "timed out";
+    const size_t winner = co_await when_any(event, timeout);
+    if (winner == 1) co_return "timed out";
     timeout.cancel();
     co_return co_await event;
   });
@@ -303,7 +352,8 @@ TEST_F(EngineTest, WhenAll_MixedTypesAndFailureOfFirstFailedTask) {
 
 TEST_F(EngineTest, EmptyWhenAll_CompletesAtOnce) {
   registry_.add_orchestrator("Orch", [](OrchestrationContext&) -> Task<size_t> {
-    auto all = co_await when_all(std::vector<DurableTask<int>>{});
+    const std::vector<DurableTask<int>> none;
+    auto all = co_await when_all(none);
     co_return all.size();
   });
   start("Orch");
@@ -565,6 +615,19 @@ TEST_F(EngineTest, ContinueAsNewWithoutPreserve_CarriesNothing) {
   EXPECT_TRUE(last_.continue_as_new->carried_events.empty());
 }
 
+TEST_F(EngineTest, ContinueAsNewDuringResume_CarriesTheEventsStillHeld) {
+  registry_.add_orchestrator("Loop", counter_loop);
+  start("Loop", 1);
+  episode(1, {events::execution_suspended(at_seconds(1), {}), events::event_raised(at_seconds(1), "Add", P(2)),
+              events::event_raised(at_seconds(1), "Add", P(3))});
+  EXPECT_EQ(last_.status, OrchestrationStatus::suspended);
+  episode(2, {events::execution_resumed(at_seconds(2), {})});
+  ASSERT_TRUE(last_.continue_as_new);
+  EXPECT_EQ(from_payload<int>(last_.continue_as_new->input), 3);
+  ASSERT_EQ(last_.continue_as_new->carried_events.size(), 1u);
+  EXPECT_EQ(from_payload<int>(last_.continue_as_new->carried_events[0].input), 3);
+}
+
 // --- Determinism helpers -------------------------------------------------------------
 
 int g_side_effects = 0;
@@ -587,6 +650,38 @@ TEST_F(EngineTest, NewGuid_IsDeterministicAndIsReplayingGuardsSideEffects) {
   EXPECT_EQ(guids[0][14], '5') << "UUID version 5";
   // Live ran the line once; the full replay of the same episode once more.
   EXPECT_EQ(g_side_effects, 2);
+}
+
+TEST_F(EngineTest, NewGuid_DiffersBetweenExecutionsAtTheSameTime) {
+  registry_.add_orchestrator("Orch", [](OrchestrationContext& ctx) -> Task<std::string> {
+    co_return ctx.new_guid();
+  });
+  auto guid_of = [&](const std::string& execution_id) {
+    OrchestrationExecution exec(registry_);
+    auto r = exec.run_episode(at_seconds(0), {events::execution_started(at_seconds(0), "Orch", kId, {}, execution_id)});
+    return from_payload<std::string>(r.output);
+  };
+  EXPECT_EQ(guid_of("exec-1"), guid_of("exec-1"));
+  EXPECT_NE(guid_of("exec-1"), guid_of("exec-2"));
+}
+
+Task<std::string> wait_with_timeouts(OrchestrationContext& ctx) {
+  for (int round = 0; round < 3; ++round) {
+    auto event = ctx.wait_for_external_event<std::string>("E");
+    auto timeout = ctx.create_timer(ctx.current_utc_datetime() + 10s);
+    const size_t winner = co_await when_any(event, timeout);
+    if (winner == 0) co_return co_await event;
+  }
+  co_return "gave up";
+}
+
+TEST_F(EngineTest, EventAfterATimedOutWait_GoesToTheCurrentWaiter) {
+  registry_.add_orchestrator("Orch", wait_with_timeouts);
+  start("Orch");
+  episode(10, {events::timer_fired(at_seconds(10), 1, at_seconds(10))});
+  EXPECT_EQ(last_.status, OrchestrationStatus::running);
+  episode(12, {events::event_raised(at_seconds(12), "E", P(std::string("hello")))});
+  EXPECT_EQ(output<std::string>(), "hello");
 }
 
 TEST_F(EngineTest, CustomStatus_IsReported) {
