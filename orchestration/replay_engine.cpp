@@ -94,6 +94,13 @@ OrchestrationExecution::~OrchestrationExecution() { tear_down(); }
 
 const std::string& OrchestrationExecution::instance_id() const { return ctx_->instance_id_; }
 
+size_t OrchestrationExecution::pending_work() const {
+  size_t waiters = 0;
+  for (const auto& [name, queue] : ctx_->event_waiters_) waiters += queue.size();
+  return ctx_->open_tasks_.size() + ctx_->open_requests_.size() + waiters + ctx_->frames_.size() +
+         (top_ ? 1 : 0);
+}
+
 Status OrchestrationExecution::replay(std::span<const HistoryEvent> history) {
   assert(!replayed_ && "replay() runs once, before the first episode");
   replayed_ = true;

@@ -79,6 +79,9 @@ class OrchestrationExecution {
   EpisodeResult run_episode(TimePoint now, std::vector<HistoryEvent> batch);
 
   OrchestrationStatus status() const { return status_; }
+  /// Open tasks, entity requests, event waiters and live helper coroutines:
+  /// zero once the execution has ended.
+  size_t pending_work() const;
   const std::string& instance_id() const;
 
  private:

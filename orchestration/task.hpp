@@ -27,6 +27,11 @@ struct is_orchestration_awaitable : std::false_type {};
 template <class T>
 struct is_orchestration_awaitable<Task<T>> : std::true_type {};
 
+template <class A>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<Task<T>> : std::true_type {};
+
 namespace detail {
 
 struct TaskPromiseBase {
@@ -48,6 +53,8 @@ struct TaskPromiseBase {
 
   template <class A>
   A&& await_transform(A&& awaitable) noexcept {
+    static_assert(!(is_task<std::remove_cvref_t<A>>::value && std::is_lvalue_reference_v<A>),
+                  "awaiting a Task consumes it: write co_await std::move(task)");
     static_assert(is_orchestration_awaitable<std::remove_cvref_t<A>>::value,
                   "an orchestrator may only co_await durable tasks (ctx.call_activity, "
                   "ctx.create_timer, ctx.wait_for_external_event, when_all, ...) and Task<T>: "

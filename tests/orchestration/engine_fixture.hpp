@@ -52,6 +52,13 @@ class EngineTest : public ::testing::Test {
     return last_;
   }
 
+  // Every test ends with nothing left over once its instance has ended.
+  void TearDown() override {
+    if (live_ && is_terminal(live_->status())) {
+      EXPECT_EQ(live_->pending_work(), 0u) << "an ended execution still holds work";
+    }
+  }
+
   std::vector<HistoryEvent> actions() const {
     auto a = last_.actions();
     return {a.begin(), a.end()};
