@@ -106,6 +106,15 @@ class TypedState final : public CompletionState {
   std::optional<Stored<T>> value_;
 };
 
+/// The first failure in task order, or null.
+template <class Errors>
+std::exception_ptr first_error(const Errors& errors) {
+  for (const auto& e : errors) {
+    if (e) return e;
+  }
+  return nullptr;
+}
+
 }  // namespace detail
 
 template <class T>
@@ -166,11 +175,9 @@ DurableTask<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> when_al
     size_t remaining;
     std::shared_ptr<detail::TypedState<Out>> out;
     void finish() {
-      for (auto& e : errors) {
-        if (e) {
-          out->fail(e);
-          return;
-        }
+      if (auto error = detail::first_error(errors)) {
+        out->fail(error);
+        return;
       }
       if constexpr (std::is_void_v<T>) {
         out->complete({});
@@ -218,11 +225,9 @@ DurableTask<std::tuple<detail::Stored<Ts>...>> when_all(const DurableTask<Ts>&..
     size_t remaining = sizeof...(Ts);
     std::shared_ptr<detail::TypedState<Out>> out;
     void finish() {
-      for (auto& e : errors) {
-        if (e) {
-          out->fail(e);
-          return;
-        }
+      if (auto error = detail::first_error(errors)) {
+        out->fail(error);
+        return;
       }
       out->complete(std::apply([](auto&... v) { return Out{std::move(*v)...}; }, values));
     }
