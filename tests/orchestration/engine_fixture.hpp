@@ -25,6 +25,13 @@ Payload P(const T& v) {
   return to_payload(v);
 }
 
+/// Calls activity A, then B, and returns the sum of their results.
+inline Task<int> two_activities(OrchestrationContext& ctx) {
+  int a = co_await ctx.call_activity<int>("A");
+  int b = co_await ctx.call_activity<int>("B");
+  co_return a + b;
+}
+
 class EngineTest : public ::testing::Test {
  protected:
   static constexpr const char* kId = "instance-1";
