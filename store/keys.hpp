@@ -1,0 +1,52 @@
+#pragma once
+// Where things live in Redis, and which partition owns an id. The key table
+// is documented in docs/format.md ("Redis keys"); keep the two in step.
+//
+// Every key of one partition shares the hash tag {hub:p}, so an episode's
+// commit touches one hash slot (and can move to Redis Cluster unchanged).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace durable::store {
+
+/// The partition of an instance or entity id: FNV-1a (32-bit) of the id,
+/// modulo `partition_count`, as Durable Functions hashes ids; an id ending
+/// in "!n" (n decimal) is pinned to partition n mod partition_count, as in
+/// Netherite, so tests and benchmarks can place instances.
+/// REQUIRES: partition_count > 0.
+uint32_t partition_of(std::string_view id, uint32_t partition_count);
+
+/// 32-bit FNV-1a.
+uint32_t fnv1a(std::string_view bytes);
+
+/// Key names for one hub. Cheap to copy; thread-safe (immutable).
+class Keys {
+ public:
+  explicit Keys(std::string hub) : hub_(std::move(hub)) {}
+  const std::string& hub() const { return hub_; }
+
+  /// dt:{hub}:meta: the hub's partition count and format version.
+  std::string meta() const;
+  /// dt:{hub:p}:h:<id>: history stream, one entry per committed episode.
+  std::string history(uint32_t partition, std::string_view id) const;
+  /// dt:{hub:p}:i:<id>: instance row (hash).
+  std::string instance(uint32_t partition, std::string_view id) const;
+  /// dt:{hub:p}:in:<id>: inbox stream of an instance or entity.
+  std::string inbox(uint32_t partition, std::string_view id) const;
+  /// dt:{hub:p}:timers: due timers (sorted set, score = due time in ms).
+  std::string timers(uint32_t partition) const;
+  /// dt:{hub:p}:wake: wake-up notices (stream).
+  std::string wake(uint32_t partition) const;
+  /// dt:{hub:p}:active: ids with unfinished work (set).
+  std::string active(uint32_t partition) const;
+  /// dt:{hub:p}:lease: owner, epoch, expiry (hash).
+  std::string lease(uint32_t partition) const;
+
+ private:
+  std::string tagged(uint32_t partition, std::string_view suffix) const;
+  std::string hub_;
+};
+
+}  // namespace durable::store
