@@ -200,6 +200,13 @@ Status RedisServer::wait_until_ready(bool& port_clash) {
     }
     ContextPtr ctx(redisConnectWithTimeout(host_.c_str(), port_, to_timeval(milliseconds(200))));
     if (ctx && ctx->err == 0 && redisSetTimeout(ctx.get(), to_timeval(seconds(1))) == REDIS_OK) {
+      // A server started with --requirepass answers nothing before AUTH.
+      for (size_t i = 0; i + 1 < extra_args_.size(); ++i) {
+        if (extra_args_[i] == "--requirepass") {
+          const std::string_view auth[] = {"AUTH", extra_args_[i + 1]};
+          run_command(ctx.get(), auth);
+        }
+      }
       const std::string_view ping[] = {"PING"};
       ReplyPtr pong = run_command(ctx.get(), ping);
       // Anything but PONG (e.g. "LOADING" while the AOF is replayed) means: poll again.
