@@ -38,29 +38,4 @@ std::string format_utc_roundtrip(TimePointMs t) {
   return buf;
 }
 
-std::optional<TimePointMs> parse_utc(std::string_view text) {
-  using namespace std::chrono;
-  int y, mo, d, h, mi, s, consumed = 0;
-  const std::string str(text);
-  if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6)
-    return std::nullopt;
-  size_t pos = static_cast<size_t>(consumed);
-  int millis = 0;
-  if (pos < str.size() && str[pos] == '.') {
-    ++pos;
-    int digits = 0;
-    while (pos < str.size() && str[pos] >= '0' && str[pos] <= '9') {
-      if (digits < 3) millis = millis * 10 + (str[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return std::nullopt;
-    for (; digits < 3; ++digits) millis *= 10;
-  }
-  if (pos + 1 != str.size() || str[pos] != 'Z') return std::nullopt;
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
-  return sys_days{ymd} + hours{h} + minutes{mi} + seconds{s} + milliseconds{millis};
-}
-
 }  // namespace durable

@@ -1,11 +1,9 @@
 #pragma once
 // UTC time points as text. The engine never reads a clock; these only format
-// and parse the timestamps history carries.
+// the timestamps history carries.
 
 #include <chrono>
-#include <optional>
 #include <string>
-#include <string_view>
 
 namespace durable {
 
@@ -16,7 +14,5 @@ std::string format_utc(TimePointMs t);
 /// .NET's round-trip ("o") form, "2026-11-23T10:55:07.1230000Z": what Durable
 /// Functions feeds into its deterministic NewGuid.
 std::string format_utc_roundtrip(TimePointMs t);
-/// Parses "YYYY-MM-DDTHH:MM:SS[.fff...]Z"; nullopt when malformed.
-std::optional<TimePointMs> parse_utc(std::string_view text);
 
 }  // namespace durable

@@ -189,8 +189,6 @@ class OrchestrationContext {
   LockTask lock_entities(const EntityId& first, const More&... more) {
     return lock_entities(std::vector<EntityId>{first, more...});
   }
-  /// True inside a critical section (from the lock request to its release).
-  bool in_critical_section() const { return lock_.has_value(); }
 
   // --- Concurrency ------------------------------------------------------------
   /// Runs a helper coroutine concurrently and returns a handle to its result,

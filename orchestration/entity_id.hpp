@@ -8,17 +8,12 @@
 #include <string>
 #include <string_view>
 
-#include "base/status.hpp"
-
 namespace durable::orchestration {
 
 class EntityId {
  public:
   EntityId() = default;
   EntityId(std::string_view name, std::string key);
-
-  /// Parses "name@key" (the CLI form) or "@name@key" (the instance id form).
-  static Result<EntityId> parse(std::string_view text);
 
   const std::string& name() const { return name_; }
   const std::string& key() const { return key_; }

@@ -37,16 +37,4 @@ ActivityOutcome Registry::run_activity(ActivityContext& ctx, const Payload& inpu
   }
 }
 
-std::vector<std::string> Registry::orchestrator_names() const {
-  std::vector<std::string> names;
-  for (const auto& [key, entry] : orchestrators_) names.push_back(entry.name);
-  return names;
-}
-
-std::vector<std::string> Registry::activity_names() const {
-  std::vector<std::string> names;
-  for (const auto& [key, entry] : activities_) names.push_back(entry.name);
-  return names;
-}
-
 }  // namespace durable::orchestration

@@ -144,10 +144,6 @@ class Registry {
   /// becomes FailureDetails; never throws.
   ActivityOutcome run_activity(ActivityContext& ctx, const Payload& input) const;
 
-  /// Registered names, as given, sorted case-insensitively.
-  std::vector<std::string> orchestrator_names() const;
-  std::vector<std::string> activity_names() const;
-
  private:
   template <class Fn>
   struct Entry {

@@ -204,17 +204,8 @@ Status RedisConnection::broken_status() const {
 Result<ReplyPtr> RedisConnection::command(std::span<const std::string_view> argv) {
   if (argv.empty()) return Status::invalid_argument("redis command: empty argv");
   if (broken()) return broken_status();
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
-  ptrs.reserve(argv.size());
-  lens.reserve(argv.size());
-  for (std::string_view a : argv) {
-    ptrs.push_back(a.data());
-    lens.push_back(a.size());
-  }
   errno = 0;
-  ReplyPtr reply(static_cast<redisReply*>(
-      redisCommandArgv(ctx_.get(), static_cast<int>(argv.size()), ptrs.data(), lens.data())));
+  ReplyPtr reply = command_argv(ctx_.get(), argv);
   if (!reply) return io_error();
   if (reply->type == REDIS_REPLY_ERROR) return error_reply_status(std::string_view(reply->str, reply->len));
   return reply;

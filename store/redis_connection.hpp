@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "base/status.hpp"
+#include "store/hiredis.hpp"
 
 namespace durable::store {
 
@@ -47,21 +48,6 @@ struct RedisAddress {
   /// "host:port", for messages (never contains the password).
   std::string to_string() const;
 };
-
-/// Frees a synchronous hiredis reply. Stateless: ReplyPtr is one pointer wide.
-struct ReplyDeleter {
-  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
-};
-/// Owns a reply from RedisConnection or Pipeline; never null when returned
-/// inside an OK Result. (Replies in async callbacks belong to hiredis: never
-/// wrap them in this.)
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
-
-/// Frees a hiredis context (closes the socket).
-struct ContextDeleter {
-  void operator()(redisContext* c) const noexcept { redisFree(c); }
-};
-using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
 
 /// Maps the text of a REDIS_REPLY_ERROR to a Status that keeps the text as
 /// its message. By prefix:

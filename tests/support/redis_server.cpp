@@ -88,18 +88,6 @@ pid_t parse_process_id(std::string_view info) {
 
 }  // namespace
 
-ReplyPtr run_command(redisContext* ctx, std::span<const std::string_view> argv) {
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
-  ptrs.reserve(argv.size());
-  lens.reserve(argv.size());
-  for (std::string_view a : argv) {
-    ptrs.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  return ReplyPtr(static_cast<redisReply*>(
-      redisCommandArgv(ctx, static_cast<int>(argv.size()), ptrs.data(), lens.data())));
-}
 
 // ---------------------------------------------------------------- RedisServer
 
@@ -204,15 +192,15 @@ Status RedisServer::wait_until_ready(bool& port_clash) {
       for (size_t i = 0; i + 1 < extra_args_.size(); ++i) {
         if (extra_args_[i] == "--requirepass") {
           const std::string_view auth[] = {"AUTH", extra_args_[i + 1]};
-          run_command(ctx.get(), auth);
+          command_argv(ctx.get(), auth);
         }
       }
       const std::string_view ping[] = {"PING"};
-      ReplyPtr pong = run_command(ctx.get(), ping);
+      ReplyPtr pong = command_argv(ctx.get(), ping);
       // Anything but PONG (e.g. "LOADING" while the AOF is replayed) means: poll again.
       if (pong && pong->type == REDIS_REPLY_STATUS && std::string_view(pong->str, pong->len) == "PONG") {
         const std::string_view info_server[] = {"INFO", "server"};
-        ReplyPtr info = run_command(ctx.get(), info_server);
+        ReplyPtr info = command_argv(ctx.get(), info_server);
         const pid_t answered =
             info && info->type == REDIS_REPLY_STRING ? parse_process_id({info->str, info->len}) : -1;
         if (answered == pid_) return Status::ok();

@@ -28,26 +28,15 @@
 #include <gtest/gtest.h>
 
 #include "base/status.hpp"
+#include "store/hiredis.hpp"
 
 namespace durable::testing {
 
-/// Frees a hiredis reply. Stateless, so ReplyPtr is one pointer wide.
-struct ReplyDeleter {
-  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
-};
-/// Owns a synchronous hiredis reply; null means an I/O error (see ctx->errstr).
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
-
-/// Frees a hiredis context.
-struct ContextDeleter {
-  void operator()(redisContext* c) const noexcept { redisFree(c); }
-};
-using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
-
-/// Runs one command with binary-safe arguments (redisCommandArgv). Returns
-/// null on an I/O error, after which `ctx` is broken (ctx->err is set).
-/// REQUIRES: ctx is non-null and argv is non-empty.
-ReplyPtr run_command(redisContext* ctx, std::span<const std::string_view> argv);
+// Raw hiredis access for fixtures that probe the server below the store's
+// RedisConnection.
+using store::command_argv;
+using store::ContextPtr;
+using store::ReplyPtr;
 
 /// One redis-server process and its data folder. Not copyable or movable.
 class RedisServer {
@@ -161,7 +150,7 @@ class RedisTest : public ::testing::Test {
     static_assert((std::is_convertible_v<const Args&, std::string_view> && ...),
                   "reply() arguments must be strings; format numbers with std::to_string");
     const std::string_view argv[] = {std::string_view(args)...};
-    return run_command(redis(), argv);
+    return command_argv(redis(), argv);
   }
 
  private:

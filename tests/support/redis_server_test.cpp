@@ -18,7 +18,7 @@ using durable::Errc;
 using durable::Status;
 using durable::testing::ContextPtr;
 using durable::testing::ReplyPtr;
-using durable::testing::run_command;
+using durable::testing::command_argv;
 // The suite is called RedisServer, so inside the tests that name means the fixture.
 using Server = durable::testing::RedisServer;
 
@@ -141,7 +141,7 @@ TEST_F(RedisServer, TwoServers_GetDifferentPortsAndFolders) {
     ContextPtr c;
     ASSERT_TRUE(s->connect(c).is_ok());
     const std::string_view ping[] = {"PING"};
-    ReplyPtr r = run_command(c.get(), ping);
+    ReplyPtr r = command_argv(c.get(), ping);
     ASSERT_TRUE(r != nullptr);
     EXPECT_EQ(std::string(r->str, r->len), "PONG");
   }
