@@ -47,5 +47,8 @@ std::string Keys::timers(uint32_t partition) const { return tagged(partition, "t
 std::string Keys::wake(uint32_t partition) const { return tagged(partition, "wake"); }
 std::string Keys::active(uint32_t partition) const { return tagged(partition, "active"); }
 std::string Keys::lease(uint32_t partition) const { return tagged(partition, "lease"); }
+std::string Keys::index(uint32_t partition) const { return tagged(partition, "index"); }
+std::string Keys::done(uint32_t partition) const { return tagged(partition, "done"); }
+std::string Keys::dead_letters(uint32_t partition) const { return tagged(partition, "dead"); }
 
 }  // namespace durable::store

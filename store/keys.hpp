@@ -43,6 +43,13 @@ class Keys {
   std::string active(uint32_t partition) const;
   /// dt:{hub:p}:lease: owner, epoch, expiry (hash).
   std::string lease(uint32_t partition) const;
+  /// dt:{hub:p}:index: instance ids by created time (sorted set, score = ms),
+  /// for listing and purging without SCAN.
+  std::string index(uint32_t partition) const;
+  /// dt:{hub:p}:done: completion notices (stream), for waiters anywhere.
+  std::string done(uint32_t partition) const;
+  /// dt:{hub:p}:dead: dead letters: messages that could not be processed.
+  std::string dead_letters(uint32_t partition) const;
 
  private:
   std::string tagged(uint32_t partition, std::string_view suffix) const;

@@ -114,6 +114,10 @@ Status error_reply_status(std::string_view text) {
       {"NOSCRIPT", Errc::not_found},
       {"DURABLE_FENCED", Errc::lease_lost},
       {"DURABLE_VERSION", Errc::failed_precondition},
+      {"DURABLE_EXISTS", Errc::already_exists},
+      {"DURABLE_NOTFOUND", Errc::not_found},
+      {"DURABLE_FINISHED", Errc::failed_precondition},
+      {"DURABLE_RUNNING", Errc::failed_precondition},
       {"BUSYGROUP", Errc::already_exists},
       {"LOADING", Errc::unavailable},
   };

@@ -1,0 +1,67 @@
+#include "store/commit.hpp"
+
+#include "store/redis_connection.hpp"
+
+namespace durable::store {
+
+Commit::Commit(std::string guard, std::string row_key) {
+  guard_.push_back(std::move(guard));
+  key_index(row_key);  // KEYS[1] is always the row
+}
+
+Commit Commit::fenced(std::string row_key, std::string lease_key, std::string_view node,
+                      uint64_t epoch, uint64_t expected_version) {
+  Commit c("fenced", std::move(row_key));
+  c.guard_.push_back(c.key_index(lease_key));
+  c.guard_.emplace_back(node);
+  c.guard_.push_back(std::to_string(epoch));
+  c.guard_.push_back(std::to_string(expected_version));
+  return c;
+}
+
+Commit Commit::create(std::string row_key) { return Commit("create", std::move(row_key)); }
+Commit Commit::live(std::string row_key) { return Commit("live", std::move(row_key)); }
+Commit Commit::finished(std::string row_key) { return Commit("final", std::move(row_key)); }
+
+std::string Commit::key_index(const std::string& key) {
+  auto [it, inserted] = key_positions_.try_emplace(key, keys_.size() + 1);
+  if (inserted) keys_.push_back(key);
+  return std::to_string(it->second);
+}
+
+void Commit::write(std::string_view command, const std::string& key,
+                   std::initializer_list<std::string_view> args) {
+  ops_.emplace_back(command);
+  ops_.push_back(key_index(key));
+  ops_.push_back(std::to_string(args.size()));
+  ops_.insert(ops_.end(), args.begin(), args.end());
+}
+
+void Commit::write(std::string_view command, const std::string& key,
+                   const std::vector<std::string>& args) {
+  ops_.emplace_back(command);
+  ops_.push_back(key_index(key));
+  ops_.push_back(std::to_string(args.size()));
+  ops_.insert(ops_.end(), args.begin(), args.end());
+}
+
+std::vector<std::string> Commit::argv() const {
+  std::vector<std::string> argv;
+  argv.reserve(3 + keys_.size() + guard_.size() + ops_.size());
+  argv.emplace_back("FCALL");
+  argv.emplace_back("durable_commit");
+  argv.push_back(std::to_string(keys_.size()));
+  argv.insert(argv.end(), keys_.begin(), keys_.end());
+  argv.insert(argv.end(), guard_.begin(), guard_.end());
+  argv.insert(argv.end(), ops_.begin(), ops_.end());
+  return argv;
+}
+
+Result<uint64_t> Commit::parse_reply(const Result<ReplyPtr>& reply) {
+  if (!reply) return reply.status();
+  auto version = as_integer(**reply);
+  if (!version) return version.status();
+  return static_cast<uint64_t>(*version);
+}
+
+}  // namespace durable::store

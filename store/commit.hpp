@@ -1,0 +1,69 @@
+#pragma once
+// Commit: one call of the durable_commit function (store/functions.cpp): a
+// guard, then a list of writes applied atomically if the guard holds.
+//
+//   Commit c = Commit::fenced(row_key, lease_key, "node1", epoch, version);
+//   c.write("XADD", history_key, {"*", "e", bytes});
+//   c.write("HSET", row_key, {"s", "2"});
+//   pipeline.add(c.argv());
+//
+// Keys travel as KEYS (the function never builds a key itself), so a commit
+// names every key it touches, as Redis Cluster requires.
+
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.hpp"
+#include "store/hiredis.hpp"
+
+namespace durable::store {
+
+class Commit {
+ public:
+  /// The writer owns the partition (`lease_key` held by `node` at `epoch`,
+  /// unexpired by Redis' clock) and has seen version `expected_version` of
+  /// the row; the commit bumps the version. Errors at execution:
+  /// lease_lost (DURABLE_FENCED), failed_precondition (DURABLE_VERSION).
+  static Commit fenced(std::string row_key, std::string lease_key, std::string_view node,
+                       uint64_t epoch, uint64_t expected_version);
+  /// The row is absent or final (a start); bumps the version. Error:
+  /// already_exists (DURABLE_EXISTS).
+  static Commit create(std::string row_key);
+  /// The row exists and is not final (a raised event, terminate, ...).
+  /// Errors: not_found (DURABLE_NOTFOUND), failed_precondition (DURABLE_FINISHED).
+  static Commit live(std::string row_key);
+  /// The row exists and is final (a purge). Errors: not_found,
+  /// failed_precondition (DURABLE_RUNNING).
+  static Commit finished(std::string row_key);
+
+  /// Appends one write: `command` is one of XADD HSET HDEL DEL XDEL SADD SREM
+  /// ZADD ZREM, applied to `key` with `args`.
+  void write(std::string_view command, const std::string& key,
+             std::initializer_list<std::string_view> args);
+  void write(std::string_view command, const std::string& key, const std::vector<std::string>& args);
+
+  bool empty() const { return ops_.empty(); }
+
+  /// FCALL durable_commit <numkeys> <keys...> <guard...> <ops...>.
+  std::vector<std::string> argv() const;
+
+  /// Reads the reply of executing argv(): the new version for fenced and
+  /// create commits, 0 for live and final. Errors: the execution's Status, or internal
+  /// for a reply of the wrong type.
+  static Result<uint64_t> parse_reply(const Result<ReplyPtr>& reply);
+
+ private:
+  Commit(std::string guard, std::string row_key);
+  std::string key_index(const std::string& key);
+
+  std::vector<std::string> keys_;
+  std::map<std::string, size_t, std::less<>> key_positions_;  // key -> 1-based index
+  std::vector<std::string> guard_;
+  std::vector<std::string> ops_;
+};
+
+}  // namespace durable::store

@@ -1,0 +1,171 @@
+#include "store/functions.hpp"
+
+namespace durable::store {
+namespace {
+
+// Row fields the guards read: "s" status (OrchestrationStatus number), "v"
+// version (episode counter). Statuses 2, 4, 5 (Completed, Failed,
+// Terminated) are final.
+//
+// Every function validates all of its input before its first write: a Lua
+// error after a write would leave that write applied.
+constexpr std::string_view kSource = R"lua(#!lua name=durable
+
+local FINAL = { ['2'] = true, ['4'] = true, ['5'] = true }
+local OPS = { XADD = true, HSET = true, HDEL = true, DEL = true, XDEL = true,
+              SADD = true, SREM = true, ZADD = true, ZREM = true }
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Nil when `node` holds the lease at `epoch` and it has not expired by
+-- Redis' clock; else the error text.
+local function check_lease(lease_key, node, epoch)
+  local l = redis.call('HMGET', lease_key, 'owner', 'epoch', 'expires')
+  if l[1] ~= node or l[2] ~= epoch then
+    return 'DURABLE_FENCED lease is held by ' .. tostring(l[1]) .. ' at epoch ' ..
+           tostring(l[2]) .. ', not by ' .. node .. ' at epoch ' .. epoch
+  end
+  if tonumber(l[3] or '0') <= now_ms() then
+    return 'DURABLE_FENCED lease of ' .. node .. ' at epoch ' .. epoch .. ' has expired'
+  end
+  return nil
+end
+
+-- Ops: a flat list of (command, key index, argument count, arguments...).
+local function parse_ops(keys, args, first)
+  local ops = {}
+  local i = first
+  while i <= #args do
+    local name, key, n = args[i], keys[tonumber(args[i + 1])], tonumber(args[i + 2])
+    if not OPS[name] or key == nil or n == nil or i + 2 + n > #args then
+      return nil, 'ERR durable commit: malformed op at argument ' .. i
+    end
+    ops[#ops + 1] = { name, key, i + 3, i + 2 + n }
+    i = i + 3 + n
+  end
+  return ops
+end
+
+local function apply_ops(ops, args)
+  for _, op in ipairs(ops) do
+    redis.call(op[1], op[2], unpack(args, op[3], op[4]))
+  end
+end
+
+-- KEYS[1] = instance row. ARGV[1] = guard, then the guard's arguments,
+-- then the ops. Guards:
+--   fenced <lease key index> <node> <epoch> <expected version>
+--       the writer owns the partition and has seen the row's latest version;
+--       the version is incremented. Returns the new version.
+--   create   the row is absent or final; the version is incremented.
+--   live     the row exists and is not final.
+--   final    the row exists and is final (a purge).
+local function commit(keys, args)
+  local guard, first = args[1], 2
+  local row = keys[1]
+  if guard == 'fenced' then
+    first = 6
+  elseif guard ~= 'create' and guard ~= 'live' and guard ~= 'final' then
+    return redis.error_reply('ERR durable commit: unknown guard ' .. tostring(guard))
+  end
+  local ops, err = parse_ops(keys, args, first)
+  if not ops then return redis.error_reply(err) end
+
+  local version = nil
+  if guard == 'fenced' then
+    local lease = keys[tonumber(args[2])]
+    if lease == nil then return redis.error_reply('ERR durable commit: bad lease key index') end
+    local fenced = check_lease(lease, args[3], args[4])
+    if fenced then return redis.error_reply(fenced) end
+    local current = redis.call('HGET', row, 'v') or '0'
+    if current ~= args[5] then
+      return redis.error_reply('DURABLE_VERSION instance is at version ' .. current ..
+                               ', the writer expected ' .. args[5])
+    end
+    version = tonumber(current) + 1
+  else
+    local status = redis.call('HGET', row, 's')
+    if guard == 'create' and status and not FINAL[status] then
+      return redis.error_reply('DURABLE_EXISTS instance exists and has not finished')
+    end
+    if guard == 'live' or guard == 'final' then
+      if not status then return redis.error_reply('DURABLE_NOTFOUND no such instance') end
+      if guard == 'live' and FINAL[status] then
+        return redis.error_reply('DURABLE_FINISHED instance has finished')
+      end
+      if guard == 'final' and not FINAL[status] then
+        return redis.error_reply('DURABLE_RUNNING instance has not finished')
+      end
+    end
+    if guard == 'create' then
+      version = tonumber(redis.call('HGET', row, 'v') or '0') + 1
+    end
+  end
+  apply_ops(ops, args)
+  if version then
+    redis.call('HSET', row, 'v', version)
+    return version
+  end
+  return 0
+end
+
+-- KEYS[1] = lease. ARGV = node, ttl ms. Takes the lease when it is free,
+-- expired, or already ours (a restarted node reclaims its partitions at
+-- once), always with a new epoch. Returns {epoch, owner, ms left}; epoch 0
+-- when another node holds it.
+local function lease_acquire(keys, args)
+  local l = redis.call('HMGET', keys[1], 'owner', 'epoch', 'expires')
+  local now = now_ms()
+  if l[1] and l[1] ~= '' and l[1] ~= args[1] and tonumber(l[3] or '0') > now then
+    return { 0, l[1], tonumber(l[3]) - now }
+  end
+  local epoch = redis.call('HINCRBY', keys[1], 'epoch', 1)
+  redis.call('HSET', keys[1], 'owner', args[1], 'expires', now + tonumber(args[2]))
+  return { epoch, args[1], tonumber(args[2]) }
+end
+
+-- KEYS[1] = lease. ARGV = node, epoch, ttl ms.
+local function lease_renew(keys, args)
+  local fenced = check_lease(keys[1], args[1], args[2])
+  if fenced then return redis.error_reply(fenced) end
+  redis.call('HSET', keys[1], 'expires', now_ms() + tonumber(args[3]))
+  return 1
+end
+
+-- KEYS[1] = lease. ARGV = node, epoch. Frees the lease (the epoch stays, so
+-- the next owner's is higher). Returns 0 when it was not ours any more.
+local function lease_release(keys, args)
+  local l = redis.call('HMGET', keys[1], 'owner', 'epoch')
+  if l[1] ~= args[1] or l[2] ~= args[2] then return 0 end
+  redis.call('HSET', keys[1], 'owner', '', 'expires', 0)
+  return 1
+end
+
+-- KEYS[1] = meta. ARGV = partition count, format version. Records them on
+-- first use; returns the recorded partition count.
+local function hub_meta(keys, args)
+  redis.call('HSETNX', keys[1], 'partitions', args[1])
+  redis.call('HSETNX', keys[1], 'format', args[2])
+  return tonumber(redis.call('HGET', keys[1], 'partitions'))
+end
+
+redis.register_function('durable_commit', commit)
+redis.register_function('durable_lease_acquire', lease_acquire)
+redis.register_function('durable_lease_renew', lease_renew)
+redis.register_function('durable_lease_release', lease_release)
+redis.register_function('durable_hub_meta', hub_meta)
+)lua";
+
+}  // namespace
+
+std::string_view function_source() { return kSource; }
+
+Status load_functions(RedisConnection& connection) {
+  auto reply = connection.command("FUNCTION", "LOAD", "REPLACE", kSource);
+  return reply ? Status::ok() : reply.status();
+}
+
+}  // namespace durable::store

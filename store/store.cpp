@@ -1,0 +1,631 @@
+#include "store/store.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <thread>
+
+#include "orchestration/codec.hpp"
+#include "store/functions.hpp"
+
+namespace durable::store {
+namespace {
+
+using orchestration::decode_events;
+using orchestration::encode_events;
+using orchestration::is_terminal;
+
+// Notices are only needed until the owner has read them; a bounded stream
+// keeps Redis' memory flat under load. Approximate trimming (~) is O(1).
+constexpr std::string_view kWakeMaxLen = "100000";
+constexpr std::string_view kDoneMaxLen = "10000";
+constexpr std::string_view kDeadMaxLen = "10000";
+// Wake notices one read returns at most.
+constexpr std::string_view kWakeBatch = "1000";
+// Leave room between a blocking read and the socket timeout.
+constexpr std::chrono::milliseconds kBlockMargin{1000};
+
+std::vector<std::string_view> views(const std::vector<std::string>& argv) {
+  return {argv.begin(), argv.end()};
+}
+
+int64_t to_ms(TimePoint t) { return t.time_since_epoch().count(); }
+std::string ms_text(TimePoint t) { return std::to_string(to_ms(t)); }
+
+Result<int64_t> parse_int(std::string_view field, std::string_view text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return Status::corruption("field " + std::string(field) + ": not a number: '" +
+                              std::string(text) + "'");
+  }
+  return v;
+}
+
+// "1700000000000-3" as a comparable pair; malformed ids compare as 0-0.
+std::pair<uint64_t, uint64_t> stream_id(std::string_view id) {
+  uint64_t ms = 0, seq = 0;
+  const auto dash = id.find('-');
+  std::from_chars(id.data(), id.data() + std::min(dash, id.size()), ms);
+  if (dash != std::string_view::npos) std::from_chars(id.data() + dash + 1, id.data() + id.size(), seq);
+  return {ms, seq};
+}
+
+std::string timer_member(std::string_view id, std::string_view execution, int32_t timer_id) {
+  std::string m(id);
+  m += '\n';
+  m += execution;
+  m += '\n';
+  m += std::to_string(timer_id);
+  return m;
+}
+
+std::string_view str(const redisReply* r) { return {r->str, r->len}; }
+
+// Reads [id, [field, value, ...]] stream entries; calls fn(id, fields).
+template <class Fn>
+Status for_each_entry(const redisReply& entries, Fn fn) {
+  auto list = as_array(entries);
+  if (!list) return list.status();
+  for (redisReply* entry : *list) {
+    auto parts = as_array(*entry, 2);
+    if (!parts) return parts.status();
+    auto fields = as_array(*(*parts)[1]);
+    if (!fields) return fields.status();
+    std::map<std::string_view, std::string_view> map;
+    for (size_t i = 0; i + 1 < fields->size(); i += 2) map[str((*fields)[i])] = str((*fields)[i + 1]);
+    if (Status s = fn(str((*parts)[0]), map); !s) return s;
+  }
+  return Status::ok();
+}
+
+std::string field(const std::map<std::string_view, std::string_view>& m, std::string_view key) {
+  auto it = m.find(key);
+  return it == m.end() ? std::string() : std::string(it->second);
+}
+
+// An inbox entry holds a batch of one event ("e") and the target execution ("x").
+Status parse_inbox_entry(std::string_view instance_id, std::string_view sid,
+                         const std::map<std::string_view, std::string_view>& fields,
+                         std::vector<InboxEntry>& out, std::vector<DeadLetter>& undecodable) {
+  const std::string bytes = field(fields, "e");
+  auto events = decode_events(bytes);
+  if (!events || events->size() != 1) {
+    undecodable.push_back({std::string(instance_id), std::string(sid),
+                           events ? "an inbox entry must hold exactly one event"
+                                  : events.status().message(),
+                           bytes});
+    return Status::ok();
+  }
+  out.push_back({std::string(sid), std::move((*events)[0]), field(fields, "x")});
+  return Status::ok();
+}
+
+Status parse_history(const redisReply& xrange, std::vector<HistoryEvent>& out) {
+  return for_each_entry(xrange, [&](std::string_view sid, const auto& fields) {
+    auto events = decode_events(field(fields, "e"));
+    if (!events) return Status::corruption("history entry " + std::string(sid) + ": " + events.status().message());
+    out.insert(out.end(), std::make_move_iterator(events->begin()), std::make_move_iterator(events->end()));
+    return Status::ok();
+  });
+}
+
+bool matches(const InstanceFilter& f, const InstanceRow& row) {
+  if (!row.id.starts_with(f.id_prefix)) return false;
+  if (f.created_from && row.created < *f.created_from) return false;
+  if (f.created_to && row.created > *f.created_to) return false;
+  return f.statuses.empty() ||
+         std::find(f.statuses.begin(), f.statuses.end(), row.status) != f.statuses.end();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ rows
+
+std::vector<std::string> row_fields(const InstanceRow& row) {
+  const FailureDetails none;
+  const FailureDetails& f = row.failure ? *row.failure : none;
+  return {"n",  row.name,
+          "s",  std::to_string(static_cast<int>(row.status)),
+          "in", row.input,
+          "out", row.output,
+          "cs", row.custom_status,
+          "fe", row.failure ? "1" : "",
+          "ft", f.error_type,
+          "fm", f.message,
+          "fs", f.stack_trace,
+          "ct", ms_text(row.created),
+          "ut", ms_text(row.updated),
+          "x",  row.execution_id,
+          "ip", row.inbox_position.empty() ? "0-0" : row.inbox_position};
+}
+
+Result<InstanceRow> parse_row(std::string_view id, const redisReply& hgetall) {
+  auto list = as_array(hgetall);
+  if (!list) return list.status();
+  std::map<std::string_view, std::string_view> m;
+  for (size_t i = 0; i + 1 < list->size(); i += 2) m[str((*list)[i])] = str((*list)[i + 1]);
+  InstanceRow row;
+  row.id = std::string(id);
+  row.name = field(m, "n");
+  row.input = field(m, "in");
+  row.output = field(m, "out");
+  row.custom_status = field(m, "cs");
+  row.execution_id = field(m, "x");
+  row.inbox_position = field(m, "ip");
+  if (!field(m, "fe").empty()) {
+    row.failure = FailureDetails{field(m, "ft"), field(m, "fm"), field(m, "fs")};
+  }
+  auto status = parse_int("s", field(m, "s"));
+  if (!status) return Status::corruption("instance " + row.id + ": " + status.status().message());
+  if (*status < 0 || *status > orchestration::kMaxOrchestrationStatus) {
+    return Status::corruption("instance " + row.id + ": unknown status " + std::to_string(*status));
+  }
+  row.status = static_cast<OrchestrationStatus>(*status);
+  for (auto [name, target] : {std::pair{"ct", &row.created}, std::pair{"ut", &row.updated}}) {
+    auto ms = parse_int(name, field(m, name));
+    if (!ms) return Status::corruption("instance " + row.id + ": " + ms.status().message());
+    *target = TimePoint(std::chrono::milliseconds(*ms));
+  }
+  if (auto v = m.find("v"); v != m.end()) {
+    auto version = parse_int("v", v->second);
+    if (!version) return Status::corruption("instance " + row.id + ": " + version.status().message());
+    row.version = static_cast<uint64_t>(*version);
+  }
+  return row;
+}
+
+// ------------------------------------------------------------------ Store
+
+Result<Store> Store::connect(StoreOptions options) {
+  auto connection = RedisConnection::connect(options.address, options.timeout);
+  if (!connection) return connection.status();
+  Store store(std::move(options), std::move(*connection));
+  if (Status s = load_functions(store.connection_); !s) return s;
+  return store;
+}
+
+Status Store::reconnect() {
+  if (Status s = connection_.reconnect(); !s) return s;
+  return load_functions(connection_);
+}
+
+Status Store::check_hub() {
+  auto reply = connection_.command("FCALL", "durable_hub_meta", "1", keys_.meta(),
+                                   std::to_string(options_.partitions),
+                                   std::to_string(orchestration::kFormatVersion));
+  if (!reply) return reply.status();
+  auto recorded = as_integer(**reply);
+  if (!recorded) return recorded.status();
+  if (static_cast<uint32_t>(*recorded) != options_.partitions) {
+    return Status::failed_precondition(
+        "hub '" + keys_.hub() + "' was created with " + std::to_string(*recorded) +
+        " partitions; this node is configured for " + std::to_string(options_.partitions) +
+        " (use --partitions " + std::to_string(*recorded) + ", or another hub)");
+  }
+  return Status::ok();
+}
+
+// ------------------------------------------------------------------ leases
+
+Result<LeaseGrant> Store::acquire_lease(uint32_t partition, std::string_view node,
+                                        std::chrono::milliseconds ttl) {
+  auto reply = connection_.command("FCALL", "durable_lease_acquire", "1", keys_.lease(partition),
+                                   node, std::to_string(ttl.count()));
+  if (!reply) return reply.status();
+  auto parts = as_array(**reply, 3);
+  if (!parts) return parts.status();
+  auto epoch = as_integer(*(*parts)[0]);
+  auto owner = as_string(*(*parts)[1]);
+  auto left = as_integer(*(*parts)[2]);
+  if (!epoch || !owner || !left) return Status::internal("malformed durable_lease_acquire reply");
+  return LeaseGrant{static_cast<uint64_t>(*epoch), *owner, std::chrono::milliseconds(*left)};
+}
+
+Status Store::renew_lease(uint32_t partition, std::string_view node, uint64_t epoch,
+                          std::chrono::milliseconds ttl) {
+  auto reply = connection_.command("FCALL", "durable_lease_renew", "1", keys_.lease(partition), node,
+                                   std::to_string(epoch), std::to_string(ttl.count()));
+  return reply ? Status::ok() : reply.status();
+}
+
+Status Store::release_lease(uint32_t partition, std::string_view node, uint64_t epoch) {
+  auto reply = connection_.command("FCALL", "durable_lease_release", "1", keys_.lease(partition),
+                                   node, std::to_string(epoch));
+  return reply ? Status::ok() : reply.status();
+}
+
+// ------------------------------------------------------------------ owner reads
+
+Result<LoadedInstance> Store::load(std::string_view id) {
+  const uint32_t p = partition_of(id);
+  Pipeline pipe(connection_);
+  pipe.add("HGETALL", keys_.instance(p, id));
+  pipe.add("XRANGE", keys_.history(p, id), "-", "+");
+  pipe.add("XRANGE", keys_.inbox(p, id), "-", "+");
+  auto replies = pipe.execute();
+  for (auto& r : replies) {
+    if (!r) return r.status();
+  }
+  LoadedInstance loaded;
+  if (auto fields = as_array(*replies[0].value()); fields && !fields->empty()) {
+    auto row = parse_row(id, *replies[0].value());
+    if (!row) return row.status();
+    loaded.row = std::move(*row);
+  }
+  if (Status s = parse_history(*replies[1].value(), loaded.history); !s) {
+    return Status::corruption("instance " + std::string(id) + ": " + s.message());
+  }
+  const auto position = stream_id(loaded.row ? loaded.row->inbox_position : "0-0");
+  Status s = for_each_entry(*replies[2].value(), [&](std::string_view sid, const auto& fields) {
+    if (stream_id(sid) <= position) return Status::ok();  // consumed, not yet trimmed
+    return parse_inbox_entry(id, sid, fields, loaded.inbox, loaded.undecodable);
+  });
+  if (!s) return s;
+  return loaded;
+}
+
+Result<std::vector<InboxEntry>> Store::read_inbox(std::string_view id, std::string_view after,
+                                                  size_t count, std::vector<DeadLetter>& undecodable) {
+  const uint32_t p = partition_of(id);
+  const std::string start = after.empty() || after == "0-0" ? "-" : "(" + std::string(after);
+  auto reply = connection_.command("XRANGE", keys_.inbox(p, id), start, "+", "COUNT",
+                                   std::to_string(count));
+  if (!reply) return reply.status();
+  std::vector<InboxEntry> entries;
+  Status s = for_each_entry(**reply, [&](std::string_view sid, const auto& fields) {
+    return parse_inbox_entry(id, sid, fields, entries, undecodable);
+  });
+  if (!s) return s;
+  return entries;
+}
+
+void Store::append_message(Commit& commit, const OutboundMessage& message) const {
+  const uint32_t p = partition_of(message.target_id);
+  const HistoryEvent one[] = {message.event};
+  commit.write("XADD", keys_.inbox(p, message.target_id),
+               {"*", "e", encode_events(one), "x", message.target_execution_id});
+  commit.write("XADD", keys_.wake(p), {"MAXLEN", "~", kWakeMaxLen, "*", "i", message.target_id});
+  commit.write("SADD", keys_.active(p), {message.target_id});
+}
+
+Commit Store::episode_commit(const EpisodeWrite& w) const {
+  const std::string& id = w.row.id;
+  const uint32_t p = partition_of(id);
+  const std::string row_key = keys_.instance(p, id);
+  Commit c = Commit::fenced(row_key, keys_.lease(p), w.node, w.epoch, w.expected_version);
+  if (w.new_execution) {
+    c.write("DEL", keys_.history(p, id), {});
+    c.write("ZADD", keys_.index(p), {ms_text(w.row.created), id});
+  }
+  if (!w.history_entry.empty()) c.write("XADD", keys_.history(p, id), {"*", "e", w.history_entry});
+  c.write("HSET", row_key, row_fields(w.row));
+  if (!w.consumed.empty()) c.write("XDEL", keys_.inbox(p, id), w.consumed);
+  for (const OutboundMessage& m : w.messages) append_message(c, m);
+  for (const TimerEntry& t : w.timers_created) {
+    c.write("ZADD", keys_.timers(p), {ms_text(t.fire_at), timer_member(id, w.row.execution_id, t.timer_id)});
+  }
+  for (const TimerEntry& t : w.timers_fired) {
+    c.write("ZREM", keys_.timers(p), {timer_member(id, w.row.execution_id, t.timer_id)});
+  }
+  for (const DeadLetter& d : w.dead_letters) {
+    c.write("XADD", keys_.dead_letters(p),
+            {"MAXLEN", "~", kDeadMaxLen, "*", "i", d.instance_id, "at", d.stream_id, "r", d.reason, "b", d.bytes});
+  }
+  if (is_terminal(w.row.status)) {
+    c.write("SREM", keys_.active(p), {id});
+    c.write("XADD", keys_.done(p),
+            {"MAXLEN", "~", kDoneMaxLen, "*", "i", id, "s", std::to_string(static_cast<int>(w.row.status))});
+  }
+  return c;
+}
+
+std::vector<Result<uint64_t>> Store::execute(std::span<const Commit> commits) {
+  Pipeline pipe(connection_);
+  for (const Commit& c : commits) {
+    const auto argv = c.argv();
+    const auto v = views(argv);
+    pipe.add(std::span<const std::string_view>(v));
+  }
+  std::vector<Result<uint64_t>> out;
+  out.reserve(commits.size());
+  for (auto& reply : pipe.execute()) out.push_back(Commit::parse_reply(reply));
+  return out;
+}
+
+Result<uint64_t> Store::execute(const Commit& commit) {
+  return std::move(execute(std::span<const Commit>(&commit, 1))[0]);
+}
+
+Result<std::vector<WakeNotice>> Store::read_wake(std::span<WakeCursor> cursors,
+                                                 std::chrono::milliseconds block) {
+  std::vector<std::string> argv = {"XREAD", "COUNT", std::string(kWakeBatch), "BLOCK",
+                                   std::to_string(std::max<int64_t>(1, block.count())), "STREAMS"};
+  std::map<std::string, WakeCursor*> by_key;
+  for (WakeCursor& c : cursors) {
+    argv.push_back(keys_.wake(c.partition));
+    by_key[argv.back()] = &c;
+  }
+  for (const WakeCursor& c : cursors) argv.push_back(c.last_id);
+  const auto v = views(argv);
+  auto reply = connection_.command(std::span<const std::string_view>(v));
+  if (!reply) return reply.status();
+  std::vector<WakeNotice> notices;
+  if (is_nil(**reply)) return notices;
+  auto streams = as_array(**reply);
+  if (!streams) return streams.status();
+  for (redisReply* stream : *streams) {
+    auto parts = as_array(*stream, 2);
+    if (!parts) return parts.status();
+    auto it = by_key.find(std::string(str((*parts)[0])));
+    if (it == by_key.end()) continue;
+    WakeCursor& cursor = *it->second;
+    Status s = for_each_entry(*(*parts)[1], [&](std::string_view sid, const auto& fields) {
+      cursor.last_id = std::string(sid);
+      notices.push_back({cursor.partition, field(fields, "i")});
+      return Status::ok();
+    });
+    if (!s) return s;
+  }
+  return notices;
+}
+
+Result<std::string> Store::wake_position(uint32_t partition) {
+  auto reply = connection_.command("XREVRANGE", keys_.wake(partition), "+", "-", "COUNT", "1");
+  if (!reply) return reply.status();
+  std::string last = "0-0";
+  Status s = for_each_entry(**reply, [&](std::string_view sid, const auto&) {
+    last = std::string(sid);
+    return Status::ok();
+  });
+  if (!s) return s;
+  return last;
+}
+
+Result<std::vector<std::string>> Store::active(uint32_t partition) {
+  auto reply = connection_.command("SMEMBERS", keys_.active(partition));
+  if (!reply) return reply.status();
+  auto list = as_array(**reply);
+  if (!list) return list.status();
+  std::vector<std::string> ids;
+  for (redisReply* r : *list) ids.emplace_back(str(r));
+  return ids;
+}
+
+Result<std::vector<DueTimer>> Store::due_timers(uint32_t partition, TimePoint until) {
+  auto reply = connection_.command("ZRANGEBYSCORE", keys_.timers(partition), "-inf", ms_text(until),
+                                   "WITHSCORES", "LIMIT", "0", "1000");
+  if (!reply) return reply.status();
+  auto list = as_array(**reply);
+  if (!list) return list.status();
+  std::vector<DueTimer> timers;
+  for (size_t i = 0; i + 1 < list->size(); i += 2) {
+    const std::string_view member = str((*list)[i]);
+    const auto first = member.find('\n');
+    const auto last = member.rfind('\n');
+    if (first == std::string_view::npos || last == first) continue;  // not ours
+    DueTimer t;
+    t.instance_id = std::string(member.substr(0, first));
+    auto id = parse_int("timer", member.substr(last + 1));
+    auto at = parse_int("score", str((*list)[i + 1]));
+    if (!id || !at) continue;
+    t.timer_id = static_cast<int32_t>(*id);
+    t.fire_at = TimePoint(std::chrono::milliseconds(*at));
+    timers.push_back(std::move(t));
+  }
+  return timers;
+}
+
+Result<std::vector<DeadLetter>> Store::dead_letters(uint32_t partition, size_t count) {
+  auto reply = connection_.command("XREVRANGE", keys_.dead_letters(partition), "+", "-", "COUNT",
+                                   std::to_string(count));
+  if (!reply) return reply.status();
+  std::vector<DeadLetter> out;
+  Status s = for_each_entry(**reply, [&](std::string_view, const auto& fields) {
+    out.push_back({field(fields, "i"), field(fields, "at"), field(fields, "r"), field(fields, "b")});
+    return Status::ok();
+  });
+  if (!s) return s;
+  return out;
+}
+
+// ------------------------------------------------------------------ client writes
+
+Status Store::start(const HistoryEvent& started, TimePoint now) {
+  const std::string& id = started.instance_id;
+  const uint32_t p = partition_of(id);
+  const std::string row_key = keys_.instance(p, id);
+  InstanceRow row;
+  row.id = id;
+  row.name = started.name;
+  row.input = started.input;
+  row.created = now;
+  row.updated = now;
+  row.execution_id = started.execution_id;
+  Commit c = Commit::create(row_key);
+  // Whatever the previous (finished) execution left is not for this one.
+  c.write("DEL", keys_.history(p, id), {});
+  c.write("DEL", keys_.inbox(p, id), {});
+  c.write("HSET", row_key, row_fields(row));
+  c.write("ZADD", keys_.index(p), {ms_text(now), id});
+  append_message(c, {id, started, started.execution_id});
+  auto version = execute(c);
+  if (!version) {
+    if (version.status().code() == Errc::already_exists) {
+      return Status::already_exists("an instance with id '" + id + "' already exists and has not finished");
+    }
+    return version.status();
+  }
+  return Status::ok();
+}
+
+Status Store::send(std::string_view id, const HistoryEvent& message) {
+  const uint32_t p = partition_of(id);
+  Commit c = Commit::live(keys_.instance(p, id));
+  append_message(c, {std::string(id), message, {}});
+  auto done = execute(c);
+  if (done) return Status::ok();
+  switch (done.status().code()) {
+    case Errc::not_found:
+      return Status::not_found("no instance with id '" + std::string(id) + "'");
+    case Errc::failed_precondition:
+      return Status::failed_precondition("instance '" + std::string(id) + "' has already finished");
+    default:
+      return done.status();
+  }
+}
+
+// ------------------------------------------------------------------ queries
+
+Result<std::optional<InstanceRow>> Store::get(std::string_view id) {
+  auto reply = connection_.command("HGETALL", keys_.instance(partition_of(id), id));
+  if (!reply) return reply.status();
+  auto list = as_array(**reply);
+  if (!list) return list.status();
+  if (list->empty()) return std::optional<InstanceRow>();
+  auto row = parse_row(id, **reply);
+  if (!row) return row.status();
+  return std::optional<InstanceRow>(std::move(*row));
+}
+
+Result<std::vector<HistoryEvent>> Store::history(std::string_view id) {
+  auto reply = connection_.command("XRANGE", keys_.history(partition_of(id), id), "-", "+");
+  if (!reply) return reply.status();
+  std::vector<HistoryEvent> events;
+  if (Status s = parse_history(**reply, events); !s) return s;
+  return events;
+}
+
+Result<InstanceRow> Store::wait(std::string_view id, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const uint32_t p = partition_of(id);
+  const std::string done_key = keys_.done(p);
+  for (;;) {
+    // Position first, then the row: a completion between the two is seen by
+    // the blocking read.
+    auto position = connection_.command("XREVRANGE", done_key, "+", "-", "COUNT", "1");
+    if (!position) return position.status();
+    std::string last = "0-0";
+    (void)for_each_entry(**position, [&](std::string_view sid, const auto&) {
+      last = std::string(sid);
+      return Status::ok();
+    });
+    auto row = get(id);
+    if (!row) return row.status();
+    if (!*row) return Status::not_found("no instance with id '" + std::string(id) + "'");
+    if (is_terminal((*row)->status)) return std::move(**row);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left <= std::chrono::milliseconds(0)) {
+      return Status(Errc::deadline_exceeded,
+                    "instance '" + std::string(id) + "' is still " +
+                        std::string(orchestration::status_name((*row)->status)) + " after " +
+                        std::to_string(timeout.count()) + " ms");
+    }
+    const auto block = std::min(left, std::max(options_.timeout - kBlockMargin, std::chrono::milliseconds(1)));
+    auto notice = connection_.command("XREAD", "BLOCK", std::to_string(block.count()), "STREAMS", done_key, last);
+    if (!notice) return notice.status();
+  }
+}
+
+Result<InstancePage> Store::list(const InstanceFilter& filter, size_t page_size,
+                                 std::string_view continuation) {
+  // Candidates from every partition's index, ordered by (created, id).
+  const std::string from = filter.created_from ? ms_text(*filter.created_from) : "-inf";
+  const std::string to = filter.created_to ? ms_text(*filter.created_to) : "+inf";
+  Pipeline pipe(connection_);
+  for (uint32_t p = 0; p < options_.partitions; ++p) {
+    pipe.add("ZRANGEBYSCORE", keys_.index(p), from, to, "WITHSCORES");
+  }
+  std::vector<std::pair<int64_t, std::string>> candidates;
+  for (auto& reply : pipe.execute()) {
+    if (!reply) return reply.status();
+    auto list = as_array(**reply);
+    if (!list) return list.status();
+    for (size_t i = 0; i + 1 < list->size(); i += 2) {
+      std::string id(str((*list)[i]));
+      if (!id.starts_with(filter.id_prefix)) continue;
+      auto score = parse_int("score", str((*list)[i + 1]));
+      if (score) candidates.emplace_back(*score, std::move(id));
+    }
+  }
+  std::sort(candidates.begin(), candidates.end());
+  auto it = candidates.begin();
+  if (!continuation.empty()) {
+    const auto colon = continuation.find(':');
+    auto ms = parse_int("continuation", continuation.substr(0, colon));
+    if (colon == std::string_view::npos || !ms) {
+      return Status::invalid_argument("malformed continuation token '" + std::string(continuation) + "'");
+    }
+    const std::pair<int64_t, std::string> after(*ms, std::string(continuation.substr(colon + 1)));
+    it = std::upper_bound(candidates.begin(), candidates.end(), after);
+  }
+  InstancePage page;
+  constexpr size_t kRowBatch = 256;
+  while (it != candidates.end() && page.instances.size() < page_size) {
+    const auto batch_end = it + std::min<size_t>(kRowBatch, candidates.end() - it);
+    Pipeline rows(connection_);
+    for (auto c = it; c != batch_end; ++c) rows.add("HGETALL", keys_.instance(partition_of(c->second), c->second));
+    auto replies = rows.execute();
+    for (size_t i = 0; i < replies.size(); ++i, ++it) {
+      if (page.instances.size() == page_size) break;
+      if (!replies[i]) return replies[i].status();
+      auto fields = as_array(*replies[i].value());
+      if (!fields || fields->empty()) continue;  // purged meanwhile
+      auto row = parse_row(it->second, *replies[i].value());
+      if (!row) return row.status();
+      if (matches(filter, *row)) page.instances.push_back(std::move(*row));
+    }
+  }
+  if (it != candidates.end() && !page.instances.empty()) {
+    const InstanceRow& last = page.instances.back();
+    page.continuation = ms_text(last.created) + ":" + last.id;
+  }
+  return page;
+}
+
+Status Store::purge(std::string_view id) {
+  const uint32_t p = partition_of(id);
+  const std::string sid(id);
+  Commit c = Commit::finished(keys_.instance(p, id));
+  c.write("DEL", keys_.instance(p, id), {});
+  c.write("DEL", keys_.history(p, id), {});
+  c.write("DEL", keys_.inbox(p, id), {});
+  c.write("ZREM", keys_.index(p), {sid});
+  c.write("SREM", keys_.active(p), {sid});
+  auto done = execute(c);
+  if (done) return Status::ok();
+  switch (done.status().code()) {
+    case Errc::not_found:
+      return Status::not_found("no instance with id '" + sid + "'");
+    case Errc::failed_precondition:
+      return Status::failed_precondition("instance '" + sid + "' has not finished; terminate it first");
+    default:
+      return done.status();
+  }
+}
+
+Result<size_t> Store::purge(const InstanceFilter& filter) {
+  InstanceFilter finished = filter;
+  if (finished.statuses.empty()) {
+    finished.statuses = {OrchestrationStatus::completed, OrchestrationStatus::failed,
+                         OrchestrationStatus::terminated};
+  }
+  std::erase_if(finished.statuses, [](OrchestrationStatus s) { return !is_terminal(s); });
+  if (finished.statuses.empty()) return size_t{0};
+  size_t purged = 0;
+  std::string continuation;
+  do {
+    auto page = list(finished, 500, continuation);
+    if (!page) return page.status();
+    for (const InstanceRow& row : page->instances) {
+      Status s = purge(row.id);
+      if (s) ++purged;
+      else if (s.code() != Errc::not_found && s.code() != Errc::failed_precondition) return s;
+    }
+    continuation = page->continuation;
+  } while (!continuation.empty());
+  return purged;
+}
+
+}  // namespace durable::store

@@ -1,0 +1,254 @@
+#pragma once
+// Store: everything durable does in Redis, over one synchronous connection.
+// The node's store actors each own one (on a thread of their own); the C++
+// Client owns one. Layout of keys and values: docs/format.md ("Redis keys").
+//
+// Thread affinity: as RedisConnection (one thread at a time).
+//
+// Every write that touches more than one key is one durable_commit call
+// (store/commit.hpp), so it happens entirely or not at all. Every write to an
+// inbox also appends a notice to the target partition's wake stream and adds
+// the target to the partition's active set, in the same call.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.hpp"
+#include "orchestration/history.hpp"
+#include "store/commit.hpp"
+#include "store/keys.hpp"
+#include "store/redis_connection.hpp"
+
+namespace durable::store {
+
+using orchestration::FailureDetails;
+using orchestration::HistoryEvent;
+using orchestration::OrchestrationStatus;
+using orchestration::Payload;
+using orchestration::TimePoint;
+
+struct StoreOptions {
+  RedisAddress address;
+  std::string hub = "default";
+  uint32_t partitions = 32;
+  /// Connect and socket timeout; must exceed any XREAD BLOCK on this store.
+  std::chrono::milliseconds timeout{5000};
+};
+
+/// The instance row (dt:{hub:p}:i:<id>).
+struct InstanceRow {
+  std::string id;
+  std::string name;
+  OrchestrationStatus status = OrchestrationStatus::pending;
+  Payload input;
+  Payload output;
+  Payload custom_status;
+  std::optional<FailureDetails> failure;
+  TimePoint created{};
+  TimePoint updated{};
+  std::string execution_id;
+  /// Stream id of the last inbox entry consumed by a committed episode.
+  std::string inbox_position;
+  /// Episode counter: the compare-and-set version of fenced commits.
+  uint64_t version = 0;
+};
+
+/// One inbox entry: a message for an instance.
+struct InboxEntry {
+  std::string stream_id;
+  HistoryEvent event;
+  /// The execution the message is for (a child's completion, a timer); empty
+  /// when it is for whatever execution runs (a raised event, a start).
+  std::string execution_id;
+};
+
+/// Something that could not be processed, kept for operators.
+struct DeadLetter {
+  std::string instance_id;
+  std::string stream_id;  // where it was (an inbox entry), if anywhere
+  std::string reason;
+  std::string bytes;
+};
+
+struct LoadedInstance {
+  std::optional<InstanceRow> row;
+  std::vector<HistoryEvent> history;  // of the current execution
+  std::vector<InboxEntry> inbox;      // after row->inbox_position, in order
+  std::vector<DeadLetter> undecodable;
+};
+
+/// A message to another instance, written in a commit.
+struct OutboundMessage {
+  std::string target_id;
+  HistoryEvent event;
+  std::string target_execution_id;  // empty: any execution
+};
+
+struct TimerEntry {
+  int32_t timer_id = -1;
+  TimePoint fire_at{};
+};
+
+/// What one episode writes: built by the instance actor, turned into one
+/// fenced Commit by Store::episode_commit.
+struct EpisodeWrite {
+  std::string node;
+  uint64_t epoch = 0;
+  uint64_t expected_version = 0;
+  /// The row after the episode (its version field is ignored).
+  InstanceRow row;
+  /// True when this episode starts an execution: the previous execution's
+  /// history is deleted first (continue-as-new, or a finished instance
+  /// started again), and the id is (re)indexed by created time.
+  bool new_execution = false;
+  /// encode_events of the episode's new history; empty: nothing to append.
+  std::string history_entry;
+  /// Inbox stream ids this episode consumed (deleted from the inbox).
+  std::vector<std::string> consumed;
+  std::vector<OutboundMessage> messages;
+  std::vector<TimerEntry> timers_created;
+  std::vector<TimerEntry> timers_fired;
+  std::vector<DeadLetter> dead_letters;
+};
+
+struct LeaseGrant {
+  /// 0: another node holds the lease.
+  uint64_t epoch = 0;
+  std::string owner;
+  std::chrono::milliseconds remaining{0};
+};
+
+struct WakeCursor {
+  uint32_t partition = 0;
+  std::string last_id = "0-0";
+};
+
+struct WakeNotice {
+  uint32_t partition = 0;
+  std::string instance_id;
+};
+
+struct DueTimer {
+  std::string instance_id;
+  int32_t timer_id = -1;
+  TimePoint fire_at{};
+};
+
+/// Which instances list() and purge() select. Unset fields select all.
+struct InstanceFilter {
+  std::vector<OrchestrationStatus> statuses;
+  std::optional<TimePoint> created_from;  // inclusive
+  std::optional<TimePoint> created_to;    // inclusive
+  std::string id_prefix;
+};
+
+struct InstancePage {
+  std::vector<InstanceRow> instances;
+  /// Pass to the next list() call; empty when there is no more.
+  std::string continuation;
+};
+
+class Store {
+ public:
+  /// Connects and loads the functions. Errors: as RedisConnection::connect.
+  static Result<Store> connect(StoreOptions options);
+
+  Store(Store&&) noexcept = default;
+  Store& operator=(Store&&) noexcept = default;
+
+  const Keys& keys() const { return keys_; }
+  uint32_t partitions() const { return options_.partitions; }
+  uint32_t partition_of(std::string_view id) const {
+    return store::partition_of(id, options_.partitions);
+  }
+  RedisConnection& connection() { return connection_; }
+  bool broken() const { return connection_.broken(); }
+  /// Re-establishes a broken connection and reloads the functions.
+  Status reconnect();
+
+  /// Records the hub's partition count on first use; refuses (failed_precondition,
+  /// naming both counts) when the hub was created with another count.
+  Status check_hub();
+
+  // -- leases --------------------------------------------------------------
+  Result<LeaseGrant> acquire_lease(uint32_t partition, std::string_view node,
+                                   std::chrono::milliseconds ttl);
+  /// Errors: lease_lost when the lease is no longer ours.
+  Status renew_lease(uint32_t partition, std::string_view node, uint64_t epoch,
+                     std::chrono::milliseconds ttl);
+  Status release_lease(uint32_t partition, std::string_view node, uint64_t epoch);
+
+  // -- the owner's reads and writes ------------------------------------------
+  /// Row, history of the current execution and unconsumed inbox, in one
+  /// round trip. Corrupt history is an error (corruption); corrupt inbox
+  /// entries come back in `undecodable`.
+  Result<LoadedInstance> load(std::string_view id);
+  /// Inbox entries after `after` (a stream id; "0-0" for all), at most `count`.
+  Result<std::vector<InboxEntry>> read_inbox(std::string_view id, std::string_view after,
+                                             size_t count, std::vector<DeadLetter>& undecodable);
+  /// The fenced commit of one episode. Pure (no I/O).
+  Commit episode_commit(const EpisodeWrite& write) const;
+  /// Executes commits in one pipeline (group commit): one result per commit,
+  /// the new version or the error of that commit.
+  std::vector<Result<uint64_t>> execute(std::span<const Commit> commits);
+  Result<uint64_t> execute(const Commit& commit);
+
+  /// Blocks up to `block` for wake notices after the cursors (which it
+  /// advances). An empty result means the time passed.
+  Result<std::vector<WakeNotice>> read_wake(std::span<WakeCursor> cursors,
+                                            std::chrono::milliseconds block);
+  /// The wake stream's last id ("0-0" when empty): read_wake from there sees
+  /// only later notices.
+  Result<std::string> wake_position(uint32_t partition);
+  /// Ids in the partition's active set (unfinished work).
+  Result<std::vector<std::string>> active(uint32_t partition);
+  /// Timers of the partition due at or before `until`.
+  Result<std::vector<DueTimer>> due_timers(uint32_t partition, TimePoint until);
+  Result<std::vector<DeadLetter>> dead_letters(uint32_t partition, size_t count);
+
+  // -- client requests: durable once this returns OK -------------------------
+  /// Creates (or replaces a finished) instance with an ExecutionStarted in its
+  /// inbox. Errors: already_exists when it exists and has not finished.
+  Status start(const HistoryEvent& execution_started, TimePoint now);
+  /// Writes `message` to a running instance's inbox. Errors: not_found (no
+  /// such instance), failed_precondition (it has finished).
+  Status send(std::string_view id, const HistoryEvent& message);
+
+  // -- queries ----------------------------------------------------------------
+  Result<std::optional<InstanceRow>> get(std::string_view id);
+  Result<std::vector<HistoryEvent>> history(std::string_view id);
+  /// Waits until the instance is final (or continued as new when
+  /// `until_continued`), using the partition's completion notices. Errors:
+  /// not_found, deadline_exceeded.
+  Result<InstanceRow> wait(std::string_view id, std::chrono::milliseconds timeout);
+  /// Instances matching `filter`, ordered by created time then id, at most
+  /// `page_size`, after `continuation` (from an earlier page).
+  Result<InstancePage> list(const InstanceFilter& filter, size_t page_size,
+                            std::string_view continuation);
+  /// Deletes a finished instance (row, history, inbox, index entry). Errors:
+  /// not_found, failed_precondition (not finished).
+  Status purge(std::string_view id);
+  /// Purges every finished instance matching `filter`; returns how many.
+  Result<size_t> purge(const InstanceFilter& filter);
+
+ private:
+  Store(StoreOptions options, RedisConnection connection)
+      : options_(std::move(options)), keys_(options_.hub), connection_(std::move(connection)) {}
+  void append_message(Commit& commit, const OutboundMessage& message) const;
+
+  StoreOptions options_;
+  Keys keys_;
+  RedisConnection connection_;
+};
+
+/// The row's hash fields as HSET arguments (field, value, ...), without "v".
+std::vector<std::string> row_fields(const InstanceRow& row);
+/// Parses HGETALL output. Errors: corruption naming the field.
+Result<InstanceRow> parse_row(std::string_view id, const redisReply& hgetall);
+
+}  // namespace durable::store

@@ -1,0 +1,212 @@
+// The store against a real redis-server: the commit function's guards
+// (lease epoch, version, create/live/final), client writes, queries.
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include "orchestration/codec.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace durable::store {
+namespace {
+
+using namespace std::chrono_literals;
+using orchestration::events::event_raised;
+using orchestration::events::execution_started;
+using orchestration::events::orchestrator_started;
+
+const TimePoint kT0{std::chrono::milliseconds(1'700'000'000'000)};
+
+class StoreTest : public durable::testing::RedisTest {
+ protected:
+  void SetUp() override {
+    RedisTest::SetUp();
+    auto address = RedisAddress::parse(server().url());
+    ASSERT_TRUE(address) << address.status().to_string();
+    auto store = Store::connect({*address, "t", 4, 5000ms});
+    ASSERT_TRUE(store) << store.status().to_string();
+    store_.emplace(std::move(*store));
+  }
+  Store& store() { return *store_; }
+
+  void start(const std::string& id) {
+    ASSERT_TRUE(store().start(execution_started(kT0, "Hello", id, "in", "exec-" + id), kT0));
+  }
+  // An episode write that completes `id`, as the owner would commit it.
+  EpisodeWrite completion(const std::string& id, uint64_t epoch, uint64_t version) {
+    EpisodeWrite w;
+    w.node = "n1";
+    w.epoch = epoch;
+    w.expected_version = version;
+    w.row.id = id;
+    w.row.name = "Hello";
+    w.row.status = OrchestrationStatus::completed;
+    w.row.output = "out";
+    w.row.execution_id = "exec-" + id;
+    const HistoryEvent episode[] = {orchestrator_started(kT0)};
+    w.history_entry = orchestration::encode_events(episode);
+    return w;
+  }
+  std::optional<Store> store_;
+};
+
+TEST_F(StoreTest, StartWritesRowInboxWakeAndIndex) {
+  start("a");
+  auto row = store().get("a");
+  ASSERT_TRUE(row && *row);
+  EXPECT_EQ((*row)->name, "Hello");
+  EXPECT_EQ((*row)->status, OrchestrationStatus::pending);
+  EXPECT_EQ((*row)->version, 1u);
+  auto loaded = store().load("a");
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->inbox.size(), 1u);
+  EXPECT_EQ(loaded->inbox[0].event.type, orchestration::EventType::execution_started);
+  EXPECT_EQ(loaded->inbox[0].execution_id, "exec-a");
+  std::vector<WakeCursor> cursors;
+  for (uint32_t p = 0; p < 4; ++p) cursors.push_back({p, "0-0"});
+  auto notices = store().read_wake(cursors, 10ms);
+  ASSERT_TRUE(notices);
+  ASSERT_EQ(notices->size(), 1u);
+  EXPECT_EQ((*notices)[0].instance_id, "a");
+  EXPECT_EQ((*notices)[0].partition, store().partition_of("a"));
+  auto active = store().active(store().partition_of("a"));
+  ASSERT_TRUE(active);
+  EXPECT_EQ(*active, std::vector<std::string>{"a"});
+}
+
+TEST_F(StoreTest, StartOfRunningInstanceIsRefused) {
+  start("a");
+  Status again = store().start(execution_started(kT0, "Hello", "a", "", "x2"), kT0);
+  EXPECT_EQ(again.code(), Errc::already_exists);
+  EXPECT_NE(again.message().find("'a'"), std::string::npos) << again.message();
+}
+
+TEST_F(StoreTest, SendNeedsARunningInstance) {
+  Status unknown = store().send("nope", event_raised(kT0, "E", ""));
+  EXPECT_EQ(unknown.code(), Errc::not_found);
+  start("a");
+  EXPECT_TRUE(store().send("a", event_raised(kT0, "E", "x")));
+  const uint32_t p = store().partition_of("a");
+  auto lease = store().acquire_lease(p, "n1", 10s);
+  ASSERT_TRUE(lease);
+  ASSERT_TRUE(store().execute(store().episode_commit(completion("a", lease->epoch, 1))));
+  Status finished = store().send("a", event_raised(kT0, "E", ""));
+  EXPECT_EQ(finished.code(), Errc::failed_precondition) << finished.message();
+}
+
+TEST_F(StoreTest, FencedCommitChecksEpochAndVersion) {
+  start("a");
+  const uint32_t p = store().partition_of("a");
+  auto first = store().acquire_lease(p, "n1", 10s);
+  ASSERT_TRUE(first);
+  EXPECT_GT(first->epoch, 0u);
+  // Another node cannot take an unexpired lease.
+  auto other = store().acquire_lease(p, "n2", 10s);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->epoch, 0u);
+  EXPECT_EQ(other->owner, "n1");
+  // A re-acquire (restart of n1) bumps the epoch: the old epoch is fenced.
+  auto second = store().acquire_lease(p, "n1", 10s);
+  ASSERT_TRUE(second);
+  EXPECT_GT(second->epoch, first->epoch);
+
+  auto stale_epoch = store().execute(store().episode_commit(completion("a", first->epoch, 1)));
+  EXPECT_EQ(stale_epoch.status().code(), Errc::lease_lost) << stale_epoch.status().message();
+  auto stale_version = store().execute(store().episode_commit(completion("a", second->epoch, 0)));
+  EXPECT_EQ(stale_version.status().code(), Errc::failed_precondition);
+  // Nothing changed.
+  auto row = store().get("a");
+  EXPECT_EQ((*row)->status, OrchestrationStatus::pending);
+  EXPECT_TRUE(store().history("a")->empty());
+
+  auto ok = store().execute(store().episode_commit(completion("a", second->epoch, 1)));
+  ASSERT_TRUE(ok) << ok.status().to_string();
+  EXPECT_EQ(*ok, 2u);
+  // The same commit again (a retry after a lost reply) is refused.
+  auto replay = store().execute(store().episode_commit(completion("a", second->epoch, 1)));
+  EXPECT_EQ(replay.status().code(), Errc::failed_precondition);
+  EXPECT_EQ(store().history("a")->size(), 1u);
+  row = store().get("a");
+  EXPECT_EQ((*row)->status, OrchestrationStatus::completed);
+  EXPECT_EQ((*row)->output, "out");
+  EXPECT_TRUE(store().active(p)->empty());
+}
+
+TEST_F(StoreTest, ExpiredOrReleasedLeaseFencesWriters) {
+  start("a");
+  const uint32_t p = store().partition_of("a");
+  auto lease = store().acquire_lease(p, "n1", 50ms);
+  ASSERT_TRUE(lease);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(store().renew_lease(p, "n1", lease->epoch, 10s).code(), Errc::lease_lost);
+  auto expired = store().execute(store().episode_commit(completion("a", lease->epoch, 1)));
+  EXPECT_EQ(expired.status().code(), Errc::lease_lost);
+  auto taken = store().acquire_lease(p, "n2", 10s);
+  ASSERT_TRUE(taken);
+  EXPECT_GT(taken->epoch, lease->epoch);
+  ASSERT_TRUE(store().release_lease(p, "n2", taken->epoch));
+  EXPECT_EQ(store().renew_lease(p, "n2", taken->epoch, 10s).code(), Errc::lease_lost);
+}
+
+TEST_F(StoreTest, HubPartitionCountIsChecked) {
+  EXPECT_TRUE(store().check_hub());
+  auto address = RedisAddress::parse(server().url());
+  auto other = Store::connect({*address, "t", 8, 5000ms});
+  ASSERT_TRUE(other);
+  Status s = other->check_hub();
+  EXPECT_EQ(s.code(), Errc::failed_precondition);
+  EXPECT_NE(s.message().find("4 partitions"), std::string::npos) << s.message();
+}
+
+TEST_F(StoreTest, ListPagesAndPurge) {
+  for (int i = 0; i < 7; ++i) {
+    const std::string id = "job-" + std::to_string(i);
+    ASSERT_TRUE(store().start(execution_started(kT0, "Hello", id, "", "x"), kT0 + std::chrono::milliseconds(i)));
+  }
+  InstanceFilter all;
+  std::vector<std::string> seen;
+  std::string continuation;
+  do {
+    auto page = store().list(all, 3, continuation);
+    ASSERT_TRUE(page) << page.status().to_string();
+    EXPECT_LE(page->instances.size(), 3u);
+    for (auto& row : page->instances) seen.push_back(row.id);
+    continuation = page->continuation;
+  } while (!continuation.empty());
+  EXPECT_EQ(seen, (std::vector<std::string>{"job-0", "job-1", "job-2", "job-3", "job-4", "job-5", "job-6"}));
+
+  InstanceFilter window;
+  window.created_from = kT0 + 2ms;
+  window.created_to = kT0 + 3ms;
+  EXPECT_EQ(store().list(window, 10, "")->instances.size(), 2u);
+
+  EXPECT_EQ(store().purge("job-1").code(), Errc::failed_precondition);
+  EXPECT_EQ(store().purge("nope").code(), Errc::not_found);
+  const uint32_t p = store().partition_of("job-1");
+  auto lease = store().acquire_lease(p, "n1", 10s);
+  ASSERT_TRUE(store().execute(store().episode_commit(completion("job-1", lease->epoch, 1))));
+  EXPECT_TRUE(store().purge("job-1"));
+  EXPECT_FALSE(*store().get("job-1"));
+  EXPECT_EQ(store().list(all, 100, "")->instances.size(), 6u);
+}
+
+TEST_F(StoreTest, WaitReturnsWhenTheInstanceFinishes) {
+  start("a");
+  auto timeout = store().wait("a", 50ms);
+  EXPECT_EQ(timeout.status().code(), Errc::deadline_exceeded);
+  std::thread finisher([&] {
+    auto address = RedisAddress::parse(server().url());
+    auto other = Store::connect({*address, "t", 4, 5000ms});
+    const uint32_t p = other->partition_of("a");
+    auto lease = other->acquire_lease(p, "n1", 10s);
+    std::this_thread::sleep_for(50ms);
+    (void)other->execute(other->episode_commit(completion("a", lease->epoch, 1)));
+  });
+  auto row = store().wait("a", 5s);
+  finisher.join();
+  ASSERT_TRUE(row) << row.status().to_string();
+  EXPECT_EQ(row->status, OrchestrationStatus::completed);
+}
+
+}  // namespace
+}  // namespace durable::store
