@@ -1,0 +1,649 @@
+#include "actors/instance_actor.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "base/guid.hpp"
+#include "base/log.hpp"
+#include "orchestration/codec.hpp"
+#include "orchestration/replay_engine.hpp"
+
+namespace durable::actors {
+namespace {
+
+using namespace std::chrono_literals;
+using orchestration::EpisodeResult;
+using orchestration::EventType;
+using orchestration::FailureDetails;
+using orchestration::HistoryEvent;
+using orchestration::OrchestrationExecution;
+using orchestration::OrchestrationStatus;
+using orchestration::TimePoint;
+using orchestration::is_terminal;
+namespace events = orchestration::events;
+
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+
+// Most inbox entries one read takes; the rest come with the next read.
+constexpr size_t kInboxBatch = 10'000;
+// A continue-as-new loop that never waits for anything would spin forever.
+constexpr int kMaxContinuations = 1000;
+// Back-off before reloading after a failed commit or load.
+constexpr auto kRetryDelay = 200ms;
+
+TimePoint wall_now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+// Stream ids compare as (ms, seq).
+bool stream_id_less(const std::string& a, const std::string& b) {
+  auto split = [](const std::string& id) {
+    const auto dash = id.find('-');
+    return std::pair(std::stoull(id.substr(0, dash)),
+                     dash == std::string::npos ? 0ull : std::stoull(id.substr(dash + 1)));
+  };
+  return split(a) < split(b);
+}
+
+// The work an episode leaves for after its commit.
+struct Effects {
+  std::vector<HistoryEvent> activities;  // TaskScheduled
+  std::vector<store::TimerEntry> timers;
+  std::vector<std::string> wake;         // instances sent a message
+  std::vector<HistoryEvent> to_self;     // replies the runtime makes up (entity calls)
+};
+
+struct Instance {
+  static inline const char* name = "durable.instance";
+
+  caf::stateful_actor<Instance>* self = nullptr;
+  Runtime* rt = nullptr;
+  std::string id;
+  uint32_t partition = 0;
+  uint64_t epoch = 0;
+  caf::actor owner;
+  std::shared_ptr<spdlog::logger> log;
+
+  enum class Phase { loading, ready, committing };
+  Phase phase = Phase::loading;
+  bool reading = false;      // an inbox read is in flight
+  bool inbox_dirty = false;  // a wake came in meanwhile: read again
+  bool evicting = false;
+
+  std::optional<store::InstanceRow> row;
+  uint64_t version = 0;
+  std::vector<HistoryEvent> history;  // of the current execution
+  std::unique_ptr<OrchestrationExecution> exec;
+  std::map<int32_t, std::chrono::steady_clock::time_point> outstanding;  // activity -> dispatched
+  std::map<int32_t, TimePoint> open_timers;
+  bool ticking = false;
+
+  // The next episode's input.
+  std::vector<HistoryEvent> pending;
+  std::vector<std::string> pending_ids;  // inbox entries behind `pending`
+  std::vector<store::TimerEntry> pending_fired;
+  std::vector<store::DeadLetter> pending_dead;
+  std::string inbox_position = "0-0";    // highest inbox id read
+
+  // The episode being committed.
+  uint64_t attempt = 0;
+  Effects effects;
+
+  caf::actor me() const { return caf::actor_cast<caf::actor>(self); }
+  bool running() const { return row && !is_terminal(row->status) && !history.empty(); }
+  const std::string& execution_id() const {
+    static const std::string kNone;
+    return row ? row->execution_id : kNone;
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  void load() {
+    phase = Phase::loading;
+    exec.reset();
+    pending.clear();
+    pending_ids.clear();
+    pending_fired.clear();
+    pending_dead.clear();
+    inbox_dirty = false;
+    ++rt->counters.loads;
+    caf::actor to = me();
+    const std::string target = id;
+    caf::anon_send(rt->store_for(partition), StoreJob{[to, target](store::Store& s) {
+                     caf::anon_send(to, Loaded{std::make_shared<Result<store::LoadedInstance>>(s.load(target))});
+                   }});
+  }
+
+  void on_loaded(Loaded& msg) {
+    if (!*msg.result) {
+      const Status& s = msg.result->status();
+      log->warn("[{}] load failed: {}; retrying", id, s.to_string());
+      self->delayed_send(self, s.code() == Errc::corruption ? 10s : kRetryDelay, retry_atom::value);
+      return;
+    }
+    store::LoadedInstance& loaded = **msg.result;
+    row = std::move(loaded.row);
+    version = row ? row->version : 0;
+    history = std::move(loaded.history);
+    inbox_position = row && !row->inbox_position.empty() ? row->inbox_position : "0-0";
+    outstanding.clear();
+    open_timers.clear();
+    if (running() && rt->options.cache_instances) {
+      exec = std::make_unique<OrchestrationExecution>(rt->registry);
+      if (Status s = exec->replay(history); !s) {
+        log->error("[{}] cannot replay its history: {}", id, s.to_string());
+        self->quit();
+        return;
+      }
+    }
+    if (running()) recover_open_work();
+    for (store::DeadLetter& d : loaded.undecodable) dead_letter(std::move(d));
+    add_inbox(std::move(loaded.inbox));
+    phase = Phase::ready;
+    if (inbox_dirty) read_inbox();
+    maybe_run();
+  }
+
+  // Activities scheduled without a result are dispatched again; timers
+  // created and not fired are armed again.
+  void recover_open_work() {
+    std::map<int32_t, const HistoryEvent*> scheduled;
+    for (const HistoryEvent& e : history) {
+      switch (e.type) {
+        case EventType::task_scheduled: scheduled[e.event_id] = &e; break;
+        case EventType::task_completed:
+        case EventType::task_failed: scheduled.erase(e.task_scheduled_id); break;
+        case EventType::timer_created: open_timers[e.event_id] = e.fire_at; break;
+        case EventType::timer_fired: open_timers.erase(e.task_scheduled_id); break;
+        default: break;
+      }
+    }
+    std::vector<HistoryEvent> again;
+    for (auto& [task, event] : scheduled) again.push_back(*event);
+    if (!again.empty()) log->debug("[{}] re-dispatching {} activities", id, again.size());
+    dispatch(again);
+    for (auto& [timer, at] : open_timers) arm(timer, at);
+  }
+
+  // ---------------------------------------------------------------- inbox
+
+  void on_wake() {
+    if (phase == Phase::loading || reading) {
+      inbox_dirty = true;
+      return;
+    }
+    read_inbox();
+  }
+
+  void read_inbox() {
+    reading = true;
+    inbox_dirty = false;
+    caf::actor to = me();
+    caf::anon_send(rt->store_for(partition),
+                   StoreJob{[to, target = id, after = inbox_position](store::Store& s) {
+                     InboxRead read;
+                     read.result = std::make_shared<Result<std::vector<store::InboxEntry>>>(
+                         s.read_inbox(target, after, kInboxBatch, read.undecodable));
+                     caf::anon_send(to, std::move(read));
+                   }});
+  }
+
+  void on_inbox(InboxRead& msg) {
+    reading = false;
+    if (phase == Phase::loading) return;  // the load reads the inbox itself
+    if (!*msg.result) {
+      log->warn("[{}] inbox read failed: {}", id, msg.result->status().to_string());
+      inbox_dirty = true;
+      self->delayed_send(self, kRetryDelay, wake_atom::value);
+      return;
+    }
+    for (store::DeadLetter& d : msg.undecodable) dead_letter(std::move(d));
+    const bool full = (*msg.result)->size() == kInboxBatch;
+    add_inbox(std::move(**msg.result));
+    if (inbox_dirty || full) read_inbox();
+    maybe_run();
+  }
+
+  void add_inbox(std::vector<store::InboxEntry> entries) {
+    for (store::InboxEntry& e : entries) {
+      if (stream_id_less(inbox_position, e.stream_id)) inbox_position = e.stream_id;
+      pending_ids.push_back(e.stream_id);
+      const bool for_other_execution = !e.execution_id.empty() && e.event.type != EventType::execution_started &&
+                                       e.execution_id != execution_id();
+      if (for_other_execution) {
+        log->debug("[{}] dropping {} for execution {}", id, event_type_name(e.event.type), e.execution_id);
+        continue;
+      }
+      pending.push_back(std::move(e.event));
+    }
+  }
+
+  void dead_letter(store::DeadLetter d) {
+    log->error("[{}] inbox entry {} cannot be decoded ({}); moved to the dead-letter stream", id,
+               d.stream_id, d.reason);
+    if (stream_id_less(inbox_position, d.stream_id)) inbox_position = d.stream_id;
+    pending_ids.push_back(d.stream_id);
+    pending_dead.push_back(std::move(d));
+  }
+
+  // ---------------------------------------------------------------- in-memory messages
+
+  void on_result(ActivityResult& r) {
+    if (phase == Phase::loading || r.execution_id != execution_id() || !outstanding.erase(r.task_id)) {
+      return;  // stale or duplicate; a reload dispatches again what is missing
+    }
+    const TimePoint now = wall_now();
+    if (auto* output = std::get_if<orchestration::Payload>(&r.outcome)) {
+      pending.push_back(events::task_completed(now, r.task_id, std::move(*output)));
+    } else {
+      pending.push_back(events::task_failed(now, r.task_id, std::get<FailureDetails>(std::move(r.outcome))));
+    }
+    maybe_run();
+  }
+
+  void on_timer(TimerDue& t) {
+    if (phase == Phase::loading || t.execution_id != execution_id() || !open_timers.erase(t.timer_id)) return;
+    pending.push_back(events::timer_fired(wall_now(), t.timer_id, t.fire_at));
+    pending_fired.push_back({t.timer_id, t.fire_at, t.execution_id});
+    maybe_run();
+  }
+
+  // Fails activities that ran past the timeout (their retry policy decides).
+  void on_tick() {
+    ticking = false;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = outstanding.begin(); it != outstanding.end();) {
+      if (now - it->second < rt->options.activity_timeout) {
+        ++it;
+        continue;
+      }
+      log->warn("[{}] activity task {} timed out", id, it->first);
+      pending.push_back(events::task_failed(
+          wall_now(), it->first,
+          {"ActivityTimeout", "the activity did not finish within " +
+                                  std::to_string(rt->options.activity_timeout.count()) + " ms", {}}));
+      it = outstanding.erase(it);
+    }
+    schedule_tick();
+    maybe_run();
+  }
+
+  void schedule_tick() {
+    if (ticking || outstanding.empty()) return;
+    ticking = true;
+    self->delayed_send(self, std::max<std::chrono::milliseconds>(rt->options.activity_timeout / 4, 10ms),
+                       tick_atom::value);
+  }
+
+  // ---------------------------------------------------------------- episodes
+
+  void maybe_run() {
+    if (phase != Phase::ready || evicting) return;
+    if (pending.empty() && pending_ids.empty() && pending_dead.empty()) {
+      if (!reading && (!row || is_terminal(row->status)) && outstanding.empty()) {
+        evicting = true;
+        self->send(owner, idle_atom::value, id);
+      }
+      return;
+    }
+    run_episode();
+  }
+
+  // Runs the engine over `batch`, on the live coroutine or by full replay.
+  EpisodeResult execute(TimePoint now, std::vector<HistoryEvent> batch) {
+    ++rt->counters.episodes;
+    if (rt->options.cache_instances) {
+      if (!exec) {
+        exec = std::make_unique<OrchestrationExecution>(rt->registry);
+        if (!history.empty()) (void)exec->replay(history);
+      }
+      return exec->run_episode(now, std::move(batch));
+    }
+    auto result = orchestration::replay_episode(rt->registry, history, now, std::move(batch));
+    if (result) return std::move(*result);
+    log->error("[{}] replay failed: {}", id, result.status().to_string());
+    EpisodeResult failed;
+    failed.status = OrchestrationStatus::failed;
+    failed.failure = FailureDetails{"CorruptHistory", result.status().message(), {}};
+    return failed;
+  }
+
+  void run_episode() {
+    TimePoint now = wall_now();
+    if (!history.empty()) now = std::max(now, history.back().timestamp);
+    std::vector<HistoryEvent> batch = std::move(pending);
+    pending.clear();
+
+    store::EpisodeWrite w;
+    w.node = rt->options.node_id;
+    w.epoch = epoch;
+    w.expected_version = version;
+    w.consumed = std::move(pending_ids);
+    pending_ids.clear();
+    w.timers_fired = std::move(pending_fired);
+    pending_fired.clear();
+    w.dead_letters = std::move(pending_dead);
+    pending_dead.clear();
+    effects = {};
+
+    refuse_duplicate_starts(batch, w);
+    if (!running()) {
+      auto start = std::find_if(batch.begin(), batch.end(),
+                                [](const HistoryEvent& e) { return e.type == EventType::execution_started; });
+      if (start == batch.end()) {
+        drop_all(batch, w);
+        return commit(std::move(w));
+      }
+      std::rotate(batch.begin(), start, start + 1);  // the start goes first
+      begin_execution(batch.front(), now, w);
+    }
+
+    w.row = row.value_or(store::InstanceRow{});
+    EpisodeResult result = execute(now, std::move(batch));
+    for (int round = 0; result.continue_as_new; ++round) {
+      collect_messages(result, now, w);  // events sent before continuing
+      if (round == kMaxContinuations) {
+        log->error("[{}] continued as new {} times without waiting for anything; stopping", id, round);
+        break;
+      }
+      result = continue_as_new(std::move(*result.continue_as_new), now, w);
+    }
+    finish_episode(result, now, w);
+    commit(std::move(w));
+  }
+
+  // A start for an instance that runs already: refused; a parent waiting on
+  // it as a sub-orchestration is told.
+  void refuse_duplicate_starts(std::vector<HistoryEvent>& batch, store::EpisodeWrite& w) {
+    if (!running()) return;
+    std::erase_if(batch, [&](const HistoryEvent& e) {
+      if (e.type != EventType::execution_started) return false;
+      log->warn("[{}] ignoring a start: the instance is already running", id);
+      if (e.parent) {
+        w.messages.push_back({e.parent->instance_id,
+                              events::sub_orchestration_failed(
+                                  e.timestamp, e.parent->task_scheduled_id,
+                                  {"InstanceAlreadyRunning",
+                                   "an instance with id '" + id + "' is already running", {}}),
+                              e.parent->execution_id});
+        effects.wake.push_back(e.parent->instance_id);
+      }
+      return true;
+    });
+  }
+
+  // No execution to run: the messages are for a finished or unknown instance.
+  void drop_all(const std::vector<HistoryEvent>& batch, store::EpisodeWrite& w) {
+    if (!batch.empty()) {
+      log->info("[{}] dropping {} message(s): the instance {}", id, batch.size(),
+                row ? "has finished" : "does not exist");
+    }
+    w.write_row = row.has_value();
+    if (row) w.row = *row;
+    w.row.id = id;
+    w.row.inbox_position = inbox_position;
+    w.inactive = true;
+  }
+
+  void begin_execution(HistoryEvent& started, TimePoint now, store::EpisodeWrite& w) {
+    if (started.execution_id.empty()) started.execution_id = random_guid();
+    store::InstanceRow fresh;
+    fresh.id = id;
+    fresh.name = started.name;
+    fresh.input = started.input;
+    fresh.execution_id = started.execution_id;
+    // A client start wrote the row (created time included); a parent did not.
+    fresh.created = row && row->execution_id == started.execution_id ? row->created : now;
+    for (auto& [timer, at] : open_timers) w.timers_fired.push_back({timer, at, execution_id()});
+    open_timers.clear();
+    outstanding.clear();
+    row = std::move(fresh);
+    history.clear();
+    exec.reset();
+    w.new_execution = true;
+    log->info("[{}] starting {} (execution {})", id, row->name, row->execution_id);
+  }
+
+  EpisodeResult continue_as_new(orchestration::ContinueAsNewRequest request, TimePoint now,
+                                store::EpisodeWrite& w) {
+    std::optional<orchestration::ParentInstance> parent;
+    if (const HistoryEvent* started = find_start()) {
+      if (started->parent) parent = *started->parent;
+    }
+    std::vector<HistoryEvent> batch;
+    batch.push_back(events::execution_started(now, row->name, id, request.input, random_guid(), parent));
+    for (HistoryEvent& e : request.carried_events) batch.push_back(std::move(e));
+    const TimePoint created = row->created;
+    begin_execution(batch.front(), now, w);
+    row->created = created;
+    w.row = *row;
+    return execute(now, std::move(batch));
+  }
+
+  // Messages to other instances made by this episode's actions.
+  void collect_messages(const EpisodeResult& result, TimePoint now, store::EpisodeWrite& w) {
+    for (const HistoryEvent& action : result.actions()) {
+      switch (action.type) {
+        case EventType::event_sent:
+          w.messages.push_back({action.instance_id, events::event_raised(now, action.name, action.input), {}});
+          effects.wake.push_back(action.instance_id);
+          break;
+        case EventType::sub_orchestration_instance_created: {
+          orchestration::ParentInstance parent{row->name, id, row->execution_id, action.event_id};
+          const std::string child_execution = random_guid();
+          w.messages.push_back({action.instance_id,
+                                events::execution_started(now, action.name, action.instance_id, action.input,
+                                                          child_execution, parent),
+                                child_execution});
+          effects.wake.push_back(action.instance_id);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  void finish_episode(const EpisodeResult& result, TimePoint now, store::EpisodeWrite& w) {
+    collect_messages(result, now, w);
+    for (const HistoryEvent& action : result.actions()) {
+      switch (action.type) {
+        case EventType::task_scheduled:
+          effects.activities.push_back(action);
+          break;
+        case EventType::timer_created:
+          w.timers_created.push_back({action.event_id, action.fire_at, row->execution_id});
+          effects.timers.push_back({action.event_id, action.fire_at, row->execution_id});
+          break;
+        case EventType::entity_operation_called:
+          // Entities arrive with their own runtime; until then a call fails
+          // rather than leaving the orchestration waiting forever.
+          effects.to_self.push_back(events::entity_operation_failed(
+              now, action.request_id, {"EntitiesNotSupported", "this node runs no entities yet", {}}));
+          break;
+        case EventType::event_sent:
+        case EventType::sub_orchestration_instance_created:
+          break;
+        default:
+          log->warn("[{}] action {} is not supported yet", id, event_type_name(action.type));
+          break;
+      }
+    }
+    history.insert(history.end(), result.new_history.begin(), result.new_history.end());
+    w.history_entry = result.new_history.empty() ? std::string() : orchestration::encode_events(result.new_history);
+
+    store::InstanceRow& r = *row;
+    const bool was_final = is_terminal(r.status);
+    r.status = result.status;
+    r.output = result.output;
+    r.custom_status = result.custom_status;
+    r.failure = result.failure;
+    r.updated = now;
+    r.inbox_position = inbox_position;
+    if (is_terminal(r.status) && !was_final) {
+      notify_parent(now, w);
+      for (auto& [timer, at] : open_timers) w.timers_fired.push_back({timer, at, r.execution_id});
+      for (const auto& t : w.timers_created) w.timers_fired.push_back(t);
+      w.timers_created.clear();
+      effects.timers.clear();
+      effects.activities.clear();
+      w.inactive = true;
+      w.announce_done = true;
+      log->info("[{}] {} {}", id, r.name, orchestration::status_name(r.status));
+    }
+    w.row = r;
+  }
+
+  // The current execution's ExecutionStarted (it follows the first
+  // OrchestratorStarted).
+  const HistoryEvent* find_start() const {
+    for (const HistoryEvent& e : history) {
+      if (e.type == EventType::execution_started) return &e;
+    }
+    return nullptr;
+  }
+
+  void notify_parent(TimePoint now, store::EpisodeWrite& w) {
+    const HistoryEvent* started = find_start();
+    if (!started || !started->parent) return;
+    const orchestration::ParentInstance& p = *started->parent;
+    HistoryEvent message =
+        row->status == OrchestrationStatus::completed
+            ? events::sub_orchestration_completed(now, p.task_scheduled_id, row->output)
+            : events::sub_orchestration_failed(
+                  now, p.task_scheduled_id,
+                  row->failure.value_or(FailureDetails{"SubOrchestrationTerminated",
+                                                       "sub-orchestration '" + id + "' was terminated", {}}));
+    w.messages.push_back({p.instance_id, std::move(message), p.execution_id});
+    effects.wake.push_back(p.instance_id);
+  }
+
+  void commit(store::EpisodeWrite w) {
+    phase = Phase::committing;
+    const uint64_t this_attempt = ++attempt;
+    caf::actor to = me();
+    caf::anon_send(rt->store_for(partition),
+                   CommitJob{std::move(w), [to, this_attempt](Result<uint64_t> r) {
+                               caf::anon_send(to, Committed{this_attempt, std::make_shared<Result<uint64_t>>(std::move(r))});
+                             }});
+  }
+
+  void on_committed(Committed& msg) {
+    if (msg.attempt != attempt || phase != Phase::committing) return;
+    if (!*msg.result) {
+      const Status& s = msg.result->status();
+      if (s.code() == Errc::lease_lost) {
+        log->info("[{}] partition {} lease lost; stopping", id, partition);
+        self->quit();
+        return;
+      }
+      // Stale version, or no clear answer: the commit may or may not have
+      // happened. Reload and look.
+      log->warn("[{}] commit failed ({}); reloading", id, s.to_string());
+      phase = Phase::loading;
+      self->delayed_send(self, s.code() == Errc::failed_precondition ? 0ms : kRetryDelay, retry_atom::value);
+      return;
+    }
+    ++rt->counters.commits;
+    version = **msg.result;
+    phase = Phase::ready;
+    if (row && is_terminal(row->status)) {
+      exec.reset();
+      outstanding.clear();
+      open_timers.clear();
+    }
+    dispatch(effects.activities);
+    for (const store::TimerEntry& t : effects.timers) {
+      open_timers[t.timer_id] = t.fire_at;
+      arm(t.timer_id, t.fire_at);
+    }
+    for (const std::string& target : effects.wake) {
+      if (target == id) {
+        on_wake();
+      } else {
+        rt->router.wake(target);
+      }
+    }
+    for (HistoryEvent& e : effects.to_self) pending.push_back(std::move(e));
+    effects = {};
+    maybe_run();
+  }
+
+  // ---------------------------------------------------------------- activities, timers
+
+  void dispatch(const std::vector<HistoryEvent>& scheduled) {
+    if (scheduled.empty()) return;
+    std::vector<ActivityJob> jobs;
+    jobs.reserve(scheduled.size());
+    const auto now = std::chrono::steady_clock::now();
+    Router* router = &rt->router;
+    for (const HistoryEvent& s : scheduled) {
+      outstanding[s.event_id] = now;
+      jobs.push_back({{id, s.name, s.event_id},
+                      s.input,
+                      [router, instance = id, execution = execution_id(), task = s.event_id](
+                          orchestration::ActivityOutcome outcome) {
+                        router->deliver({instance, execution, task, std::move(outcome)});
+                      }});
+    }
+    rt->counters.activities += jobs.size();
+    rt->pool.submit(std::move(jobs));
+    schedule_tick();
+  }
+
+  void arm(int32_t timer, TimePoint at) {
+    const auto delay = std::max<std::chrono::milliseconds>(at - wall_now(), 0ms);
+    self->delayed_send(self, delay, TimerDue{execution_id(), timer, at});
+  }
+
+  // ---------------------------------------------------------------- eviction
+
+  // Messages that reach an instance that asked to be evicted go back through
+  // the router, to the actor that replaces it.
+  void forward_wake() { rt->router.wake(id); }
+};
+
+caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt, std::string id,
+                                uint32_t partition, uint64_t epoch, caf::actor owner) {
+  Instance& st = self->state;
+  st.self = self;
+  st.rt = rt;
+  st.id = std::move(id);
+  st.partition = partition;
+  st.epoch = epoch;
+  st.owner = std::move(owner);
+  st.log = durable::logger("instance");
+  st.load();
+  return {
+      [self](wake_atom) {
+        if (self->state.evicting) return self->state.forward_wake();
+        self->state.on_wake();
+      },
+      [self](Loaded& msg) { self->state.on_loaded(msg); },
+      [self](InboxRead& msg) { self->state.on_inbox(msg); },
+      [self](Committed& msg) { self->state.on_committed(msg); },
+      [self](ActivityResult& r) {
+        if (self->state.evicting) return self->state.rt->router.deliver(std::move(r));
+        self->state.on_result(r);
+      },
+      [self](TimerDue& t) {
+        if (self->state.evicting) return self->state.forward_wake();
+        self->state.on_timer(t);
+      },
+      [self](tick_atom) { self->state.on_tick(); },
+      [self](retry_atom) { self->state.load(); },
+      [self](evict_atom) { self->quit(); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_instance(caf::local_actor* parent, Runtime& runtime, std::string id, uint32_t partition,
+                          uint64_t epoch, caf::actor partition_actor) {
+  return parent->home_system().spawn(instance_behavior, &runtime, std::move(id), partition, epoch,
+                                     std::move(partition_actor));
+}
+
+}  // namespace durable::actors

@@ -1,0 +1,109 @@
+#include "actors/partition_actor.hpp"
+
+#include <unordered_map>
+
+#include "actors/instance_actor.hpp"
+#include "base/log.hpp"
+
+namespace durable::actors {
+namespace {
+
+struct Partition {
+  static inline const char* name = "durable.partition";
+
+  caf::stateful_actor<Partition>* self = nullptr;
+  Runtime* rt = nullptr;
+  uint32_t partition = 0;
+  uint64_t epoch = 0;
+  std::unordered_map<std::string, caf::actor> instances;
+  std::unordered_map<caf::actor_addr, std::string> ids;
+
+  caf::actor& instance(const std::string& id) {
+    auto it = instances.find(id);
+    if (it != instances.end()) return it->second;
+    caf::actor a = spawn_instance(self, *rt, id, partition, epoch, caf::actor_cast<caf::actor>(self));
+    self->monitor(a);
+    ids[a.address()] = id;
+    return instances.emplace(id, std::move(a)).first->second;
+  }
+
+  void forget(const caf::actor_addr& addr) {
+    auto it = ids.find(addr);
+    if (it == ids.end()) return;
+    auto live = instances.find(it->second);
+    if (live != instances.end() && live->second.address() == addr) instances.erase(live);
+    ids.erase(it);
+  }
+
+  // Asks the store for ids to wake; the answer comes back as WakeIds.
+  template <class Fn>
+  void ask(Fn fn) {
+    caf::actor to = caf::actor_cast<caf::actor>(self);
+    caf::anon_send(rt->store_for(partition), StoreJob{[to, fn](store::Store& s) {
+                     auto ids = fn(s);
+                     if (ids) caf::anon_send(to, WakeIds{std::move(*ids)});
+                   }});
+  }
+
+  void recover() {
+    ask([p = partition](store::Store& s) { return s.active(p); });
+  }
+
+  void poll_timers() {
+    const auto until = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()) +
+                       2 * rt->options.timer_poll;
+    ask([p = partition, until](store::Store& s) -> Result<std::vector<std::string>> {
+      auto due = s.due_timers(p, until);
+      if (!due) return due.status();
+      std::vector<std::string> ids;
+      for (auto& t : *due) ids.push_back(std::move(t.instance_id));
+      return ids;
+    });
+    self->delayed_send(self, rt->options.timer_poll, tick_atom::value);
+  }
+
+  void stop() {
+    for (auto& [id, actor] : instances) self->send_exit(actor, caf::exit_reason::user_shutdown);
+    instances.clear();
+    ids.clear();
+    self->quit();
+  }
+};
+
+caf::behavior partition_behavior(caf::stateful_actor<Partition>* self, Runtime* rt, uint32_t partition,
+                                 uint64_t epoch) {
+  Partition& st = self->state;
+  st.self = self;
+  st.rt = rt;
+  st.partition = partition;
+  st.epoch = epoch;
+  self->set_down_handler([self](caf::down_msg& down) { self->state.forget(down.source); });
+  durable::logger("partition")->debug("partition {} starting at epoch {}", partition, epoch);
+  st.recover();
+  st.poll_timers();
+  return {
+      [self](wake_atom, const std::string& id) { self->send(self->state.instance(id), wake_atom::value); },
+      [self](ActivityResult& r) { self->send(self->state.instance(r.instance_id), std::move(r)); },
+      [self](WakeIds& wake) {
+        for (const std::string& id : wake.ids) self->send(self->state.instance(id), wake_atom::value);
+      },
+      [self](idle_atom, const std::string& id) {
+        // Erase first: whatever comes for `id` from now on goes to a new
+        // actor; the old one forwards what it still receives and quits.
+        auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+        auto it = self->state.instances.find(id);
+        if (it != self->state.instances.end() && it->second == sender) self->state.instances.erase(it);
+        if (sender) self->send(sender, evict_atom::value);
+      },
+      [self](tick_atom) { self->state.poll_timers(); },
+      [self](stop_atom) { self->state.stop(); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_partition(caf::actor_system& system, Runtime& runtime, uint32_t partition, uint64_t epoch) {
+  return system.spawn(partition_behavior, &runtime, partition, epoch);
+}
+
+}  // namespace durable::actors

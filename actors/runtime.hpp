@@ -1,0 +1,55 @@
+#pragma once
+// Runtime: what every actor of a node shares. Built by the node before the
+// first actor starts and outlives the last one; read-only afterwards except
+// for the thread-safe parts (router, pool, counters).
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "actors/activity_pool.hpp"
+#include "actors/router.hpp"
+#include "orchestration/registry.hpp"
+#include "store/keys.hpp"
+
+namespace durable::actors {
+
+struct RuntimeOptions {
+  std::string node_id = "node-1";
+  /// Keep each instance's coroutine between episodes. Off: every episode is
+  /// a full replay from the history (slower; the benchmark shows by how much).
+  bool cache_instances = true;
+  /// An activity without a result after this long fails its task (a retry
+  /// policy may schedule it again).
+  std::chrono::milliseconds activity_timeout{std::chrono::minutes(10)};
+  /// An instance whose history grows past this many events fails.
+  size_t max_actions = 100'000;
+  /// How far ahead a partition looks for due timers of unloaded instances.
+  std::chrono::milliseconds timer_poll{1000};
+};
+
+struct Counters {
+  std::atomic<uint64_t> episodes{0};
+  std::atomic<uint64_t> commits{0};
+  std::atomic<uint64_t> activities{0};
+  std::atomic<uint64_t> loads{0};
+};
+
+struct Runtime {
+  const orchestration::Registry& registry;
+  RuntimeOptions options;
+  uint32_t partitions;
+  std::vector<caf::actor> store_actors;  // partition p uses store_actors[p % size]
+  ActivityPool& pool;
+  Router& router;
+  Counters counters;
+
+  const caf::actor& store_for(uint32_t partition) const {
+    return store_actors[partition % store_actors.size()];
+  }
+};
+
+}  // namespace durable::actors
