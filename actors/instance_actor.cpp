@@ -403,7 +403,7 @@ struct Instance {
     history.clear();
     exec.reset();
     w.new_execution = true;
-    log->info("[{}] starting {} (execution {})", id, row->name, row->execution_id);
+    log->debug("[{}] starting {} (execution {})", id, row->name, row->execution_id);
   }
 
   EpisodeResult continue_as_new(orchestration::ContinueAsNewRequest request, TimePoint now,
@@ -491,7 +491,7 @@ struct Instance {
       effects.activities.clear();
       w.inactive = true;
       w.announce_done = true;
-      log->info("[{}] {} {}", id, r.name, orchestration::status_name(r.status));
+      log->debug("[{}] {} {}", id, r.name, orchestration::status_name(r.status));
     }
     w.row = r;
   }

@@ -105,11 +105,12 @@ local function commit(keys, args)
     end
   end
   apply_ops(ops, args)
-  if version then
+  -- A commit that only drops messages for an unknown instance leaves no row.
+  if version and redis.call('EXISTS', row) == 1 then
     redis.call('HSET', row, 'v', version)
     return version
   end
-  return 0
+  return version or 0
 end
 
 -- KEYS[1] = lease. ARGV = node, ttl ms. Takes the lease when it is free,

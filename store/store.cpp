@@ -299,21 +299,20 @@ Commit Store::episode_commit(const EpisodeWrite& w) const {
     c.write("ZADD", keys_.index(p), {ms_text(w.row.created), id});
   }
   if (!w.history_entry.empty()) c.write("XADD", keys_.history(p, id), {"*", "e", w.history_entry});
-  c.write("HSET", row_key, row_fields(w.row));
+  if (w.write_row) c.write("HSET", row_key, row_fields(w.row));
   if (!w.consumed.empty()) c.write("XDEL", keys_.inbox(p, id), w.consumed);
   for (const OutboundMessage& m : w.messages) append_message(c, m);
-  for (const TimerEntry& t : w.timers_created) {
-    c.write("ZADD", keys_.timers(p), {ms_text(t.fire_at), timer_member(id, w.row.execution_id, t.timer_id)});
-  }
-  for (const TimerEntry& t : w.timers_fired) {
-    c.write("ZREM", keys_.timers(p), {timer_member(id, w.row.execution_id, t.timer_id)});
-  }
+  auto member = [&](const TimerEntry& t) {
+    return timer_member(id, t.execution_id.empty() ? w.row.execution_id : t.execution_id, t.timer_id);
+  };
+  for (const TimerEntry& t : w.timers_created) c.write("ZADD", keys_.timers(p), {ms_text(t.fire_at), member(t)});
+  for (const TimerEntry& t : w.timers_fired) c.write("ZREM", keys_.timers(p), {member(t)});
   for (const DeadLetter& d : w.dead_letters) {
     c.write("XADD", keys_.dead_letters(p),
             {"MAXLEN", "~", kDeadMaxLen, "*", "i", d.instance_id, "at", d.stream_id, "r", d.reason, "b", d.bytes});
   }
-  if (is_terminal(w.row.status)) {
-    c.write("SREM", keys_.active(p), {id});
+  if (w.inactive) c.write("SREM", keys_.active(p), {id});
+  if (w.announce_done) {
     c.write("XADD", keys_.done(p),
             {"MAXLEN", "~", kDoneMaxLen, "*", "i", id, "s", std::to_string(static_cast<int>(w.row.status))});
   }

@@ -92,6 +92,9 @@ struct OutboundMessage {
 struct TimerEntry {
   int32_t timer_id = -1;
   TimePoint fire_at{};
+  /// The execution that created it (timers of an earlier execution are
+  /// removed when it continues as new).
+  std::string execution_id;
 };
 
 /// What one episode writes: built by the instance actor, turned into one
@@ -100,8 +103,16 @@ struct EpisodeWrite {
   std::string node;
   uint64_t epoch = 0;
   uint64_t expected_version = 0;
-  /// The row after the episode (its version field is ignored).
+  /// The row after the episode (its version field is ignored); row.id names
+  /// the instance.
   InstanceRow row;
+  /// False when the episode only drops messages for an instance that does
+  /// not exist: no row is created.
+  bool write_row = true;
+  /// The instance has no unfinished work: leave the partition's active set.
+  bool inactive = false;
+  /// The instance has just finished: announce it on the completion stream.
+  bool announce_done = false;
   /// True when this episode starts an execution: the previous execution's
   /// history is deleted first (continue-as-new, or a finished instance
   /// started again), and the id is (re)indexed by created time.

@@ -45,6 +45,8 @@ class StoreTest : public durable::testing::RedisTest {
     w.row.execution_id = "exec-" + id;
     const HistoryEvent episode[] = {orchestrator_started(kT0)};
     w.history_entry = orchestration::encode_events(episode);
+    w.inactive = true;
+    w.announce_done = true;
     return w;
   }
   std::optional<Store> store_;

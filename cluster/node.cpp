@@ -1,0 +1,253 @@
+#include "cluster/node.hpp"
+
+#include <caf/all.hpp>
+
+#include <condition_variable>
+#include <future>
+#include <set>
+
+#include "actors/partition_actor.hpp"
+#include "actors/store_actor.hpp"
+#include "base/log.hpp"
+
+namespace durable::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The wake loop blocks this long per read, so it notices new partitions and
+// a stop request within that time.
+constexpr auto kWakeBlock = 250ms;
+
+size_t or_cores(size_t n) { return n ? n : std::max(1u, std::thread::hardware_concurrency()); }
+
+}  // namespace
+
+Node::Node(NodeOptions options) : options_(std::move(options)) {}
+
+Node::~Node() { stop(); }
+
+Result<std::unique_ptr<Node>> Node::start(const orchestration::Registry& registry, NodeOptions options) {
+  std::unique_ptr<Node> node(new Node(std::move(options)));
+  if (Status s = node->open(registry); !s) {
+    node->stop();
+    return s;
+  }
+  return node;
+}
+
+Status Node::open(const orchestration::Registry& registry) {
+  auto log = durable::logger("node");
+  auto control = store::Store::connect(options_.store);
+  if (!control) return control.status();
+  if (Status s = control->check_hub(); !s) return s;
+  lease_store_.emplace(std::move(*control));
+
+  config_ = std::make_unique<caf::actor_system_config>();
+  config_->set("scheduler.max-threads", or_cores(options_.scheduler_threads));
+  config_->set("logger.console", caf::atom("none"));
+  system_ = std::make_unique<caf::actor_system>(*config_);
+
+  std::vector<caf::actor> store_actors;
+  for (size_t i = 0; i < std::max<size_t>(1, options_.store_actors); ++i) {
+    auto store = store::Store::connect(options_.store);
+    if (!store) return store.status();
+    store_actors.push_back(actors::spawn_store_actor(*system_, std::move(*store)));
+  }
+  pool_ = std::make_unique<actors::ActivityPool>(registry, or_cores(options_.workers));
+  router_ = std::make_unique<actors::Router>(options_.store.partitions);
+  runtime_.reset(new actors::Runtime{registry, options_.runtime, options_.store.partitions,
+                                     std::move(store_actors), *pool_, *router_, {}});
+
+  renew_or_acquire(*lease_store_);
+  log->info("node {} started: hub '{}', {} partitions ({} owned), redis {}, {} activity workers",
+            options_.runtime.node_id, options_.store.hub, options_.store.partitions, owned_partitions().size(),
+            options_.store.address.to_string(), or_cores(options_.workers));
+  lease_thread_ = std::thread([this] { lease_loop(); });
+  wake_thread_ = std::thread([this] { wake_loop(); });
+  return Status::ok();
+}
+
+std::vector<uint32_t> Node::owned_partitions() const {
+  std::lock_guard lock(mutex_);
+  std::vector<uint32_t> owned;
+  for (const auto& [p, lease] : leases_) owned.push_back(p);
+  return owned;
+}
+
+// ------------------------------------------------------------------ leases
+
+void Node::lease_loop() {
+  auto log = durable::logger("lease");
+  while (!stopping_) {
+    {
+      std::unique_lock lock(stop_mutex_);
+      stop_signal_.wait_for(lock, options_.lease_renewal, [this] { return stopping_.load(); });
+    }
+    if (stopping_) break;
+    if (lease_store_->broken()) {
+      if (Status s = lease_store_->reconnect(); !s) {
+        log->warn("cannot reach redis to renew leases: {}", s.message());
+        continue;
+      }
+    }
+    renew_or_acquire(*lease_store_);
+  }
+}
+
+void Node::renew_or_acquire(store::Store& store) {
+  auto log = durable::logger("lease");
+  const std::string& me = options_.runtime.node_id;
+  for (uint32_t p = 0; p < options_.store.partitions && !stopping_; ++p) {
+    uint64_t epoch = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = leases_.find(p); it != leases_.end()) epoch = it->second.epoch;
+    }
+    if (epoch) {
+      Status s = store.renew_lease(p, me, epoch, options_.lease_ttl);
+      if (s.code() == Errc::lease_lost) {
+        log->warn("lost the lease of partition {} (epoch {}): {}", p, epoch, s.message());
+        drop_partition(p);
+      } else if (!s) {
+        log->warn("cannot renew the lease of partition {}: {}", p, s.message());
+        if (store.broken()) return;
+      }
+      continue;
+    }
+    auto grant = store.acquire_lease(p, me, options_.lease_ttl);
+    if (!grant) {
+      log->warn("cannot acquire partition {}: {}", p, grant.status().message());
+      if (store.broken()) return;
+      continue;
+    }
+    if (grant->epoch) take_partition(store, p, grant->epoch);
+  }
+}
+
+void Node::take_partition(store::Store& store, uint32_t partition, uint64_t epoch) {
+  // The wake position is read before the actor walks the active set, so a
+  // notice written in between is seen by the wake loop.
+  auto position = store.wake_position(partition);
+  caf::actor actor = actors::spawn_partition(*system_, *runtime_, partition, epoch);
+  {
+    std::lock_guard lock(mutex_);
+    leases_[partition] = {epoch, actor};
+    cursors_[partition] = position ? *position : "0-0";
+  }
+  router_->set_partition(partition, actor);
+  durable::logger("lease")->debug("acquired partition {} at epoch {}", partition, epoch);
+}
+
+void Node::drop_partition(uint32_t partition) {
+  caf::actor actor;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = leases_.find(partition);
+    if (it == leases_.end()) return;
+    actor = it->second.actor;
+    leases_.erase(it);
+    cursors_.erase(partition);
+  }
+  router_->set_partition(partition, {});
+  caf::anon_send(actor, actors::stop_atom::value);
+}
+
+// ------------------------------------------------------------------ wake-ups
+
+void Node::wake_loop() {
+  auto log = durable::logger("wake");
+  store::StoreOptions options = options_.store;
+  options.timeout = std::max(options.timeout, kWakeBlock + 2s);
+  std::optional<store::Store> store;
+  auto delay = 10ms;
+  while (!stopping_) {
+    if (!store || store->broken()) {
+      Status s = store ? store->reconnect() : Status::ok();
+      if (!store) {
+        auto connected = store::Store::connect(options);
+        if (connected) store.emplace(std::move(*connected));
+        else s = connected.status();
+      }
+      if (!s) {
+        log->warn("wake loop cannot reach redis: {}", s.message());
+        std::this_thread::sleep_for(delay);
+        delay = std::min<std::chrono::milliseconds>(delay * 2, 1s);
+        continue;
+      }
+      delay = 10ms;
+    }
+    std::vector<store::WakeCursor> cursors;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [p, id] : cursors_) cursors.push_back({p, id});
+    }
+    if (cursors.empty()) {
+      std::this_thread::sleep_for(100ms);
+      continue;
+    }
+    auto notices = store->read_wake(cursors, kWakeBlock);
+    if (!notices) {
+      log->warn("wake read failed: {}", notices.status().message());
+      continue;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      for (const store::WakeCursor& c : cursors) {
+        if (auto it = cursors_.find(c.partition); it != cursors_.end()) it->second = c.last_id;
+      }
+    }
+    std::set<std::string> seen;
+    for (const store::WakeNotice& n : *notices) {
+      if (seen.insert(n.instance_id).second) router_->wake(n.instance_id);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ stop
+
+void Node::drain_store_actors() {
+  if (!runtime_) return;
+  std::vector<std::future<void>> done;
+  for (const caf::actor& a : runtime_->store_actors) {
+    auto promise = std::make_shared<std::promise<void>>();
+    done.push_back(promise->get_future());
+    caf::anon_send(a, actors::StoreJob{[promise](store::Store&) { promise->set_value(); }});
+  }
+  for (auto& f : done) f.wait_for(5s);
+}
+
+void Node::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stopping_ = true;
+  stop_signal_.notify_all();
+  if (lease_thread_.joinable()) lease_thread_.join();
+  if (wake_thread_.joinable()) wake_thread_.join();
+  std::map<uint32_t, Lease> leases;
+  {
+    std::lock_guard lock(mutex_);
+    leases.swap(leases_);
+    cursors_.clear();
+  }
+  for (auto& [p, lease] : leases) {
+    router_->set_partition(p, {});
+    caf::anon_send(lease.actor, actors::stop_atom::value);
+  }
+  // Commits already queued finish before the leases go.
+  drain_store_actors();
+  if (lease_store_ && !leases.empty()) {
+    for (auto& [p, lease] : leases) (void)lease_store_->release_lease(p, options_.runtime.node_id, lease.epoch);
+  }
+  if (pool_) pool_->stop();
+  if (runtime_) {
+    for (const caf::actor& a : runtime_->store_actors) caf::anon_send(a, actors::stop_atom::value);
+  }
+  if (system_) {
+    system_->await_all_actors_done();
+    system_.reset();
+  }
+  if (!leases.empty()) durable::logger("node")->info("node {} stopped", options_.runtime.node_id);
+}
+
+}  // namespace durable::cluster

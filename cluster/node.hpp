@@ -1,0 +1,108 @@
+#pragma once
+// Node: one durable process. It owns the actor system, the store actors, the
+// activity pool and the partition actors, and runs two threads of its own
+// that must never wait behind the scheduler:
+//   - the lease loop acquires, renews and releases the partition leases (on
+//     one node it owns them all, through the same loop a cluster uses), and
+//     starts or stops a partition actor when a lease is won or lost;
+//   - the wake loop blocks on the owned partitions' wake streams (XREAD
+//     BLOCK) and routes every notice to its instance, so work written to an
+//     inbox by anyone (a client, another node) is picked up.
+//
+//   Registry registry;  register_samples(registry);
+//   auto node = Node::start(registry, options);   // ready when it returns
+//   ...
+//   (*node)->stop();
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "actors/runtime.hpp"
+#include "base/status.hpp"
+#include "orchestration/registry.hpp"
+#include "store/store.hpp"
+
+namespace caf {
+class actor_system;
+class actor_system_config;
+}  // namespace caf
+
+namespace durable::cluster {
+
+struct NodeOptions {
+  store::StoreOptions store;
+  actors::RuntimeOptions runtime;
+  /// Activity worker threads; 0: the number of cores.
+  size_t workers = 0;
+  /// Store actors (Redis connections for loads and commits).
+  size_t store_actors = 2;
+  /// CAF scheduler threads; 0: the number of cores.
+  size_t scheduler_threads = 0;
+  /// A lease not renewed for this long may be taken by another node.
+  std::chrono::milliseconds lease_ttl{10'000};
+  /// How often leases are renewed (and free partitions tried).
+  std::chrono::milliseconds lease_renewal{2'000};
+};
+
+class Node {
+ public:
+  /// Connects, checks the hub, loads the functions, acquires the partitions
+  /// it can and starts their actors. `registry` must outlive the node.
+  /// Errors: unavailable (Redis unreachable), failed_precondition (the hub
+  /// has another partition count).
+  static Result<std::unique_ptr<Node>> start(const orchestration::Registry& registry, NodeOptions options);
+
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  /// Stops the partitions (their commits in flight finish first), releases
+  /// the leases and stops every thread. Idempotent.
+  void stop();
+
+  const actors::Counters& counters() const { return runtime_->counters; }
+  /// Partitions this node owns now.
+  std::vector<uint32_t> owned_partitions() const;
+
+ private:
+  struct Lease {
+    uint64_t epoch = 0;
+    caf::actor actor;
+  };
+
+  explicit Node(NodeOptions options);
+  Status open(const orchestration::Registry& registry);
+  void lease_loop();
+  void renew_or_acquire(store::Store& store);
+  void take_partition(store::Store& store, uint32_t partition, uint64_t epoch);
+  void drop_partition(uint32_t partition);
+  void wake_loop();
+  // Waits until every store actor has run what was queued before the call.
+  void drain_store_actors();
+
+  NodeOptions options_;
+  std::unique_ptr<caf::actor_system_config> config_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::unique_ptr<actors::ActivityPool> pool_;
+  std::unique_ptr<actors::Router> router_;
+  std::unique_ptr<actors::Runtime> runtime_;
+  std::optional<store::Store> lease_store_;  // used by the lease loop only
+
+  mutable std::mutex mutex_;  // guards leases_ and cursors_
+  std::map<uint32_t, Lease> leases_;
+  std::map<uint32_t, std::string> cursors_;  // wake stream positions
+
+  std::atomic<bool> stopping_{false};
+  std::mutex stop_mutex_;
+  std::condition_variable stop_signal_;
+  std::thread lease_thread_;
+  std::thread wake_thread_;
+  bool stopped_ = false;
+};
+
+}  // namespace durable::cluster
