@@ -1,57 +1,106 @@
 #include "actors/activity_pool.hpp"
 
-namespace durable::actors {
+#include "base/log.hpp"
 
-ActivityPool::ActivityPool(const orchestration::Registry& registry, size_t workers)
-    : registry_(registry) {
-  threads_.reserve(workers);
-  for (size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
+namespace durable::actors {
+namespace {
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+ActivityPool::ActivityPool(const orchestration::Registry& registry, size_t workers,
+                           std::chrono::milliseconds hang_timeout)
+    : shared_(std::make_shared<Shared>(registry)), hang_timeout_(hang_timeout) {
+  workers_.resize(workers);
+  for (size_t i = 0; i < workers; ++i) start_worker(i);
+  watchdog_ = std::thread([this] { watch(); });
 }
 
 ActivityPool::~ActivityPool() { stop(); }
 
+void ActivityPool::start_worker(size_t slot) {
+  auto worker = std::make_shared<Worker>();
+  worker->thread = std::thread(work, shared_, worker);
+  workers_[slot] = std::move(worker);
+}
+
 void ActivityPool::submit(std::vector<ActivityJob> jobs) {
   {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return;
-    for (ActivityJob& job : jobs) queue_.push_back(std::move(job));
+    std::lock_guard lock(shared_->mutex);
+    if (shared_->stopping) return;
+    for (ActivityJob& job : jobs) shared_->queue.push_back(std::move(job));
   }
   if (jobs.size() == 1) {
-    ready_.notify_one();
+    shared_->ready.notify_one();
   } else {
-    ready_.notify_all();
+    shared_->ready.notify_all();
   }
 }
 
 size_t ActivityPool::queued() const {
-  std::lock_guard lock(mutex_);
-  return queue_.size();
+  std::lock_guard lock(shared_->mutex);
+  return shared_->queue.size();
 }
 
 void ActivityPool::stop() {
   {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    queue_.clear();
+    std::lock_guard lock(shared_->mutex);
+    if (shared_->stopping && workers_.empty()) return;
+    shared_->stopping = true;
+    shared_->queue.clear();
   }
-  ready_.notify_all();
-  for (std::thread& t : threads_) {
-    if (t.joinable()) t.join();
+  shared_->ready.notify_all();
+  {
+    std::lock_guard lock(watch_mutex_);
+    watch_stop_.notify_all();
   }
-  threads_.clear();
+  if (watchdog_.joinable()) watchdog_.join();
+  for (auto& w : workers_) {
+    if (w && w->thread.joinable()) w->thread.join();
+  }
+  workers_.clear();
 }
 
-void ActivityPool::work() {
+void ActivityPool::work(std::shared_ptr<Shared> shared, std::shared_ptr<Worker> self) {
   for (;;) {
     ActivityJob job;
     {
-      std::unique_lock lock(mutex_);
-      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      job = std::move(queue_.front());
-      queue_.pop_front();
+      std::unique_lock lock(shared->mutex);
+      shared->ready.wait(lock, [&] { return shared->stopping || !shared->queue.empty(); });
+      if (shared->stopping) return;
+      job = std::move(shared->queue.front());
+      shared->queue.pop_front();
     }
-    job.done(registry_.run_activity(job.context, job.input));
+    self->busy_since = steady_ns();
+    job.done(shared->registry.run_activity(job.context, job.input));
+    self->busy_since = 0;
+    if (self->abandoned) return;  // a replacement took this slot
+  }
+}
+
+void ActivityPool::watch() {
+  const auto period = std::max<std::chrono::milliseconds>(hang_timeout_ / 4, std::chrono::milliseconds(10));
+  std::unique_lock lock(watch_mutex_);
+  while (!watch_stop_.wait_for(lock, period, [this] {
+    std::lock_guard l(shared_->mutex);
+    return shared_->stopping;
+  })) {
+    const int64_t now = steady_ns();
+    for (size_t slot = 0; slot < workers_.size(); ++slot) {
+      Worker& w = *workers_[slot];
+      const int64_t since = w.busy_since.load();
+      if (since == 0 || now - since < std::chrono::nanoseconds(hang_timeout_).count()) continue;
+      durable::logger("activity")->warn("an activity worker has been busy for over {} ms; replacing it",
+                                        hang_timeout_.count());
+      w.abandoned = true;
+      w.thread.detach();
+      start_worker(slot);
+      ++replaced_;
+    }
   }
 }
 

@@ -4,10 +4,18 @@
 //
 // Each job's `done` is called on the worker thread with the outcome; the
 // runtime's `done` sends it to the orchestration as a message.
+//
+// A worker stuck in one activity for longer than `hang_timeout` is replaced:
+// a new thread takes its place, and the stuck one is abandoned (it exits
+// when its activity returns, if ever). The orchestration fails that task on
+// its own timer, so nothing waits for the stuck thread.
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -24,8 +32,10 @@ struct ActivityJob {
 
 class ActivityPool {
  public:
-  /// `registry` must outlive the pool. REQUIRES: workers > 0.
-  ActivityPool(const orchestration::Registry& registry, size_t workers);
+  /// `registry` must outlive the pool and any abandoned worker.
+  /// REQUIRES: workers > 0.
+  ActivityPool(const orchestration::Registry& registry, size_t workers,
+               std::chrono::milliseconds hang_timeout = std::chrono::minutes(10));
   /// stop().
   ~ActivityPool();
   ActivityPool(const ActivityPool&) = delete;
@@ -35,18 +45,39 @@ class ActivityPool {
   void submit(std::vector<ActivityJob> jobs);
   /// Jobs queued and not yet started.
   size_t queued() const;
-  /// Drops queued jobs, waits for running ones to end, joins the threads.
+  /// Workers replaced because they hung.
+  size_t replaced() const { return replaced_.load(); }
+  /// Drops queued jobs, waits for running ones to end (not for abandoned
+  /// ones), joins the threads.
   void stop();
 
  private:
-  void work();
+  // Shared with the threads, so an abandoned thread outlives the pool safely.
+  struct Shared {
+    explicit Shared(const orchestration::Registry& r) : registry(r) {}
+    const orchestration::Registry& registry;
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<ActivityJob> queue;
+    bool stopping = false;
+  };
+  struct Worker {
+    std::atomic<int64_t> busy_since{0};  // steady-clock ns; 0 when idle
+    std::atomic<bool> abandoned{false};
+    std::thread thread;
+  };
 
-  const orchestration::Registry& registry_;
-  mutable std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<ActivityJob> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  void start_worker(size_t slot);
+  static void work(std::shared_ptr<Shared> shared, std::shared_ptr<Worker> self);
+  void watch();
+
+  std::shared_ptr<Shared> shared_;
+  const std::chrono::milliseconds hang_timeout_;
+  std::vector<std::shared_ptr<Worker>> workers_;
+  std::atomic<size_t> replaced_{0};
+  std::mutex watch_mutex_;
+  std::condition_variable watch_stop_;
+  std::thread watchdog_;
 };
 
 }  // namespace durable::actors

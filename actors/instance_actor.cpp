@@ -79,6 +79,8 @@ struct Instance {
   std::map<int32_t, std::chrono::steady_clock::time_point> outstanding;  // activity -> dispatched
   std::map<int32_t, TimePoint> open_timers;
   bool ticking = false;
+  uint64_t episodes_run = 0;
+  bool idle_check_scheduled = false;
 
   // The next episode's input.
   std::vector<HistoryEvent> pending;
@@ -282,13 +284,39 @@ struct Instance {
   void maybe_run() {
     if (phase != Phase::ready || evicting) return;
     if (pending.empty() && pending_ids.empty() && pending_dead.empty()) {
-      if (!reading && (!row || is_terminal(row->status)) && outstanding.empty()) {
-        evicting = true;
-        self->send(owner, idle_atom::value, id);
-      }
+      maybe_evict(false);
       return;
     }
+    ++episodes_run;
     run_episode();
+  }
+
+  // ---------------------------------------------------------------- eviction
+
+  // An instance leaves memory when it has finished, when it has been idle
+  // for a while, or when the node holds more live instances than allowed;
+  // only when nothing is in flight (an activity's result would otherwise be
+  // lost and its activity run again). A later message reloads it by replay.
+  void maybe_evict(bool idle_timeout) {
+    if (evicting || phase != Phase::ready || reading || !outstanding.empty()) return;
+    const bool finished = !row || is_terminal(row->status);
+    const bool crowded = rt->counters.live_instances.load() > rt->options.max_live_instances;
+    if (finished || idle_timeout || crowded) {
+      evicting = true;
+      self->send(owner, idle_atom::value, id);
+    } else if (!idle_check_scheduled) {
+      idle_check_scheduled = true;
+      self->delayed_send(self, rt->options.idle_eviction, idle_atom::value, episodes_run);
+    }
+  }
+
+  void on_idle_check(uint64_t episodes_then) {
+    idle_check_scheduled = false;
+    if (episodes_then == episodes_run) {
+      maybe_evict(true);
+    } else {
+      maybe_evict(false);  // busy since: look again later
+    }
   }
 
   // Runs the engine over `batch`, on the live coroutine or by full replay.
@@ -350,8 +378,36 @@ struct Instance {
       }
       result = continue_as_new(std::move(*result.continue_as_new), now, w);
     }
+    enforce_action_limit(result, now);
     finish_episode(result, now, w);
     commit(std::move(w));
+  }
+
+  // A runaway orchestration (a loop that never ends) would grow its history
+  // without bound; past the limit it fails instead.
+  void enforce_action_limit(EpisodeResult& result, TimePoint now) {
+    const size_t size = history.size() + result.new_history.size();
+    if (size <= rt->options.max_actions || is_terminal(result.status)) return;
+    FailureDetails failure{"ActionLimitExceeded",
+                           "the history of '" + id + "' has " + std::to_string(size) +
+                               " events, over the limit of " + std::to_string(rt->options.max_actions) +
+                               "; use continue_as_new to keep eternal orchestrations short",
+                           {}};
+    log->error("[{}] {}", id, failure.message);
+    HistoryEvent completed;
+    completed.type = EventType::execution_completed;
+    completed.timestamp = now;
+    completed.status = OrchestrationStatus::failed;
+    completed.failure = failure;
+    // Before the closing OrchestratorCompleted, where the engine puts it.
+    auto at = result.new_history.end();
+    if (!result.new_history.empty() && result.new_history.back().type == EventType::orchestrator_completed) --at;
+    result.new_history.insert(at, std::move(completed));
+    result.action_count = 0;  // nothing it scheduled will run
+    result.status = OrchestrationStatus::failed;
+    result.failure = std::move(failure);
+    result.output.clear();
+    exec.reset();
   }
 
   // A start for an instance that runs already: refused; a parent waiting on
@@ -615,6 +671,8 @@ caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt
   st.epoch = epoch;
   st.owner = std::move(owner);
   st.log = durable::logger("instance");
+  ++rt->counters.live_instances;
+  self->attach_functor([rt] { --rt->counters.live_instances; });
   st.load();
   return {
       [self](wake_atom) {
@@ -634,6 +692,7 @@ caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt
       },
       [self](tick_atom) { self->state.on_tick(); },
       [self](retry_atom) { self->state.load(); },
+      [self](idle_atom, uint64_t episodes_then) { self->state.on_idle_check(episodes_then); },
       [self](evict_atom) { self->quit(); },
   };
 }

@@ -27,6 +27,11 @@ struct RuntimeOptions {
   std::chrono::milliseconds activity_timeout{std::chrono::minutes(10)};
   /// An instance whose history grows past this many events fails.
   size_t max_actions = 100'000;
+  /// An instance with nothing in flight leaves memory after this long idle.
+  std::chrono::milliseconds idle_eviction{std::chrono::minutes(5)};
+  /// Past this many live instance actors on the node, idle ones leave memory
+  /// after each episode (they come back by full replay).
+  size_t max_live_instances = 100'000;
   /// How far ahead a partition looks for due timers of unloaded instances.
   std::chrono::milliseconds timer_poll{1000};
 };
@@ -36,6 +41,7 @@ struct Counters {
   std::atomic<uint64_t> commits{0};
   std::atomic<uint64_t> activities{0};
   std::atomic<uint64_t> loads{0};
+  std::atomic<uint64_t> live_instances{0};
 };
 
 struct Runtime {

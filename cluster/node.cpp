@@ -54,7 +54,8 @@ Status Node::open(const orchestration::Registry& registry) {
     if (!store) return store.status();
     store_actors.push_back(actors::spawn_store_actor(*system_, std::move(*store)));
   }
-  pool_ = std::make_unique<actors::ActivityPool>(registry, or_cores(options_.workers));
+  pool_ = std::make_unique<actors::ActivityPool>(registry, or_cores(options_.workers),
+                                                 options_.runtime.activity_timeout);
   router_ = std::make_unique<actors::Router>(options_.store.partitions);
   runtime_.reset(new actors::Runtime{registry, options_.runtime, options_.store.partitions,
                                      std::move(store_actors), *pool_, *router_, {}});

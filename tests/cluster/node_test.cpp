@@ -167,5 +167,191 @@ TEST_F(NodeTest, WorkWrittenBeforeTheNodeStartsIsRecovered) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(from_payload<int64_t>(wait("early-" + std::to_string(i)).output), 90);
 }
 
+// --- bad input and runaway work ---------------------------------------------
+
+using orchestration::ActivityContext;
+using orchestration::OrchestrationContext;
+using orchestration::Task;
+
+TEST_F(NodeTest, UnknownOrchestratorFailsTheInstanceWithItsName) {
+  start_node();
+  start("NoSuchThing", "ghost", {});
+  auto row = wait("ghost");
+  ASSERT_EQ(row.status, OrchestrationStatus::failed);
+  ASSERT_TRUE(row.failure);
+  EXPECT_EQ(row.failure->error_type, "OrchestratorNotFound");
+  EXPECT_NE(row.failure->message.find("NoSuchThing"), std::string::npos);
+}
+
+TEST_F(NodeTest, UnknownActivityFailsItsTaskWithItsName) {
+  registry_.add_orchestrator("CallsMissing", [](OrchestrationContext& ctx) -> Task<std::string> {
+    co_return co_await ctx.call_activity<std::string>("Missing", std::string("x"));
+  });
+  start_node();
+  start("CallsMissing", "m", {});
+  auto row = wait("m");
+  ASSERT_EQ(row.status, OrchestrationStatus::failed);
+  EXPECT_NE(row.failure->message.find("Missing"), std::string::npos) << row.failure->message;
+}
+
+TEST_F(NodeTest, RunawayOrchestrationFailsAtTheActionLimit) {
+  registry_.add_orchestrator("Forever", [](OrchestrationContext& ctx) -> Task<void> {
+    for (;;) co_await ctx.call_activity<int64_t>("Double", int64_t{1});
+  });
+  options_.runtime.max_actions = 50;
+  start_node();
+  start("Forever", "loop", {});
+  auto row = wait("loop");
+  ASSERT_EQ(row.status, OrchestrationStatus::failed);
+  EXPECT_EQ(row.failure->error_type, "ActionLimitExceeded");
+  EXPECT_NE(row.failure->message.find("limit of 50"), std::string::npos) << row.failure->message;
+  auto history = client_->history("loop");
+  EXPECT_EQ(history->back().type, EventType::orchestrator_completed);
+}
+
+TEST_F(NodeTest, HungActivityFailsItsTaskAndItsWorkerIsReplaced) {
+  registry_.add_activity("Hang", [](ActivityContext&) {
+    std::this_thread::sleep_for(3s);
+    return int64_t{1};
+  });
+  registry_.add_orchestrator("CallsHang", [](OrchestrationContext& ctx) -> Task<std::string> {
+    try {
+      co_await ctx.call_activity<int64_t>("Hang");
+    } catch (const orchestration::TaskFailedException& e) {
+      co_return std::string(e.what());
+    }
+    co_return std::string("finished");
+  });
+  options_.runtime.activity_timeout = 200ms;
+  options_.workers = 1;
+  start_node();
+  start("CallsHang", "hang", {});
+  // The only worker hangs; its replacement runs the next fan-out.
+  auto row = wait("hang", 10s);
+  ASSERT_EQ(row.status, OrchestrationStatus::completed);
+  EXPECT_NE(from_payload<std::string>(row.output).find("did not finish within 200 ms"), std::string::npos)
+      << from_payload<std::string>(row.output);
+  start("FanOutFanIn", "after", to_payload(int64_t{10}));
+  EXPECT_EQ(from_payload<int64_t>(wait("after", 2s).output), 90);
+}
+
+TEST_F(NodeTest, NondeterministicCodeAfterARestartFailsTheInstance) {
+  registry_.add_orchestrator("Changing", [](OrchestrationContext& ctx) -> Task<std::string> {
+    co_await ctx.call_activity<int64_t>("Double", int64_t{1});
+    co_return co_await ctx.wait_for_external_event<std::string>("Go");
+  });
+  start_node();
+  start("Changing", "nd", {});
+  std::this_thread::sleep_for(300ms);
+  node_->stop();
+  node_.reset();
+  // The "new version" calls another activity first.
+  orchestration::Registry changed;
+  samples::register_samples(changed);
+  changed.add_orchestrator("Changing", [](OrchestrationContext& ctx) -> Task<std::string> {
+    co_await ctx.call_activity<std::string>("SayHello", std::string("x"));
+    co_return co_await ctx.wait_for_external_event<std::string>("Go");
+  });
+  auto node = Node::start(changed, options_);
+  ASSERT_TRUE(node);
+  node_ = std::move(*node);
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  ASSERT_TRUE(client_->send("nd", event_raised(now, "Go", to_payload(std::string("go")))));
+  auto row = wait("nd");
+  ASSERT_EQ(row.status, OrchestrationStatus::failed);
+  EXPECT_EQ(row.failure->error_type, "NondeterminismError");
+  EXPECT_NE(row.failure->message.find("SayHello"), std::string::npos) << row.failure->message;
+}
+
+TEST_F(NodeTest, UndecodableInboxEntryGoesToTheDeadLetterStream) {
+  start_node();
+  start("Approval", "poisoned", to_payload(samples::ApprovalRequest{"p", 600}));
+  std::this_thread::sleep_for(200ms);
+  const uint32_t p = client_->partition_of("poisoned");
+  const store::Keys& keys = client_->keys();
+  ASSERT_TRUE(reply("XADD", keys.inbox(p, "poisoned"), "*", "e", "\xc1garbage", "x", ""));
+  ASSERT_TRUE(reply("XADD", keys.wake(p), "*", "i", "poisoned"));
+  std::vector<store::DeadLetter> dead;
+  for (int i = 0; i < 100 && dead.empty(); ++i) {
+    std::this_thread::sleep_for(20ms);
+    dead = *client_->dead_letters(p, 10);
+  }
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].instance_id, "poisoned");
+  EXPECT_EQ(dead[0].bytes, "\xc1garbage");
+  // The instance carries on.
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  ASSERT_TRUE(client_->send("poisoned", event_raised(now, "Approval", to_payload(false))));
+  EXPECT_EQ(from_payload<std::string>(wait("poisoned").output), "rejected");
+}
+
+// --- memory: eviction and reload ----------------------------------------------
+
+TEST_F(NodeTest, EvictedInstancesComeBackByReplay) {
+  options_.runtime.max_live_instances = 1;
+  options_.runtime.idle_eviction = 50ms;
+  start_node();
+  for (int i = 0; i < 5; ++i) start("Approval", "a" + std::to_string(i), to_payload(samples::ApprovalRequest{"p", 600}));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_LE(node_->counters().live_instances.load(), 1u);
+  const auto loads = node_->counters().loads.load();
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(client_->send("a" + std::to_string(i), event_raised(now, "Approval", to_payload(true))));
+  }
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(from_payload<std::string>(wait("a" + std::to_string(i)).output), "approved");
+  EXPECT_GE(node_->counters().loads.load(), loads + 5);
+}
+
+TEST_F(NodeTest, EvictedInstanceWakesForItsTimer) {
+  options_.runtime.idle_eviction = 50ms;
+  options_.runtime.timer_poll = 200ms;
+  start_node();
+  start("Approval", "sleeper", to_payload(samples::ApprovalRequest{"p", 2}));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(node_->counters().live_instances.load(), 0u);
+  auto row = wait("sleeper");
+  EXPECT_EQ(from_payload<std::string>(row.output), "escalated");
+  auto history = client_->history("sleeper");
+  ASSERT_TRUE(history);
+  EXPECT_EQ(std::count_if(history->begin(), history->end(),
+                          [](const auto& e) { return e.type == EventType::timer_fired; }),
+            1);
+}
+
+// --- Redis trouble ---------------------------------------------------------------
+
+TEST_F(NodeTest, RedisRestartMidRunLosesNothing) {
+  start_node();
+  for (int i = 0; i < 30; ++i) start("FanOutFanIn", "r" + std::to_string(i), to_payload(int64_t{1000}));
+  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(server().restart());
+  ASSERT_TRUE(client_->reconnect());
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(from_payload<int64_t>(wait("r" + std::to_string(i), 60s).output), 999000);
+}
+
+TEST_F(NodeTest, ConnectionsCutMidCommitApplyEachEpisodeOnce) {
+  start_node();
+  for (int i = 0; i < 40; ++i) start("FanOutFanIn", "c" + std::to_string(i), to_payload(int64_t{200}));
+  start("HelloSequence", "h", {});
+  // Cut every client connection (but ours) repeatedly: commits lose their
+  // replies, wake reads and loads fail; everything must still finish exactly.
+  for (int i = 0; i < 40; ++i) {
+    (void)reply("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+    std::this_thread::sleep_for(15ms);
+  }
+  ASSERT_TRUE(client_->reconnect());
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    EXPECT_EQ(from_payload<int64_t>(wait(id, 60s).output), 39800) << id;
+    auto history = client_->history(id);
+    EXPECT_EQ(std::count_if(history->begin(), history->end(),
+                            [](const auto& e) { return e.type == EventType::task_completed; }),
+              200)
+        << id;
+  }
+  EXPECT_EQ(wait("h").status, OrchestrationStatus::completed);
+}
+
 }  // namespace
 }  // namespace durable::cluster
