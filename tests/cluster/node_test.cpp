@@ -319,6 +319,36 @@ TEST_F(NodeTest, EvictedInstanceWakesForItsTimer) {
             1);
 }
 
+// --- fencing ---------------------------------------------------------------------
+
+TEST_F(NodeTest, PartitionsLostAndRegainedMidRunLoseNothing) {
+  options_.lease_renewal = 50ms;
+  start_node();
+  for (int i = 0; i < 40; ++i) start("FanOutFanIn", "l" + std::to_string(i), to_payload(int64_t{500}));
+  start("Approval", "waiting", to_payload(samples::ApprovalRequest{"p", 600}));
+  // Bump every partition's epoch behind the node's back, as a takeover
+  // would: its commits are refused, it notices at renewal, drops the
+  // partitions and wins them again with a new epoch.
+  for (int round = 0; round < 3; ++round) {
+    std::this_thread::sleep_for(30ms);
+    for (uint32_t p = 0; p < options_.store.partitions; ++p) {
+      ASSERT_TRUE(client_->acquire_lease(p, options_.runtime.node_id, 10s));
+    }
+  }
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "l" + std::to_string(i);
+    EXPECT_EQ(from_payload<int64_t>(wait(id, 60s).output), 249500) << id;
+    auto history = client_->history(id);
+    EXPECT_EQ(std::count_if(history->begin(), history->end(),
+                            [](const auto& e) { return e.type == EventType::task_completed; }),
+              500)
+        << id;
+  }
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  ASSERT_TRUE(client_->send("waiting", event_raised(now, "Approval", to_payload(true))));
+  EXPECT_EQ(from_payload<std::string>(wait("waiting").output), "approved");
+}
+
 // --- Redis trouble ---------------------------------------------------------------
 
 TEST_F(NodeTest, RedisRestartMidRunLosesNothing) {
