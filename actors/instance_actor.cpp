@@ -92,6 +92,7 @@ struct Instance {
   // The episode being committed.
   uint64_t attempt = 0;
   Effects effects;
+  std::chrono::steady_clock::time_point commit_sent;
 
   caf::actor me() const { return caf::actor_cast<caf::actor>(self); }
   bool running() const { return row && !is_terminal(row->status) && !history.empty(); }
@@ -111,14 +112,11 @@ struct Instance {
     pending_dead.clear();
     inbox_dirty = false;
     ++rt->counters.loads;
-    caf::actor to = me();
-    const std::string target = id;
-    caf::anon_send(rt->store_for(partition), StoreJob{[to, target](store::Store& s) {
-                     caf::anon_send(to, Loaded{std::make_shared<Result<store::LoadedInstance>>(s.load(target))});
-                   }});
+    caf::anon_send(rt->store_for(partition), LoadJob{id, me()});
   }
 
   void on_loaded(Loaded& msg) {
+    log->debug("[{}] loaded", id);
     if (!*msg.result) {
       const Status& s = msg.result->status();
       log->warn("[{}] load failed: {}; retrying", id, s.to_string());
@@ -182,28 +180,22 @@ struct Instance {
   void read_inbox() {
     reading = true;
     inbox_dirty = false;
-    caf::actor to = me();
-    caf::anon_send(rt->store_for(partition),
-                   StoreJob{[to, target = id, after = inbox_position](store::Store& s) {
-                     InboxRead read;
-                     read.result = std::make_shared<Result<std::vector<store::InboxEntry>>>(
-                         s.read_inbox(target, after, kInboxBatch, read.undecodable));
-                     caf::anon_send(to, std::move(read));
-                   }});
+    caf::anon_send(rt->store_for(partition), InboxJob{{id, inbox_position, kInboxBatch}, me()});
   }
 
-  void on_inbox(InboxRead& msg) {
+  void on_inbox(InboxReply& msg) {
     reading = false;
     if (phase == Phase::loading) return;  // the load reads the inbox itself
-    if (!*msg.result) {
-      log->warn("[{}] inbox read failed: {}", id, msg.result->status().to_string());
+    store::InboxRead& read = *msg.read;
+    if (!read.entries) {
+      log->warn("[{}] inbox read failed: {}", id, read.entries.status().to_string());
       inbox_dirty = true;
       self->delayed_send(self, kRetryDelay, wake_atom::value);
       return;
     }
-    for (store::DeadLetter& d : msg.undecodable) dead_letter(std::move(d));
-    const bool full = (*msg.result)->size() == kInboxBatch;
-    add_inbox(std::move(**msg.result));
+    for (store::DeadLetter& d : read.undecodable) dead_letter(std::move(d));
+    const bool full = read.entries->size() == kInboxBatch;
+    add_inbox(std::move(*read.entries));
     if (inbox_dirty || full) read_inbox();
     maybe_run();
   }
@@ -233,6 +225,7 @@ struct Instance {
   // ---------------------------------------------------------------- in-memory messages
 
   void on_result(ActivityResult& r) {
+    log->debug("[{}] activity result for task {}", id, r.task_id);
     if (phase == Phase::loading || r.execution_id != execution_id() || !outstanding.erase(r.task_id)) {
       return;  // stale or duplicate; a reload dispatches again what is missing
     }
@@ -578,6 +571,9 @@ struct Instance {
 
   void commit(store::EpisodeWrite w) {
     phase = Phase::committing;
+    commit_sent = std::chrono::steady_clock::now();
+    log->debug("[{}] episode: {} new events, {} messages out, commit v{}", id,
+               w.history_entry.empty() ? 0 : 1, w.messages.size(), w.expected_version + 1);
     const uint64_t this_attempt = ++attempt;
     caf::actor to = me();
     caf::anon_send(rt->store_for(partition),
@@ -604,6 +600,9 @@ struct Instance {
     }
     ++rt->counters.commits;
     version = **msg.result;
+    log->debug("[{}] committed v{} in {} us", id, version,
+               std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - commit_sent)
+                   .count());
     phase = Phase::ready;
     if (row && is_terminal(row->status)) {
       exec.reset();
@@ -680,7 +679,7 @@ caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt
         self->state.on_wake();
       },
       [self](Loaded& msg) { self->state.on_loaded(msg); },
-      [self](InboxRead& msg) { self->state.on_inbox(msg); },
+      [self](InboxReply& msg) { self->state.on_inbox(msg); },
       [self](Committed& msg) { self->state.on_committed(msg); },
       [self](ActivityResult& r) {
         if (self->state.evicting) return self->state.rt->router.deliver(std::move(r));

@@ -44,9 +44,8 @@ struct TimerDue {
 struct Loaded {
   std::shared_ptr<Result<store::LoadedInstance>> result;
 };
-struct InboxRead {
-  std::shared_ptr<Result<std::vector<store::InboxEntry>>> result;
-  std::vector<store::DeadLetter> undecodable;
+struct InboxReply {
+  std::shared_ptr<store::InboxRead> read;
 };
 struct Committed {
   uint64_t attempt = 0;  // which commit of the instance this answers
@@ -55,6 +54,16 @@ struct Committed {
 /// Ids a partition actor should wake (recovery walk, due timers).
 struct WakeIds {
   std::vector<std::string> ids;
+};
+
+/// Reads for a store actor; the reads queued together share one pipeline.
+struct LoadJob {
+  std::string id;
+  caf::actor reply_to;  // gets Loaded
+};
+struct InboxJob {
+  store::InboxQuery query;
+  caf::actor reply_to;  // gets InboxReply
 };
 
 /// Work for a store actor: run `fn` on its connection (on its thread).
@@ -73,7 +82,9 @@ struct CommitJob {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::ActivityResult)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::TimerDue)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Loaded)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::InboxRead)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::InboxReply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::LoadJob)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::InboxJob)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Committed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::WakeIds)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::StoreJob)

@@ -4,7 +4,8 @@
 //
 // It takes a message, then drains its mailbox: every CommitJob found goes
 // into one pipeline (group commit: the commits of many instances share one
-// round trip), then every StoreJob runs in arrival order. A broken
+// round trip), then every LoadJob into a second and every InboxJob into a
+// third, then every StoreJob runs in arrival order. A broken
 // connection is re-established (with the functions reloaded) before the next
 // batch, backing off up to a second between attempts; jobs that meet a
 // broken connection get its error (unavailable) and their owners retry.

@@ -46,6 +46,7 @@ Status Node::open(const orchestration::Registry& registry) {
   config_ = std::make_unique<caf::actor_system_config>();
   config_->set("scheduler.max-threads", or_cores(options_.scheduler_threads));
   config_->set("logger.console", caf::atom("none"));
+  config_->set("scheduler.policy", caf::atom("sharing"));
   system_ = std::make_unique<caf::actor_system>(*config_);
 
   std::vector<caf::actor> store_actors;

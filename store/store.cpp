@@ -238,12 +238,26 @@ Status Store::release_lease(uint32_t partition, std::string_view node, uint64_t 
 // ------------------------------------------------------------------ owner reads
 
 Result<LoadedInstance> Store::load(std::string_view id) {
-  const uint32_t p = partition_of(id);
+  const std::string ids[] = {std::string(id)};
+  return std::move(load_many(ids)[0]);
+}
+
+std::vector<Result<LoadedInstance>> Store::load_many(std::span<const std::string> ids) {
   Pipeline pipe(connection_);
-  pipe.add("HGETALL", keys_.instance(p, id));
-  pipe.add("XRANGE", keys_.history(p, id), "-", "+");
-  pipe.add("XRANGE", keys_.inbox(p, id), "-", "+");
+  for (const std::string& id : ids) {
+    const uint32_t p = partition_of(id);
+    pipe.add("HGETALL", keys_.instance(p, id));
+    pipe.add("XRANGE", keys_.history(p, id), "-", "+");
+    pipe.add("XRANGE", keys_.inbox(p, id), "-", "+");
+  }
   auto replies = pipe.execute();
+  std::vector<Result<LoadedInstance>> out;
+  out.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) out.push_back(parse_load(ids[i], std::span(replies).subspan(3 * i, 3)));
+  return out;
+}
+
+Result<LoadedInstance> Store::parse_load(std::string_view id, std::span<Result<ReplyPtr>> replies) {
   for (auto& r : replies) {
     if (!r) return r.status();
   }
@@ -267,17 +281,39 @@ Result<LoadedInstance> Store::load(std::string_view id) {
 
 Result<std::vector<InboxEntry>> Store::read_inbox(std::string_view id, std::string_view after,
                                                   size_t count, std::vector<DeadLetter>& undecodable) {
-  const uint32_t p = partition_of(id);
-  const std::string start = after.empty() || after == "0-0" ? "-" : "(" + std::string(after);
-  auto reply = connection_.command("XRANGE", keys_.inbox(p, id), start, "+", "COUNT",
-                                   std::to_string(count));
-  if (!reply) return reply.status();
-  std::vector<InboxEntry> entries;
-  Status s = for_each_entry(**reply, [&](std::string_view sid, const auto& fields) {
-    return parse_inbox_entry(id, sid, fields, entries, undecodable);
-  });
-  if (!s) return s;
-  return entries;
+  InboxQuery query{std::string(id), std::string(after), count};
+  auto result = read_inboxes(std::span(&query, 1));
+  for (DeadLetter& d : result[0].undecodable) undecodable.push_back(std::move(d));
+  return std::move(result[0].entries);
+}
+
+std::vector<InboxRead> Store::read_inboxes(std::span<const InboxQuery> queries) {
+  Pipeline pipe(connection_);
+  for (const InboxQuery& q : queries) {
+    const std::string start = q.after.empty() || q.after == "0-0" ? "-" : "(" + q.after;
+    pipe.add("XRANGE", keys_.inbox(partition_of(q.id), q.id), start, "+", "COUNT", std::to_string(q.count));
+  }
+  auto replies = pipe.execute();
+  std::vector<InboxRead> out;
+  out.reserve(queries.size());
+  for (size_t i = 0; i < queries.size(); ++i) {
+    InboxRead read{std::vector<InboxEntry>{}, {}};
+    if (!replies[i]) {
+      read.entries = replies[i].status();
+    } else {
+      std::vector<InboxEntry> entries;
+      Status s = for_each_entry(**replies[i], [&](std::string_view sid, const auto& fields) {
+        return parse_inbox_entry(queries[i].id, sid, fields, entries, read.undecodable);
+      });
+      if (s) {
+        read.entries = std::move(entries);
+      } else {
+        read.entries = s;
+      }
+    }
+    out.push_back(std::move(read));
+  }
+  return out;
 }
 
 void Store::append_message(Commit& commit, const OutboundMessage& message) const {

@@ -127,6 +127,17 @@ struct EpisodeWrite {
   std::vector<DeadLetter> dead_letters;
 };
 
+/// One inbox read of a batch.
+struct InboxQuery {
+  std::string id;
+  std::string after;  // stream id; "0-0" for the start
+  size_t count = 0;
+};
+struct InboxRead {
+  Result<std::vector<InboxEntry>> entries;
+  std::vector<DeadLetter> undecodable;
+};
+
 struct LeaseGrant {
   /// 0: another node holds the lease.
   uint64_t epoch = 0;
@@ -199,9 +210,13 @@ class Store {
   /// round trip. Corrupt history is an error (corruption); corrupt inbox
   /// entries come back in `undecodable`.
   Result<LoadedInstance> load(std::string_view id);
+  /// load() of many instances in one round trip, results in order.
+  std::vector<Result<LoadedInstance>> load_many(std::span<const std::string> ids);
   /// Inbox entries after `after` (a stream id; "0-0" for all), at most `count`.
   Result<std::vector<InboxEntry>> read_inbox(std::string_view id, std::string_view after,
                                              size_t count, std::vector<DeadLetter>& undecodable);
+  /// read_inbox() of many instances in one round trip, results in order.
+  std::vector<InboxRead> read_inboxes(std::span<const InboxQuery> queries);
   /// The fenced commit of one episode. Pure (no I/O).
   Commit episode_commit(const EpisodeWrite& write) const;
   /// Executes commits in one pipeline (group commit): one result per commit,
@@ -251,6 +266,7 @@ class Store {
   Store(StoreOptions options, RedisConnection connection)
       : options_(std::move(options)), keys_(options_.hub), connection_(std::move(connection)) {}
   void append_message(Commit& commit, const OutboundMessage& message) const;
+  Result<LoadedInstance> parse_load(std::string_view id, std::span<Result<ReplyPtr>> replies);
 
   StoreOptions options_;
   Keys keys_;

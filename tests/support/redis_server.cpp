@@ -1,23 +1,17 @@
 #include "tests/support/redis_server.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <system_error>
 #include <thread>
+
+#include "base/process.hpp"
 
 namespace durable::testing {
 namespace {
@@ -44,38 +38,6 @@ timeval to_timeval(std::chrono::microseconds d) {
   tv.tv_sec = static_cast<time_t>(d.count() / 1000000);
   tv.tv_usec = static_cast<suseconds_t>(d.count() % 1000000);
   return tv;
-}
-
-std::string errno_text(const char* what) {
-  return std::string(what) + ": " + std::strerror(errno);
-}
-
-// Binds port 0 on 127.0.0.1 and returns the port the kernel chose. The port is
-// free again once the socket is closed; the caller races for it (see retries).
-Status pick_free_port(uint16_t& port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::internal(errno_text("socket"));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  Status s;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    s = Status::internal(errno_text("bind 127.0.0.1:0"));
-  } else if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    s = Status::internal(errno_text("getsockname"));
-  } else {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return s;
-}
-
-std::string describe_exit(int wstatus) {
-  if (WIFEXITED(wstatus)) return "exited with code " + std::to_string(WEXITSTATUS(wstatus));
-  if (WIFSIGNALED(wstatus)) return "was killed by signal " + std::to_string(WTERMSIG(wstatus));
-  return "ended with wait status " + std::to_string(wstatus);
 }
 
 // "process_id:1234" from INFO server, or -1.
@@ -112,12 +74,16 @@ Status RedisServer::start() {
   }
   if (dir_.empty()) {
     char tmpl[] = "/tmp/durable-redis-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return Status::internal(errno_text("mkdtemp /tmp/durable-redis-XXXXXX"));
+    if (::mkdtemp(tmpl) == nullptr) {
+      return Status::internal(std::string("mkdtemp /tmp/durable-redis-XXXXXX: ") + std::strerror(errno));
+    }
     dir_ = tmpl;
   }
   Status last;
   for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
-    if (Status s = pick_free_port(port_); !s) return s;
+    Result<uint16_t> port = pick_free_port();
+    if (!port) return port.status();
+    port_ = *port;
     bool port_clash = false;
     last = launch(port_clash);
     started_ = last.is_ok();
@@ -129,48 +95,18 @@ Status RedisServer::start() {
 
 Status RedisServer::launch(bool& port_clash) {
   port_clash = false;
-  // Everything the child needs is built before fork: after fork in a
-  // multi-threaded process only async-signal-safe calls are allowed.
-  std::vector<std::string> args = {kBinary,       "--bind",      host_,  "--port",
-                                   std::to_string(port_),        "--save", "",
-                                   "--appendonly", "yes",        "--dir",  dir_.string(),
-                                   "--daemonize",  "no",         "--protected-mode", "no"};
-  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  const std::string log = log_path().string();
-  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) return Status::internal(errno_text(("open " + log).c_str()));
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0) {
-    ::close(log_fd);
-    return Status::internal(errno_text("open /dev/null"));
-  }
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    // Child. Die with the parent's thread so a crashed test binary leaves no server.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);  // the parent died before prctl
-    ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    ::close_range(3, ~0U, 0);  // no inherited sockets: they would keep ports busy
-    ::execv(kBinary, argv.data());
-    static constexpr char kMsg[] = "durable::testing::RedisServer: execv /usr/bin/redis-server failed\n";
-    (void)!::write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
-    ::_exit(127);
-  }
-  const int fork_errno = errno;
-  ::close(log_fd);
-  ::close(null_fd);
-  if (pid < 0) {
-    errno = fork_errno;
-    return Status::internal(errno_text("fork"));
-  }
-  pid_ = pid;
+  SpawnOptions options;
+  options.argv = {kBinary,       "--bind",      host_,  "--port",
+                  std::to_string(port_),        "--save", "",
+                  "--appendonly", "yes",        "--dir",  dir_.string(),
+                  "--daemonize",  "no",         "--protected-mode", "no"};
+  options.argv.insert(options.argv.end(), extra_args_.begin(), extra_args_.end());
+  options.log = log_path();
+  // A crashed test binary must leave no server behind.
+  options.lifetime = ChildLifetime::die_with_parent;
+  Result<pid_t> pid = spawn(options);
+  if (!pid) return pid.status();
+  pid_ = *pid;
   return wait_until_ready(port_clash);
 }
 
@@ -179,7 +115,7 @@ Status RedisServer::wait_until_ready(bool& port_clash) {
   const std::string where = "redis-server on " + host_ + ":" + std::to_string(port_);
   for (;;) {
     int wstatus = 0;
-    if (::waitpid(pid_, &wstatus, WNOHANG) == pid_) {
+    if (!process_running(pid_, &wstatus)) {
       pid_ = -1;
       const std::string tail = log_tail();
       port_clash = tail.find("Address already in use") != std::string::npos;
@@ -223,22 +159,23 @@ Status RedisServer::wait_until_ready(bool& port_clash) {
 
 Status RedisServer::stop() {
   if (pid_ == -1) return Status::ok();
-  ::kill(pid_, SIGTERM);
-  const auto deadline = Clock::now() + kStopDeadline;
-  while (Clock::now() < deadline) {
-    if (!running()) return Status::ok();
-    std::this_thread::sleep_for(kPollInterval);
-  }
-  const pid_t pid = pid_;
-  kill();
-  return Status(Errc::deadline_exceeded, "redis-server pid " + std::to_string(pid) + " ignored SIGTERM for " +
-                                             std::to_string(kStopDeadline.count()) + " s; killed it");
+  // redis fsyncs the AOF and exits on SIGTERM.
+  Status s = terminate(pid_, kStopDeadline, "redis-server");
+  pid_ = -1;
+  return s;
 }
 
 void RedisServer::kill() {
   if (pid_ == -1) return;
   ::kill(pid_, SIGKILL);
   reap();
+}
+
+void RedisServer::reap() {
+  int wstatus = 0;
+  while (::waitpid(pid_, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
 }
 
 Status RedisServer::restart() {
@@ -249,29 +186,12 @@ Status RedisServer::restart() {
 
 bool RedisServer::running() {
   if (pid_ == -1) return false;
-  int wstatus = 0;
-  if (::waitpid(pid_, &wstatus, WNOHANG) == pid_) {
-    pid_ = -1;
-    return false;
-  }
-  return true;
-}
-
-void RedisServer::reap() {
-  int wstatus = 0;
-  while (::waitpid(pid_, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  pid_ = -1;
+  if (!process_running(pid_)) pid_ = -1;
+  return pid_ != -1;
 }
 
 std::string RedisServer::log_tail() const {
-  std::ifstream in(log_path(), std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.size() > kLogTailBytes) {
-    text.erase(0, text.size() - kLogTailBytes);
-    // Start at a line boundary.
-    if (const auto nl = text.find('\n'); nl != std::string::npos) text.erase(0, nl + 1);
-  }
+  const std::string text = file_tail(log_path(), kLogTailBytes);
   return text.empty() ? "(log is empty)" : text;
 }
 

@@ -1,0 +1,186 @@
+// runtime_bench: the durable runtime on one node, node and Redis on this
+// machine (AOF, appendfsync everysec). Prints a table and one JSON line:
+//  - hello-5 (HelloSequence over 5 cities): latency p50/p99 of one
+//    orchestration at a time, and throughput with many in flight;
+//  - fan-out/fan-in of no-op activities: 1 x 10,000 and 200 x 1,000;
+//  - the same with the instance cache off (every episode a full replay).
+//
+//   runtime_bench                  starts its own redis-server in a temp folder
+//   runtime_bench --redis URL      uses that server (it is flushed!)
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <malloc.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "client/client.hpp"
+#include "cluster/embedded_redis.hpp"
+#include "cluster/node.hpp"
+#include "orchestration/payload.hpp"
+#include "samples/samples.hpp"
+
+namespace {
+
+using namespace durable;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+using orchestration::to_payload;
+
+const std::vector<std::string> kCities = {"Tokyo", "Seattle", "London", "Paris", "Oslo"};
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+struct Bench {
+  client::Client& client;
+  std::string prefix;  // keeps the ids of separate runs apart
+  int next = 0;
+
+  std::string id() { return prefix + std::to_string(next++); }
+
+  bool wait_all(const std::vector<std::string>& ids) {
+    for (const auto& id : ids) {
+      auto row = client.wait(id, 600s);
+      if (!row || row->status != orchestration::OrchestrationStatus::completed) {
+        fmt::print(stderr, "instance {} did not complete: {}\n", id,
+                   row ? std::string(orchestration::status_name(row->status)) : row.status().message());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Latency of one hello-5 at a time: p50 and p99 in ms.
+  std::pair<double, double> hello_latency(int runs) {
+    std::vector<double> ms;
+    for (int i = 0; i < runs; ++i) {
+      const auto t = Clock::now();
+      auto started = client.start("HelloSequence", to_payload(kCities), id());
+      if (!started || !wait_all({*started})) return {-1, -1};
+      ms.push_back(ms_since(t));
+    }
+    std::sort(ms.begin(), ms.end());
+    return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 99 / 100)]};
+  }
+
+  // Orchestrations per second with `count` hello-5 in flight.
+  double hello_throughput(int count) {
+    std::vector<std::string> ids;
+    const auto t = Clock::now();
+    for (int i = 0; i < count; ++i) {
+      auto started = client.start("HelloSequence", to_payload(kCities), id());
+      if (!started) return -1;
+      ids.push_back(*started);
+    }
+    fmt::print(stderr, "started {} in {:.1f} ms\n", count, ms_since(t));
+    if (!wait_all(ids)) return -1;
+    return count / (ms_since(t) / 1000);
+  }
+
+  // Fan-out of `instances` x `width` no-op activities: {wall ms, activities/s}.
+  std::pair<double, double> fan_out(int instances, int width) {
+    std::vector<std::string> ids;
+    const auto t = Clock::now();
+    for (int i = 0; i < instances; ++i) {
+      auto started = client.start("FanOutFanIn", to_payload(int64_t{width}), id());
+      if (!started) return {-1, -1};
+      ids.push_back(*started);
+    }
+    if (!wait_all(ids)) return {-1, -1};
+    const double ms = ms_since(t);
+    return {ms, instances * static_cast<double>(width) / (ms / 1000)};
+  }
+};
+
+json run_suite(const orchestration::Registry& registry, cluster::NodeOptions options, bool cache, bool quick) {
+  options.runtime.cache_instances = cache;
+  auto node = cluster::Node::start(registry, options);
+  if (!node) {
+    fmt::print(stderr, "node: {}\n", node.status().message());
+    std::exit(1);
+  }
+  client::ClientOptions c;
+  c.address = options.store.address;
+  c.partitions = options.store.partitions;
+  auto client = client::Client::connect(c);
+  if (!client) {
+    fmt::print(stderr, "client: {}\n", client.status().message());
+    std::exit(1);
+  }
+  Bench b{**client, cache ? "live-" : "replay-"};
+  json r;
+  auto [p50, p99] = b.hello_latency(quick ? 50 : 300);
+  r["hello5_p50_ms"] = p50;
+  r["hello5_p99_ms"] = p99;
+  r["hello5_per_s"] = b.hello_throughput(quick ? 1000 : 5000);
+  auto [wide_ms, wide_rate] = b.fan_out(1, 10'000);
+  r["fanout_1x10000_ms"] = wide_ms;
+  r["fanout_1x10000_activities_per_s"] = wide_rate;
+  auto [many_ms, many_rate] = b.fan_out(quick ? 20 : 200, 1'000);
+  r["fanout_200x1000_ms"] = many_ms;
+  r["fanout_200x1000_activities_per_s"] = many_rate;
+  r["episodes"] = (*node)->counters().episodes.load();
+  r["commits"] = (*node)->counters().commits.load();
+  (*node)->stop();
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string redis_url;
+  bool quick = false;
+  cluster::NodeOptions options;
+  CLI::App app{"runtime_bench: hello-5 latency/throughput and fan-out on one node"};
+  app.add_option("--redis", redis_url, "use this Redis (FLUSHALL first!) instead of starting one");
+  app.add_option("--partitions", options.store.partitions)->capture_default_str();
+  app.add_option("--workers", options.workers, "activity threads (0: cores)")->capture_default_str();
+  app.add_flag("--quick", quick, "smaller runs (for a smoke test)");
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "node log level (debug shows each episode)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("[%H:%M:%S.%f] [%n] [%l] %v");
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+
+  std::unique_ptr<cluster::EmbeddedRedis> embedded;
+  const auto dir = std::filesystem::temp_directory_path() / ("durable-bench-" + std::to_string(getpid()));
+  if (redis_url.empty()) {
+    cluster::EmbeddedRedisOptions e;
+    e.data_dir = dir;
+    auto started = cluster::EmbeddedRedis::start(e);
+    if (!started) {
+      fmt::print(stderr, "redis: {}\n", started.status().message());
+      return 1;
+    }
+    embedded = std::move(*started);
+    options.store.address = embedded->address();
+  } else {
+    options.store.address = *store::RedisAddress::parse(redis_url);
+    auto conn = store::RedisConnection::connect(options.store.address, 5s);
+    if (conn) (void)conn->command("FLUSHALL");
+  }
+
+  orchestration::Registry registry;
+  samples::register_samples(registry);
+  json results;
+  results["live"] = run_suite(registry, options, true, quick);
+  results["full_replay"] = run_suite(registry, options, false, quick);
+
+  fmt::print("{:<38} {:>14} {:>14}\n", "metric", "live", "full replay");
+  for (auto& [key, value] : results["live"].items()) {
+    fmt::print("{:<38} {:>14.2f} {:>14.2f}\n", key, value.get<double>(),
+               results["full_replay"][key].get<double>());
+  }
+  fmt::print("{}\n", results.dump());
+  if (embedded) (void)embedded->stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return 0;
+}

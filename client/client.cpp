@@ -1,0 +1,189 @@
+#include "client/client.hpp"
+
+#include <algorithm>
+
+#include "base/guid.hpp"
+#include "base/instance_id.hpp"
+
+namespace durable::client {
+namespace {
+
+namespace events = orchestration::events;
+using orchestration::TimePoint;
+
+// Idle wait() connections kept for reuse; more concurrent waits than this
+// open connections of their own and close them when done.
+constexpr size_t kMaxIdleWaitConnections = 4;
+
+// Events are stamped with the client's clock: the node orders an instance's
+// events by arrival (inbox order), so clock skew only shows in timestamps.
+TimePoint now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+Errc code_of(const Status& s) { return s.code(); }
+template <class T>
+Errc code_of(const Result<T>& r) { return r.status().code(); }
+
+store::StoreOptions store_options(const ClientOptions& o) {
+  return {o.address, o.hub, o.partitions, o.timeout};
+}
+
+// Runs `fn(store)`, reconnecting `store` first if an earlier call broke it;
+// when `repeatable`, runs it once more after a reconnect if it failed with
+// unavailable (the connection dropped, e.g. the server restarted).
+template <class Fn>
+auto run(store::Store& store, bool repeatable, Fn& fn) -> decltype(fn(store)) {
+  if (store.broken()) {
+    if (Status s = store.reconnect(); !s) return s;
+  }
+  auto result = fn(store);
+  if (!repeatable || code_of(result) != Errc::unavailable) return result;
+  if (Status s = store.reconnect(); !s) return s;
+  return fn(store);
+}
+
+Status not_found(const std::string& id) { return Status::not_found("no instance with id '" + id + "'"); }
+
+}  // namespace
+
+// ------------------------------------------------------------------ plumbing
+
+template <class Fn>
+auto Client::write(Fn fn) -> decltype(fn(std::declval<store::Store&>())) {
+  std::lock_guard lock(mutex_);
+  return run(store_, /*repeatable=*/false, fn);
+}
+
+template <class Fn>
+auto Client::read(Fn fn) -> decltype(fn(std::declval<store::Store&>())) {
+  std::lock_guard lock(mutex_);
+  return run(store_, /*repeatable=*/true, fn);
+}
+
+Result<store::Store> Client::take_wait_store() {
+  {
+    std::lock_guard lock(wait_mutex_);
+    if (!idle_waiters_.empty()) {
+      store::Store s = std::move(idle_waiters_.back());
+      idle_waiters_.pop_back();
+      return s;
+    }
+  }
+  return store::Store::connect(store_options(options_));  // outside the lock: it does I/O
+}
+
+void Client::give_back(store::Store store) {
+  if (store.broken()) return;
+  std::lock_guard lock(wait_mutex_);
+  if (idle_waiters_.size() < kMaxIdleWaitConnections) idle_waiters_.push_back(std::move(store));
+}
+
+Status Client::check_payload(const Payload& payload, const char* what) const {
+  if (payload.size() <= options_.max_payload_bytes) return Status::ok();
+  return Status::invalid_argument(std::string(what) + " is " + std::to_string(payload.size()) +
+                                  " bytes; the limit is " + std::to_string(options_.max_payload_bytes) +
+                                  " bytes (ClientOptions::max_payload_bytes)");
+}
+
+Status Client::send(const std::string& instance_id, HistoryEvent message) {
+  return write([&](store::Store& s) { return s.send(instance_id, message); });
+}
+
+// ------------------------------------------------------------------ connect
+
+Result<std::unique_ptr<Client>> Client::connect(ClientOptions options) {
+  if (options.partitions == 0) return Status::invalid_argument("a hub needs at least one partition");
+  auto store = store::Store::connect(store_options(options));
+  if (!store) return store.status();
+  if (Status s = store->check_hub(); !s) return s;
+  return std::unique_ptr<Client>(new Client(std::move(options), std::move(*store)));
+}
+
+// ------------------------------------------------------------------ writes
+
+Result<std::string> Client::start(const std::string& name, Payload input, std::string instance_id) {
+  if (name.empty()) return Status::invalid_argument("the orchestrator name is empty");
+  if (instance_id.empty()) {
+    instance_id = new_instance_id();
+  } else if (Status s = validate_instance_id(instance_id); !s) {
+    return Status::invalid_argument("cannot start '" + name + "': " + s.message());
+  }
+  if (Status s = check_payload(input, "the input"); !s) return s;
+  const TimePoint at = now();
+  // A fresh execution id per start: messages addressed to an earlier
+  // execution of a reused id (a late timer, a child's result) are then
+  // recognisably not for this one.
+  const HistoryEvent started =
+      events::execution_started(at, name, instance_id, std::move(input), random_guid());
+  if (Status s = write([&](store::Store& st) { return st.start(started, at); }); !s) return s;
+  return instance_id;
+}
+
+Status Client::raise_event(const std::string& instance_id, const std::string& event_name, Payload input) {
+  if (event_name.empty()) return Status::invalid_argument("the event name is empty");
+  if (Status s = check_payload(input, "the event payload"); !s) return s;
+  return send(instance_id, events::event_raised(now(), event_name, std::move(input)));
+}
+
+Status Client::terminate(const std::string& instance_id, Payload reason) {
+  if (Status s = check_payload(reason, "the reason"); !s) return s;
+  return send(instance_id, events::execution_terminated(now(), std::move(reason)));
+}
+
+Status Client::suspend(const std::string& instance_id, Payload reason) {
+  if (Status s = check_payload(reason, "the reason"); !s) return s;
+  return send(instance_id, events::execution_suspended(now(), std::move(reason)));
+}
+
+Status Client::resume(const std::string& instance_id, Payload reason) {
+  if (Status s = check_payload(reason, "the reason"); !s) return s;
+  return send(instance_id, events::execution_resumed(now(), std::move(reason)));
+}
+
+Status Client::purge(const std::string& instance_id) {
+  return write([&](store::Store& s) { return s.purge(instance_id); });
+}
+
+Result<size_t> Client::purge(const InstanceFilter& filter) {
+  return write([&](store::Store& s) { return s.purge(filter); });
+}
+
+// ------------------------------------------------------------------ reads
+
+Result<InstanceState> Client::get(const std::string& instance_id, bool with_history) {
+  return read([&](store::Store& s) -> Result<InstanceState> {
+    auto row = s.get(instance_id);
+    if (!row) return row.status();
+    if (!*row) return not_found(instance_id);
+    InstanceState state{std::move(**row), {}};
+    if (with_history) {
+      auto history = s.history(instance_id);
+      if (!history) return history.status();
+      state.history = std::move(*history);
+    }
+    return state;
+  });
+}
+
+Result<InstanceRow> Client::wait(const std::string& instance_id, std::chrono::milliseconds timeout) {
+  auto store = take_wait_store();
+  if (!store) return store.status();
+  // A repeat after a reconnect gets what is left of the time, not all of it.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto fn = [&](store::Store& s) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    return s.wait(instance_id, std::max(left, std::chrono::milliseconds(0)));
+  };
+  auto row = run(*store, /*repeatable=*/true, fn);
+  give_back(std::move(*store));
+  return row;
+}
+
+Result<InstancePage> Client::list(const InstanceFilter& filter, size_t page_size,
+                                  const std::string& continuation) {
+  return read([&](store::Store& s) { return s.list(filter, page_size, continuation); });
+}
+
+}  // namespace durable::client

@@ -1,0 +1,132 @@
+#pragma once
+// Client: start, query and control orchestrations from C++. It talks to
+// Redis directly, not to a node: a request is durable once this returns OK
+// (Redis acknowledged it), and the owning node is woken by the partition's
+// wake stream, so a client needs no node to be up.
+//
+//   auto client = Client::connect({.address = *RedisAddress::parse(url)});
+//   auto id = client->start("HelloSequence", to_payload(std::string("Tokyo")));
+//   auto done = client->wait(*id, std::chrono::seconds(30));
+//
+// Thread-safe. Calls are serialized on one connection, except wait(), which
+// blocks on a connection of its own (kept in a small pool for reuse) so that
+// a long wait never holds up other calls.
+//
+// Reconnecting: a connection broken by an I/O error is re-established on the
+// next call. A read (get, list, wait) that fails with unavailable is tried
+// once more after a reconnect; a write never is, because a write whose reply
+// was lost may have happened: the caller decides (a start repeated with the
+// same id is refused with already_exists if the first one took).
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.hpp"
+#include "orchestration/history.hpp"
+#include "store/store.hpp"
+
+namespace durable::client {
+
+using orchestration::HistoryEvent;
+using orchestration::OrchestrationStatus;
+using orchestration::Payload;
+using store::InstanceFilter;
+using store::InstancePage;
+using store::InstanceRow;
+
+struct ClientOptions {
+  store::RedisAddress address;
+  std::string hub = "default";
+  uint32_t partitions = 32;
+  /// Largest input, event payload or reason accepted (a bigger one is refused
+  /// with invalid_argument naming both sizes).
+  size_t max_payload_bytes = 16u << 20;
+  /// Connect and socket timeout of each connection.
+  std::chrono::milliseconds timeout{5000};
+};
+
+/// What get() returns: the row, and the history when asked for.
+struct InstanceState {
+  InstanceRow row;
+  /// The current execution's history; empty unless asked for (and empty for
+  /// an instance no node has run yet).
+  std::vector<HistoryEvent> history;
+};
+
+class Client {
+ public:
+  /// Connects and checks the hub's partition count. Errors: unavailable
+  /// (Redis unreachable), failed_precondition (the hub was created with
+  /// another partition count; the message names both), invalid_argument
+  /// (partitions is 0).
+  static Result<std::unique_ptr<Client>> connect(ClientOptions options);
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Starts orchestrator `name` with `input` as instance `instance_id` (a new
+  /// GUID when empty). Returns the id. Errors: invalid_argument (the id
+  /// breaks a rule, which the message names; payload too large; empty
+  /// name), already_exists (that id runs and has not finished; a finished
+  /// one is replaced), unavailable (the start may or may not have happened).
+  /// The orchestrator name is checked by the node that runs it: an unknown
+  /// name fails the instance with a clear message.
+  Result<std::string> start(const std::string& name, Payload input, std::string instance_id = {});
+
+  /// The instance's row, and its history when `with_history`. Errors: not_found.
+  Result<InstanceState> get(const std::string& instance_id, bool with_history = false);
+  /// Waits until the instance has finished (Completed, Failed, Terminated).
+  /// Errors: not_found, deadline_exceeded (the message says its status).
+  Result<InstanceRow> wait(const std::string& instance_id, std::chrono::milliseconds timeout);
+
+  /// Errors for these four: not_found (no such instance), failed_precondition
+  /// (it has finished), invalid_argument (payload too large, empty event
+  /// name), unavailable (the message may or may not have been delivered).
+  Status raise_event(const std::string& instance_id, const std::string& event_name, Payload input = {});
+  Status terminate(const std::string& instance_id, Payload reason = {});
+  Status suspend(const std::string& instance_id, Payload reason = {});
+  Status resume(const std::string& instance_id, Payload reason = {});
+
+  /// Errors: not_found, failed_precondition (not finished).
+  Status purge(const std::string& instance_id);
+  /// Purges the finished instances matching `filter`; returns how many.
+  Result<size_t> purge(const InstanceFilter& filter);
+  /// One page of the instances matching `filter`, ordered by created time
+  /// then id; pass the page's continuation to get the next one.
+  /// Errors: invalid_argument (malformed continuation).
+  Result<InstancePage> list(const InstanceFilter& filter, size_t page_size = 100,
+                            const std::string& continuation = {});
+
+ private:
+  Client(ClientOptions options, store::Store store)
+      : options_(std::move(options)), store_(std::move(store)) {}
+  // Runs `fn(store_)` under the lock, reconnecting first if the connection
+  // broke. Never repeats `fn`: for writes.
+  template <class Fn>
+  auto write(Fn fn) -> decltype(fn(std::declval<store::Store&>()));
+  // As write(), and runs `fn` once more after a reconnect if it failed with
+  // unavailable: for reads, which are safe to repeat.
+  template <class Fn>
+  auto read(Fn fn) -> decltype(fn(std::declval<store::Store&>()));
+  // A connection for wait(): an idle one from the pool, or a new one.
+  Result<store::Store> take_wait_store();
+  // Returns a wait() connection to the pool (dropped when broken or the pool is full).
+  void give_back(store::Store store);
+  Status check_payload(const Payload& payload, const char* what) const;
+  Status send(const std::string& instance_id, HistoryEvent message);
+
+  // Constant after construction.
+  const ClientOptions options_;
+  // Guards store_, the connection of every call but wait().
+  std::mutex mutex_;
+  store::Store store_;
+  // Guards idle_waiters_.
+  std::mutex wait_mutex_;
+  std::vector<store::Store> idle_waiters_;
+};
+
+}  // namespace durable::client

@@ -1,0 +1,141 @@
+// durable-node: one node of a durable cluster, with the sample
+// orchestrations and activities registered. Users build their own node the
+// same way (README, "Your own node").
+//
+//   durable-node                       embedded redis-server, data in ./.durable
+//   durable-node --redis redis://:pw@host:6379
+//   durable-node --run-samples         run every sample through the client, print, exit
+
+#include <CLI/CLI.hpp>
+#include <malloc.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "base/log.hpp"
+#include "client/client.hpp"
+#include "cluster/embedded_redis.hpp"
+#include "cluster/node.hpp"
+#include "node/sample_run.hpp"
+#include "samples/samples.hpp"
+
+namespace {
+
+using namespace durable;
+
+struct Flags {
+  std::string redis_url;
+  std::string data_dir = ".durable";
+  std::string fsync = "everysec";
+  std::string log_level = "info";
+  double activity_timeout_s = 600;
+  bool no_cache = false;
+  bool run_samples = false;
+};
+
+// Blocks SIGINT and SIGTERM in every thread (threads inherit the mask), so
+// the main thread can wait for them with sigwait and shut down cleanly.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  cluster::NodeOptions options;
+  CLI::App app{"durable-node: runs durable orchestrations (the samples are registered)"};
+  app.add_option("--redis", flags.redis_url,
+                 "redis://[:password@]host:port of the store; without it the node starts its own redis-server");
+  app.add_option("--data", flags.data_dir, "folder of the embedded redis-server's data")->capture_default_str();
+  app.add_option("--fsync", flags.fsync,
+                 "embedded redis: 'everysec' (a machine crash may lose the last second) or 'always' "
+                 "(every acknowledged write survives)")
+      ->check(CLI::IsMember({"everysec", "always"}))
+      ->capture_default_str();
+  app.add_option("--hub", options.store.hub, "task hub name (several hubs can share one Redis)")->capture_default_str();
+  app.add_option("--partitions", options.store.partitions, "partition count of the hub")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--node-id", options.runtime.node_id, "this node's name in the partition leases")->capture_default_str();
+  app.add_option("--workers", options.workers, "activity worker threads (0: one per core)")->capture_default_str();
+  app.add_option("--activity-timeout", flags.activity_timeout_s, "seconds before a running activity fails its task")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_flag("--no-cache", flags.no_cache, "replay every episode from history (no live coroutines)");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  app.add_flag("--run-samples", flags.run_samples, "run every sample through the client, print the outputs, exit");
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  spdlog::set_pattern("[%H:%M:%S.%f] [%n] [%l] %v");
+  auto log = durable::logger("node");
+  // Keep freed memory in the process: fan-outs allocate and free a lot, and
+  // returning it to the kernel each time costs more than the work (bench/).
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  const sigset_t stop_signals = block_stop_signals();
+
+  std::unique_ptr<cluster::EmbeddedRedis> embedded;
+  if (flags.redis_url.empty()) {
+    cluster::EmbeddedRedisOptions e;
+    e.data_dir = flags.data_dir;
+    e.fsync = *cluster::parse_fsync(flags.fsync);  // CLI11 checked the spelling
+    auto started = cluster::EmbeddedRedis::start(e);
+    if (!started) {
+      log->error("cannot start the embedded redis-server: {}", started.status().message());
+      return 1;
+    }
+    embedded = std::move(*started);
+    options.store.address = embedded->address();
+  } else {
+    auto address = store::RedisAddress::parse(flags.redis_url);
+    if (!address) {
+      log->error("--redis: {}", address.status().message());
+      return 2;
+    }
+    options.store.address = *address;
+  }
+  options.runtime.cache_instances = !flags.no_cache;
+  options.runtime.activity_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(flags.activity_timeout_s * 1000));
+
+  orchestration::Registry registry;
+  samples::register_samples(registry);
+  auto node = cluster::Node::start(registry, options);
+  if (!node) {
+    log->error("cannot start: {}", node.status().message());
+    return 1;
+  }
+
+  int exit_code = 0;
+  if (flags.run_samples) {
+    client::ClientOptions c;
+    c.address = options.store.address;
+    c.hub = options.store.hub;
+    c.partitions = options.store.partitions;
+    auto client = client::Client::connect(c);
+    if (!client) {
+      log->error("client: {}", client.status().message());
+      exit_code = 1;
+    } else {
+      exit_code = node::run_samples(**client) ? 0 : 1;
+    }
+  } else {
+    log->info("running; Ctrl-C or SIGTERM stops it");
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    log->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  }
+  (*node)->stop();
+  if (embedded) (void)embedded->stop();
+  return exit_code;
+}

@@ -1,0 +1,129 @@
+// Crash recovery with real node processes: a node SIGKILLed mid-run and
+// started again loses nothing and applies nothing twice.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "orchestration/payload.hpp"
+#include "samples/samples.hpp"
+#include "store/store.hpp"
+#include "tests/support/node_process.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace durable::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+using orchestration::EventType;
+using orchestration::from_payload;
+using orchestration::OrchestrationStatus;
+using orchestration::to_payload;
+
+orchestration::TimePoint now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+class CrashTest : public durable::testing::RedisTest {
+ protected:
+  void SetUp() override {
+    RedisTest::SetUp();
+    options_.address = *store::RedisAddress::parse(server().url());
+    options_.hub = "crash";
+    options_.partitions = 4;
+    auto store = store::Store::connect(options_);
+    ASSERT_TRUE(store) << store.status().to_string();
+    client_.emplace(std::move(*store));
+  }
+  std::vector<std::string> node_args() const {
+    return {"--redis", server().url(), "--hub", "crash", "--partitions", "4", "--node-id", "n1",
+            "--log-level", "warn", "--workers", "2"};
+  }
+  void start(const std::string& name, const std::string& id, orchestration::Payload input) {
+    ASSERT_TRUE(client_->start(orchestration::events::execution_started(now(), name, id, std::move(input), "x-" + id),
+                               now()));
+  }
+  size_t count(const std::vector<orchestration::HistoryEvent>& history, EventType type) {
+    return std::count_if(history.begin(), history.end(), [&](const auto& e) { return e.type == type; });
+  }
+
+  store::StoreOptions options_;
+  std::optional<store::Store> client_;
+};
+
+TEST_F(CrashTest, KilledNodeRestartsAndEverythingCompletesExactlyOnce) {
+  durable::testing::NodeProcess node(node_args());
+  ASSERT_TRUE(node.start());
+  constexpr int kFanOuts = 200;
+  for (int i = 0; i < kFanOuts; ++i) start("FanOutFanIn", "fan-" + std::to_string(i), to_payload(int64_t{100}));
+  // A timer due after the restart, and an event raised just before the kill.
+  start("Approval", "timer", to_payload(samples::ApprovalRequest{"desk", 3}));
+  start("Approval", "event", to_payload(samples::ApprovalRequest{"laptop", 600}));
+  ASSERT_TRUE(client_->send("event", orchestration::events::event_raised(now(), "Approval", to_payload(true))));
+  // Kill the node as soon as some fan-outs have finished: mid-run.
+  auto finished = [&] {
+    size_t n = 0;
+    for (int i = 0; i < kFanOuts; ++i) {
+      auto row = client_->get("fan-" + std::to_string(i));
+      n += row && *row && orchestration::is_terminal((*row)->status);
+    }
+    return n;
+  };
+  // Completion notices are cheap to count (one XLEN per partition).
+  auto announced = [&] {
+    long long n = 0;
+    for (uint32_t p = 0; p < options_.partitions; ++p) {
+      auto r = reply("XLEN", client_->keys().done(p));
+      n += r ? r->integer : 0;
+    }
+    return n;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (announced() < 10 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100us);
+  node.kill();
+  const size_t before = finished();
+  std::printf("finished before the kill: %zu of %d\n", before, kFanOuts);
+  ASSERT_GE(before, 10u) << node.log_tail();
+  ASSERT_LT(before, static_cast<size_t>(kFanOuts)) << "the kill came too late to test recovery";
+
+  durable::testing::NodeProcess again(node_args());
+  ASSERT_TRUE(again.start());
+  for (int i = 0; i < kFanOuts; ++i) {
+    const std::string id = "fan-" + std::to_string(i);
+    auto row = client_->wait(id, 60s);
+    ASSERT_TRUE(row) << id << ": " << row.status().to_string() << "\n" << again.log_tail();
+    ASSERT_EQ(row->status, OrchestrationStatus::completed) << id;
+    EXPECT_EQ(from_payload<int64_t>(row->output), 9900) << id;
+    auto history = client_->history(id);
+    EXPECT_EQ(count(*history, EventType::task_completed), 100u) << id;
+  }
+  auto timer = client_->wait("timer", 30s);
+  ASSERT_TRUE(timer);
+  EXPECT_EQ(from_payload<std::string>(timer->output), "escalated");
+  EXPECT_EQ(count(*client_->history("timer"), EventType::timer_fired), 1u);
+  auto event = client_->wait("event", 30s);
+  ASSERT_TRUE(event);
+  EXPECT_EQ(from_payload<std::string>(event->output), "approved");
+  EXPECT_EQ(count(*client_->history("event"), EventType::event_raised), 1u);
+  EXPECT_TRUE(again.stop()) << again.log_tail();
+}
+
+TEST_F(CrashTest, GracefulStopReleasesLeasesAndAnotherNodeContinues) {
+  durable::testing::NodeProcess first(node_args());
+  ASSERT_TRUE(first.start());
+  for (int i = 0; i < 20; ++i) start("FanOutFanIn", "f-" + std::to_string(i), to_payload(int64_t{500}));
+  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(first.stop()) << first.log_tail();
+  // Another node id: it only gets the partitions because they were released.
+  auto args = node_args();
+  args[7] = "n2";
+  durable::testing::NodeProcess second(args);
+  ASSERT_TRUE(second.start());
+  for (int i = 0; i < 20; ++i) {
+    auto row = client_->wait("f-" + std::to_string(i), 30s);
+    ASSERT_TRUE(row) << row.status().to_string() << "\n" << second.log_tail();
+    EXPECT_EQ(from_payload<int64_t>(row->output), 249500);
+  }
+}
+
+}  // namespace
+}  // namespace durable::cluster

@@ -1,0 +1,49 @@
+#include "tests/support/node_process.hpp"
+
+#include <unistd.h>
+
+#include "base/process.hpp"
+
+namespace durable::testing {
+
+NodeProcess::NodeProcess(std::vector<std::string> args)
+    : args_(std::move(args)),
+      log_(std::filesystem::temp_directory_path() /
+           ("durable-node-" + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<uintptr_t>(this)) +
+            ".log")) {}
+
+NodeProcess::~NodeProcess() {
+  kill();
+  std::error_code ec;
+  std::filesystem::remove(log_, ec);
+}
+
+Status NodeProcess::start() {
+  SpawnOptions options;
+  options.argv = {std::string(DURABLE_BINARY_DIR) + "/durable-node"};
+  options.argv.insert(options.argv.end(), args_.begin(), args_.end());
+  options.log = log_;
+  options.lifetime = ChildLifetime::die_with_parent;
+  auto pid = spawn(options);
+  if (!pid) return pid.status();
+  pid_ = *pid;
+  return Status::ok();
+}
+
+void NodeProcess::kill() {
+  if (pid_ > 0) kill_and_wait(pid_);
+  pid_ = -1;
+}
+
+Status NodeProcess::stop() {
+  if (pid_ <= 0) return Status::ok();
+  Status s = terminate(pid_, std::chrono::seconds(20), "durable-node");
+  pid_ = -1;
+  return s;
+}
+
+bool NodeProcess::running() { return pid_ > 0 && process_running(pid_); }
+
+std::string NodeProcess::log_tail() const { return file_tail(log_, 4000); }
+
+}  // namespace durable::testing

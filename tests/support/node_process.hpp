@@ -1,0 +1,41 @@
+#pragma once
+// A durable-node process for tests that kill and restart nodes. Dies with
+// the test binary (parent-death signal), logs to a file in /tmp.
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "base/status.hpp"
+
+namespace durable::testing {
+
+class NodeProcess {
+ public:
+  /// `args` follow the binary's name, e.g. {"--redis", url, "--partitions", "4"}.
+  explicit NodeProcess(std::vector<std::string> args);
+  /// kill() if it still runs.
+  ~NodeProcess();
+  NodeProcess(const NodeProcess&) = delete;
+  NodeProcess& operator=(const NodeProcess&) = delete;
+
+  /// Spawns build/durable-node with the args. Errors: as durable::spawn.
+  Status start();
+  /// SIGKILL and reap: a crash, no shutdown work.
+  void kill();
+  /// SIGTERM and wait for a clean exit. Errors: deadline_exceeded (killed).
+  Status stop();
+  bool running();
+  pid_t pid() const { return pid_; }
+  /// The end of its log, for failure messages.
+  std::string log_tail() const;
+
+ private:
+  std::vector<std::string> args_;
+  std::filesystem::path log_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace durable::testing
