@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -38,6 +39,7 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 
 struct Bench {
   client::Client& client;
+  client::ClientOptions options;
   std::string prefix;  // keeps the ids of separate runs apart
   int next = 0;
 
@@ -68,17 +70,34 @@ struct Bench {
     return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 99 / 100)]};
   }
 
-  // Orchestrations per second with `count` hello-5 in flight.
-  double hello_throughput(int count) {
-    std::vector<std::string> ids;
+  // Orchestrations per second with `count` hello-5 in flight, started and
+  // awaited by `threads` clients at once (as many HTTP callers would).
+  double hello_throughput(int count, int threads) {
+    std::atomic<bool> ok{true};
     const auto t = Clock::now();
-    for (int i = 0; i < count; ++i) {
-      auto started = client.start("HelloSequence", to_payload(kCities), id());
-      if (!started) return -1;
-      ids.push_back(*started);
+    std::vector<std::thread> callers;
+    for (int k = 0; k < threads; ++k) {
+      callers.emplace_back([&, k] {
+        auto own = client::Client::connect(options);
+        if (!own) {
+          ok = false;
+          return;
+        }
+        Bench mine{**own, options, prefix + "t" + std::to_string(k) + "-"};
+        std::vector<std::string> ids;
+        for (int i = k; i < count; i += threads) {
+          auto started = (*own)->start("HelloSequence", to_payload(kCities), mine.id());
+          if (!started) {
+            ok = false;
+            return;
+          }
+          ids.push_back(*started);
+        }
+        if (!mine.wait_all(ids)) ok = false;
+      });
     }
-    fmt::print(stderr, "started {} in {:.1f} ms\n", count, ms_since(t));
-    if (!wait_all(ids)) return -1;
+    for (auto& c : callers) c.join();
+    if (!ok) return -1;
     return count / (ms_since(t) / 1000);
   }
 
@@ -112,12 +131,12 @@ json run_suite(const orchestration::Registry& registry, cluster::NodeOptions opt
     fmt::print(stderr, "client: {}\n", client.status().message());
     std::exit(1);
   }
-  Bench b{**client, cache ? "live-" : "replay-"};
+  Bench b{**client, c, cache ? "live-" : "replay-"};
   json r;
   auto [p50, p99] = b.hello_latency(quick ? 50 : 300);
   r["hello5_p50_ms"] = p50;
   r["hello5_p99_ms"] = p99;
-  r["hello5_per_s"] = b.hello_throughput(quick ? 1000 : 5000);
+  r["hello5_per_s"] = b.hello_throughput(quick ? 1000 : 5000, 8);
   auto [wide_ms, wide_rate] = b.fan_out(1, 10'000);
   r["fanout_1x10000_ms"] = wide_ms;
   r["fanout_1x10000_activities_per_s"] = wide_rate;

@@ -186,4 +186,16 @@ Result<InstancePage> Client::list(const InstanceFilter& filter, size_t page_size
   return read([&](store::Store& s) { return s.list(filter, page_size, continuation); });
 }
 
+Result<std::vector<store::DeadLetter>> Client::dead_letters(size_t per_partition) {
+  return read([&](store::Store& s) -> Result<std::vector<store::DeadLetter>> {
+    std::vector<store::DeadLetter> all;
+    for (uint32_t p = 0; p < s.partitions(); ++p) {
+      auto some = s.dead_letters(p, per_partition);
+      if (!some) return some.status();
+      all.insert(all.end(), std::make_move_iterator(some->begin()), std::make_move_iterator(some->end()));
+    }
+    return all;
+  });
+}
+
 }  // namespace durable::client

@@ -101,6 +101,10 @@ class Client {
   Result<InstancePage> list(const InstanceFilter& filter, size_t page_size = 100,
                             const std::string& continuation = {});
 
+  /// The newest dead letters of every partition (messages that could not be
+  /// processed), at most `per_partition` from each, for operators.
+  Result<std::vector<store::DeadLetter>> dead_letters(size_t per_partition = 100);
+
  private:
   Client(ClientOptions options, store::Store store)
       : options_(std::move(options)), store_(std::move(store)) {}

@@ -140,6 +140,23 @@ std::vector<std::string> row_fields(const InstanceRow& row) {
           "ip", row.inbox_position.empty() ? "0-0" : row.inbox_position};
 }
 
+std::vector<std::string> row_progress_fields(const InstanceRow& row) {
+  std::vector<std::string> fields = {"s",  std::to_string(static_cast<int>(row.status)),
+                                     "cs", row.custom_status,
+                                     "ut", ms_text(row.updated),
+                                     "ip", row.inbox_position.empty() ? "0-0" : row.inbox_position};
+  if (is_terminal(row.status)) {
+    const FailureDetails none;
+    const FailureDetails& f = row.failure ? *row.failure : none;
+    for (std::string v : {std::string("out"), row.output, std::string("fe"), std::string(row.failure ? "1" : ""),
+                          std::string("ft"), f.error_type, std::string("fm"), f.message, std::string("fs"),
+                          f.stack_trace}) {
+      fields.push_back(std::move(v));
+    }
+  }
+  return fields;
+}
+
 Result<InstanceRow> parse_row(std::string_view id, const redisReply& hgetall) {
   auto list = as_array(hgetall);
   if (!list) return list.status();
@@ -335,7 +352,8 @@ Commit Store::episode_commit(const EpisodeWrite& w) const {
     c.write("ZADD", keys_.index(p), {ms_text(w.row.created), id});
   }
   if (!w.history_entry.empty()) c.write("XADD", keys_.history(p, id), {"*", "e", w.history_entry});
-  if (w.write_row) c.write("HSET", row_key, row_fields(w.row));
+  // Within one execution only the progress fields change.
+  if (w.write_row) c.write("HSET", row_key, w.new_execution ? row_fields(w.row) : row_progress_fields(w.row));
   if (!w.consumed.empty()) c.write("XDEL", keys_.inbox(p, id), w.consumed);
   for (const OutboundMessage& m : w.messages) append_message(c, m);
   auto member = [&](const TimerEntry& t) {

@@ -275,6 +275,9 @@ class Store {
 
 /// The row's hash fields as HSET arguments (field, value, ...), without "v".
 std::vector<std::string> row_fields(const InstanceRow& row);
+/// The fields an episode within one execution changes: status, custom
+/// status, updated time, inbox position; output and failure once final.
+std::vector<std::string> row_progress_fields(const InstanceRow& row);
 /// Parses HGETALL output. Errors: corruption naming the field.
 Result<InstanceRow> parse_row(std::string_view id, const redisReply& hgetall);
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "client/client.hpp"
 #include "orchestration/payload.hpp"
 #include "samples/samples.hpp"
 #include "tests/support/redis_server.hpp"
@@ -278,6 +279,15 @@ TEST_F(NodeTest, UndecodableInboxEntryGoesToTheDeadLetterStream) {
   }
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].instance_id, "poisoned");
+  // Operators see it through the client too.
+  client::ClientOptions c;
+  c.address = options_.store.address;
+  c.hub = "t";
+  c.partitions = 4;
+  auto operator_view = (*client::Client::connect(c))->dead_letters();
+  ASSERT_TRUE(operator_view);
+  ASSERT_EQ(operator_view->size(), 1u);
+  EXPECT_NE((*operator_view)[0].reason.find("malformed msgpack"), std::string::npos) << (*operator_view)[0].reason;
   EXPECT_EQ(dead[0].bytes, "\xc1garbage");
   // The instance carries on.
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
