@@ -63,6 +63,8 @@ void ActivityPool::stop() {
     if (w && w->thread.joinable()) w->thread.join();
   }
   workers_.clear();
+  std::unique_lock gate(shared_->gate);
+  shared_->closed = true;
 }
 
 void ActivityPool::work(std::shared_ptr<Shared> shared, std::shared_ptr<Worker> self) {
@@ -76,7 +78,11 @@ void ActivityPool::work(std::shared_ptr<Shared> shared, std::shared_ptr<Worker> 
       shared->queue.pop_front();
     }
     self->busy_since = steady_ns();
-    job.done(shared->registry.run_activity(job.context, job.input));
+    auto outcome = shared->registry.run_activity(job.context, job.input);
+    {
+      std::shared_lock gate(shared->gate);
+      if (!shared->closed) job.done(std::move(outcome));
+    }
     self->busy_since = 0;
     if (self->abandoned) return;  // a replacement took this slot
   }

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <thread>
 #include <vector>
 
@@ -60,6 +61,11 @@ class ActivityPool {
     std::condition_variable ready;
     std::deque<ActivityJob> queue;
     bool stopping = false;
+    // Held (shared) while a job's `done` runs; stop() takes it exclusively
+    // and sets `closed`, so an abandoned worker that finishes after the pool
+    // stopped never calls into what its owner has destroyed.
+    std::shared_mutex gate;
+    bool closed = false;
   };
   struct Worker {
     std::atomic<int64_t> busy_since{0};  // steady-clock ns; 0 when idle
