@@ -30,6 +30,8 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 constexpr size_t kInboxBatch = 10'000;
 // A continue-as-new loop that never waits for anything would spin forever.
 constexpr int kMaxContinuations = 1000;
+// Crashed episodes of one instance before its messages are quarantined.
+constexpr int kPoisonThreshold = 3;
 // Back-off before reloading after a failed commit or load.
 constexpr auto kRetryDelay = 200ms;
 
@@ -80,6 +82,8 @@ struct Instance {
   std::map<int32_t, TimePoint> open_timers;
   bool ticking = false;
   uint64_t episodes_run = 0;
+  int crashes = 0;
+  std::string last_crash;
   bool idle_check_scheduled = false;
 
   // The next episode's input.
@@ -132,10 +136,17 @@ struct Instance {
     open_timers.clear();
     if (running() && rt->options.cache_instances) {
       exec = std::make_unique<OrchestrationExecution>(rt->registry);
-      if (Status s = exec->replay(history); !s) {
-        log->error("[{}] cannot replay its history: {}", id, s.to_string());
-        self->quit();
-        return;
+      Status replayed;
+      try {
+        replayed = exec->replay(history);
+      } catch (const std::exception& e) {
+        replayed = Status::internal(e.what());
+      }
+      if (!replayed) {
+        exec.reset();
+        if (crashes + 1 < kPoisonThreshold) return on_crash("replay: " + replayed.message());
+        ++crashes;  // the last straw: carry on loading, maybe_run quarantines
+        last_crash = "replay: " + replayed.message();
       }
     }
     if (running()) recover_open_work();
@@ -276,12 +287,92 @@ struct Instance {
 
   void maybe_run() {
     if (phase != Phase::ready || evicting) return;
+    if (crashes >= kPoisonThreshold) return quarantine();
     if (pending.empty() && pending_ids.empty() && pending_dead.empty()) {
       maybe_evict(false);
       return;
     }
     ++episodes_run;
-    run_episode();
+    try {
+      run_episode();
+    } catch (const std::exception& e) {
+      on_crash(e.what());
+    } catch (...) {
+      on_crash("an exception that is not a std::exception");
+    }
+  }
+
+  // ---------------------------------------------------------------- poison
+
+  // An episode threw out of the engine (a bug, or an orchestrator factory
+  // that throws before its coroutine starts). The in-memory state may be
+  // half-updated: reload and try again; after kPoisonThreshold crashes the
+  // instance is quarantined.
+  void on_crash(const std::string& what) {
+    ++crashes;
+    last_crash = what;
+    log->error("[{}] episode crashed ({} of {}): {}", id, crashes, kPoisonThreshold, what);
+    effects = {};
+    phase = Phase::loading;
+    self->delayed_send(self, kRetryDelay, retry_atom::value);
+  }
+
+  // Moves the messages that keep crashing the instance to the dead-letter
+  // stream and fails the instance with a message that says so.
+  void quarantine() {
+    const TimePoint now = std::max(wall_now(), history.empty() ? TimePoint{} : history.back().timestamp);
+    store::EpisodeWrite w;
+    w.node = rt->options.node_id;
+    w.epoch = epoch;
+    w.expected_version = version;
+    w.consumed = std::move(pending_ids);
+    w.dead_letters = std::move(pending_dead);
+    const std::string reason = "episode crashed " + std::to_string(crashes) + " times: " + last_crash;
+    for (const HistoryEvent& e : pending) {
+      const HistoryEvent one[] = {e};
+      w.dead_letters.push_back({id, {}, reason, orchestration::encode_events(one)});
+    }
+    effects = {};
+    std::vector<HistoryEvent> entry = {events::orchestrator_started(now)};
+    if (!running()) {
+      auto start = std::find_if(pending.begin(), pending.end(),
+                                [](const HistoryEvent& e) { return e.type == EventType::execution_started; });
+      if (start == pending.end()) {
+        drop_all(pending, w);
+        pending.clear();
+        return commit(std::move(w));
+      }
+      begin_execution(*start, now, w);
+      entry.push_back(*start);
+    }
+    pending.clear();
+    store::InstanceRow& r = *row;
+    r.status = OrchestrationStatus::failed;
+    r.failure = FailureDetails{"PoisonMessage",
+                               "instance '" + id + "': " + reason + "; its " + std::to_string(w.dead_letters.size()) +
+                                   " message(s) were moved to the dead-letter stream",
+                               {}};
+    r.output.clear();
+    r.updated = now;
+    r.inbox_position = inbox_position;
+    HistoryEvent completed;
+    completed.type = EventType::execution_completed;
+    completed.timestamp = now;
+    completed.status = OrchestrationStatus::failed;
+    completed.failure = r.failure;
+    entry.push_back(std::move(completed));
+    entry.push_back(events::orchestrator_completed(now));
+    history.insert(history.end(), entry.begin(), entry.end());
+    w.history_entry = orchestration::encode_events(entry);
+    for (auto& [timer, at] : open_timers) w.timers_fired.push_back({timer, at, r.execution_id});
+    notify_parent(now, w);
+    w.inactive = true;
+    w.announce_done = true;
+    w.row = r;
+    exec.reset();
+    crashes = 0;
+    log->error("[{}] quarantined: {}", id, r.failure->message);
+    commit(std::move(w));
   }
 
   // ---------------------------------------------------------------- eviction

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "client/client.hpp"
+#include "orchestration/codec.hpp"
 #include "orchestration/payload.hpp"
 #include "samples/samples.hpp"
 #include "tests/support/redis_server.hpp"
@@ -293,6 +294,35 @@ TEST_F(NodeTest, UndecodableInboxEntryGoesToTheDeadLetterStream) {
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   ASSERT_TRUE(client_->send("poisoned", event_raised(now, "Approval", to_payload(false))));
   EXPECT_EQ(from_payload<std::string>(wait("poisoned").output), "rejected");
+}
+
+TEST_F(NodeTest, EpisodeThatKeepsCrashingIsQuarantined) {
+  // Not a coroutine: it throws before the engine has a task to run.
+  registry_.add_orchestrator_fn("Crashy", [](OrchestrationContext&) -> Task<orchestration::Payload> {
+    throw std::runtime_error("factory exploded");
+  });
+  start_node();
+  start("Crashy", "crashy", to_payload(std::string("input")));
+  auto row = wait("crashy", 10s);
+  ASSERT_EQ(row.status, OrchestrationStatus::failed);
+  ASSERT_TRUE(row.failure);
+  EXPECT_EQ(row.failure->error_type, "PoisonMessage");
+  EXPECT_NE(row.failure->message.find("crashed 3 times: factory exploded"), std::string::npos)
+      << row.failure->message;
+  auto dead = client_->dead_letters(client_->partition_of("crashy"), 10);
+  ASSERT_TRUE(dead);
+  ASSERT_EQ(dead->size(), 1u);
+  auto events = orchestration::decode_events((*dead)[0].bytes);
+  ASSERT_TRUE(events);
+  EXPECT_EQ((*events)[0].type, EventType::execution_started);
+  // The history tells the same story.
+  auto history = client_->history("crashy");
+  ASSERT_TRUE(history);
+  EXPECT_EQ((*history)[1].type, EventType::execution_started);
+  EXPECT_EQ((*history)[2].type, EventType::execution_completed);
+  // Other instances were never disturbed.
+  start("HelloSequence", "fine", {});
+  EXPECT_EQ(wait("fine").status, OrchestrationStatus::completed);
 }
 
 // --- memory: eviction and reload ----------------------------------------------
