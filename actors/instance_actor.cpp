@@ -724,14 +724,17 @@ struct Instance {
     std::vector<ActivityJob> jobs;
     jobs.reserve(scheduled.size());
     const auto now = std::chrono::steady_clock::now();
-    Router* router = &rt->router;
+    // Results come straight back to this actor: it lives while it has
+    // outstanding activities (eviction waits for them), and if it is gone
+    // anyway (lease lost) its successor dispatches them again.
+    caf::actor to = me();
     for (const HistoryEvent& s : scheduled) {
       outstanding[s.event_id] = now;
       jobs.push_back({{id, s.name, s.event_id},
                       s.input,
-                      [router, instance = id, execution = execution_id(), task = s.event_id](
+                      [to, instance = id, execution = execution_id(), task = s.event_id](
                           orchestration::ActivityOutcome outcome) {
-                        router->deliver({instance, execution, task, std::move(outcome)});
+                        caf::anon_send(to, ActivityResult{instance, execution, task, std::move(outcome)});
                       }});
     }
     rt->counters.activities += jobs.size();
@@ -773,7 +776,7 @@ caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt
       [self](InboxReply& msg) { self->state.on_inbox(msg); },
       [self](Committed& msg) { self->state.on_committed(msg); },
       [self](ActivityResult& r) {
-        if (self->state.evicting) return self->state.rt->router.deliver(std::move(r));
+        if (self->state.evicting) return;  // nothing was outstanding: a stale duplicate
         self->state.on_result(r);
       },
       [self](TimerDue& t) {

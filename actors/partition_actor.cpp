@@ -83,7 +83,6 @@ caf::behavior partition_behavior(caf::stateful_actor<Partition>* self, Runtime* 
   st.poll_timers();
   return {
       [self](wake_atom, const std::string& id) { self->send(self->state.instance(id), wake_atom::value); },
-      [self](ActivityResult& r) { self->send(self->state.instance(r.instance_id), std::move(r)); },
       [self](WakeIds& wake) {
         for (const std::string& id : wake.ids) self->send(self->state.instance(id), wake_atom::value);
       },

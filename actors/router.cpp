@@ -12,12 +12,6 @@ void Router::wake(const std::string& id) const {
   }
 }
 
-void Router::deliver(ActivityResult result) const {
-  if (auto actor = partition_actor(store::partition_of(result.instance_id, partitions_))) {
-    caf::anon_send(actor, std::move(result));
-  }
-}
-
 void Router::set_partition(uint32_t partition, caf::actor actor) {
   std::unique_lock lock(mutex_);
   owners_.at(partition) = std::move(actor);

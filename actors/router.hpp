@@ -1,8 +1,10 @@
 #pragma once
-// Router: the one way traffic reaches an instance actor. It maps an id to
-// its partition and hands the message to that partition's actor, which
-// spawns the instance on its first message. Local today; the cluster issue
-// adds a router that forwards to the owning node.
+// Router: the one way a wake-up reaches an instance actor (after a commit
+// wrote to its inbox, or a notice on a wake stream). It maps an id to its
+// partition and hands the wake-up to that partition's actor, which spawns
+// the instance on its first message. Local today; the cluster issue adds a
+// router that forwards to the owning node. (Activity results need no
+// routing: they go back to the instance actor that dispatched them.)
 //
 // Redis stays the source of truth: a wake that finds no partition actor (the
 // partition is not owned here, or is being handed over) is dropped, and the
@@ -24,8 +26,6 @@ class Router {
 
   /// The instance `id` has new inbox entries. Thread-safe.
   void wake(const std::string& id) const;
-  /// An activity's outcome for its orchestration. Thread-safe.
-  void deliver(ActivityResult result) const;
 
   /// Installs (or with an invalid handle removes) the actor of a partition.
   void set_partition(uint32_t partition, caf::actor actor);

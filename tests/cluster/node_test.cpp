@@ -14,7 +14,10 @@ namespace durable::cluster {
 namespace {
 
 using namespace std::chrono_literals;
+using orchestration::ActivityContext;
 using orchestration::EventType;
+using orchestration::OrchestrationContext;
+using orchestration::Task;
 using orchestration::from_payload;
 using orchestration::OrchestrationStatus;
 using orchestration::to_payload;
@@ -109,6 +112,48 @@ TEST_F(NodeTest, FailingChildFailsTheParent) {
   EXPECT_NE(row.failure->message.find("SayHello needs a city name"), std::string::npos) << row.failure->message;
 }
 
+TEST_F(NodeTest, OrderProcessingConfirmsOrRejects) {
+  start_node();
+  start("OrderProcessing", "ok", to_payload(samples::Order{"o-1", 120.5, "ann@example.com"}));
+  start("OrderProcessing", "bad", to_payload(samples::Order{"o-2", -5, "bob@example.com"}));
+  auto ok = wait("ok");
+  ASSERT_EQ(ok.status, OrchestrationStatus::completed);
+  auto confirmed = from_payload<samples::OrderResult>(ok.output);
+  EXPECT_EQ(confirmed.status, "confirmed");
+  EXPECT_EQ(confirmed.charged, 120.5);
+  auto rejected = from_payload<samples::OrderResult>(wait("bad").output);
+  EXPECT_EQ(rejected.status, "rejected");
+  EXPECT_TRUE(rejected.reason);
+}
+
+TEST_F(NodeTest, AFinishedInstanceCanBeStartedAgain) {
+  start_node();
+  start("FanOutFanIn", "again", to_payload(int64_t{3}));
+  EXPECT_EQ(from_payload<int64_t>(wait("again").output), 6);
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  ASSERT_TRUE(client_->start(execution_started(now, "FanOutFanIn", "again", to_payload(int64_t{5}), "second"), now));
+  auto row = wait("again");
+  EXPECT_EQ(row.execution_id, "second");
+  EXPECT_EQ(from_payload<int64_t>(row.output), 20);
+  // Only the second execution's history is kept.
+  auto history = client_->history("again");
+  EXPECT_EQ(std::count_if(history->begin(), history->end(),
+                          [](const auto& e) { return e.type == EventType::task_scheduled; }),
+            5);
+}
+
+TEST_F(NodeTest, SendEventReachesAnotherInstance) {
+  registry_.add_orchestrator("Sender", [](OrchestrationContext& ctx, std::string target) -> Task<void> {
+    ctx.send_event(target, "Approval", true);
+    co_return;
+  });
+  start_node();
+  start("Approval", "receiver", to_payload(samples::ApprovalRequest{"p", 600}));
+  start("Sender", "sender", to_payload(std::string("receiver")));
+  EXPECT_EQ(wait("sender").status, OrchestrationStatus::completed);
+  EXPECT_EQ(from_payload<std::string>(wait("receiver").output), "approved");
+}
+
 TEST_F(NodeTest, ApprovalWaitsForTheRaisedEvent) {
   start_node();
   samples::ApprovalRequest request{"new laptop", 600};
@@ -170,10 +215,6 @@ TEST_F(NodeTest, WorkWrittenBeforeTheNodeStartsIsRecovered) {
 }
 
 // --- bad input and runaway work ---------------------------------------------
-
-using orchestration::ActivityContext;
-using orchestration::OrchestrationContext;
-using orchestration::Task;
 
 TEST_F(NodeTest, UnknownOrchestratorFailsTheInstanceWithItsName) {
   start_node();
