@@ -3,6 +3,7 @@
 //  - hello-5 (HelloSequence over 5 cities): latency p50/p99 of one
 //    orchestration at a time, and throughput with many in flight;
 //  - fan-out/fan-in of no-op activities: 1 x 10,000 and 200 x 1,000;
+//  - one sequence of 500 activities (500 episodes over a growing history);
 //  - the same with the instance cache off (every episode a full replay).
 //
 //   runtime_bench                  starts its own redis-server in a temp folder
@@ -101,6 +102,17 @@ struct Bench {
     return count / (ms_since(t) / 1000);
   }
 
+  // One HelloSequence over `n` cities: n sequential activities, so n
+  // episodes; by full replay each one replays the history so far.
+  double long_sequence_ms(int n) {
+    std::vector<std::string> cities;
+    for (int i = 0; i < n; ++i) cities.push_back("city" + std::to_string(i));
+    const auto t = Clock::now();
+    auto started = client.start("HelloSequence", to_payload(cities), id());
+    if (!started || !wait_all({*started})) return -1;
+    return ms_since(t);
+  }
+
   // Fan-out of `instances` x `width` no-op activities: {wall ms, activities/s}.
   std::pair<double, double> fan_out(int instances, int width) {
     std::vector<std::string> ids;
@@ -133,6 +145,10 @@ json run_suite(const orchestration::Registry& registry, cluster::NodeOptions opt
   }
   Bench b{**client, c, cache ? "live-" : "replay-"};
   json r;
+  // Warm up: the first thousand episodes of a process pay for heap growth
+  // and page faults that a running node has long paid.
+  b.hello_throughput(500, 8);
+  b.fan_out(1, 10'000);
   auto [p50, p99] = b.hello_latency(quick ? 50 : 300);
   r["hello5_p50_ms"] = p50;
   r["hello5_p99_ms"] = p99;
@@ -143,6 +159,7 @@ json run_suite(const orchestration::Registry& registry, cluster::NodeOptions opt
   auto [many_ms, many_rate] = b.fan_out(quick ? 20 : 200, 1'000);
   r["fanout_200x1000_ms"] = many_ms;
   r["fanout_200x1000_activities_per_s"] = many_rate;
+  r["sequence_500_ms"] = b.long_sequence_ms(500);
   r["episodes"] = (*node)->counters().episodes.load();
   r["commits"] = (*node)->counters().commits.load();
   (*node)->stop();
