@@ -57,6 +57,14 @@ class NodeTest : public durable::testing::RedisTest {
     return row ? *row : store::InstanceRow{};
   }
 
+  // How many events of `type` the instance's history holds.
+  size_t count(const std::string& id, EventType type) {
+    auto history = client_->history(id);
+    EXPECT_TRUE(history) << history.status().to_string();
+    if (!history) return 0;
+    return std::count_if(history->begin(), history->end(), [&](const auto& e) { return e.type == type; });
+  }
+
   orchestration::Registry registry_;
   NodeOptions options_;
   std::unique_ptr<Node> node_;
@@ -136,10 +144,7 @@ TEST_F(NodeTest, AFinishedInstanceCanBeStartedAgain) {
   EXPECT_EQ(row.execution_id, "second");
   EXPECT_EQ(from_payload<int64_t>(row.output), 20);
   // Only the second execution's history is kept.
-  auto history = client_->history("again");
-  EXPECT_EQ(std::count_if(history->begin(), history->end(),
-                          [](const auto& e) { return e.type == EventType::task_scheduled; }),
-            5);
+  EXPECT_EQ(count("again", EventType::task_scheduled), 5u);
 }
 
 TEST_F(NodeTest, SendEventReachesAnotherInstance) {
@@ -393,11 +398,7 @@ TEST_F(NodeTest, EvictedInstanceWakesForItsTimer) {
   EXPECT_EQ(node_->counters().live_instances.load(), 0u);
   auto row = wait("sleeper");
   EXPECT_EQ(from_payload<std::string>(row.output), "escalated");
-  auto history = client_->history("sleeper");
-  ASSERT_TRUE(history);
-  EXPECT_EQ(std::count_if(history->begin(), history->end(),
-                          [](const auto& e) { return e.type == EventType::timer_fired; }),
-            1);
+  EXPECT_EQ(count("sleeper", EventType::timer_fired), 1u);
 }
 
 // --- fencing ---------------------------------------------------------------------
@@ -419,11 +420,7 @@ TEST_F(NodeTest, PartitionsLostAndRegainedMidRunLoseNothing) {
   for (int i = 0; i < 40; ++i) {
     const std::string id = "l" + std::to_string(i);
     EXPECT_EQ(from_payload<int64_t>(wait(id, 60s).output), 249500) << id;
-    auto history = client_->history(id);
-    EXPECT_EQ(std::count_if(history->begin(), history->end(),
-                            [](const auto& e) { return e.type == EventType::task_completed; }),
-              500)
-        << id;
+    EXPECT_EQ(count(id, EventType::task_completed), 500u) << id;
   }
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   ASSERT_TRUE(client_->send("waiting", event_raised(now, "Approval", to_payload(true))));
@@ -455,11 +452,7 @@ TEST_F(NodeTest, ConnectionsCutMidCommitApplyEachEpisodeOnce) {
   for (int i = 0; i < 40; ++i) {
     const std::string id = "c" + std::to_string(i);
     EXPECT_EQ(from_payload<int64_t>(wait(id, 60s).output), 39800) << id;
-    auto history = client_->history(id);
-    EXPECT_EQ(std::count_if(history->begin(), history->end(),
-                            [](const auto& e) { return e.type == EventType::task_completed; }),
-              200)
-        << id;
+    EXPECT_EQ(count(id, EventType::task_completed), 200u) << id;
   }
   EXPECT_EQ(wait("h").status, OrchestrationStatus::completed);
 }
