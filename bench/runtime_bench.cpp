@@ -128,7 +128,8 @@ struct Bench {
   }
 };
 
-json run_suite(const orchestration::Registry& registry, cluster::NodeOptions options, bool cache, bool quick) {
+json run_suite(const orchestration::Registry& registry, cluster::NodeOptions options, bool cache, bool quick,
+               bool hello_only) {
   options.runtime.cache_instances = cache;
   auto node = cluster::Node::start(registry, options);
   if (!node) {
@@ -148,6 +149,11 @@ json run_suite(const orchestration::Registry& registry, cluster::NodeOptions opt
   // Warm up: the first thousand episodes of a process pay for heap growth
   // and page faults that a running node has long paid.
   b.hello_throughput(500, 8);
+  if (hello_only) {
+    r["hello5_per_s"] = b.hello_throughput(quick ? 3000 : 20000, 8);
+    (*node)->stop();
+    return r;
+  }
   b.fan_out(1, 10'000);
   auto [p50, p99] = b.hello_latency(quick ? 50 : 300);
   r["hello5_p50_ms"] = p50;
@@ -180,6 +186,8 @@ int main(int argc, char** argv) {
   app.add_option("--scheduler-threads", options.scheduler_threads, "CAF scheduler threads (0: cores)")
       ->capture_default_str();
   bool replay = true;
+  bool hello_only = false;
+  app.add_flag("--hello-only", hello_only, "only hello-5 throughput (for profiling)");
   app.add_option("--full-replay", replay, "also run the suite with the instance cache off")->capture_default_str();
   app.add_flag("--quick", quick, "smaller runs (for a smoke test)");
   std::string log_level = "warn";
@@ -211,8 +219,8 @@ int main(int argc, char** argv) {
   orchestration::Registry registry;
   samples::register_samples(registry);
   json results;
-  results["live"] = run_suite(registry, options, true, quick);
-  if (replay) results["full_replay"] = run_suite(registry, options, false, quick);
+  results["live"] = run_suite(registry, options, true, quick, hello_only);
+  if (replay) results["full_replay"] = run_suite(registry, options, false, quick, hello_only);
 
   fmt::print("{:<38} {:>14} {:>14}\n", "metric", "live", "full replay");
   for (auto& [key, value] : results["live"].items()) {

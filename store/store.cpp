@@ -551,8 +551,12 @@ Result<std::vector<HistoryEvent>> Store::history(std::string_view id) {
 
 Result<InstanceRow> Store::wait(std::string_view id, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const uint32_t p = partition_of(id);
-  const std::string done_key = keys_.done(p);
+  const std::string done_key = keys_.done(partition_of(id));
+  // Most waits find the instance finished already: one round trip.
+  auto first = get(id);
+  if (!first) return first.status();
+  if (!*first) return Status::not_found("no instance with id '" + std::string(id) + "'");
+  if (is_terminal((*first)->status)) return std::move(**first);
   for (;;) {
     // Position first, then the row: a completion between the two is seen by
     // the blocking read.
@@ -575,7 +579,10 @@ Result<InstanceRow> Store::wait(std::string_view id, std::chrono::milliseconds t
                         std::string(orchestration::status_name((*row)->status)) + " after " +
                         std::to_string(timeout.count()) + " ms");
     }
-    const auto block = std::min(left, std::max(options_.timeout - kBlockMargin, std::chrono::milliseconds(1)));
+    // Block for as long as the socket timeout allows (half of it when it is
+    // short), so a short timeout slows the loop down instead of breaking it.
+    const auto longest = options_.timeout > 2 * kBlockMargin ? options_.timeout - kBlockMargin : options_.timeout / 2;
+    const auto block = std::max(std::min(left, longest), std::chrono::milliseconds(1));
     auto notice = connection_.command("XREAD", "BLOCK", std::to_string(block.count()), "STREAMS", done_key, last);
     if (!notice) return notice.status();
   }
