@@ -1,0 +1,182 @@
+#pragma once
+// The state and steps of one orchestration instance actor, shared by
+// instance_actor.cpp (loading, inbox, activities, timers, eviction, the
+// behaviour) and instance_episode.cpp (running an episode, committing it,
+// poison handling). Internal to actors/: include instance_actor.hpp instead.
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/runtime.hpp"
+#include "orchestration/replay_engine.hpp"
+
+namespace durable::actors::instance_detail {
+
+using namespace std::chrono_literals;
+using orchestration::EpisodeResult;
+using orchestration::EventType;
+using orchestration::FailureDetails;
+using orchestration::HistoryEvent;
+using orchestration::OrchestrationExecution;
+using orchestration::OrchestrationStatus;
+using orchestration::TimePoint;
+using orchestration::is_terminal;
+namespace events = orchestration::events;
+
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+
+// Most inbox entries one read takes; the rest come with the next read.
+constexpr size_t kInboxBatch = 10'000;
+// A continue-as-new loop that never waits for anything would spin forever.
+constexpr int kMaxContinuations = 1000;
+// Crashed episodes of one instance before its messages are quarantined.
+constexpr int kPoisonThreshold = 3;
+// Back-off before reloading after a failed commit or load.
+constexpr auto kRetryDelay = 200ms;
+
+inline TimePoint wall_now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+// Stream ids compare as (ms, seq).
+inline bool stream_id_less(const std::string& a, const std::string& b) {
+  auto split = [](const std::string& id) {
+    const auto dash = id.find('-');
+    return std::pair(std::stoull(id.substr(0, dash)),
+                     dash == std::string::npos ? 0ull : std::stoull(id.substr(dash + 1)));
+  };
+  return split(a) < split(b);
+}
+
+// The work an episode leaves for after its commit.
+struct Effects {
+  std::vector<HistoryEvent> activities;  // TaskScheduled
+  std::vector<store::TimerEntry> timers;
+  std::vector<std::string> wake;         // instances sent a message
+  std::vector<HistoryEvent> to_self;     // replies the runtime makes up (entity calls)
+};
+
+struct Instance {
+  static inline const char* name = "durable.instance";
+
+  caf::stateful_actor<Instance>* self = nullptr;
+  Runtime* rt = nullptr;
+  std::string id;
+  uint32_t partition = 0;
+  uint64_t epoch = 0;
+  caf::actor owner;
+  std::shared_ptr<spdlog::logger> log;
+
+  enum class Phase { loading, ready, committing };
+  Phase phase = Phase::loading;
+  bool reading = false;      // an inbox read is in flight
+  bool inbox_dirty = false;  // a wake came in meanwhile: read again
+  bool evicting = false;
+
+  std::optional<store::InstanceRow> row;
+  uint64_t version = 0;
+  std::vector<HistoryEvent> history;  // of the current execution
+  std::unique_ptr<OrchestrationExecution> exec;
+  std::map<int32_t, std::chrono::steady_clock::time_point> outstanding;  // activity -> dispatched
+  std::map<int32_t, TimePoint> open_timers;
+  bool ticking = false;
+  uint64_t episodes_run = 0;
+  int crashes = 0;
+  std::string last_crash;
+  bool idle_check_scheduled = false;
+
+  // The next episode's input.
+  std::vector<HistoryEvent> pending;
+  std::vector<std::string> pending_ids;  // inbox entries behind `pending`
+  std::vector<store::TimerEntry> pending_fired;
+  std::vector<store::DeadLetter> pending_dead;
+  std::string inbox_position = "0-0";    // highest inbox id read
+
+  // The episode being committed.
+  uint64_t attempt = 0;
+  Effects effects;
+  std::chrono::steady_clock::time_point commit_sent;
+
+  caf::actor me() const { return caf::actor_cast<caf::actor>(self); }
+  bool running() const { return row && !is_terminal(row->status) && !history.empty(); }
+
+  // Messages that reach an instance that asked to be evicted go back through
+  // the router, to the actor that replaces it.
+  void forward_wake() { rt->router.wake(id); }
+
+  const std::string& execution_id() const;
+
+  // loading and the inbox (instance_actor.cpp)
+  void load();
+  void on_loaded(Loaded& msg);
+  // Activities scheduled without a result are dispatched again; timers
+  // created and not fired are armed again.
+  void recover_open_work();
+  void on_wake();
+  void read_inbox();
+  void on_inbox(InboxReply& msg);
+  void add_inbox(std::vector<store::InboxEntry> entries);
+  void dead_letter(store::DeadLetter d);
+  void on_result(ActivityResult& r);
+  void on_timer(TimerDue& t);
+  // Fails activities that ran past the timeout (their retry policy decides).
+  void on_tick();
+  void schedule_tick();
+
+  // episodes, commits and poison (instance_episode.cpp)
+  void maybe_run();
+  // An episode threw out of the engine (a bug, or an orchestrator factory
+  // that throws before its coroutine starts). The in-memory state may be
+  // half-updated: reload and try again; after kPoisonThreshold crashes the
+  // instance is quarantined.
+  void on_crash(const std::string& what);
+  // Moves the messages that keep crashing the instance to the dead-letter
+  // stream and fails the instance with a message that says so.
+  void quarantine();
+
+  // eviction (instance_actor.cpp)
+  // An instance leaves memory when it has finished, when it has been idle
+  // for a while, or when the node holds more live instances than allowed;
+  // only when nothing is in flight (an activity's result would otherwise be
+  // lost and its activity run again). A later message reloads it by replay.
+  void maybe_evict(bool idle_timeout);
+  void on_idle_check(uint64_t episodes_then);
+
+  // Runs the engine over `batch`, on the live coroutine or by full replay.
+  EpisodeResult execute(TimePoint now, std::vector<HistoryEvent> batch);
+  void run_episode();
+  // A runaway orchestration (a loop that never ends) would grow its history
+  // without bound; past the limit it fails instead.
+  void enforce_action_limit(EpisodeResult& result, TimePoint now);
+  // A start for an instance that runs already: refused; a parent waiting on
+  // it as a sub-orchestration is told.
+  void refuse_duplicate_starts(std::vector<HistoryEvent>& batch, store::EpisodeWrite& w);
+  // No execution to run: the messages are for a finished or unknown instance.
+  void drop_all(const std::vector<HistoryEvent>& batch, store::EpisodeWrite& w);
+  void begin_execution(HistoryEvent& started, TimePoint now, store::EpisodeWrite& w);
+  EpisodeResult continue_as_new(orchestration::ContinueAsNewRequest request, TimePoint now, store::EpisodeWrite& w);
+  // Messages to other instances made by this episode's actions.
+  void collect_messages(const EpisodeResult& result, TimePoint now, store::EpisodeWrite& w);
+  void finish_episode(const EpisodeResult& result, TimePoint now, store::EpisodeWrite& w);
+  // The current execution's ExecutionStarted (it follows the first
+  // OrchestratorStarted).
+  const HistoryEvent* find_start() const;
+  void notify_parent(TimePoint now, store::EpisodeWrite& w);
+  void commit(store::EpisodeWrite w);
+  void on_committed(Committed& msg);
+
+  // activities and timers (instance_actor.cpp)
+  void dispatch(const std::vector<HistoryEvent>& scheduled);
+  void arm(int32_t timer, TimePoint at);
+};
+
+}  // namespace durable::actors::instance_detail
