@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include "base/process.hpp"
+#include "cluster/embedded_redis.hpp"
 #include "orchestration/payload.hpp"
 #include "samples/samples.hpp"
 #include "store/store.hpp"
@@ -123,6 +125,62 @@ TEST_F(CrashTest, GracefulStopReleasesLeasesAndAnotherNodeContinues) {
     ASSERT_TRUE(row) << row.status().to_string() << "\n" << second.log_tail();
     EXPECT_EQ(from_payload<int64_t>(row->output), 249500);
   }
+}
+
+// The embedded default: no --redis. The node starts its own redis-server in
+// --data; killed, it leaves the server running, and the next node on the
+// same folder adopts it and finishes the work.
+TEST(EmbeddedNodeCrash, RestartOnTheSameFolderAdoptsTheServerAndLosesNothing) {
+  const auto dir = std::filesystem::temp_directory_path() / ("durable-embedded-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::vector<std::string> args = {"--data", dir.string(), "--partitions", "4", "--log-level", "warn"};
+  durable::testing::NodeProcess node(args);
+  ASSERT_TRUE(node.start());
+  // The node records its server's pid and port in the folder.
+  Result<ServerRecord> record = Status::not_found("not yet");
+  for (int i = 0; i < 500 && !record; ++i) {
+    std::this_thread::sleep_for(10ms);
+    record = ServerRecord::read(dir);
+  }
+  ASSERT_TRUE(record) << record.status().to_string() << "\n" << node.log_tail();
+  store::StoreOptions options;
+  options.address.port = record->port;
+  options.partitions = 4;
+  std::optional<store::Store> client;
+  for (int i = 0; i < 500 && !client; ++i) {
+    auto connected = store::Store::connect(options);
+    if (connected && connected->check_hub()) client.emplace(std::move(*connected));
+    else std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(client);
+  for (int i = 0; i < 50; ++i) {
+    const std::string id = "e" + std::to_string(i);
+    ASSERT_TRUE(client->start(orchestration::events::execution_started(now(), "FanOutFanIn", id,
+                                                                       to_payload(int64_t{100}), "x" + id),
+                              now()));
+  }
+  node.kill();
+  ASSERT_TRUE(process_running(record->pid)) << "the server must outlive a killed node";
+
+  durable::testing::NodeProcess again(args);
+  ASSERT_TRUE(again.start());
+  for (int i = 0; i < 50; ++i) {
+    auto row = client->wait("e" + std::to_string(i), 30s);
+    if (!row && row.status().code() == Errc::unavailable) {
+      ASSERT_TRUE(client->reconnect());
+      row = client->wait("e" + std::to_string(i), 30s);
+    }
+    ASSERT_TRUE(row) << row.status().to_string() << "\n" << again.log_tail();
+    EXPECT_EQ(from_payload<int64_t>(row->output), 9900);
+  }
+  // Same server: adopted, not replaced.
+  auto after = ServerRecord::read(dir);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->pid, record->pid);
+  // A clean stop stops the server too.
+  ASSERT_TRUE(again.stop()) << again.log_tail();
+  EXPECT_TRUE(wait_for_exit(record->pid, 10s));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
