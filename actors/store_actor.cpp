@@ -75,7 +75,7 @@ void run_batch(store::Store& store, Batch& batch) {
     std::vector<store::Commit> batch;
     batch.reserve(commits.size());
     for (CommitJob& c : commits) batch.push_back(store.episode_commit(c.write));
-    auto results = store.execute(batch);
+    auto results = store.execute(std::move(batch));
     for (size_t i = 0; i < commits.size(); ++i) commits[i].done(std::move(results[i]));
   }
   run_reads(store, batch.loads, batch.inbox_reads);

@@ -45,7 +45,19 @@ void Commit::write(std::string_view command, const std::string& key,
   ops_.insert(ops_.end(), args.begin(), args.end());
 }
 
-std::vector<std::string> Commit::argv() const {
+std::vector<std::string> Commit::argv() && {
+  std::vector<std::string> argv;
+  argv.reserve(3 + keys_.size() + guard_.size() + ops_.size());
+  argv.emplace_back("FCALL");
+  argv.emplace_back("durable_commit");
+  argv.push_back(std::to_string(keys_.size()));
+  for (auto* part : {&keys_, &guard_, &ops_}) {
+    argv.insert(argv.end(), std::make_move_iterator(part->begin()), std::make_move_iterator(part->end()));
+  }
+  return argv;
+}
+
+std::vector<std::string> Commit::argv() const& {
   std::vector<std::string> argv;
   argv.reserve(3 + keys_.size() + guard_.size() + ops_.size());
   argv.emplace_back("FCALL");

@@ -49,7 +49,9 @@ class Commit {
   bool empty() const { return ops_.empty(); }
 
   /// FCALL durable_commit <numkeys> <keys...> <guard...> <ops...>.
-  std::vector<std::string> argv() const;
+  std::vector<std::string> argv() const&;
+  /// The same, moving the arguments out (the commit is spent).
+  std::vector<std::string> argv() &&;
 
   /// Reads the reply of executing argv(): the new version for fenced and
   /// create commits, 0 for live and final. Errors: the execution's Status, or internal

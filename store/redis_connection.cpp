@@ -233,6 +233,8 @@ void Pipeline::add(std::span<const std::string_view> argv) {
   for (std::string_view a : argv) cmd.emplace_back(a);
 }
 
+void Pipeline::add(std::vector<std::string>&& argv) { commands_.push_back(std::move(argv)); }
+
 std::vector<Result<ReplyPtr>> Pipeline::execute() {
   std::vector<std::vector<std::string>> commands = std::move(commands_);
   commands_.clear();

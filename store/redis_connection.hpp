@@ -158,6 +158,8 @@ class Pipeline {
   /// Queues one command (copied; `argv` need not outlive the call).
   /// REQUIRES: argv non-empty.
   void add(std::span<const std::string_view> argv);
+  /// Queues one command, taking its arguments without a copy.
+  void add(std::vector<std::string>&& argv);
   template <class... Args>
     requires(sizeof...(Args) > 0 && (std::convertible_to<const Args&, std::string_view> && ...))
   void add(const Args&... args) {

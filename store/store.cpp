@@ -375,11 +375,16 @@ Commit Store::episode_commit(const EpisodeWrite& w) const {
 
 std::vector<Result<uint64_t>> Store::execute(std::span<const Commit> commits) {
   Pipeline pipe(connection_);
-  for (const Commit& c : commits) {
-    const auto argv = c.argv();
-    const auto v = views(argv);
-    pipe.add(std::span<const std::string_view>(v));
-  }
+  for (const Commit& c : commits) pipe.add(c.argv());
+  std::vector<Result<uint64_t>> out;
+  out.reserve(commits.size());
+  for (auto& reply : pipe.execute()) out.push_back(Commit::parse_reply(reply));
+  return out;
+}
+
+std::vector<Result<uint64_t>> Store::execute(std::vector<Commit>&& commits) {
+  Pipeline pipe(connection_);
+  for (Commit& c : commits) pipe.add(std::move(c).argv());
   std::vector<Result<uint64_t>> out;
   out.reserve(commits.size());
   for (auto& reply : pipe.execute()) out.push_back(Commit::parse_reply(reply));
@@ -484,7 +489,7 @@ Result<std::vector<DeadLetter>> Store::dead_letters(uint32_t partition, size_t c
 
 // ------------------------------------------------------------------ client writes
 
-Status Store::start(const HistoryEvent& started, TimePoint now) {
+Commit Store::start_commit(const HistoryEvent& started, TimePoint now) const {
   const std::string& id = started.instance_id;
   const uint32_t p = partition_of(id);
   const std::string row_key = keys_.instance(p, id);
@@ -502,14 +507,32 @@ Status Store::start(const HistoryEvent& started, TimePoint now) {
   c.write("HSET", row_key, row_fields(row));
   c.write("ZADD", keys_.index(p), {ms_text(now), id});
   append_message(c, {id, started, started.execution_id});
-  auto version = execute(c);
-  if (!version) {
-    if (version.status().code() == Errc::already_exists) {
-      return Status::already_exists("an instance with id '" + id + "' already exists and has not finished");
-    }
-    return version.status();
+  return c;
+}
+
+namespace {
+Status start_status(const std::string& id, const Result<uint64_t>& version) {
+  if (version) return Status::ok();
+  if (version.status().code() == Errc::already_exists) {
+    return Status::already_exists("an instance with id '" + id + "' already exists and has not finished");
   }
-  return Status::ok();
+  return version.status();
+}
+}  // namespace
+
+Status Store::start(const HistoryEvent& started, TimePoint now) {
+  return start_status(started.instance_id, execute(start_commit(started, now)));
+}
+
+std::vector<Status> Store::start_many(std::span<const HistoryEvent> started, TimePoint now) {
+  std::vector<Commit> commits;
+  commits.reserve(started.size());
+  for (const HistoryEvent& e : started) commits.push_back(start_commit(e, now));
+  auto versions = execute(std::move(commits));
+  std::vector<Status> out;
+  out.reserve(started.size());
+  for (size_t i = 0; i < started.size(); ++i) out.push_back(start_status(started[i].instance_id, versions[i]));
+  return out;
 }
 
 Status Store::send(std::string_view id, const HistoryEvent& message) {

@@ -222,6 +222,8 @@ class Store {
   /// Executes commits in one pipeline (group commit): one result per commit,
   /// the new version or the error of that commit.
   std::vector<Result<uint64_t>> execute(std::span<const Commit> commits);
+  /// The same, consuming the commits (no copy of their arguments).
+  std::vector<Result<uint64_t>> execute(std::vector<Commit>&& commits);
   Result<uint64_t> execute(const Commit& commit);
 
   /// Blocks up to `block` for wake notices after the cursors (which it
@@ -241,6 +243,9 @@ class Store {
   /// Creates (or replaces a finished) instance with an ExecutionStarted in its
   /// inbox. Errors: already_exists when it exists and has not finished.
   Status start(const HistoryEvent& execution_started, TimePoint now);
+  /// start() of many instances in one round trip (a bulk load); one Status
+  /// per start, in order.
+  std::vector<Status> start_many(std::span<const HistoryEvent> execution_started, TimePoint now);
   /// Writes `message` to a running instance's inbox. Errors: not_found (no
   /// such instance), failed_precondition (it has finished).
   Status send(std::string_view id, const HistoryEvent& message);
@@ -266,6 +271,7 @@ class Store {
   Store(StoreOptions options, RedisConnection connection)
       : options_(std::move(options)), keys_(options_.hub), connection_(std::move(connection)) {}
   void append_message(Commit& commit, const OutboundMessage& message) const;
+  Commit start_commit(const HistoryEvent& execution_started, TimePoint now) const;
   Result<LoadedInstance> parse_load(std::string_view id, std::span<Result<ReplyPtr>> replies);
 
   StoreOptions options_;

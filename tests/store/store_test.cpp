@@ -83,6 +83,20 @@ TEST_F(StoreTest, StartOfRunningInstanceIsRefused) {
   EXPECT_NE(again.message().find("'a'"), std::string::npos) << again.message();
 }
 
+TEST_F(StoreTest, StartManyStartsEachOrSaysWhyNot) {
+  start("b");
+  const HistoryEvent starts[] = {execution_started(kT0, "Hello", "a", "", "xa"),
+                                 execution_started(kT0, "Hello", "b", "", "xb"),
+                                 execution_started(kT0, "Hello", "c", "", "xc")};
+  auto results = store().start_many(starts, kT0);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0]);
+  EXPECT_EQ(results[1].code(), Errc::already_exists);
+  EXPECT_TRUE(results[2]);
+  EXPECT_EQ((*store().get("c"))->execution_id, "xc");
+  EXPECT_EQ(store().load("a")->inbox.size(), 1u);
+}
+
 TEST_F(StoreTest, SendNeedsARunningInstance) {
   Status unknown = store().send("nope", event_raised(kT0, "E", ""));
   EXPECT_EQ(unknown.code(), Errc::not_found);
