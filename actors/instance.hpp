@@ -124,8 +124,7 @@ struct Instance {
   void on_wake();
   void read_inbox();
   void on_inbox(InboxReply& msg);
-  void add_inbox(std::vector<store::InboxEntry> entries);
-  void dead_letter(store::DeadLetter d);
+  void add_inbox(std::vector<store::InboxEntry> entries, std::vector<store::DeadLetter> undecodable);
   void on_result(ActivityResult& r);
   void on_timer(TimerDue& t);
   // Fails activities that ran past the timeout (their retry policy decides).

@@ -54,8 +54,7 @@ void Instance::on_loaded(Loaded& msg) {
     }
   }
   if (running()) recover_open_work();
-  for (store::DeadLetter& d : loaded.undecodable) dead_letter(std::move(d));
-  add_inbox(std::move(loaded.inbox));
+  add_inbox(std::move(loaded.inbox), std::move(loaded.undecodable));
   phase = Phase::ready;
   if (inbox_dirty) read_inbox();
   maybe_run();
@@ -104,17 +103,39 @@ void Instance::on_inbox(InboxReply& msg) {
     self->delayed_send(self, kRetryDelay, wake_atom::value);
     return;
   }
-  for (store::DeadLetter& d : read.undecodable) dead_letter(std::move(d));
-  const bool full = read.entries->size() == kInboxBatch;
-  add_inbox(std::move(*read.entries));
+  const bool full = read.entries->size() + read.undecodable.size() >= kInboxBatch;
+  add_inbox(std::move(*read.entries), std::move(read.undecodable));
   if (inbox_dirty || full) read_inbox();
   maybe_run();
 }
 
-void Instance::add_inbox(std::vector<store::InboxEntry> entries) {
-  for (store::InboxEntry& e : entries) {
-    if (stream_id_less(inbox_position, e.stream_id)) inbox_position = e.stream_id;
-    pending_ids.push_back(e.stream_id);
+void Instance::add_inbox(std::vector<store::InboxEntry> entries, std::vector<store::DeadLetter> undecodable) {
+  // Both lists are in stream order; take them merged, so the position only
+  // moves forward. A read that was in flight across a reload can return
+  // entries the load already took: each entry is taken once.
+  auto good = entries.begin();
+  auto bad = undecodable.begin();
+  while (good != entries.end() || bad != undecodable.end()) {
+    const bool take_bad = good == entries.end() ||
+                          (bad != undecodable.end() && stream_id_less(bad->stream_id, good->stream_id));
+    const std::string& sid = take_bad ? bad->stream_id : good->stream_id;
+    if (!stream_id_less(inbox_position, sid)) {
+      if (take_bad) {
+        ++bad;
+      } else {
+        ++good;
+      }
+      continue;
+    }
+    inbox_position = sid;
+    pending_ids.push_back(sid);
+    if (take_bad) {
+      log->error("[{}] inbox entry {} cannot be decoded ({}); moved to the dead-letter stream", id, sid,
+                 bad->reason);
+      pending_dead.push_back(std::move(*bad++));
+      continue;
+    }
+    store::InboxEntry& e = *good++;
     const bool for_other_execution = !e.execution_id.empty() && e.event.type != EventType::execution_started &&
                                      e.execution_id != execution_id();
     if (for_other_execution) {
@@ -123,14 +144,6 @@ void Instance::add_inbox(std::vector<store::InboxEntry> entries) {
     }
     pending.push_back(std::move(e.event));
   }
-}
-
-void Instance::dead_letter(store::DeadLetter d) {
-  log->error("[{}] inbox entry {} cannot be decoded ({}); moved to the dead-letter stream", id,
-             d.stream_id, d.reason);
-  if (stream_id_less(inbox_position, d.stream_id)) inbox_position = d.stream_id;
-  pending_ids.push_back(d.stream_id);
-  pending_dead.push_back(std::move(d));
 }
 
 void Instance::on_result(ActivityResult& r) {
