@@ -13,7 +13,6 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -261,8 +260,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("[%H:%M:%S.%f] [%n] [%l] %v");
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
 
   std::unique_ptr<cluster::EmbeddedRedis> embedded;
   const auto dir = std::filesystem::temp_directory_path() / ("durable-bench-" + std::to_string(getpid()));

@@ -7,7 +7,6 @@
 //   durable-node --run-samples         run every sample through the client, print, exit
 
 #include <CLI/CLI.hpp>
-#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -78,10 +77,6 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(flags.log_level));
   spdlog::set_pattern("[%H:%M:%S.%f] [%n] [%l] %v");
   auto log = durable::logger("node");
-  // Keep freed memory in the process: fan-outs allocate and free a lot, and
-  // returning it to the kernel each time costs more than the work (bench/).
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
   const sigset_t stop_signals = block_stop_signals();
 
   std::unique_ptr<cluster::EmbeddedRedis> embedded;

@@ -13,6 +13,7 @@ packages=(
   libmsgpack-cxx-dev    # msgpack-c, C++ headers
   libboost-dev          # msgpack-cxx's CMake config requires Boost headers
   libspdlog-dev libfmt-dev
+  libjemalloc-dev       # the node's allocator (about 15% more episodes/s than glibc's here)
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
