@@ -56,7 +56,7 @@ bool report(const Sample& s, const Result<store::InstanceRow>& row) {
   // Created to finished, as the store recorded it.
   const auto took = row->updated - row->created;
   fmt::print("{:<36} {:<10} {:>6} ms  {}\n", s.title, orchestration::status_name(row->status), took.count(),
-             outcome.size() > 110 ? outcome.substr(0, 107) + "..." : outcome);
+             outcome.size() > 170 ? outcome.substr(0, 167) + "..." : outcome);
   return row->status == s.expected;
 }
 
