@@ -575,25 +575,31 @@ Result<std::vector<HistoryEvent>> Store::history(std::string_view id) {
 Result<InstanceRow> Store::wait(std::string_view id, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const std::string done_key = keys_.done(partition_of(id));
-  // Most waits find the instance finished already: one round trip.
-  auto first = get(id);
-  if (!first) return first.status();
-  if (!*first) return Status::not_found("no instance with id '" + std::string(id) + "'");
-  if (is_terminal((*first)->status)) return std::move(**first);
-  for (;;) {
-    // Position first, then the row: a completion between the two is seen by
-    // the blocking read.
-    auto position = connection_.command("XREVRANGE", done_key, "+", "-", "COUNT", "1");
-    if (!position) return position.status();
-    std::string last = "0-0";
-    (void)for_each_entry(**position, [&](std::string_view sid, const auto&) {
-      last = std::string(sid);
-      return Status::ok();
-    });
-    auto row = get(id);
+  auto finished = [&](const Result<std::optional<InstanceRow>>& row) -> std::optional<Status> {
     if (!row) return row.status();
     if (!*row) return Status::not_found("no instance with id '" + std::string(id) + "'");
-    if (is_terminal((*row)->status)) return std::move(**row);
+    if (is_terminal((*row)->status)) return Status::ok();
+    return std::nullopt;
+  };
+  // Most waits find the instance finished already: one round trip.
+  auto row = get(id);
+  if (auto done = finished(row)) return *done ? Result<InstanceRow>(std::move(**row)) : Result<InstanceRow>(*done);
+  // Position first, then the row again: a completion between the two is
+  // seen by the blocking reads, which then only look at the notices.
+  auto position = connection_.command("XREVRANGE", done_key, "+", "-", "COUNT", "1");
+  if (!position) return position.status();
+  std::string last = "0-0";
+  (void)for_each_entry(**position, [&](std::string_view sid, const auto&) {
+    last = std::string(sid);
+    return Status::ok();
+  });
+  bool look = true;  // whether the row may have changed since it was read
+  for (;;) {
+    if (look) {
+      row = get(id);
+      if (auto done = finished(row)) return *done ? Result<InstanceRow>(std::move(**row)) : Result<InstanceRow>(*done);
+      look = false;
+    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left <= std::chrono::milliseconds(0)) {
@@ -608,6 +614,19 @@ Result<InstanceRow> Store::wait(std::string_view id, std::chrono::milliseconds t
     const auto block = std::max(std::min(left, longest), std::chrono::milliseconds(1));
     auto notice = connection_.command("XREAD", "BLOCK", std::to_string(block.count()), "STREAMS", done_key, last);
     if (!notice) return notice.status();
+    if (is_nil(**notice)) continue;
+    auto streams = as_array(**notice);
+    if (!streams) return streams.status();
+    for (redisReply* stream : *streams) {
+      auto parts = as_array(*stream, 2);
+      if (!parts) return parts.status();
+      Status s = for_each_entry(*(*parts)[1], [&](std::string_view sid, const auto& fields) {
+        last = std::string(sid);
+        if (field(fields, "i") == id) look = true;
+        return Status::ok();
+      });
+      if (!s) return s;
+    }
   }
 }
 
