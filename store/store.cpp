@@ -7,9 +7,12 @@
 
 #include "orchestration/codec.hpp"
 #include "store/functions.hpp"
+#include "store/reply.hpp"
 
 namespace durable::store {
 namespace {
+
+using namespace reply;
 
 using orchestration::decode_events;
 using orchestration::encode_events;
@@ -22,33 +25,9 @@ constexpr std::string_view kDoneMaxLen = "10000";
 constexpr std::string_view kDeadMaxLen = "10000";
 // Wake notices one read returns at most.
 constexpr std::string_view kWakeBatch = "1000";
-// Leave room between a blocking read and the socket timeout.
-constexpr std::chrono::milliseconds kBlockMargin{1000};
 
 std::vector<std::string_view> views(const std::vector<std::string>& argv) {
   return {argv.begin(), argv.end()};
-}
-
-int64_t to_ms(TimePoint t) { return t.time_since_epoch().count(); }
-std::string ms_text(TimePoint t) { return std::to_string(to_ms(t)); }
-
-Result<int64_t> parse_int(std::string_view field, std::string_view text) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return Status::corruption("field " + std::string(field) + ": not a number: '" +
-                              std::string(text) + "'");
-  }
-  return v;
-}
-
-// "1700000000000-3" as a comparable pair; malformed ids compare as 0-0.
-std::pair<uint64_t, uint64_t> stream_id(std::string_view id) {
-  uint64_t ms = 0, seq = 0;
-  const auto dash = id.find('-');
-  std::from_chars(id.data(), id.data() + std::min(dash, id.size()), ms);
-  if (dash != std::string_view::npos) std::from_chars(id.data() + dash + 1, id.data() + id.size(), seq);
-  return {ms, seq};
 }
 
 std::string timer_member(std::string_view id, std::string_view execution, int32_t timer_id) {
@@ -58,30 +37,6 @@ std::string timer_member(std::string_view id, std::string_view execution, int32_
   m += '\n';
   m += std::to_string(timer_id);
   return m;
-}
-
-std::string_view str(const redisReply* r) { return {r->str, r->len}; }
-
-// Reads [id, [field, value, ...]] stream entries; calls fn(id, fields).
-template <class Fn>
-Status for_each_entry(const redisReply& entries, Fn fn) {
-  auto list = as_array(entries);
-  if (!list) return list.status();
-  for (redisReply* entry : *list) {
-    auto parts = as_array(*entry, 2);
-    if (!parts) return parts.status();
-    auto fields = as_array(*(*parts)[1]);
-    if (!fields) return fields.status();
-    std::map<std::string_view, std::string_view> map;
-    for (size_t i = 0; i + 1 < fields->size(); i += 2) map[str((*fields)[i])] = str((*fields)[i + 1]);
-    if (Status s = fn(str((*parts)[0]), map); !s) return s;
-  }
-  return Status::ok();
-}
-
-std::string field(const std::map<std::string_view, std::string_view>& m, std::string_view key) {
-  auto it = m.find(key);
-  return it == m.end() ? std::string() : std::string(it->second);
 }
 
 // An inbox entry holds a batch of one event ("e") and the target execution ("x").
@@ -99,23 +54,6 @@ Status parse_inbox_entry(std::string_view instance_id, std::string_view sid,
   }
   out.push_back({std::string(sid), std::move((*events)[0]), field(fields, "x")});
   return Status::ok();
-}
-
-Status parse_history(const redisReply& xrange, std::vector<HistoryEvent>& out) {
-  return for_each_entry(xrange, [&](std::string_view sid, const auto& fields) {
-    auto events = decode_events(field(fields, "e"));
-    if (!events) return Status::corruption("history entry " + std::string(sid) + ": " + events.status().message());
-    out.insert(out.end(), std::make_move_iterator(events->begin()), std::make_move_iterator(events->end()));
-    return Status::ok();
-  });
-}
-
-bool matches(const InstanceFilter& f, const InstanceRow& row) {
-  if (!row.id.starts_with(f.id_prefix)) return false;
-  if (f.created_from && row.created < *f.created_from) return false;
-  if (f.created_to && row.created > *f.created_to) return false;
-  return f.statuses.empty() ||
-         std::find(f.statuses.begin(), f.statuses.end(), row.status) != f.statuses.end();
 }
 
 }  // namespace
@@ -549,185 +487,6 @@ Status Store::send(std::string_view id, const HistoryEvent& message) {
     default:
       return done.status();
   }
-}
-
-// ------------------------------------------------------------------ queries
-
-Result<std::optional<InstanceRow>> Store::get(std::string_view id) {
-  auto reply = connection_.command("HGETALL", keys_.instance(partition_of(id), id));
-  if (!reply) return reply.status();
-  auto list = as_array(**reply);
-  if (!list) return list.status();
-  if (list->empty()) return std::optional<InstanceRow>();
-  auto row = parse_row(id, **reply);
-  if (!row) return row.status();
-  return std::optional<InstanceRow>(std::move(*row));
-}
-
-Result<std::vector<HistoryEvent>> Store::history(std::string_view id) {
-  auto reply = connection_.command("XRANGE", keys_.history(partition_of(id), id), "-", "+");
-  if (!reply) return reply.status();
-  std::vector<HistoryEvent> events;
-  if (Status s = parse_history(**reply, events); !s) return s;
-  return events;
-}
-
-Result<InstanceRow> Store::wait(std::string_view id, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const std::string done_key = keys_.done(partition_of(id));
-  auto finished = [&](const Result<std::optional<InstanceRow>>& row) -> std::optional<Status> {
-    if (!row) return row.status();
-    if (!*row) return Status::not_found("no instance with id '" + std::string(id) + "'");
-    if (is_terminal((*row)->status)) return Status::ok();
-    return std::nullopt;
-  };
-  // Most waits find the instance finished already: one round trip.
-  auto row = get(id);
-  if (auto done = finished(row)) return *done ? Result<InstanceRow>(std::move(**row)) : Result<InstanceRow>(*done);
-  // Position first, then the row again: a completion between the two is
-  // seen by the blocking reads, which then only look at the notices.
-  auto position = connection_.command("XREVRANGE", done_key, "+", "-", "COUNT", "1");
-  if (!position) return position.status();
-  std::string last = "0-0";
-  (void)for_each_entry(**position, [&](std::string_view sid, const auto&) {
-    last = std::string(sid);
-    return Status::ok();
-  });
-  bool look = true;  // whether the row may have changed since it was read
-  for (;;) {
-    if (look) {
-      row = get(id);
-      if (auto done = finished(row)) return *done ? Result<InstanceRow>(std::move(**row)) : Result<InstanceRow>(*done);
-      look = false;
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left <= std::chrono::milliseconds(0)) {
-      return Status(Errc::deadline_exceeded,
-                    "instance '" + std::string(id) + "' is still " +
-                        std::string(orchestration::status_name((*row)->status)) + " after " +
-                        std::to_string(timeout.count()) + " ms");
-    }
-    // Block for as long as the socket timeout allows (half of it when it is
-    // short), so a short timeout slows the loop down instead of breaking it.
-    const auto longest = options_.timeout > 2 * kBlockMargin ? options_.timeout - kBlockMargin : options_.timeout / 2;
-    const auto block = std::max(std::min(left, longest), std::chrono::milliseconds(1));
-    auto notice = connection_.command("XREAD", "BLOCK", std::to_string(block.count()), "STREAMS", done_key, last);
-    if (!notice) return notice.status();
-    if (is_nil(**notice)) continue;
-    auto streams = as_array(**notice);
-    if (!streams) return streams.status();
-    for (redisReply* stream : *streams) {
-      auto parts = as_array(*stream, 2);
-      if (!parts) return parts.status();
-      Status s = for_each_entry(*(*parts)[1], [&](std::string_view sid, const auto& fields) {
-        last = std::string(sid);
-        if (field(fields, "i") == id) look = true;
-        return Status::ok();
-      });
-      if (!s) return s;
-    }
-  }
-}
-
-Result<InstancePage> Store::list(const InstanceFilter& filter, size_t page_size,
-                                 std::string_view continuation) {
-  // Candidates from every partition's index, ordered by (created, id).
-  const std::string from = filter.created_from ? ms_text(*filter.created_from) : "-inf";
-  const std::string to = filter.created_to ? ms_text(*filter.created_to) : "+inf";
-  Pipeline pipe(connection_);
-  for (uint32_t p = 0; p < options_.partitions; ++p) {
-    pipe.add("ZRANGEBYSCORE", keys_.index(p), from, to, "WITHSCORES");
-  }
-  std::vector<std::pair<int64_t, std::string>> candidates;
-  for (auto& reply : pipe.execute()) {
-    if (!reply) return reply.status();
-    auto list = as_array(**reply);
-    if (!list) return list.status();
-    for (size_t i = 0; i + 1 < list->size(); i += 2) {
-      std::string id(str((*list)[i]));
-      if (!id.starts_with(filter.id_prefix)) continue;
-      auto score = parse_int("score", str((*list)[i + 1]));
-      if (score) candidates.emplace_back(*score, std::move(id));
-    }
-  }
-  std::sort(candidates.begin(), candidates.end());
-  auto it = candidates.begin();
-  if (!continuation.empty()) {
-    const auto colon = continuation.find(':');
-    auto ms = parse_int("continuation", continuation.substr(0, colon));
-    if (colon == std::string_view::npos || !ms) {
-      return Status::invalid_argument("malformed continuation token '" + std::string(continuation) + "'");
-    }
-    const std::pair<int64_t, std::string> after(*ms, std::string(continuation.substr(colon + 1)));
-    it = std::upper_bound(candidates.begin(), candidates.end(), after);
-  }
-  InstancePage page;
-  constexpr size_t kRowBatch = 256;
-  while (it != candidates.end() && page.instances.size() < page_size) {
-    const auto batch_end = it + std::min<size_t>(kRowBatch, candidates.end() - it);
-    Pipeline rows(connection_);
-    for (auto c = it; c != batch_end; ++c) rows.add("HGETALL", keys_.instance(partition_of(c->second), c->second));
-    auto replies = rows.execute();
-    for (size_t i = 0; i < replies.size(); ++i, ++it) {
-      if (page.instances.size() == page_size) break;
-      if (!replies[i]) return replies[i].status();
-      auto fields = as_array(*replies[i].value());
-      if (!fields || fields->empty()) continue;  // purged meanwhile
-      auto row = parse_row(it->second, *replies[i].value());
-      if (!row) return row.status();
-      if (matches(filter, *row)) page.instances.push_back(std::move(*row));
-    }
-  }
-  if (it != candidates.end() && !page.instances.empty()) {
-    const InstanceRow& last = page.instances.back();
-    page.continuation = ms_text(last.created) + ":" + last.id;
-  }
-  return page;
-}
-
-Status Store::purge(std::string_view id) {
-  const uint32_t p = partition_of(id);
-  const std::string sid(id);
-  Commit c = Commit::finished(keys_.instance(p, id));
-  c.write("DEL", keys_.instance(p, id), {});
-  c.write("DEL", keys_.history(p, id), {});
-  c.write("DEL", keys_.inbox(p, id), {});
-  c.write("ZREM", keys_.index(p), {sid});
-  c.write("SREM", keys_.active(p), {sid});
-  auto done = execute(c);
-  if (done) return Status::ok();
-  switch (done.status().code()) {
-    case Errc::not_found:
-      return Status::not_found("no instance with id '" + sid + "'");
-    case Errc::failed_precondition:
-      return Status::failed_precondition("instance '" + sid + "' has not finished; terminate it first");
-    default:
-      return done.status();
-  }
-}
-
-Result<size_t> Store::purge(const InstanceFilter& filter) {
-  InstanceFilter finished = filter;
-  if (finished.statuses.empty()) {
-    finished.statuses = {OrchestrationStatus::completed, OrchestrationStatus::failed,
-                         OrchestrationStatus::terminated};
-  }
-  std::erase_if(finished.statuses, [](OrchestrationStatus s) { return !is_terminal(s); });
-  if (finished.statuses.empty()) return size_t{0};
-  size_t purged = 0;
-  std::string continuation;
-  do {
-    auto page = list(finished, 500, continuation);
-    if (!page) return page.status();
-    for (const InstanceRow& row : page->instances) {
-      Status s = purge(row.id);
-      if (s) ++purged;
-      else if (s.code() != Errc::not_found && s.code() != Errc::failed_precondition) return s;
-    }
-    continuation = page->continuation;
-  } while (!continuation.empty());
-  return purged;
 }
 
 }  // namespace durable::store

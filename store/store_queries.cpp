@@ -1,0 +1,204 @@
+// The store's queries: instance rows and histories, waiting for a
+// completion, listing by the created-time index, purging.
+#include <algorithm>
+
+#include "store/reply.hpp"
+#include "store/store.hpp"
+
+namespace durable::store {
+namespace {
+
+using namespace reply;
+using orchestration::is_terminal;
+
+// Leave room between a blocking read and the socket timeout.
+constexpr std::chrono::milliseconds kBlockMargin{1000};
+
+bool matches(const InstanceFilter& f, const InstanceRow& row) {
+  if (!row.id.starts_with(f.id_prefix)) return false;
+  if (f.created_from && row.created < *f.created_from) return false;
+  if (f.created_to && row.created > *f.created_to) return false;
+  return f.statuses.empty() ||
+         std::find(f.statuses.begin(), f.statuses.end(), row.status) != f.statuses.end();
+}
+
+}  // namespace
+
+Result<std::optional<InstanceRow>> Store::get(std::string_view id) {
+  auto reply = connection_.command("HGETALL", keys_.instance(partition_of(id), id));
+  if (!reply) return reply.status();
+  auto list = as_array(**reply);
+  if (!list) return list.status();
+  if (list->empty()) return std::optional<InstanceRow>();
+  auto row = parse_row(id, **reply);
+  if (!row) return row.status();
+  return std::optional<InstanceRow>(std::move(*row));
+}
+
+Result<std::vector<HistoryEvent>> Store::history(std::string_view id) {
+  auto reply = connection_.command("XRANGE", keys_.history(partition_of(id), id), "-", "+");
+  if (!reply) return reply.status();
+  std::vector<HistoryEvent> events;
+  if (Status s = parse_history(**reply, events); !s) return s;
+  return events;
+}
+
+Result<InstanceRow> Store::wait(std::string_view id, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::string done_key = keys_.done(partition_of(id));
+  auto finished = [&](const Result<std::optional<InstanceRow>>& row) -> std::optional<Status> {
+    if (!row) return row.status();
+    if (!*row) return Status::not_found("no instance with id '" + std::string(id) + "'");
+    if (is_terminal((*row)->status)) return Status::ok();
+    return std::nullopt;
+  };
+  // Most waits find the instance finished already: one round trip.
+  auto row = get(id);
+  if (auto done = finished(row)) return *done ? Result<InstanceRow>(std::move(**row)) : Result<InstanceRow>(*done);
+  // Position first, then the row again: a completion between the two is
+  // seen by the blocking reads, which then only look at the notices.
+  auto position = connection_.command("XREVRANGE", done_key, "+", "-", "COUNT", "1");
+  if (!position) return position.status();
+  std::string last = "0-0";
+  (void)for_each_entry(**position, [&](std::string_view sid, const auto&) {
+    last = std::string(sid);
+    return Status::ok();
+  });
+  bool look = true;  // whether the row may have changed since it was read
+  for (;;) {
+    if (look) {
+      row = get(id);
+      if (auto done = finished(row)) return *done ? Result<InstanceRow>(std::move(**row)) : Result<InstanceRow>(*done);
+      look = false;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left <= std::chrono::milliseconds(0)) {
+      return Status(Errc::deadline_exceeded,
+                    "instance '" + std::string(id) + "' is still " +
+                        std::string(orchestration::status_name((*row)->status)) + " after " +
+                        std::to_string(timeout.count()) + " ms");
+    }
+    // Block for as long as the socket timeout allows (half of it when it is
+    // short), so a short timeout slows the loop down instead of breaking it.
+    const auto longest = options_.timeout > 2 * kBlockMargin ? options_.timeout - kBlockMargin : options_.timeout / 2;
+    const auto block = std::max(std::min(left, longest), std::chrono::milliseconds(1));
+    auto notice = connection_.command("XREAD", "BLOCK", std::to_string(block.count()), "STREAMS", done_key, last);
+    if (!notice) return notice.status();
+    if (is_nil(**notice)) continue;
+    auto streams = as_array(**notice);
+    if (!streams) return streams.status();
+    for (redisReply* stream : *streams) {
+      auto parts = as_array(*stream, 2);
+      if (!parts) return parts.status();
+      Status s = for_each_entry(*(*parts)[1], [&](std::string_view sid, const auto& fields) {
+        last = std::string(sid);
+        if (field(fields, "i") == id) look = true;
+        return Status::ok();
+      });
+      if (!s) return s;
+    }
+  }
+}
+
+Result<InstancePage> Store::list(const InstanceFilter& filter, size_t page_size,
+                                 std::string_view continuation) {
+  // Candidates from every partition's index, ordered by (created, id).
+  const std::string from = filter.created_from ? ms_text(*filter.created_from) : "-inf";
+  const std::string to = filter.created_to ? ms_text(*filter.created_to) : "+inf";
+  Pipeline pipe(connection_);
+  for (uint32_t p = 0; p < options_.partitions; ++p) {
+    pipe.add("ZRANGEBYSCORE", keys_.index(p), from, to, "WITHSCORES");
+  }
+  std::vector<std::pair<int64_t, std::string>> candidates;
+  for (auto& reply : pipe.execute()) {
+    if (!reply) return reply.status();
+    auto list = as_array(**reply);
+    if (!list) return list.status();
+    for (size_t i = 0; i + 1 < list->size(); i += 2) {
+      std::string id(str((*list)[i]));
+      if (!id.starts_with(filter.id_prefix)) continue;
+      auto score = parse_int("score", str((*list)[i + 1]));
+      if (score) candidates.emplace_back(*score, std::move(id));
+    }
+  }
+  std::sort(candidates.begin(), candidates.end());
+  auto it = candidates.begin();
+  if (!continuation.empty()) {
+    const auto colon = continuation.find(':');
+    auto ms = parse_int("continuation", continuation.substr(0, colon));
+    if (colon == std::string_view::npos || !ms) {
+      return Status::invalid_argument("malformed continuation token '" + std::string(continuation) + "'");
+    }
+    const std::pair<int64_t, std::string> after(*ms, std::string(continuation.substr(colon + 1)));
+    it = std::upper_bound(candidates.begin(), candidates.end(), after);
+  }
+  InstancePage page;
+  constexpr size_t kRowBatch = 256;
+  while (it != candidates.end() && page.instances.size() < page_size) {
+    const auto batch_end = it + std::min<size_t>(kRowBatch, candidates.end() - it);
+    Pipeline rows(connection_);
+    for (auto c = it; c != batch_end; ++c) rows.add("HGETALL", keys_.instance(partition_of(c->second), c->second));
+    auto replies = rows.execute();
+    for (size_t i = 0; i < replies.size(); ++i, ++it) {
+      if (page.instances.size() == page_size) break;
+      if (!replies[i]) return replies[i].status();
+      auto fields = as_array(*replies[i].value());
+      if (!fields || fields->empty()) continue;  // purged meanwhile
+      auto row = parse_row(it->second, *replies[i].value());
+      if (!row) return row.status();
+      if (matches(filter, *row)) page.instances.push_back(std::move(*row));
+    }
+  }
+  if (it != candidates.end() && !page.instances.empty()) {
+    const InstanceRow& last = page.instances.back();
+    page.continuation = ms_text(last.created) + ":" + last.id;
+  }
+  return page;
+}
+
+Status Store::purge(std::string_view id) {
+  const uint32_t p = partition_of(id);
+  const std::string sid(id);
+  Commit c = Commit::finished(keys_.instance(p, id));
+  c.write("DEL", keys_.instance(p, id), {});
+  c.write("DEL", keys_.history(p, id), {});
+  c.write("DEL", keys_.inbox(p, id), {});
+  c.write("ZREM", keys_.index(p), {sid});
+  c.write("SREM", keys_.active(p), {sid});
+  auto done = execute(c);
+  if (done) return Status::ok();
+  switch (done.status().code()) {
+    case Errc::not_found:
+      return Status::not_found("no instance with id '" + sid + "'");
+    case Errc::failed_precondition:
+      return Status::failed_precondition("instance '" + sid + "' has not finished; terminate it first");
+    default:
+      return done.status();
+  }
+}
+
+Result<size_t> Store::purge(const InstanceFilter& filter) {
+  InstanceFilter finished = filter;
+  if (finished.statuses.empty()) {
+    finished.statuses = {OrchestrationStatus::completed, OrchestrationStatus::failed,
+                         OrchestrationStatus::terminated};
+  }
+  std::erase_if(finished.statuses, [](OrchestrationStatus s) { return !is_terminal(s); });
+  if (finished.statuses.empty()) return size_t{0};
+  size_t purged = 0;
+  std::string continuation;
+  do {
+    auto page = list(finished, 500, continuation);
+    if (!page) return page.status();
+    for (const InstanceRow& row : page->instances) {
+      Status s = purge(row.id);
+      if (s) ++purged;
+      else if (s.code() != Errc::not_found && s.code() != Errc::failed_precondition) return s;
+    }
+    continuation = page->continuation;
+  } while (!continuation.empty());
+  return purged;
+}
+
+}  // namespace durable::store
