@@ -41,11 +41,6 @@ void ActivityPool::submit(std::vector<ActivityJob> jobs) {
   }
 }
 
-size_t ActivityPool::queued() const {
-  std::lock_guard lock(shared_->mutex);
-  return shared_->queue.size();
-}
-
 void ActivityPool::stop() {
   {
     std::lock_guard lock(shared_->mutex);
@@ -105,7 +100,6 @@ void ActivityPool::watch() {
       w.abandoned = true;
       w.thread.detach();
       start_worker(slot);
-      ++replaced_;
     }
   }
 }

@@ -44,10 +44,6 @@ class ActivityPool {
 
   /// Queues jobs (thread-safe). Jobs submitted after stop() are dropped.
   void submit(std::vector<ActivityJob> jobs);
-  /// Jobs queued and not yet started.
-  size_t queued() const;
-  /// Workers replaced because they hung.
-  size_t replaced() const { return replaced_.load(); }
   /// Drops queued jobs, waits for running ones to end (not for abandoned
   /// ones), joins the threads.
   void stop();
@@ -80,7 +76,6 @@ class ActivityPool {
   std::shared_ptr<Shared> shared_;
   const std::chrono::milliseconds hang_timeout_;
   std::vector<std::shared_ptr<Worker>> workers_;
-  std::atomic<size_t> replaced_{0};
   std::mutex watch_mutex_;
   std::condition_variable watch_stop_;
   std::thread watchdog_;

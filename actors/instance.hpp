@@ -30,6 +30,7 @@ using orchestration::OrchestrationExecution;
 using orchestration::OrchestrationStatus;
 using orchestration::TimePoint;
 using orchestration::is_terminal;
+using store::stream_id_less;
 namespace events = orchestration::events;
 
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
@@ -45,16 +46,6 @@ constexpr auto kRetryDelay = 200ms;
 
 inline TimePoint wall_now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
-
-// Stream ids compare as (ms, seq).
-inline bool stream_id_less(const std::string& a, const std::string& b) {
-  auto split = [](const std::string& id) {
-    const auto dash = id.find('-');
-    return std::pair(std::stoull(id.substr(0, dash)),
-                     dash == std::string::npos ? 0ull : std::stoull(id.substr(dash + 1)));
-  };
-  return split(a) < split(b);
 }
 
 // The work an episode leaves for after its commit.

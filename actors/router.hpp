@@ -30,7 +30,6 @@ class Router {
   /// Installs (or with an invalid handle removes) the actor of a partition.
   void set_partition(uint32_t partition, caf::actor actor);
   caf::actor partition_actor(uint32_t partition) const;
-  uint32_t partitions() const { return partitions_; }
 
  private:
   const uint32_t partitions_;

@@ -57,17 +57,6 @@ std::vector<std::string> Commit::argv() && {
   return argv;
 }
 
-std::vector<std::string> Commit::argv() const& {
-  std::vector<std::string> argv;
-  argv.reserve(3 + keys_.size() + guard_.size() + ops_.size());
-  argv.emplace_back("FCALL");
-  argv.emplace_back("durable_commit");
-  argv.push_back(std::to_string(keys_.size()));
-  argv.insert(argv.end(), keys_.begin(), keys_.end());
-  argv.insert(argv.end(), guard_.begin(), guard_.end());
-  argv.insert(argv.end(), ops_.begin(), ops_.end());
-  return argv;
-}
 
 Result<uint64_t> Commit::parse_reply(const Result<ReplyPtr>& reply) {
   if (!reply) return reply.status();

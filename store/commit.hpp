@@ -5,7 +5,7 @@
 //   Commit c = Commit::fenced(row_key, lease_key, "node1", epoch, version);
 //   c.write("XADD", history_key, {"*", "e", bytes});
 //   c.write("HSET", row_key, {"s", "2"});
-//   pipeline.add(c.argv());
+//   pipeline.add(std::move(c).argv());
 //
 // Keys travel as KEYS (the function never builds a key itself), so a commit
 // names every key it touches, as Redis Cluster requires.
@@ -48,9 +48,8 @@ class Commit {
 
   bool empty() const { return ops_.empty(); }
 
-  /// FCALL durable_commit <numkeys> <keys...> <guard...> <ops...>.
-  std::vector<std::string> argv() const&;
-  /// The same, moving the arguments out (the commit is spent).
+  /// FCALL durable_commit <numkeys> <keys...> <guard...> <ops...>, moving
+  /// the arguments out (the commit is spent).
   std::vector<std::string> argv() &&;
 
   /// Reads the reply of executing argv(): the new version for fenced and

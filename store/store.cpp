@@ -60,6 +60,8 @@ Status parse_inbox_entry(std::string_view instance_id, std::string_view sid,
 
 // ------------------------------------------------------------------ rows
 
+bool stream_id_less(std::string_view a, std::string_view b) { return stream_id(a) < stream_id(b); }
+
 std::vector<std::string> row_fields(const InstanceRow& row) {
   const FailureDetails none;
   const FailureDetails& f = row.failure ? *row.failure : none;
@@ -312,12 +314,7 @@ Commit Store::episode_commit(const EpisodeWrite& w) const {
 }
 
 std::vector<Result<uint64_t>> Store::execute(std::span<const Commit> commits) {
-  Pipeline pipe(connection_);
-  for (const Commit& c : commits) pipe.add(c.argv());
-  std::vector<Result<uint64_t>> out;
-  out.reserve(commits.size());
-  for (auto& reply : pipe.execute()) out.push_back(Commit::parse_reply(reply));
-  return out;
+  return execute(std::vector<Commit>(commits.begin(), commits.end()));
 }
 
 std::vector<Result<uint64_t>> Store::execute(std::vector<Commit>&& commits) {

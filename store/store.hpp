@@ -279,6 +279,9 @@ class Store {
   RedisConnection connection_;
 };
 
+/// Stream ids ("1700000000000-3") in stream order.
+bool stream_id_less(std::string_view a, std::string_view b);
+
 /// The row's hash fields as HSET arguments (field, value, ...), without "v".
 std::vector<std::string> row_fields(const InstanceRow& row);
 /// The fields an episode within one execution changes: status, custom
