@@ -216,15 +216,17 @@ void Instance::begin_execution(HistoryEvent& started, TimePoint now, store::Epis
   fresh.name = started.name;
   fresh.input = started.input;
   fresh.execution_id = started.execution_id;
-  // A client start wrote the row (created time included); a parent did not.
-  fresh.created = row && row->execution_id == started.execution_id ? row->created : now;
+  // A client start wrote the row (created time included), indexed it and
+  // cleared what a previous execution left; a parent or continue-as-new did not.
+  const bool prepared = row && row->execution_id == started.execution_id;
+  fresh.created = prepared ? row->created : now;
   for (auto& [timer, at] : open_timers) w.timers_fired.push_back({timer, at, execution_id()});
   open_timers.clear();
   outstanding.clear();
   row = std::move(fresh);
   history.clear();
   exec.reset();
-  w.new_execution = true;
+  w.new_execution = !prepared;
   log->debug("[{}] starting {} (execution {})", id, row->name, row->execution_id);
 }
 

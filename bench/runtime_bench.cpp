@@ -276,7 +276,11 @@ int main(int argc, char** argv) {
   } else {
     options.store.address = *store::RedisAddress::parse(redis_url);
     auto conn = store::RedisConnection::connect(options.store.address, 5s);
-    if (conn) (void)conn->command("FLUSHALL");
+    if (conn) {
+      (void)conn->command("FLUSHALL");
+      // As the embedded server runs (cluster/embedded_redis.cpp).
+      (void)conn->command("CONFIG", "SET", "stream-node-max-bytes", "256");
+    }
   }
 
   orchestration::Registry registry;

@@ -37,6 +37,11 @@ constexpr milliseconds kPollInterval{20};
 // Another process can grab the picked port before the server binds it; each
 // retry picks a fresh port, so more than a few clashes in a row means trouble.
 constexpr int kStartAttempts = 5;
+// Redis 7 preallocates a stream's first node up to this size (default 4 KB):
+// every instance has two small streams (history and inbox), so 4 KB each
+// costs memory and a fresh allocation per new instance. 256 bytes still
+// holds a few entries per node.
+constexpr const char* kStreamNodeMaxBytes = "256";
 // Bytes of redis.log quoted in error messages: the last screenful.
 constexpr std::size_t kLogTailBytes = 2000;
 
@@ -302,6 +307,7 @@ Status EmbeddedRedis::adopt(const ServerRecord& record) {
   if (std::filesystem::path(*dir) != dir_) return Status(Errc::failed_precondition, "it serves " + in_quotes(*dir));
   if (Status s = ensure_config(*conn, "appendonly", "yes"); !s) return s;
   if (Status s = ensure_config(*conn, "appendfsync", std::string(fsync_name(options_.fsync))); !s) return s;
+  if (Status s = ensure_config(*conn, "stream-node-max-bytes", kStreamNodeMaxBytes); !s) return s;
   reused_ = true;
   redis_log()->info("adopted {} (appendfsync {})", describe(), fsync_name(options_.fsync));
   return Status::ok();
@@ -326,7 +332,8 @@ Status EmbeddedRedis::launch_on(uint16_t port, bool& port_clash) {
   SpawnOptions spawn_options;
   spawn_options.argv = {options_.binary,  "--bind",        kHost,         "--port",      std::to_string(port),
                         "--save",         "",              "--appendonly", "yes",        "--appendfsync",
-                        std::string(fsync_name(options_.fsync)), "--dir",  dir_.string(), "--daemonize", "no"};
+                        std::string(fsync_name(options_.fsync)), "--dir",  dir_.string(), "--daemonize", "no",
+                        "--stream-node-max-bytes", kStreamNodeMaxBytes};
   spawn_options.log = dir_ / kLogFile;
   // Outlives a crashed node, ignores the node's Ctrl-C: see the header.
   spawn_options.lifetime = ChildLifetime::own_session;

@@ -49,10 +49,22 @@ local function parse_ops(keys, args, first)
   return ops
 end
 
-local function apply_ops(ops, args)
+-- Applies the ops; a new `version` rides on the first HSET of the row
+-- (one write fewer). Returns whether it did.
+local function apply_ops(ops, args, row, version)
+  local stamped = false
   for _, op in ipairs(ops) do
-    redis.call(op[1], op[2], unpack(args, op[3], op[4]))
+    if version and not stamped and op[1] == 'HSET' and op[2] == row then
+      local fields = { unpack(args, op[3], op[4]) }
+      fields[#fields + 1] = 'v'
+      fields[#fields + 1] = version
+      redis.call('HSET', row, unpack(fields))
+      stamped = true
+    else
+      redis.call(op[1], op[2], unpack(args, op[3], op[4]))
+    end
   end
+  return stamped
 end
 
 -- KEYS[1] = instance row. ARGV[1] = guard, then the guard's arguments,
@@ -104,11 +116,10 @@ local function commit(keys, args)
       version = tonumber(redis.call('HGET', row, 'v') or '0') + 1
     end
   end
-  apply_ops(ops, args)
+  local stamped = apply_ops(ops, args, row, version)
   -- A commit that only drops messages for an unknown instance leaves no row.
-  if version and redis.call('EXISTS', row) == 1 then
+  if version and not stamped and redis.call('EXISTS', row) == 1 then
     redis.call('HSET', row, 'v', version)
-    return version
   end
   return version or 0
 end

@@ -86,12 +86,11 @@ std::vector<std::string> row_progress_fields(const InstanceRow& row) {
                                      "ut", ms_text(row.updated),
                                      "ip", row.inbox_position.empty() ? "0-0" : row.inbox_position};
   if (is_terminal(row.status)) {
-    const FailureDetails none;
-    const FailureDetails& f = row.failure ? *row.failure : none;
-    for (std::string v : {std::string("out"), row.output, std::string("fe"), std::string(row.failure ? "1" : ""),
-                          std::string("ft"), f.error_type, std::string("fm"), f.message, std::string("fs"),
-                          f.stack_trace}) {
-      fields.push_back(std::move(v));
+    fields.insert(fields.end(), {"out", row.output});
+    // The execution's first write cleared them; only a failure sets them.
+    if (row.failure) {
+      fields.insert(fields.end(), {"fe", "1", "ft", row.failure->error_type, "fm", row.failure->message, "fs",
+                                   row.failure->stack_trace});
     }
   }
   return fields;

@@ -113,9 +113,10 @@ struct EpisodeWrite {
   bool inactive = false;
   /// The instance has just finished: announce it on the completion stream.
   bool announce_done = false;
-  /// True when this episode starts an execution: the previous execution's
-  /// history is deleted first (continue-as-new, or a finished instance
-  /// started again), and the id is (re)indexed by created time.
+  /// True when this episode starts an execution no client start prepared
+  /// (continue-as-new, a sub-orchestration): the previous execution's
+  /// history is deleted first, the whole row written, and the id (re)indexed
+  /// by created time.
   bool new_execution = false;
   /// encode_events of the episode's new history; empty: nothing to append.
   std::string history_entry;

@@ -127,6 +127,8 @@ TEST_F(EmbeddedRedis, FreshStart_ConfiguredForDurabilityInItsOwnSession) {
   EXPECT_EQ(config(*redis, "appendfsync"), "everysec");
   EXPECT_EQ(config(*redis, "save"), "");
   EXPECT_EQ(config(*redis, "dir"), redis->data_dir().string());
+  // Small first nodes for the many small streams (two per instance).
+  EXPECT_EQ(config(*redis, "stream-node-max-bytes"), "256");
   // Its own session: a Ctrl-C to the node's terminal does not reach it.
   EXPECT_EQ(::getsid(redis->pid()), redis->pid());
   const auto record = ServerRecord::read(redis->data_dir());
@@ -289,12 +291,14 @@ TEST_F(EmbeddedRedis, RecordedServerStillLoading_WaitedForAndAdopted) {
 TEST_F(EmbeddedRedis, AdoptedWithOtherFsync_ConfigFollowsTheOption) {
   ServerPtr first = start(options(Fsync::everysec));
   ASSERT_TRUE(first);
+  ASSERT_TRUE(connect(*first).command("CONFIG", "SET", "stream-node-max-bytes", "4096"));
   first->TEST_abandon();
 
   ServerPtr second = start(options(Fsync::always));
   ASSERT_TRUE(second);
   EXPECT_TRUE(second->reused());
   EXPECT_EQ(config(*second, "appendfsync"), "always");
+  EXPECT_EQ(config(*second, "stream-node-max-bytes"), "256");
   EXPECT_TRUE(second->stop().is_ok());
 }
 
