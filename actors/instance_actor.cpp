@@ -20,7 +20,9 @@ void Instance::load() {
   pending_dead.clear();
   inbox_dirty = false;
   ++rt->counters.loads;
-  caf::anon_send(rt->store_for(partition), LoadJob{id, me()});
+  rt->store_for(partition).load(id, [to = me()](Result<store::LoadedInstance> r) {
+    caf::anon_send(to, Loaded{std::make_shared<Result<store::LoadedInstance>>(std::move(r))});
+  });
 }
 
 void Instance::on_loaded(Loaded& msg) {
@@ -90,7 +92,9 @@ void Instance::on_wake() {
 void Instance::read_inbox() {
   reading = true;
   inbox_dirty = false;
-  caf::anon_send(rt->store_for(partition), InboxJob{{id, inbox_position, kInboxBatch}, me()});
+  rt->store_for(partition).read_inbox({id, inbox_position, kInboxBatch}, [to = me()](store::InboxRead r) {
+    caf::anon_send(to, InboxReply{std::make_shared<store::InboxRead>(std::move(r))});
+  });
 }
 
 void Instance::on_inbox(InboxReply& msg) {

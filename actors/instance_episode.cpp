@@ -346,11 +346,9 @@ void Instance::commit(store::EpisodeWrite w) {
   log->debug("[{}] episode: {} new events, {} messages out, commit v{}", id,
              w.history_entry.empty() ? 0 : 1, w.messages.size(), w.expected_version + 1);
   const uint64_t this_attempt = ++attempt;
-  caf::actor to = me();
-  caf::anon_send(rt->store_for(partition),
-                 CommitJob{std::move(w), [to, this_attempt](Result<uint64_t> r) {
-                             caf::anon_send(to, Committed{this_attempt, std::make_shared<Result<uint64_t>>(std::move(r))});
-                           }});
+  rt->store_for(partition).commit(w, [to = me(), this_attempt](Result<uint64_t> r) {
+    caf::anon_send(to, Committed{this_attempt, std::make_shared<Result<uint64_t>>(std::move(r))});
+  });
 }
 
 void Instance::on_committed(Committed& msg) {

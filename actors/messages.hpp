@@ -56,36 +56,11 @@ struct WakeIds {
   std::vector<std::string> ids;
 };
 
-/// Reads for a store actor; the reads queued together share one pipeline.
-struct LoadJob {
-  std::string id;
-  caf::actor reply_to;  // gets Loaded
-};
-struct InboxJob {
-  store::InboxQuery query;
-  caf::actor reply_to;  // gets InboxReply
-};
-
-/// Work for a store actor: run `fn` on its connection (on its thread).
-struct StoreJob {
-  std::function<void(store::Store&)> fn;
-};
-/// An episode's commit for a store actor; commits queued together share one
-/// pipeline (the store actor builds the Commit, off the scheduler threads).
-struct CommitJob {
-  store::EpisodeWrite write;
-  std::function<void(Result<uint64_t>)> done;
-};
-
 }  // namespace durable::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::ActivityResult)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::TimerDue)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::InboxReply)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::LoadJob)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::InboxJob)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Committed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::WakeIds)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::StoreJob)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::CommitJob)

@@ -18,6 +18,8 @@ struct Partition {
   std::unordered_map<std::string, caf::actor> instances;
   std::unordered_map<caf::actor_addr, std::string> ids;
 
+  caf::actor me() const { return caf::actor_cast<caf::actor>(self); }
+
   caf::actor& instance(const std::string& id) {
     auto it = instances.find(id);
     if (it != instances.end()) return it->second;
@@ -35,29 +37,22 @@ struct Partition {
     ids.erase(it);
   }
 
-  // Asks the store for ids to wake; the answer comes back as WakeIds.
-  template <class Fn>
-  void ask(Fn fn) {
-    caf::actor to = caf::actor_cast<caf::actor>(self);
-    caf::anon_send(rt->store_for(partition), StoreJob{[to, fn](store::Store& s) {
-                     auto ids = fn(s);
-                     if (ids) caf::anon_send(to, WakeIds{std::move(*ids)});
-                   }});
-  }
-
+  // The ids come back as WakeIds; a failed scan is tried again at the next
+  // acquire or tick.
   void recover() {
-    ask([p = partition](store::Store& s) { return s.active(p); });
+    rt->store_for(partition).active(partition, [to = me()](Result<std::vector<std::string>> ids) {
+      if (ids) caf::anon_send(to, WakeIds{std::move(*ids)});
+    });
   }
 
   void poll_timers() {
     const auto until = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()) +
                        2 * rt->options.timer_poll;
-    ask([p = partition, until](store::Store& s) -> Result<std::vector<std::string>> {
-      auto due = s.due_timers(p, until);
-      if (!due) return due.status();
+    rt->store_for(partition).due_timers(partition, until, [to = me()](Result<std::vector<store::DueTimer>> due) {
+      if (!due) return;
       std::vector<std::string> ids;
       for (auto& t : *due) ids.push_back(std::move(t.instance_id));
-      return ids;
+      caf::anon_send(to, WakeIds{std::move(ids)});
     });
     self->delayed_send(self, rt->options.timer_poll, tick_atom::value);
   }

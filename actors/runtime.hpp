@@ -13,6 +13,7 @@
 #include "actors/activity_pool.hpp"
 #include "actors/router.hpp"
 #include "orchestration/registry.hpp"
+#include "store/async_store.hpp"
 #include "store/keys.hpp"
 
 namespace durable::actors {
@@ -48,13 +49,13 @@ struct Runtime {
   const orchestration::Registry& registry;
   RuntimeOptions options;
   uint32_t partitions;
-  std::vector<caf::actor> store_actors;  // partition p uses store_actors[p % size]
+  std::vector<std::unique_ptr<store::AsyncStore>> stores;  // partition p uses stores[p % size]
   ActivityPool& pool;
   Router& router;
   Counters counters;
 
-  const caf::actor& store_for(uint32_t partition) const {
-    return store_actors[partition % store_actors.size()];
+  store::AsyncStore& store_for(uint32_t partition) const {
+    return *stores[partition % stores.size()];
   }
 };
 

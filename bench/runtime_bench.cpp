@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
   app.add_option("--redis", redis_url, "use this Redis (FLUSHALL first!) instead of starting one");
   app.add_option("--partitions", options.store.partitions)->capture_default_str();
   app.add_option("--workers", options.workers, "activity threads (0: cores)")->capture_default_str();
-  app.add_option("--store-actors", options.store_actors, "Redis connections for commits and loads")->capture_default_str();
+  app.add_option("--store-connections", options.store_connections, "Redis connections for commits and loads")->capture_default_str();
   app.add_option("--scheduler-threads", options.scheduler_threads, "CAF scheduler threads (0: cores)")
       ->capture_default_str();
   bool replay = true;

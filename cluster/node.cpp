@@ -7,7 +7,6 @@
 #include <set>
 
 #include "actors/partition_actor.hpp"
-#include "actors/store_actor.hpp"
 #include "base/log.hpp"
 
 namespace durable::cluster {
@@ -49,17 +48,17 @@ Status Node::open(const orchestration::Registry& registry) {
   config_->set("scheduler.policy", caf::atom("sharing"));
   system_ = std::make_unique<caf::actor_system>(*config_);
 
-  std::vector<caf::actor> store_actors;
-  for (size_t i = 0; i < std::max<size_t>(1, options_.store_actors); ++i) {
-    auto store = store::Store::connect(options_.store);
+  std::vector<std::unique_ptr<store::AsyncStore>> stores;
+  for (size_t i = 0; i < std::max<size_t>(1, options_.store_connections); ++i) {
+    auto store = store::AsyncStore::open(options_.store);
     if (!store) return store.status();
-    store_actors.push_back(actors::spawn_store_actor(*system_, std::move(*store)));
+    stores.push_back(std::move(*store));
   }
   pool_ = std::make_unique<actors::ActivityPool>(registry, or_cores(options_.workers),
                                                  options_.runtime.activity_timeout);
   router_ = std::make_unique<actors::Router>(options_.store.partitions);
   runtime_.reset(new actors::Runtime{registry, options_.runtime, options_.store.partitions,
-                                     std::move(store_actors), *pool_, *router_, {}});
+                                     std::move(stores), *pool_, *router_, {}});
 
   renew_or_acquire(*lease_store_);
   log->info("node {} started: hub '{}', {} partitions ({} owned), redis {}, {} activity workers",
@@ -208,17 +207,6 @@ void Node::wake_loop() {
 
 // ------------------------------------------------------------------ stop
 
-void Node::drain_store_actors() {
-  if (!runtime_) return;
-  std::vector<std::future<void>> done;
-  for (const caf::actor& a : runtime_->store_actors) {
-    auto promise = std::make_shared<std::promise<void>>();
-    done.push_back(promise->get_future());
-    caf::anon_send(a, actors::StoreJob{[promise](store::Store&) { promise->set_value(); }});
-  }
-  for (auto& f : done) f.wait_for(5s);
-}
-
 void Node::stop() {
   if (stopped_) return;
   stopped_ = true;
@@ -236,19 +224,18 @@ void Node::stop() {
     router_->set_partition(p, {});
     caf::anon_send(lease.actor, actors::stop_atom::value);
   }
-  // Commits already queued finish before the leases go.
-  drain_store_actors();
+  // Commits already sent finish before the leases go.
+  if (runtime_) {
+    for (auto& store : runtime_->stores) store->drain(5s);
+  }
   if (lease_store_ && !leases.empty()) {
     for (auto& [p, lease] : leases) (void)lease_store_->release_lease(p, options_.runtime.node_id, lease.epoch);
   }
   if (pool_) pool_->stop();
-  if (runtime_) {
-    for (const caf::actor& a : runtime_->store_actors) caf::anon_send(a, actors::stop_atom::value);
-  }
-  if (system_) {
-    system_->await_all_actors_done();
-    system_.reset();
-  }
+  if (system_) system_->await_all_actors_done();
+  // Their callbacks send to actors: gone before the actor system is.
+  if (runtime_) runtime_->stores.clear();
+  system_.reset();
   if (!leases.empty()) durable::logger("node")->info("node {} stopped", options_.runtime.node_id);
 }
 

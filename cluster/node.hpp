@@ -39,8 +39,8 @@ struct NodeOptions {
   actors::RuntimeOptions runtime;
   /// Activity worker threads; 0: the number of cores.
   size_t workers = 0;
-  /// Store actors (Redis connections for loads and commits).
-  size_t store_actors = 2;
+  /// Redis connections for the partitions' commits and loads (AsyncStore).
+  size_t store_connections = 2;
   /// CAF scheduler threads; 0: the number of cores.
   size_t scheduler_threads = 0;
   /// A lease not renewed for this long may be taken by another node.
@@ -83,7 +83,6 @@ class Node {
   void drop_partition(uint32_t partition);
   void wake_loop();
   // Waits until every store actor has run what was queued before the call.
-  void drain_store_actors();
 
   NodeOptions options_;
   std::unique_ptr<caf::actor_system_config> config_;

@@ -129,6 +129,10 @@ class RedisConnection {
 
   const RedisAddress& address() const { return address_; }
 
+  /// The socket, for AsyncStore, which after the handshake does its own
+  /// non-blocking I/O on it and never calls command() again. -1 if broken.
+  int fd() const { return broken() ? -1 : ctx_->fd; }
+
  private:
   friend class Pipeline;
   RedisConnection(ContextPtr ctx, RedisAddress address, std::chrono::milliseconds timeout)

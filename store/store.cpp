@@ -193,27 +193,22 @@ Status Store::release_lease(uint32_t partition, std::string_view node, uint64_t 
 
 // ------------------------------------------------------------------ owner reads
 
+std::vector<std::vector<std::string>> Store::load_commands(std::string_view id) const {
+  const uint32_t p = partition_of(id);
+  return {{"HGETALL", keys_.instance(p, id)},
+          {"XRANGE", keys_.history(p, id), "-", "+"},
+          {"XRANGE", keys_.inbox(p, id), "-", "+"}};
+}
+
 Result<LoadedInstance> Store::load(std::string_view id) {
-  const std::string ids[] = {std::string(id)};
-  return std::move(load_many(ids)[0]);
-}
-
-std::vector<Result<LoadedInstance>> Store::load_many(std::span<const std::string> ids) {
   Pipeline pipe(connection_);
-  for (const std::string& id : ids) {
-    const uint32_t p = partition_of(id);
-    pipe.add("HGETALL", keys_.instance(p, id));
-    pipe.add("XRANGE", keys_.history(p, id), "-", "+");
-    pipe.add("XRANGE", keys_.inbox(p, id), "-", "+");
-  }
+  for (auto& command : load_commands(id)) pipe.add(std::move(command));
   auto replies = pipe.execute();
-  std::vector<Result<LoadedInstance>> out;
-  out.reserve(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) out.push_back(parse_load(ids[i], std::span(replies).subspan(3 * i, 3)));
-  return out;
+  return parse_load(id, replies);
 }
 
-Result<LoadedInstance> Store::parse_load(std::string_view id, std::span<Result<ReplyPtr>> replies) {
+Result<LoadedInstance> Store::parse_load(std::string_view id, std::span<const Result<ReplyPtr>> replies) {
+  if (replies.size() != 3) return Status::internal("a load has 3 replies, got " + std::to_string(replies.size()));
   for (auto& r : replies) {
     if (!r) return r.status();
   }
@@ -235,41 +230,37 @@ Result<LoadedInstance> Store::parse_load(std::string_view id, std::span<Result<R
   return loaded;
 }
 
-Result<std::vector<InboxEntry>> Store::read_inbox(std::string_view id, std::string_view after,
-                                                  size_t count, std::vector<DeadLetter>& undecodable) {
-  InboxQuery query{std::string(id), std::string(after), count};
-  auto result = read_inboxes(std::span(&query, 1));
-  for (DeadLetter& d : result[0].undecodable) undecodable.push_back(std::move(d));
-  return std::move(result[0].entries);
+std::vector<std::string> Store::inbox_command(const InboxQuery& q) const {
+  const std::string start = q.after.empty() || q.after == "0-0" ? "-" : "(" + q.after;
+  return {"XRANGE", keys_.inbox(partition_of(q.id), q.id), start, "+", "COUNT", std::to_string(q.count)};
 }
 
-std::vector<InboxRead> Store::read_inboxes(std::span<const InboxQuery> queries) {
-  Pipeline pipe(connection_);
-  for (const InboxQuery& q : queries) {
-    const std::string start = q.after.empty() || q.after == "0-0" ? "-" : "(" + q.after;
-    pipe.add("XRANGE", keys_.inbox(partition_of(q.id), q.id), start, "+", "COUNT", std::to_string(q.count));
+InboxRead Store::parse_inbox(const InboxQuery& query, const Result<ReplyPtr>& reply) {
+  InboxRead read{std::vector<InboxEntry>{}, {}};
+  if (!reply) {
+    read.entries = reply.status();
+    return read;
   }
-  auto replies = pipe.execute();
-  std::vector<InboxRead> out;
-  out.reserve(queries.size());
-  for (size_t i = 0; i < queries.size(); ++i) {
-    InboxRead read{std::vector<InboxEntry>{}, {}};
-    if (!replies[i]) {
-      read.entries = replies[i].status();
-    } else {
-      std::vector<InboxEntry> entries;
-      Status s = for_each_entry(**replies[i], [&](std::string_view sid, const auto& fields) {
-        return parse_inbox_entry(queries[i].id, sid, fields, entries, read.undecodable);
-      });
-      if (s) {
-        read.entries = std::move(entries);
-      } else {
-        read.entries = s;
-      }
-    }
-    out.push_back(std::move(read));
+  std::vector<InboxEntry> entries;
+  Status s = for_each_entry(**reply, [&](std::string_view sid, const auto& fields) {
+    return parse_inbox_entry(query.id, sid, fields, entries, read.undecodable);
+  });
+  if (s) {
+    read.entries = std::move(entries);
+  } else {
+    read.entries = s;
   }
-  return out;
+  return read;
+}
+
+Result<std::vector<InboxEntry>> Store::read_inbox(std::string_view id, std::string_view after,
+                                                  size_t count, std::vector<DeadLetter>& undecodable) {
+  const InboxQuery query{std::string(id), std::string(after), count};
+  const auto argv = inbox_command(query);
+  const auto v = views(argv);
+  InboxRead read = parse_inbox(query, connection_.command(std::span<const std::string_view>(v)));
+  for (DeadLetter& d : read.undecodable) undecodable.push_back(std::move(d));
+  return std::move(read.entries);
 }
 
 void Store::append_message(Commit& commit, const OutboundMessage& message) const {
@@ -374,8 +365,11 @@ Result<std::string> Store::wake_position(uint32_t partition) {
   return last;
 }
 
-Result<std::vector<std::string>> Store::active(uint32_t partition) {
-  auto reply = connection_.command("SMEMBERS", keys_.active(partition));
+std::vector<std::string> Store::active_command(uint32_t partition) const {
+  return {"SMEMBERS", keys_.active(partition)};
+}
+
+Result<std::vector<std::string>> Store::parse_active(const Result<ReplyPtr>& reply) {
   if (!reply) return reply.status();
   auto list = as_array(**reply);
   if (!list) return list.status();
@@ -384,9 +378,17 @@ Result<std::vector<std::string>> Store::active(uint32_t partition) {
   return ids;
 }
 
-Result<std::vector<DueTimer>> Store::due_timers(uint32_t partition, TimePoint until) {
-  auto reply = connection_.command("ZRANGEBYSCORE", keys_.timers(partition), "-inf", ms_text(until),
-                                   "WITHSCORES", "LIMIT", "0", "1000");
+Result<std::vector<std::string>> Store::active(uint32_t partition) {
+  const auto argv = active_command(partition);
+  const auto v = views(argv);
+  return parse_active(connection_.command(std::span<const std::string_view>(v)));
+}
+
+std::vector<std::string> Store::due_timers_command(uint32_t partition, TimePoint until) const {
+  return {"ZRANGEBYSCORE", keys_.timers(partition), "-inf", ms_text(until), "WITHSCORES", "LIMIT", "0", "1000"};
+}
+
+Result<std::vector<DueTimer>> Store::parse_due_timers(const Result<ReplyPtr>& reply) {
   if (!reply) return reply.status();
   auto list = as_array(**reply);
   if (!list) return list.status();
@@ -406,6 +408,12 @@ Result<std::vector<DueTimer>> Store::due_timers(uint32_t partition, TimePoint un
     timers.push_back(std::move(t));
   }
   return timers;
+}
+
+Result<std::vector<DueTimer>> Store::due_timers(uint32_t partition, TimePoint until) {
+  const auto argv = due_timers_command(partition, until);
+  const auto v = views(argv);
+  return parse_due_timers(connection_.command(std::span<const std::string_view>(v)));
 }
 
 Result<std::vector<DeadLetter>> Store::dead_letters(uint32_t partition, size_t count) {

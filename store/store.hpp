@@ -184,6 +184,7 @@ class Store {
   Store(Store&&) noexcept = default;
   Store& operator=(Store&&) noexcept = default;
 
+  const StoreOptions& options() const { return options_; }
   const Keys& keys() const { return keys_; }
   uint32_t partitions() const { return options_.partitions; }
   uint32_t partition_of(std::string_view id) const {
@@ -211,13 +212,9 @@ class Store {
   /// round trip. Corrupt history is an error (corruption); corrupt inbox
   /// entries come back in `undecodable`.
   Result<LoadedInstance> load(std::string_view id);
-  /// load() of many instances in one round trip, results in order.
-  std::vector<Result<LoadedInstance>> load_many(std::span<const std::string> ids);
   /// Inbox entries after `after` (a stream id; "0-0" for all), at most `count`.
   Result<std::vector<InboxEntry>> read_inbox(std::string_view id, std::string_view after,
                                              size_t count, std::vector<DeadLetter>& undecodable);
-  /// read_inbox() of many instances in one round trip, results in order.
-  std::vector<InboxRead> read_inboxes(std::span<const InboxQuery> queries);
   /// The fenced commit of one episode. Pure (no I/O).
   Commit episode_commit(const EpisodeWrite& write) const;
   /// Executes commits in one pipeline (group commit): one result per commit,
@@ -226,6 +223,18 @@ class Store {
   /// The same, consuming the commits (no copy of their arguments).
   std::vector<Result<uint64_t>> execute(std::vector<Commit>&& commits);
   Result<uint64_t> execute(const Commit& commit);
+
+  // The owner's requests as commands and reply parsers, without I/O, for
+  // sending them without waiting (AsyncStore). Each sync call above and
+  // below is its command(s) plus its parser.
+  std::vector<std::vector<std::string>> load_commands(std::string_view id) const;
+  static Result<LoadedInstance> parse_load(std::string_view id, std::span<const Result<ReplyPtr>> replies);
+  std::vector<std::string> inbox_command(const InboxQuery& query) const;
+  static InboxRead parse_inbox(const InboxQuery& query, const Result<ReplyPtr>& reply);
+  std::vector<std::string> active_command(uint32_t partition) const;
+  static Result<std::vector<std::string>> parse_active(const Result<ReplyPtr>& reply);
+  std::vector<std::string> due_timers_command(uint32_t partition, TimePoint until) const;
+  static Result<std::vector<DueTimer>> parse_due_timers(const Result<ReplyPtr>& reply);
 
   /// Blocks up to `block` for wake notices after the cursors (which it
   /// advances). An empty result means the time passed.
@@ -273,7 +282,6 @@ class Store {
       : options_(std::move(options)), keys_(options_.hub), connection_(std::move(connection)) {}
   void append_message(Commit& commit, const OutboundMessage& message) const;
   Commit start_commit(const HistoryEvent& execution_started, TimePoint now) const;
-  Result<LoadedInstance> parse_load(std::string_view id, std::span<Result<ReplyPtr>> replies);
 
   StoreOptions options_;
   Keys keys_;

@@ -33,7 +33,7 @@ class NodeTest : public durable::testing::RedisTest {
     options_.store.hub = "t";
     options_.store.partitions = 4;
     options_.workers = 2;
-    options_.store_actors = 1;
+    options_.store_connections = 1;
   }
   void TearDown() override {
     if (node_) node_->stop();

@@ -1,0 +1,279 @@
+#include "store/async_store.hpp"
+
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.hpp"
+
+namespace durable::store {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// How long the reader sleeps in poll() with nothing to do: the bound on
+// noticing a request that has waited past the timeout.
+constexpr int kPollMs = 100;
+constexpr auto kFirstRetry = 10ms;
+constexpr auto kMaxRetry = 1s;
+
+// RESP: *<n>\r\n then $<len>\r\n<bytes>\r\n per argument (binary safe).
+void append_command(std::string& out, const std::vector<std::string>& argv) {
+  out += '*';
+  out += std::to_string(argv.size());
+  out += "\r\n";
+  for (const std::string& a : argv) {
+    out += '$';
+    out += std::to_string(a.size());
+    out += "\r\n";
+    out += a;
+    out += "\r\n";
+  }
+}
+
+Result<ReplyPtr> to_result(redisReply* raw) {
+  ReplyPtr reply(raw);
+  if (reply->type == REDIS_REPLY_ERROR) return error_reply_status(std::string_view(reply->str, reply->len));
+  return reply;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AsyncStore>> AsyncStore::open(StoreOptions options) {
+  auto store = Store::connect(std::move(options));
+  if (!store) return store.status();
+  std::unique_ptr<AsyncStore> self(new AsyncStore(std::move(*store)));
+  self->wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (self->wake_fd_ < 0) return Status::internal(std::string("eventfd: ") + std::strerror(errno));
+  self->parser_ = redisReaderCreate();
+  self->fd_ = self->store_.connection().fd();
+  self->reader_ = std::thread([s = self.get()] { s->reader_loop(); });
+  return self;
+}
+
+AsyncStore::AsyncStore(Store store) : store_(std::move(store)), timeout_(store_.options().timeout) {}
+
+AsyncStore::~AsyncStore() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  drained_.notify_all();  // a reconnect back-off waits on it
+  wake_reader();
+  if (reader_.joinable()) reader_.join();
+  fail("the store is closing");
+  if (parser_) redisReaderFree(parser_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+// ------------------------------------------------------------------ requests
+
+void AsyncStore::commit(const EpisodeWrite& write, std::function<void(Result<uint64_t>)> done) {
+  send({store_.episode_commit(write).argv()}, [done = std::move(done)](Replies replies) {
+    done(Commit::parse_reply(replies[0]));
+  });
+}
+
+void AsyncStore::load(std::string_view id, std::function<void(Result<LoadedInstance>)> done) {
+  send(store_.load_commands(id), [id = std::string(id), done = std::move(done)](Replies replies) {
+    done(Store::parse_load(id, replies));
+  });
+}
+
+void AsyncStore::read_inbox(InboxQuery query, std::function<void(InboxRead)> done) {
+  auto command = store_.inbox_command(query);
+  send({std::move(command)}, [query = std::move(query), done = std::move(done)](Replies replies) {
+    done(Store::parse_inbox(query, replies[0]));
+  });
+}
+
+void AsyncStore::active(uint32_t partition, std::function<void(Result<std::vector<std::string>>)> done) {
+  send({store_.active_command(partition)},
+       [done = std::move(done)](Replies replies) { done(Store::parse_active(replies[0])); });
+}
+
+void AsyncStore::due_timers(uint32_t partition, TimePoint until,
+                            std::function<void(Result<std::vector<DueTimer>>)> done) {
+  send({store_.due_timers_command(partition, until)},
+       [done = std::move(done)](Replies replies) { done(Store::parse_due_timers(replies[0])); });
+}
+
+bool AsyncStore::drain(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return drained_.wait_for(lock, timeout, [&] { return in_flight_.empty(); });
+}
+
+// ------------------------------------------------------------------ sending
+
+void AsyncStore::send(std::vector<std::vector<std::string>> commands, std::function<void(Replies)> done) {
+  std::unique_lock lock(mu_);
+  if (fd_ < 0 || stopping_) {
+    const Status down = Status(Errc::unavailable, "redis at " + store_.connection().address().to_string() +
+                                            " is unreachable: " + (stopping_ ? "the store is closing" : down_reason_));
+    lock.unlock();
+    Replies replies;
+    for (size_t i = 0; i < commands.size(); ++i) replies.emplace_back(down);
+    done(std::move(replies));
+    return;
+  }
+  const bool was_idle = out_.empty();
+  for (const auto& argv : commands) append_command(out_, argv);
+  in_flight_.push_back({commands.size(), {}, std::move(done), Clock::now()});
+  flush_locked();
+  // Bytes left (the socket is full): the reader writes them when it can.
+  if (was_idle && !out_.empty()) wake_reader();
+}
+
+void AsyncStore::flush_locked() {
+  size_t written = 0;
+  while (written < out_.size() && fd_ >= 0) {
+    const ssize_t n = ::send(fd_, out_.data() + written, out_.size() - written, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      written += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      // EAGAIN: the rest waits for POLLOUT; an error shows up as the
+      // reader's POLLERR/EOF, which fails the connection there.
+      break;
+    }
+  }
+  out_.erase(0, written);
+}
+
+void AsyncStore::wake_reader() {
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+}
+
+// ------------------------------------------------------------------ the reader thread
+
+void AsyncStore::reader_loop() {
+  for (;;) {
+    int fd;
+    bool want_write;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ && (in_flight_.empty() || fd_ < 0)) return;
+      fd = fd_;
+      want_write = !out_.empty();
+      if (fd >= 0 && !in_flight_.empty() && Clock::now() - in_flight_.front().sent > timeout_) {
+        fd = -2;  // timed out: handled below, outside the lock
+      }
+    }
+    if (fd == -2) {
+      fail("no reply within " + std::to_string(timeout_.count()) + " ms");
+      continue;
+    }
+    if (fd < 0) {
+      reconnect();
+      continue;
+    }
+    pollfd fds[2] = {{fd, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0}, {wake_fd_, POLLIN, 0}};
+    if (::poll(fds, 2, kPollMs) < 0 && errno != EINTR) {
+      fail(std::string("poll: ") + std::strerror(errno));
+      continue;
+    }
+    if (fds[1].revents & POLLIN) {
+      uint64_t count;
+      [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof count);
+    }
+    if (fds[0].revents & POLLOUT) {
+      std::lock_guard lock(mu_);
+      flush_locked();
+    }
+    if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) read_replies();
+  }
+}
+
+void AsyncStore::read_replies() {
+  char buf[64 * 1024];
+  const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+  if (n == 0) return fail("the server closed the connection");
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    return fail(std::string("recv: ") + std::strerror(errno));
+  }
+  std::string broken;
+  std::vector<Request> complete;
+  if (redisReaderFeed(parser_, buf, static_cast<size_t>(n)) != REDIS_OK) broken = parser_->errstr;
+  while (broken.empty()) {
+    void* raw = nullptr;
+    if (redisReaderGetReply(parser_, &raw) != REDIS_OK) {
+      broken = parser_->errstr;
+      break;
+    }
+    if (!raw) break;
+    std::lock_guard lock(mu_);
+    if (in_flight_.empty()) {  // cannot happen: Redis answers what it was sent
+      freeReplyObject(raw);
+      continue;
+    }
+    Request& front = in_flight_.front();
+    front.replies.push_back(to_result(static_cast<redisReply*>(raw)));
+    if (front.replies.size() == front.expected) {
+      complete.push_back(std::move(front));
+      in_flight_.pop_front();
+    }
+  }
+  for (Request& r : complete) r.done(std::move(r.replies));
+  if (!broken.empty()) return fail("bad reply: " + broken);
+  std::lock_guard lock(mu_);
+  if (in_flight_.empty()) drained_.notify_all();
+}
+
+void AsyncStore::fail(const std::string& why) {
+  std::deque<Request> lost;
+  {
+    std::lock_guard lock(mu_);
+    if (fd_ >= 0) durable::logger("store")->warn("redis connection lost: {}", why);
+    fd_ = -1;
+    down_reason_ = why;
+    out_.clear();
+    lost.swap(in_flight_);
+  }
+  if (parser_) {
+    redisReaderFree(parser_);
+    parser_ = redisReaderCreate();
+  }
+  const Status status = Status(Errc::unavailable, "redis connection lost: " + why);
+  for (Request& r : lost) {
+    while (r.replies.size() < r.expected) r.replies.emplace_back(status);
+    r.done(std::move(r.replies));
+  }
+  std::lock_guard lock(mu_);
+  drained_.notify_all();
+}
+
+// Re-establishes the connection with back-off; returns when connected or
+// stopping.
+void AsyncStore::reconnect() {
+  auto log = durable::logger("store");
+  auto delay = kFirstRetry;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    // The socket is only ours again once the handshake is done.
+    Status s = store_.reconnect();
+    if (s) {
+      std::lock_guard lock(mu_);
+      fd_ = store_.connection().fd();
+      log->info("reconnected to redis at {}", store_.connection().address().to_string());
+      return;
+    }
+    log->debug("reconnect to redis at {} failed: {}", store_.connection().address().to_string(), s.message());
+    std::unique_lock lock(mu_);
+    drained_.wait_for(lock, delay, [&] { return stopping_; });
+    delay = std::min<std::chrono::milliseconds>(delay * 2, kMaxRetry);
+  }
+}
+
+}  // namespace durable::store
