@@ -122,12 +122,16 @@ void AsyncStore::send(std::vector<std::vector<std::string>> commands, std::funct
     done(std::move(replies));
     return;
   }
-  const bool was_idle = out_.empty();
+  // With replies due, the reader writes what gathers until they come, in
+  // one go (group commit); an idle connection sends at once (latency).
+  const bool replies_due = !in_flight_.empty();
+  const bool was_empty = out_.empty();
   for (const auto& argv : commands) append_command(out_, argv);
   in_flight_.push_back({commands.size(), {}, std::move(done), Clock::now()});
+  if (replies_due || !was_empty) return;
   flush_locked();
   // Bytes left (the socket is full): the reader writes them when it can.
-  if (was_idle && !out_.empty()) wake_reader();
+  if (!out_.empty()) wake_reader();
 }
 
 void AsyncStore::flush_locked() {
@@ -222,10 +226,16 @@ void AsyncStore::read_replies() {
       in_flight_.pop_front();
     }
   }
+  if (!broken.empty()) {
+    for (Request& r : complete) r.done(std::move(r.replies));
+    return fail("bad reply: " + broken);
+  }
+  {
+    std::lock_guard lock(mu_);
+    flush_locked();  // what gathered while these replies were due
+    if (in_flight_.empty()) drained_.notify_all();
+  }
   for (Request& r : complete) r.done(std::move(r.replies));
-  if (!broken.empty()) return fail("bad reply: " + broken);
-  std::lock_guard lock(mu_);
-  if (in_flight_.empty()) drained_.notify_all();
 }
 
 void AsyncStore::fail(const std::string& why) {

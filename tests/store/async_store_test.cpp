@@ -1,0 +1,159 @@
+// AsyncStore against a real redis-server: replies reach the callback of the
+// request they answer, from many threads at once; a lost connection fails
+// what is in flight and the store comes back by itself.
+#include "store/async_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "orchestration/codec.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace durable::store {
+namespace {
+
+using namespace std::chrono_literals;
+using orchestration::events::execution_started;
+
+const TimePoint kT0{std::chrono::milliseconds(1'700'000'000'000)};
+
+class AsyncStoreTest : public durable::testing::RedisTest {
+ protected:
+  void SetUp() override {
+    RedisTest::SetUp();
+    auto address = RedisAddress::parse(server().url());
+    ASSERT_TRUE(address) << address.status().to_string();
+    options_ = {*address, "t", 4, 2000ms};
+    auto sync = Store::connect(options_);
+    ASSERT_TRUE(sync) << sync.status().to_string();
+    sync_.emplace(std::move(*sync));
+    auto async = AsyncStore::open(options_);
+    ASSERT_TRUE(async) << async.status().to_string();
+    async_ = std::move(*async);
+  }
+  void TearDown() override {
+    async_.reset();
+    RedisTest::TearDown();
+  }
+
+  void start(const std::string& id, const std::string& input) {
+    ASSERT_TRUE(sync_->start(execution_started(kT0, "Hello", id, input, "exec-" + id), kT0));
+  }
+  Result<LoadedInstance> load(const std::string& id) {
+    std::promise<Result<LoadedInstance>> done;
+    async_->load(id, [&](Result<LoadedInstance> r) { done.set_value(std::move(r)); });
+    auto f = done.get_future();
+    if (f.wait_for(10s) != std::future_status::ready) return Status::internal("no callback within 10 s");
+    return f.get();
+  }
+
+  StoreOptions options_;
+  std::optional<Store> sync_;
+  std::unique_ptr<AsyncStore> async_;
+};
+
+TEST_F(AsyncStoreTest, ManyThreadsEachGetTheirOwnReplies) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      start("i" + std::to_string(t) + "-" + std::to_string(i), "input of " + std::to_string(t * 1000 + i));
+    }
+  }
+  std::atomic<int> right{0};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = "i" + std::to_string(t) + "-" + std::to_string(i);
+        const std::string input = "input of " + std::to_string(t * 1000 + i);
+        async_->load(id, [&, id, input](Result<LoadedInstance> r) {
+          const bool ok = r && r->row && r->row->id == id && r->row->input == input && r->inbox.size() == 1;
+          ++(ok ? right : wrong);
+        });
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+  ASSERT_TRUE(async_->drain(10s));
+  EXPECT_EQ(right.load(), kThreads * kPerThread);
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_F(AsyncStoreTest, CommitIsFencedLikeTheSyncOne) {
+  start("a", "in");
+  auto lease = sync_->acquire_lease(sync_->partition_of("a"), "n1", 10s);
+  ASSERT_TRUE(lease && lease->epoch > 0);
+  auto loaded = load("a");
+  ASSERT_TRUE(loaded && loaded->row);
+  EpisodeWrite w;
+  w.node = "n1";
+  w.epoch = lease->epoch;
+  w.expected_version = loaded->row->version;
+  w.row = *loaded->row;
+  w.row.status = OrchestrationStatus::running;
+  std::promise<Result<uint64_t>> first;
+  async_->commit(w, [&](Result<uint64_t> r) { first.set_value(std::move(r)); });
+  auto version = first.get_future().get();
+  ASSERT_TRUE(version) << version.status().to_string();
+  EXPECT_EQ(*version, loaded->row->version + 1);
+  // The same write again: its version is stale now.
+  std::promise<Result<uint64_t>> again;
+  async_->commit(w, [&](Result<uint64_t> r) { again.set_value(std::move(r)); });
+  auto refused = again.get_future().get();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.status().code(), Errc::failed_precondition);
+  EXPECT_NE(refused.status().message().find("DURABLE_VERSION"), std::string::npos) << refused.status().message();
+}
+
+TEST_F(AsyncStoreTest, KilledConnectionFailsInFlightThenRecovers) {
+  start("a", "in");
+  ASSERT_TRUE(load("a"));
+  // Every client but ours (the sync store and the fixture are used no more).
+  auto killed = sync_->connection().command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+  ASSERT_TRUE(killed) << killed.status().to_string();
+  // The first request may meet the dead socket (unavailable) or a fresh one;
+  // within a few seconds one succeeds again without any help.
+  bool recovered = false;
+  for (int i = 0; i < 100 && !recovered; ++i) {
+    auto r = load("a");
+    if (r) {
+      recovered = r->row && r->row->input == "in";
+    } else {
+      EXPECT_EQ(r.status().code(), Errc::unavailable) << r.status().to_string();
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  EXPECT_TRUE(recovered);
+}
+
+TEST_F(AsyncStoreTest, ServerGone_RequestsFailFastNamingTheServer) {
+  server().kill();
+  Result<LoadedInstance> r = Status::ok();
+  for (int i = 0; i < 50; ++i) {  // until the reader has noticed
+    r = load("a");
+    if (!r && r.status().message().find("unreachable") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.status().code(), Errc::unavailable);
+  EXPECT_NE(r.status().message().find(options_.address.to_string()), std::string::npos) << r.status().message();
+  // Back once the server is.
+  ASSERT_TRUE(server().start());
+  ASSERT_TRUE(sync_->reconnect());
+  start("b", "back");
+  bool back = false;
+  for (int i = 0; i < 100 && !back; ++i) {
+    auto again = load("b");
+    back = again && again->row && again->row->input == "back";
+    if (!back) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(back);
+}
+
+}  // namespace
+}  // namespace durable::store
