@@ -67,7 +67,7 @@ AsyncStore::~AsyncStore() {
   drained_.notify_all();  // a reconnect back-off waits on it
   wake_reader();
   if (reader_.joinable()) reader_.join();
-  fail("the store is closing");
+  fail("the store is closing", /*log=*/false);
   if (parser_) redisReaderFree(parser_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
@@ -106,7 +106,7 @@ void AsyncStore::due_timers(uint32_t partition, TimePoint until,
 
 bool AsyncStore::drain(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  return drained_.wait_for(lock, timeout, [&] { return in_flight_.empty(); });
+  return drained_.wait_for(lock, timeout, [&] { return unfinished_ == 0; });
 }
 
 // ------------------------------------------------------------------ sending
@@ -128,6 +128,7 @@ void AsyncStore::send(std::vector<std::vector<std::string>> commands, std::funct
   const bool was_empty = out_.empty();
   for (const auto& argv : commands) append_command(out_, argv);
   in_flight_.push_back({commands.size(), {}, std::move(done), Clock::now()});
+  ++unfinished_;
   if (replies_due || !was_empty) return;
   flush_locked();
   // Bytes left (the socket is full): the reader writes them when it can.
@@ -226,39 +227,41 @@ void AsyncStore::read_replies() {
       in_flight_.pop_front();
     }
   }
-  if (!broken.empty()) {
-    for (Request& r : complete) r.done(std::move(r.replies));
-    return fail("bad reply: " + broken);
-  }
-  {
+  if (broken.empty()) {
     std::lock_guard lock(mu_);
     flush_locked();  // what gathered while these replies were due
-    if (in_flight_.empty()) drained_.notify_all();
   }
-  for (Request& r : complete) r.done(std::move(r.replies));
+  finish(complete);
+  if (!broken.empty()) fail("bad reply: " + broken);
 }
 
-void AsyncStore::fail(const std::string& why) {
-  std::deque<Request> lost;
+void AsyncStore::finish(std::vector<Request>& requests) {
+  for (Request& r : requests) r.done(std::move(r.replies));
+  std::lock_guard lock(mu_);
+  unfinished_ -= requests.size();
+  if (unfinished_ == 0) drained_.notify_all();
+}
+
+void AsyncStore::fail(const std::string& why, bool log) {
+  std::vector<Request> lost;
   {
     std::lock_guard lock(mu_);
-    if (fd_ >= 0) durable::logger("store")->warn("redis connection lost: {}", why);
+    if (fd_ >= 0 && log) durable::logger("store")->warn("redis connection lost: {}", why);
     fd_ = -1;
     down_reason_ = why;
     out_.clear();
-    lost.swap(in_flight_);
+    lost.assign(std::make_move_iterator(in_flight_.begin()), std::make_move_iterator(in_flight_.end()));
+    in_flight_.clear();
   }
   if (parser_) {
     redisReaderFree(parser_);
     parser_ = redisReaderCreate();
   }
-  const Status status = Status(Errc::unavailable, "redis connection lost: " + why);
+  const Status status(Errc::unavailable, "redis connection lost: " + why);
   for (Request& r : lost) {
     while (r.replies.size() < r.expected) r.replies.emplace_back(status);
-    r.done(std::move(r.replies));
   }
-  std::lock_guard lock(mu_);
-  drained_.notify_all();
+  finish(lost);
 }
 
 // Re-establishes the connection with back-off; returns when connected or

@@ -69,7 +69,9 @@ class AsyncStore {
   // Reads what the socket has and completes the requests it answers.
   void read_replies();
   // Drops the connection: every request in flight gets unavailable.
-  void fail(const std::string& why);
+  void fail(const std::string& why, bool log = true);
+  // Runs the callbacks of answered requests.
+  void finish(std::vector<Request>& requests);
   void reconnect();
   void wake_reader();
 
@@ -83,6 +85,7 @@ class AsyncStore {
   int fd_ = -1;  // -1 while the connection is down
   std::string out_;
   std::deque<Request> in_flight_;
+  size_t unfinished_ = 0;  // requests whose callback has not returned
   std::string down_reason_;
   bool stopping_ = false;
   std::thread reader_;
