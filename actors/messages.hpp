@@ -39,7 +39,7 @@ struct TimerDue {
   orchestration::TimePoint fire_at{};
 };
 
-/// Replies from the store actor. Results are shared: CAF copies messages
+/// Replies from the store (AsyncStore callbacks). Results are shared: CAF copies messages
 /// only when they have several receivers, but the types must be copyable.
 struct Loaded {
   std::shared_ptr<Result<store::LoadedInstance>> result;

@@ -1,5 +1,5 @@
 #pragma once
-// Node: one durable process. It owns the actor system, the store actors, the
+// Node: one durable process. It owns the actor system, the AsyncStores, the
 // activity pool and the partition actors, and runs two threads of its own
 // that must never wait behind the scheduler:
 //   - the lease loop acquires, renews and releases the partition leases (on
@@ -82,7 +82,6 @@ class Node {
   void take_partition(store::Store& store, uint32_t partition, uint64_t epoch);
   void drop_partition(uint32_t partition);
   void wake_loop();
-  // Waits until every store actor has run what was queued before the call.
 
   NodeOptions options_;
   std::unique_ptr<caf::actor_system_config> config_;

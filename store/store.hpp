@@ -1,7 +1,7 @@
 #pragma once
 // Store: everything durable does in Redis, over one synchronous connection.
-// The node's store actors each own one (on a thread of their own); the C++
-// Client owns one. Layout of keys and values: docs/format.md ("Redis keys").
+// The node's AsyncStores each own one (for the handshake; their I/O is their
+// own), as do its lease and wake loops; the C++ Client owns one. Layout of keys and values: docs/format.md ("Redis keys").
 //
 // Thread affinity: as RedisConnection (one thread at a time).
 //
