@@ -133,7 +133,7 @@ TEST_F(AsyncStoreTest, KilledConnectionFailsInFlightThenRecovers) {
 
 TEST_F(AsyncStoreTest, ServerGone_RequestsFailFastNamingTheServer) {
   server().kill();
-  Result<LoadedInstance> r = Status::ok();
+  Result<LoadedInstance> r = Status::internal("not tried");
   for (int i = 0; i < 50; ++i) {  // until the reader has noticed
     r = load("a");
     if (!r && r.status().message().find("unreachable") != std::string::npos) break;
