@@ -17,6 +17,7 @@
 #include "cluster/embedded_redis.hpp"
 #include "cluster/node.hpp"
 #include "node/sample_run.hpp"
+#include "http/server.hpp"
 #include "samples/samples.hpp"
 
 namespace {
@@ -31,6 +32,8 @@ struct Flags {
   double activity_timeout_s = 600;
   bool no_cache = false;
   bool run_samples = false;
+  std::string http = "127.0.0.1:7071";
+  std::string http_key;
 };
 
 // Blocks SIGINT and SIGTERM in every thread (threads inherit the mask), so
@@ -71,6 +74,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
+  app.add_option("--http", flags.http, "host:port of the HTTP API ('off': none; port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--http-key", flags.http_key, "a key every HTTP request must carry (?code= or Bearer)");
   app.add_flag("--run-samples", flags.run_samples, "run every sample through the client, print the outputs, exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -111,12 +117,31 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  client::ClientOptions c;
+  c.address = options.store.address;
+  c.hub = options.store.hub;
+  c.partitions = options.store.partitions;
+  std::unique_ptr<http::HttpServer> http;
+  if (flags.http != "off") {
+    auto listen = http::parse_listen_address(flags.http);
+    if (!listen) {
+      log->error("--http: {}", listen.status().message());
+      (*node)->stop();
+      return 2;
+    }
+    listen->key = flags.http_key;
+    auto started = http::HttpServer::start(*listen, registry, c);
+    if (!started) {
+      log->error("cannot serve HTTP: {}", started.status().message());
+      (*node)->stop();
+      if (embedded) (void)embedded->stop();
+      return 1;
+    }
+    http = std::move(*started);
+  }
+
   int exit_code = 0;
   if (flags.run_samples) {
-    client::ClientOptions c;
-    c.address = options.store.address;
-    c.hub = options.store.hub;
-    c.partitions = options.store.partitions;
     auto client = client::Client::connect(c);
     if (!client) {
       log->error("client: {}", client.status().message());
@@ -130,6 +155,7 @@ int main(int argc, char** argv) {
     sigwait(&stop_signals, &signal);
     log->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
   }
+  if (http) http->stop();
   (*node)->stop();
   if (embedded) (void)embedded->stop();
   return exit_code;

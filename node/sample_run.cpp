@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "http/json.hpp"
 #include "orchestration/payload.hpp"
 
 namespace durable::node {
@@ -15,20 +16,8 @@ using namespace std::chrono_literals;
 using orchestration::OrchestrationStatus;
 using orchestration::Payload;
 
-Payload from_json(const json& value) {
-  if (value.is_null()) return {};
-  auto bytes = json::to_msgpack(value);
-  return Payload(bytes.begin(), bytes.end());
-}
-
-std::string to_text(const Payload& payload) {
-  if (payload.empty()) return "null";
-  try {
-    return json::from_msgpack(payload).dump();
-  } catch (const json::exception&) {
-    return "<" + std::to_string(payload.size()) + " bytes>";
-  }
-}
+Payload from_json(const json& value) { return http::payload_from_json(value); }
+std::string to_text(const Payload& payload) { return http::payload_to_json(payload).dump(); }
 
 struct Sample {
   Sample(std::string title, std::string name, json input,

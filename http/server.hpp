@@ -1,0 +1,78 @@
+#pragma once
+// HttpServer: Durable Functions' built-in HTTP API, served by a node
+// (cpp-httplib on its own threads). Routes, under
+// /runtime/webhooks/durabletask:
+//
+//   POST   /orchestrators/{name}[/{instanceId}][?timeout=S]  start (202, or 200 when done in time)
+//   GET    /instances/{id}[?showHistory&showHistoryOutput&showInput]
+//   GET    /instances[?runtimeStatus&createdTimeFrom&createdTimeTo&instanceIdPrefix&top]
+//          (paging: x-ms-continuation-token request and response header)
+//   POST   /instances/{id}/raiseEvent/{event}   body: the event's JSON
+//   POST   /instances/{id}/terminate|suspend|resume[?reason=]
+//   DELETE /instances/{id}                       purge one
+//   DELETE /instances?createdTimeFrom=...        purge by filter
+//   GET    /health
+//
+// Every client mistake is a 4xx with {"error": "..."} naming it; nothing a
+// client sends is a 500. With a key set, every route wants it as ?code= or
+// "Authorization: Bearer <key>".
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "base/status.hpp"
+#include "client/client.hpp"
+#include "orchestration/registry.hpp"
+
+namespace httplib {
+class Server;
+}
+
+namespace durable::http {
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  /// 0: any free port (see HttpServer::port()).
+  uint16_t port = 7071;
+  /// Empty: no key needed.
+  std::string key;
+  /// Largest request body.
+  size_t max_body_bytes = 16u << 20;
+  /// Longest wait a start's ?timeout= may ask for.
+  std::chrono::seconds max_wait{60};
+  /// Request threads: waits hold one each, so there are many.
+  size_t threads = 64;
+};
+
+/// "host:port" (a bare port means 127.0.0.1) as HttpOptions. Errors:
+/// invalid_argument naming what is wrong.
+Result<HttpOptions> parse_listen_address(std::string_view text);
+
+class HttpServer {
+ public:
+  /// Binds and starts serving. Errors: unavailable when the address cannot
+  /// be bound (the message names it).
+  static Result<std::unique_ptr<HttpServer>> start(HttpOptions options, const orchestration::Registry& registry,
+                                                   client::ClientOptions client);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  uint16_t port() const { return port_; }
+  /// Stops accepting, finishes what is being served.
+  void stop();
+
+ private:
+  HttpServer(HttpOptions options, const orchestration::Registry& registry, std::unique_ptr<client::Client> client);
+  void routes();
+
+  const HttpOptions options_;
+  const orchestration::Registry& registry_;
+  std::unique_ptr<client::Client> client_;
+  std::unique_ptr<httplib::Server> server_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace durable::http

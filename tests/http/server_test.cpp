@@ -1,0 +1,383 @@
+// The HTTP API over real HTTP on loopback, against a node in this process
+// and a real redis-server: every route, its status codes, and a table of
+// bad requests with the error each one gets.
+#include "http/server.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "cluster/node.hpp"
+#include "http/json.hpp"
+#include "samples/samples.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace durable::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kBase = "/runtime/webhooks/durabletask";
+
+class HttpTest : public durable::testing::RedisTest {
+ protected:
+  void SetUp() override {
+    RedisTest::SetUp();
+    samples::register_samples(registry_);
+    cluster::NodeOptions options;
+    options.store.address = *store::RedisAddress::parse(server().url());
+    options.store.hub = "h";
+    options.store.partitions = 4;
+    options.workers = 2;
+    options.store_connections = 1;
+    auto node = cluster::Node::start(registry_, options);
+    ASSERT_TRUE(node) << node.status().to_string();
+    node_ = std::move(*node);
+    client_options_.address = options.store.address;
+    client_options_.hub = options.store.hub;
+    client_options_.partitions = options.store.partitions;
+    serve({});
+  }
+  void TearDown() override {
+    http_.reset();
+    if (node_) node_->stop();
+    RedisTest::TearDown();
+  }
+  void serve(std::string key) {
+    http_.reset();
+    HttpOptions o;
+    o.port = 0;
+    o.key = std::move(key);
+    o.max_body_bytes = 4096;
+    o.max_wait = 10s;
+    auto started = HttpServer::start(o, registry_, client_options_);
+    ASSERT_TRUE(started) << started.status().to_string();
+    http_ = std::move(*started);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", http_->port());
+    client_->set_read_timeout(20, 0);
+  }
+
+  httplib::Result post(const std::string& path, const std::string& body = "") {
+    return client_->Post((kBase + path).c_str(), body, "application/json");
+  }
+  httplib::Result get(const std::string& path) { return client_->Get((kBase + path).c_str()); }
+  httplib::Result del(const std::string& path) { return client_->Delete((kBase + path).c_str()); }
+
+  static json body(const httplib::Result& r) { return r ? json::parse(r->body) : json(); }
+
+  // Polls the status route until the instance has finished (200).
+  json finished(const std::string& id) {
+    for (int i = 0; i < 200; ++i) {
+      auto r = get("/instances/" + id);
+      if (r && r->status == 200) return body(r);
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << id << " did not finish";
+    return {};
+  }
+  // Starts an Approval that waits (a long timer) for its "Approval" event.
+  void start_waiting(const std::string& id) {
+    auto r = post("/orchestrators/Approval/" + id, R"({"proposal":"p","timeoutSeconds":3600})");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+    for (int i = 0; i < 200; ++i) {  // until RequestApproval ran
+      auto s = get("/instances/" + id + "?showHistory=true");
+      if (s && body(s)["historyEvents"].size() >= 6) return;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+  orchestration::Registry registry_;
+  std::unique_ptr<cluster::Node> node_;
+  client::ClientOptions client_options_;
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(HttpTest, Start_AcceptedWithCheckStatusLinks_ThenCompletedWithOutputAndHistory) {
+  auto r = post("/orchestrators/HelloSequence/h1", R"(["Tokyo","Oslo"])");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 202) << r->body;
+  const json links = body(r);
+  EXPECT_EQ(links["id"], "h1");
+  const std::string base = "http://127.0.0.1:" + std::to_string(http_->port()) + kBase + "/instances/h1";
+  EXPECT_EQ(links["statusQueryGetUri"], base);
+  EXPECT_EQ(links["sendEventPostUri"], base + "/raiseEvent/{eventName}");
+  EXPECT_EQ(links["terminatePostUri"], base + "/terminate?reason={text}");
+  EXPECT_EQ(links["suspendPostUri"], base + "/suspend?reason={text}");
+  EXPECT_EQ(links["resumePostUri"], base + "/resume?reason={text}");
+  EXPECT_EQ(links["purgeHistoryDeleteUri"], base);
+  EXPECT_EQ(r->get_header_value("Location"), base);
+
+  const json done = finished("h1");
+  EXPECT_EQ(done["name"], "HelloSequence");
+  EXPECT_EQ(done["instanceId"], "h1");
+  EXPECT_EQ(done["runtimeStatus"], "Completed");
+  EXPECT_EQ(done["input"], json::parse(R"(["Tokyo","Oslo"])"));
+  EXPECT_EQ(done["output"], json::parse(R"(["Hello Tokyo!","Hello Oslo!"])"));
+  EXPECT_TRUE(done["createdTime"].get<std::string>().ends_with("Z"));
+  EXPECT_FALSE(done.contains("historyEvents"));
+
+  auto h = get("/instances/h1?showHistory=true&showHistoryOutput=true&showInput=false");
+  ASSERT_TRUE(h);
+  const json with_history = body(h);
+  EXPECT_EQ(with_history["input"], nullptr);
+  std::vector<std::string> types;
+  for (const json& e : with_history["historyEvents"]) {
+    types.push_back(e["EventType"]);
+    EXPECT_TRUE(e.contains("Timestamp"));
+  }
+  EXPECT_EQ(std::count(types.begin(), types.end(), "TaskScheduled"), 2);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "TaskCompleted"), 2);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "ExecutionCompleted"), 1);
+  const auto completed = std::find_if(with_history["historyEvents"].begin(), with_history["historyEvents"].end(),
+                                      [](const json& e) { return e["EventType"] == "TaskCompleted"; });
+  EXPECT_EQ((*completed)["Result"], "Hello Tokyo!");
+}
+
+TEST_F(HttpTest, StartWithTimeout_AnswersTheOutputWhenDoneInTime) {
+  auto r = post("/orchestrators/HelloSequence/t1?timeout=10", R"(["Lima"])");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(body(r), json::parse(R"(["Hello Lima!"])"));
+  // Not done in time: the check-status payload.
+  start_waiting("t2");
+  auto waiting = post("/orchestrators/HelloSequence/t3?timeout=0", R"([])");
+  ASSERT_TRUE(waiting);
+  EXPECT_EQ(waiting->status, 202);
+}
+
+TEST_F(HttpTest, RunningInstance_202WithLocationAndRetryAfter) {
+  start_waiting("w1");
+  auto r = get("/instances/w1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  EXPECT_EQ(body(r)["runtimeStatus"], "Running");
+  EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+  EXPECT_TRUE(r->get_header_value("Location").ends_with("/instances/w1"));
+}
+
+TEST_F(HttpTest, RaiseEvent_DeliversTheJsonBody_410WhenFinished_404WhenUnknown) {
+  start_waiting("a1");
+  auto r = post("/instances/a1/raiseEvent/Approval", "true");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202) << r->body;
+  EXPECT_EQ(finished("a1")["output"], "approved");
+  auto late = post("/instances/a1/raiseEvent/Approval", "true");
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->status, 410);
+  EXPECT_NE(body(late)["error"].get<std::string>().find("finished"), std::string::npos);
+  auto unknown = post("/instances/nobody/raiseEvent/Approval", "true");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+}
+
+TEST_F(HttpTest, SuspendResumeTerminate) {
+  start_waiting("s1");
+  auto suspended = post("/instances/s1/suspend?reason=lunch");
+  ASSERT_TRUE(suspended);
+  EXPECT_EQ(suspended->status, 202) << suspended->body;
+  std::string status;
+  for (int i = 0; i < 100 && status != "Suspended"; ++i, std::this_thread::sleep_for(20ms)) {
+    status = body(get("/instances/s1"))["runtimeStatus"];
+  }
+  EXPECT_EQ(status, "Suspended");
+  auto resumed = post("/instances/s1/resume?reason=back");
+  ASSERT_TRUE(resumed);
+  EXPECT_EQ(resumed->status, 202);
+  for (int i = 0; i < 100 && status != "Running"; ++i, std::this_thread::sleep_for(20ms)) {
+    status = body(get("/instances/s1"))["runtimeStatus"];
+  }
+  EXPECT_EQ(status, "Running");
+  auto terminated = post("/instances/s1/terminate?reason=enough");
+  ASSERT_TRUE(terminated);
+  EXPECT_EQ(terminated->status, 202);
+  EXPECT_EQ(finished("s1")["runtimeStatus"], "Terminated");
+  auto again = post("/instances/s1/terminate");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 410);
+  auto unknown = post("/instances/nobody/resume");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+}
+
+TEST_F(HttpTest, List_FiltersAndPagesWithTheContinuationHeader) {
+  for (const char* id : {"l1", "l2", "l3"}) {
+    ASSERT_EQ(post(std::string("/orchestrators/HelloSequence/") + id + "?timeout=10", "[]")->status, 200);
+  }
+  start_waiting("l4");
+  auto running = get("/instances?runtimeStatus=Running,Pending");
+  ASSERT_TRUE(running);
+  ASSERT_EQ(running->status, 200) << running->body;
+  ASSERT_EQ(body(running).size(), 1u);
+  EXPECT_EQ(body(running)[0]["instanceId"], "l4");
+
+  std::vector<std::string> seen;
+  std::string token;
+  for (int page = 0; page < 10; ++page) {
+    httplib::Headers headers;
+    if (!token.empty()) headers.emplace("x-ms-continuation-token", token);
+    auto r = client_->Get((kBase + "/instances?runtimeStatus=Completed&instanceIdPrefix=l&top=2").c_str(), headers);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    for (const json& i : body(r)) seen.push_back(i["instanceId"]);
+    token = r->get_header_value("x-ms-continuation-token");
+    if (token.empty()) break;
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"l1", "l2", "l3"}));
+}
+
+TEST_F(HttpTest, Purge_OneAndByFilter) {
+  ASSERT_EQ(post("/orchestrators/HelloSequence/p1?timeout=10", "[]")->status, 200);
+  ASSERT_EQ(post("/orchestrators/HelloSequence/p2?timeout=10", "[]")->status, 200);
+  start_waiting("p3");
+  auto running = del("/instances/p3");
+  ASSERT_TRUE(running);
+  EXPECT_EQ(running->status, 409) << running->body;
+  auto one = del("/instances/p1");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 200);
+  EXPECT_EQ(body(one)["instancesDeleted"], 1);
+  EXPECT_EQ(get("/instances/p1")->status, 404);
+  EXPECT_EQ(del("/instances/p1")->status, 404);
+  auto filtered = del("/instances?createdTimeFrom=2000-01-01T00:00:00Z&runtimeStatus=Completed");
+  ASSERT_TRUE(filtered);
+  EXPECT_EQ(filtered->status, 200) << filtered->body;
+  EXPECT_EQ(body(filtered)["instancesDeleted"], 1);
+  EXPECT_EQ(del("/instances?createdTimeFrom=2000-01-01T00:00:00Z&runtimeStatus=Completed")->status, 404);
+  EXPECT_EQ(get("/instances/p3")->status, 202);  // the running one stays
+}
+
+TEST_F(HttpTest, Health) {
+  auto r = get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(body(r)["status"], "ok");
+}
+
+TEST_F(HttpTest, Key_RequiredOnEveryRouteWhenSet) {
+  serve("s3cret");
+  auto none = get("/health");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 401);
+  EXPECT_NE(body(none)["error"].get<std::string>().find("key"), std::string::npos);
+  EXPECT_EQ(post("/orchestrators/HelloSequence/k1", "[]")->status, 401);
+  EXPECT_EQ(get("/health?code=wrong")->status, 401);
+  EXPECT_EQ(get("/health?code=s3cret")->status, 200);
+  auto bearer = client_->Get((kBase + "/health").c_str(), {{"Authorization", "Bearer s3cret"}});
+  ASSERT_TRUE(bearer);
+  EXPECT_EQ(bearer->status, 200);
+  // The links carry the key, so they work as given.
+  auto started = post("/orchestrators/HelloSequence/k2?code=s3cret", "[]");
+  ASSERT_TRUE(started);
+  EXPECT_NE(body(started)["statusQueryGetUri"].get<std::string>().find("code=s3cret"), std::string::npos);
+}
+
+struct BadRequest {
+  std::string method;
+  std::string path;
+  std::string body;
+  int status;
+  std::string error;  // a part of the error text
+};
+
+TEST_F(HttpTest, BadRequests_EachGetsItsStatusAndAnErrorNamingTheProblem) {
+  start_waiting("busy");
+  const std::vector<BadRequest> table = {
+      {"POST", "/orchestrators/HelloSequence", "{not json", 400, "not valid JSON"},
+      {"POST", "/orchestrators/NoSuchThing", "1", 400, "unknown orchestrator 'NoSuchThing'"},
+      {"POST", "/orchestrators/HelloSequence/@entity", "[]", 400, "'@'"},
+      {"POST", "/orchestrators/HelloSequence/" + std::string(300, 'x'), "[]", 400, "256"},
+      {"POST", "/orchestrators/HelloSequence/busy", "[]", 409, "already exists"},
+      {"POST", "/orchestrators/HelloSequence?timeout=soon", "[]", 400, "timeout"},
+      {"POST", "/orchestrators/HelloSequence", "[\"" + std::string(5000, 'x') + "\"]", 413, "4096 bytes"},
+      {"POST", "/instances/busy/raiseEvent/Approval", "tru", 400, "not valid JSON"},
+      {"GET", "/instances/nobody", "", 404, "nobody"},
+      {"GET", "/instances?runtimeStatus=Sleeping", "", 400, "unknown status 'Sleeping'"},
+      {"GET", "/instances?createdTimeFrom=yesterday", "", 400, "createdTimeFrom"},
+      {"GET", "/instances?top=-1", "", 400, "top"},
+      {"DELETE", "/instances", "", 400, "createdTimeFrom is required"},
+      {"DELETE", "/instances?createdTimeFrom=2026-13-01", "", 400, "createdTimeFrom"},
+      {"GET", "/nowhere", "", 404, "no route for GET"},
+  };
+  for (const BadRequest& b : table) {
+    SCOPED_TRACE(b.method + " " + b.path);
+    httplib::Result r = b.method == "POST"  ? post(b.path, b.body)
+                        : b.method == "GET" ? get(b.path)
+                                            : del(b.path);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, b.status) << r->body;
+    const json j = body(r);
+    ASSERT_TRUE(j.contains("error")) << r->body;
+    EXPECT_NE(j["error"].get<std::string>().find(b.error), std::string::npos) << j["error"];
+  }
+}
+
+// Writes raw bytes to the server and returns what it answers (maybe nothing).
+std::string raw_exchange(uint16_t port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "<connect failed>";
+  }
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  (void)::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+TEST_F(HttpTest, SurvivesABurstOfMalformedAndOversizedRequests) {
+  const std::vector<std::string> garbage = {
+      "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  // a TLS hello
+      "GET\r\n\r\n",
+      "POST " + kBase + "/orchestrators/HelloSequence HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n[",
+      "POST " + kBase + "/orchestrators/HelloSequence HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+      "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n",
+      "GET " + kBase + "/health HTTP/1.1\r\n" + std::string(9000, 'h') + ": x\r\n\r\n",
+      std::string(100000, '\0'),
+  };
+  for (int round = 0; round < 5; ++round) {
+    for (const std::string& g : garbage) (void)raw_exchange(http_->port(), g);
+  }
+  auto r = get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  auto started = post("/orchestrators/HelloSequence/after?timeout=10", R"(["Still"])");
+  ASSERT_TRUE(started);
+  EXPECT_EQ(body(started), json::parse(R"(["Hello Still!"])"));
+}
+
+TEST(HttpListenAddress, ParsesHostPortAndNamesWhatIsWrong) {
+  auto both = parse_listen_address("0.0.0.0:8080");
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->host, "0.0.0.0");
+  EXPECT_EQ(both->port, 8080);
+  auto port = parse_listen_address("9000");
+  ASSERT_TRUE(port);
+  EXPECT_EQ(port->host, "127.0.0.1");
+  EXPECT_EQ(port->port, 9000);
+  for (const char* bad : {"host:", "host:99999", ":80", "a:b"}) {
+    auto r = parse_listen_address(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.status().message().find("host:port"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace durable::http
