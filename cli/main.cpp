@@ -1,0 +1,265 @@
+// durable: the command-line tool. Talks to a node over its HTTP API.
+//
+// Exit codes: 0 ok; 1 the instance failed, was terminated or was not found
+// (or the node could not be reached); 2 usage (bad flags, invalid JSON, a
+// request the node refused as malformed).
+
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "cli/api.hpp"
+#include "cli/output.hpp"
+
+namespace {
+
+using namespace durable;
+using namespace durable::cli;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kOk = 0;
+constexpr int kFailed = 1;
+constexpr int kUsage = 2;
+
+struct Global {
+  std::string url = "http://127.0.0.1:7071";
+  std::string key;
+  bool json = false;
+};
+
+int fail(int code, const std::string& message) {
+  std::cerr << "durable: " << message << '\n';
+  return code;
+}
+
+// A reply that is not what the command wanted: its error on stderr.
+int refused(const Reply& r) {
+  const std::string message = r.body.is_object() && r.body.contains("error")
+                                  ? r.body["error"].get<std::string>()
+                                  : "the node answered HTTP " + std::to_string(r.status);
+  const bool usage = r.status == 400 || r.status == 401 || r.status == 413;
+  return fail(usage ? kUsage : kFailed, message);
+}
+
+// `text` as a JSON document; std::nullopt (and a message) when it is not one.
+std::optional<std::string> json_argument(const std::string& text, const char* what) {
+  if (text.empty()) return std::string();
+  const json parsed = json::parse(text, nullptr, false);
+  if (parsed.is_discarded()) {
+    std::cerr << "durable: " << what << " is not valid JSON: " << text << '\n';
+    return std::nullopt;
+  }
+  return parsed.dump();
+}
+
+int exit_for(const json& status) {
+  const std::string s = status.value("runtimeStatus", "");
+  return s == "Failed" || s == "Terminated" ? kFailed : kOk;
+}
+
+void show(const Global& g, const json& status) {
+  if (g.json) {
+    std::cout << status.dump(2) << '\n';
+  } else {
+    print_instance(std::cout, status);
+  }
+}
+
+// Polls until the instance has finished or `seconds` passed; shows progress
+// when stderr is a terminal.
+int wait_for(Api& api, const Global& g, const std::string& id, double seconds) {
+  const bool terminal = ::isatty(STDERR_FILENO) && !g.json;
+  const auto start = Clock::now();
+  auto delay = std::chrono::milliseconds(100);
+  for (;;) {
+    auto r = api.call("GET", "/instances/" + encode(id));
+    if (!r) return fail(kFailed, r.status().message());
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (r->status == 200) {
+      if (terminal) std::cerr << "\r\033[K";
+      show(g, r->body);
+      return exit_for(r->body);
+    }
+    if (r->status != 202) return refused(*r);
+    const std::string status = r->body.value("runtimeStatus", "?");
+    if (elapsed >= seconds) {
+      if (terminal) std::cerr << '\n';
+      return fail(kFailed, id + " is still " + status + " after " + std::to_string(static_cast<int>(seconds)) + " s");
+    }
+    if (terminal) std::cerr << "\r\033[K" << id << ": " << status << " (" << static_cast<int>(elapsed) << " s)" << std::flush;
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(1000));
+  }
+}
+
+std::string query(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string q;
+  for (const auto& [name, value] : params) {
+    if (value.empty()) continue;
+    q += (q.empty() ? "?" : "&") + name + "=" + encode(value);
+  }
+  return q;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Global g;
+  CLI::App app{"durable: start, watch and control durable orchestrations on a node (over its HTTP API)"};
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.add_option("--url", g.url, "the node's HTTP API")->capture_default_str();
+  app.add_option("--key", g.key, "the node's --http-key, if it has one");
+  app.add_flag("--json", g.json, "print JSON (for scripts)");
+
+  std::string name, id, input, event, reason, status_filter, prefix, from, to;
+  double wait_seconds = 0;
+  int top = 100;
+  bool history = false;
+
+  auto* start = app.add_subcommand("start", "start an orchestration");
+  start->add_option("NAME", name, "orchestrator name")->required();
+  start->add_option("--id", id, "instance id (default: a new GUID)");
+  start->add_option("--input", input, "input as JSON");
+  auto* wait_flag = start->add_option("--wait", wait_seconds, "wait until it finishes (at most SECONDS, default 60)")
+                        ->expected(0, 1)
+                        ->default_str("60");
+
+  auto* status = app.add_subcommand("status", "show an instance");
+  status->add_option("ID", id)->required();
+  status->add_flag("--history", history, "also show its history");
+
+  auto* wait = app.add_subcommand("wait", "wait until an instance finishes");
+  wait->add_option("ID", id)->required();
+  wait->add_option("--timeout", wait_seconds, "seconds")->default_val(60);
+
+  auto* raise = app.add_subcommand("raise", "raise an event");
+  raise->add_option("ID", id)->required();
+  raise->add_option("EVENT", event)->required();
+  raise->add_option("JSON", input, "the event's data");
+
+  std::map<std::string, CLI::App*> controls;
+  for (const char* what : {"terminate", "suspend", "resume"}) {
+    auto* c = app.add_subcommand(what, std::string(what) + " an instance");
+    c->add_option("ID", id)->required();
+    c->add_option("--reason", reason);
+    controls[what] = c;
+  }
+
+  auto* purge = app.add_subcommand("purge", "delete finished instances: one by ID, or by --from/--to/--status");
+  purge->add_option("ID", id);
+  purge->add_option("--status", status_filter, "comma list: Completed,Failed,Terminated");
+  purge->add_option("--from", from, "created at or after (UTC, e.g. 2026-11-23T00:00:00Z)");
+  purge->add_option("--to", to, "created at or before");
+
+  auto* list = app.add_subcommand("list", "list instances");
+  list->add_option("--status", status_filter, "comma list, e.g. Running,Pending");
+  list->add_option("--prefix", prefix, "instance id prefix");
+  list->add_option("--top", top, "at most this many")->check(CLI::PositiveNumber)->capture_default_str();
+
+  auto* hist = app.add_subcommand("history", "an instance's history as a table");
+  hist->add_option("ID", id)->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    (void)app.exit(e);
+    return kUsage;
+  }
+
+  Api api(g.url, g.key);
+
+  if (start->parsed()) {
+    auto body = json_argument(input, "--input");
+    if (!body) return kUsage;
+    auto r = api.call("POST", "/orchestrators/" + encode(name) + (id.empty() ? "" : "/" + encode(id)), *body);
+    if (!r) return fail(kFailed, r.status().message());
+    if (r->status != 202) return refused(*r);
+    const std::string started = r->body["id"];
+    if (wait_flag->count() > 0) return wait_for(api, g, started, wait_seconds);
+    if (g.json) {
+      std::cout << r->body.dump(2) << '\n';
+    } else {
+      std::cout << "started " << started << '\n';
+    }
+    return kOk;
+  }
+  if (status->parsed() || hist->parsed()) {
+    const bool events = history || hist->parsed();
+    auto r = api.call("GET", "/instances/" + encode(id) + (events ? "?showHistory=true&showHistoryOutput=true" : ""));
+    if (!r) return fail(kFailed, r.status().message());
+    if (r->status != 200 && r->status != 202) return refused(*r);
+    if (g.json) {
+      std::cout << (hist->parsed() ? r->body["historyEvents"] : r->body).dump(2) << '\n';
+    } else {
+      if (status->parsed()) print_instance(std::cout, r->body);
+      if (events) print_history(std::cout, r->body["historyEvents"]);
+    }
+    return exit_for(r->body);
+  }
+  if (wait->parsed()) return wait_for(api, g, id, wait_seconds);
+  if (raise->parsed()) {
+    auto body = json_argument(input, "the event data");
+    if (!body) return kUsage;
+    auto r = api.call("POST", "/instances/" + encode(id) + "/raiseEvent/" + encode(event), *body);
+    if (!r) return fail(kFailed, r.status().message());
+    if (r->status != 202) return refused(*r);
+    if (!g.json) std::cout << "raised " << event << " on " << id << '\n';
+    return kOk;
+  }
+  for (const auto& [what, c] : controls) {
+    if (!c->parsed()) continue;
+    auto r = api.call("POST", "/instances/" + encode(id) + "/" + what + query({{"reason", reason}}));
+    if (!r) return fail(kFailed, r.status().message());
+    if (r->status != 202) return refused(*r);
+    if (!g.json) std::cout << what << " sent to " << id << '\n';
+    return kOk;
+  }
+  if (purge->parsed()) {
+    if (id.empty() && from.empty()) return fail(kUsage, "purge needs an ID, or --from (and optionally --to, --status)");
+    const std::string path = id.empty()
+                                 ? "/instances" + query({{"createdTimeFrom", from},
+                                                         {"createdTimeTo", to},
+                                                         {"runtimeStatus", status_filter}})
+                                 : "/instances/" + encode(id);
+    auto r = api.call("DELETE", path);
+    if (!r) return fail(kFailed, r.status().message());
+    if (r->status != 200) return refused(*r);
+    if (g.json) {
+      std::cout << r->body.dump(2) << '\n';
+    } else {
+      std::cout << "purged " << r->body.value("instancesDeleted", 0) << " instance(s)\n";
+    }
+    return kOk;
+  }
+  if (list->parsed()) {
+    json all = json::array();
+    std::string token;
+    do {
+      const int want = top - static_cast<int>(all.size());
+      auto r = api.call("GET",
+                        "/instances" + query({{"runtimeStatus", status_filter},
+                                              {"instanceIdPrefix", prefix},
+                                              {"top", std::to_string(std::min(want, 1000))}}),
+                        "", token);
+      if (!r) return fail(kFailed, r.status().message());
+      if (r->status != 200) return refused(*r);
+      for (json& s : r->body) all.push_back(std::move(s));
+      token = r->continuation;
+    } while (!token.empty() && static_cast<int>(all.size()) < top);
+    if (g.json) {
+      std::cout << all.dump(2) << '\n';
+    } else {
+      print_instances(std::cout, all);
+    }
+    return kOk;
+  }
+  return kUsage;
+}

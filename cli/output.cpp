@@ -1,0 +1,82 @@
+#include "cli/output.hpp"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace durable::cli {
+namespace {
+
+constexpr size_t kMaxDetail = 70;
+
+std::string text(const json& value) {
+  if (value.is_null()) return "";
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+std::string shorten(std::string s, size_t max) {
+  if (s.size() <= max) return s;
+  s.resize(max - 3);
+  return s + "...";
+}
+
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(widths[c] - row[c].size() + 2, ' ');
+    }
+    out << line << '\n';
+  }
+}
+
+// What matters of an event besides its type and name.
+std::string detail(const json& e) {
+  std::vector<std::string> parts;
+  if (e.contains("TaskScheduledId")) parts.push_back("task " + text(e["TaskScheduledId"]));
+  if (e.contains("EventId")) parts.push_back("#" + text(e["EventId"]));
+  if (e.contains("FireAt")) parts.push_back("fires " + text(e["FireAt"]));
+  if (e.contains("InstanceId")) parts.push_back("instance " + text(e["InstanceId"]));
+  if (e.contains("OrchestrationStatus")) parts.push_back(text(e["OrchestrationStatus"]));
+  if (e.contains("Input")) parts.push_back("input " + text(e["Input"]));
+  if (e.contains("Result")) parts.push_back("result " + text(e["Result"]));
+  if (e.contains("FailureDetails")) parts.push_back("failed: " + text(e["FailureDetails"]["ErrorMessage"]));
+  std::string joined;
+  for (const auto& p : parts) joined += (joined.empty() ? "" : ", ") + p;
+  return shorten(joined, kMaxDetail);
+}
+
+}  // namespace
+
+void print_instance(std::ostream& out, const json& s) {
+  out << text(s["instanceId"]) << "  " << text(s["name"]) << "  " << text(s["runtimeStatus"]) << '\n';
+  out << "  created  " << text(s["createdTime"]) << "   updated  " << text(s["lastUpdatedTime"]) << '\n';
+  if (!s["input"].is_null()) out << "  input    " << s["input"].dump() << '\n';
+  if (!s["customStatus"].is_null()) out << "  custom   " << s["customStatus"].dump() << '\n';
+  if (!s["output"].is_null()) out << "  output   " << s["output"].dump() << '\n';
+}
+
+void print_instances(std::ostream& out, const json& list) {
+  std::vector<std::vector<std::string>> rows = {{"INSTANCE", "NAME", "STATUS", "CREATED", "UPDATED"}};
+  for (const json& s : list) {
+    rows.push_back({text(s["instanceId"]), text(s["name"]), text(s["runtimeStatus"]), text(s["createdTime"]),
+                    text(s["lastUpdatedTime"])});
+  }
+  print_table(out, rows);
+}
+
+void print_history(std::ostream& out, const json& events) {
+  std::vector<std::vector<std::string>> rows = {{"TIME", "EVENT", "NAME", "DETAIL"}};
+  for (const json& e : events) {
+    rows.push_back({text(e["Timestamp"]), text(e["EventType"]), text(e.value("Name", json(nullptr))), detail(e)});
+  }
+  print_table(out, rows);
+}
+
+}  // namespace durable::cli

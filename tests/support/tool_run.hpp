@@ -1,0 +1,19 @@
+#pragma once
+// Runs the `durable` command-line tool (from the build) and captures what it
+// printed and how it exited.
+
+#include <string>
+#include <vector>
+
+namespace durable::testing {
+
+struct ToolRun {
+  int exit_code = -1;  // -1: did not run or did not exit normally
+  std::string out;
+  std::string err;
+};
+
+/// build/durable with `args`; waits for it to exit.
+ToolRun run_durable(const std::vector<std::string>& args);
+
+}  // namespace durable::testing
