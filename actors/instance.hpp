@@ -54,6 +54,7 @@ struct Effects {
   std::vector<store::TimerEntry> timers;
   std::vector<std::string> wake;         // instances sent a message
   std::vector<HistoryEvent> to_self;     // replies the runtime makes up (entity calls)
+  std::optional<OrchestrationStatus> finished;  // the execution ended with this status
 };
 
 struct Instance {

@@ -343,6 +343,7 @@ void Instance::notify_parent(TimePoint now, store::EpisodeWrite& w) {
 void Instance::commit(store::EpisodeWrite w) {
   phase = Phase::committing;
   commit_sent = std::chrono::steady_clock::now();
+  effects.finished = w.announce_done ? std::optional(w.row.status) : std::nullopt;
   log->debug("[{}] episode: {} new events, {} messages out, commit v{}", id,
              w.history_entry.empty() ? 0 : 1, w.messages.size(), w.expected_version + 1);
   const uint64_t this_attempt = ++attempt;
@@ -368,10 +369,11 @@ void Instance::on_committed(Committed& msg) {
     return;
   }
   ++rt->counters.commits;
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - commit_sent);
+  rt->counters.record_commit(took);
+  if (effects.finished) ++rt->counters.finished[static_cast<size_t>(*effects.finished)];
   version = **msg.result;
-  log->debug("[{}] committed v{} in {} us", id, version,
-             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - commit_sent)
-                 .count());
+  log->debug("[{}] committed v{} in {} us", id, version, took.count());
   phase = Phase::ready;
   if (row && is_terminal(row->status)) {
     exec.reset();

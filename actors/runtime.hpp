@@ -5,6 +5,8 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -37,12 +39,29 @@ struct RuntimeOptions {
   std::chrono::milliseconds timer_poll{1000};
 };
 
+/// Upper bounds (microseconds) of the commit latency histogram's buckets;
+/// one more bucket takes the rest.
+inline constexpr std::array<uint64_t, 9> kCommitBucketsUs = {250, 500, 1'000, 2'500, 5'000,
+                                                            10'000, 25'000, 100'000, 1'000'000};
+
 struct Counters {
   std::atomic<uint64_t> episodes{0};
   std::atomic<uint64_t> commits{0};
   std::atomic<uint64_t> activities{0};
   std::atomic<uint64_t> loads{0};
   std::atomic<uint64_t> live_instances{0};
+  /// Commits by round trip (actor to Redis and back), and their sum.
+  std::array<std::atomic<uint64_t>, kCommitBucketsUs.size() + 1> commit_latency{};
+  std::atomic<uint64_t> commit_latency_sum_us{0};
+  /// Executions this node finished, by final status (an OrchestrationStatus).
+  std::array<std::atomic<uint64_t>, orchestration::kMaxOrchestrationStatus + 1> finished{};
+
+  void record_commit(std::chrono::microseconds took) {
+    const auto us = static_cast<uint64_t>(std::max<int64_t>(0, took.count()));
+    const auto bucket = std::lower_bound(kCommitBucketsUs.begin(), kCommitBucketsUs.end(), us);
+    ++commit_latency[static_cast<size_t>(bucket - kCommitBucketsUs.begin())];
+    commit_latency_sum_us += us;
+  }
 };
 
 struct Runtime {

@@ -198,4 +198,8 @@ Result<std::vector<store::DeadLetter>> Client::dead_letters(size_t per_partition
   });
 }
 
+Result<uint64_t> Client::active_count() {
+  return read([](store::Store& s) { return s.active_count(); });
+}
+
 }  // namespace durable::client

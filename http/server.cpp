@@ -170,10 +170,12 @@ Result<HttpOptions> parse_listen_address(std::string_view text) {
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpOptions options, const orchestration::Registry& registry,
-                                                      client::ClientOptions client_options) {
+                                                      client::ClientOptions client_options,
+                                                      std::function<Metrics()> metrics) {
   auto client = client::Client::connect(std::move(client_options));
   if (!client) return client.status();
-  std::unique_ptr<HttpServer> self(new HttpServer(std::move(options), registry, std::move(*client)));
+  std::unique_ptr<HttpServer> self(
+      new HttpServer(std::move(options), registry, std::move(*client), std::move(metrics)));
   self->routes();
   const HttpOptions& o = self->options_;
   const int port = o.port == 0 ? self->server_->bind_to_any_port(o.host) : (self->server_->bind_to_port(o.host, o.port)
@@ -200,10 +202,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpOptions options, const
 }
 
 HttpServer::HttpServer(HttpOptions options, const orchestration::Registry& registry,
-                       std::unique_ptr<client::Client> client)
+                       std::unique_ptr<client::Client> client, std::function<Metrics()> metrics)
     : options_(std::move(options)),
       registry_(registry),
       client_(std::move(client)),
+      metrics_(std::move(metrics)),
       server_(std::make_unique<httplib::Server>()) {}
 
 HttpServer::~HttpServer() { stop(); }
@@ -263,10 +266,15 @@ void HttpServer::routes() {
     if (!timeout) return fail(res, timeout.status());
     auto started = client_->start(name, payload_from_json(*input), id);
     if (!started) return fail(res, started.status());
-    if (*timeout > 0) {
+    // Waits hold a request thread each: past half of them, a start answers
+    // at once (as if its wait timed out), so waits never starve other calls.
+    if (*timeout > 0 && waits_.fetch_add(1) < options_.threads / 2) {
       auto done = client_->wait(*started, std::chrono::seconds(*timeout));
+      --waits_;
       if (done) return reply(res, 200, done->failure ? instance_json(*done, false)["output"] : payload_to_json(done->output));
       if (done.status().code() != Errc::deadline_exceeded) return fail(res, done.status());
+    } else if (*timeout > 0) {
+      --waits_;
     }
     const json status = check_status(req, *started, options_.key);
     res.set_header("Location", status["statusQueryGetUri"].get<std::string>());
@@ -338,6 +346,15 @@ void HttpServer::routes() {
     if (!purged) return fail(res, purged.status());
     if (*purged == 0) return fail(res, 404, "no finished instance matches");
     reply(res, 200, {{"instancesDeleted", *purged}});
+  });
+
+  s.Get(kBase + "/metrics", [this](const Request&, Response& res) {
+    if (!metrics_) return fail(res, 404, "this server has no node metrics");
+    Metrics m = metrics_();
+    auto active = client_->active_count();
+    if (!active) return fail(res, 503, "redis: " + active.status().message());
+    m.active_instances = *active;
+    res.set_content(prometheus_text(m), "text/plain; version=0.0.4");
   });
 
   s.Get(kBase + "/health", [this](const Request&, Response& res) {

@@ -12,17 +12,21 @@
 //   DELETE /instances/{id}                       purge one
 //   DELETE /instances?createdTimeFrom=...        purge by filter
 //   GET    /health
+//   GET    /metrics                              Prometheus text
 //
 // Every client mistake is a 4xx with {"error": "..."} naming it; nothing a
 // client sends is a 500. With a key set, every route wants it as ?code= or
 // "Authorization: Bearer <key>".
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "base/status.hpp"
 #include "client/client.hpp"
+#include "http/metrics.hpp"
 #include "orchestration/registry.hpp"
 
 namespace httplib {
@@ -53,8 +57,10 @@ class HttpServer {
  public:
   /// Binds and starts serving. Errors: unavailable when the address cannot
   /// be bound (the message names it).
+  /// `metrics` reads the node's counters for GET /metrics (none: 404).
   static Result<std::unique_ptr<HttpServer>> start(HttpOptions options, const orchestration::Registry& registry,
-                                                   client::ClientOptions client);
+                                                   client::ClientOptions client,
+                                                   std::function<Metrics()> metrics = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -64,14 +70,17 @@ class HttpServer {
   void stop();
 
  private:
-  HttpServer(HttpOptions options, const orchestration::Registry& registry, std::unique_ptr<client::Client> client);
+  HttpServer(HttpOptions options, const orchestration::Registry& registry, std::unique_ptr<client::Client> client,
+             std::function<Metrics()> metrics);
   void routes();
 
   const HttpOptions options_;
   const orchestration::Registry& registry_;
   std::unique_ptr<client::Client> client_;
+  const std::function<Metrics()> metrics_;
   std::unique_ptr<httplib::Server> server_;
   uint16_t port_ = 0;
+  std::atomic<size_t> waits_{0};  // starts waiting for their instance
   std::thread thread_;
 };
 

@@ -18,6 +18,7 @@
 #include "cluster/node.hpp"
 #include "node/sample_run.hpp"
 #include "http/server.hpp"
+#include "node/metrics.hpp"
 #include "samples/samples.hpp"
 
 namespace {
@@ -130,7 +131,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     listen->key = flags.http_key;
-    auto started = http::HttpServer::start(*listen, registry, c);
+    auto started = http::HttpServer::start(*listen, registry, c,
+                                           [n = node->get()] { return node::node_metrics(n->counters()); });
     if (!started) {
       log->error("cannot serve HTTP: {}", started.status().message());
       (*node)->stop();

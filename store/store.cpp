@@ -384,6 +384,19 @@ Result<std::vector<std::string>> Store::active(uint32_t partition) {
   return parse_active(connection_.command(std::span<const std::string_view>(v)));
 }
 
+Result<uint64_t> Store::active_count() {
+  Pipeline pipe(connection_);
+  for (uint32_t p = 0; p < partitions(); ++p) pipe.add("SCARD", keys_.active(p));
+  uint64_t total = 0;
+  for (auto& reply : pipe.execute()) {
+    if (!reply) return reply.status();
+    auto n = as_integer(**reply);
+    if (!n) return n.status();
+    total += static_cast<uint64_t>(*n);
+  }
+  return total;
+}
+
 std::vector<std::string> Store::due_timers_command(uint32_t partition, TimePoint until) const {
   return {"ZRANGEBYSCORE", keys_.timers(partition), "-inf", ms_text(until), "WITHSCORES", "LIMIT", "0", "1000"};
 }

@@ -245,6 +245,9 @@ class Store {
   Result<std::string> wake_position(uint32_t partition);
   /// Ids in the partition's active set (unfinished work).
   Result<std::vector<std::string>> active(uint32_t partition);
+  /// How many instances have unfinished work, over all partitions (one
+  /// round trip).
+  Result<uint64_t> active_count();
   /// Timers of the partition due at or before `until`.
   Result<std::vector<DueTimer>> due_timers(uint32_t partition, TimePoint until);
   Result<std::vector<DeadLetter>> dead_letters(uint32_t partition, size_t count);

@@ -14,6 +14,7 @@
 
 #include "cluster/node.hpp"
 #include "http/json.hpp"
+#include "node/metrics.hpp"
 #include "samples/samples.hpp"
 #include "tests/support/redis_server.hpp"
 
@@ -48,14 +49,16 @@ class HttpTest : public durable::testing::RedisTest {
     if (node_) node_->stop();
     RedisTest::TearDown();
   }
-  void serve(std::string key) {
+  void serve(std::string key, size_t threads = 64) {
     http_.reset();
     HttpOptions o;
+    o.threads = threads;
     o.port = 0;
     o.key = std::move(key);
     o.max_body_bytes = 4096;
     o.max_wait = 10s;
-    auto started = HttpServer::start(o, registry_, client_options_);
+    auto started = HttpServer::start(o, registry_, client_options_,
+                                     [n = node_.get()] { return node::node_metrics(n->counters()); });
     ASSERT_TRUE(started) << started.status().to_string();
     http_ = std::move(*started);
     client_ = std::make_unique<httplib::Client>("127.0.0.1", http_->port());
@@ -150,6 +153,34 @@ TEST_F(HttpTest, StartWithTimeout_AnswersTheOutputWhenDoneInTime) {
   auto waiting = post("/orchestrators/HelloSequence/t3?timeout=0", R"([])");
   ASSERT_TRUE(waiting);
   EXPECT_EQ(waiting->status, 202);
+}
+
+TEST_F(HttpTest, ManyWaitingStarts_DoNotStarveOtherRequests) {
+  serve({}, 8);  // at most 4 waits at a time
+  const std::string input = R"({"proposal":"p","timeoutSeconds":3600})";
+  std::vector<std::thread> callers;
+  std::atomic<int> waited{0};
+  std::atomic<int> answered_at_once{0};
+  for (int i = 0; i < 6; ++i) {
+    callers.emplace_back([&, i] {
+      httplib::Client c("127.0.0.1", http_->port());
+      c.set_read_timeout(30, 0);
+      const auto t = std::chrono::steady_clock::now();
+      auto r = c.Post((kBase + "/orchestrators/Approval/wait" + std::to_string(i) + "?timeout=3").c_str(), input,
+                      "application/json");
+      if (r && r->status == 202) ++(std::chrono::steady_clock::now() - t > 2s ? waited : answered_at_once);
+    });
+  }
+  std::this_thread::sleep_for(500ms);
+  const auto t = std::chrono::steady_clock::now();
+  auto health = get("/health");
+  const auto took = std::chrono::steady_clock::now() - t;
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_LT(took, 1s);
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(waited.load(), 4);
+  EXPECT_EQ(answered_at_once.load(), 2);
 }
 
 TEST_F(HttpTest, RunningInstance_202WithLocationAndRetryAfter) {
@@ -259,6 +290,30 @@ TEST_F(HttpTest, Health) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(body(r)["status"], "ok");
+}
+
+TEST_F(HttpTest, Metrics_PrometheusTextWithCountersAndCommitLatency) {
+  ASSERT_EQ(post("/orchestrators/HelloSequence/m1?timeout=10", R"(["A","B"])")->status, 200);
+  start_waiting("m2");
+  auto r = get("/metrics");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_TRUE(r->get_header_value("Content-Type").starts_with("text/plain"));
+  const std::string& text = r->body;
+  // m1: 3 episodes and 3 commits, 2 activities; m2: at least 2 of each.
+  const auto value = [&](const std::string& metric) {
+    const size_t at = text.find("\n" + metric + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + metric.size() + 2));
+  };
+  EXPECT_GE(value("durable_episodes_total"), 5);
+  EXPECT_GE(value("durable_commits_total"), 5);
+  EXPECT_GE(value("durable_activities_total"), 3);
+  EXPECT_GE(value("durable_live_instances"), 1);
+  EXPECT_EQ(value("durable_active_instances"), 1);  // m2 waits
+  EXPECT_EQ(value("durable_commit_seconds_count"), value("durable_commits_total"));
+  EXPECT_NE(text.find("durable_commit_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
+  EXPECT_NE(text.find("durable_instances_finished_total{status=\"Completed\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE durable_commit_seconds histogram"), std::string::npos);
 }
 
 TEST_F(HttpTest, Key_RequiredOnEveryRouteWhenSet) {

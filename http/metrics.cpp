@@ -1,0 +1,44 @@
+#include "http/metrics.hpp"
+
+#include <fmt/core.h>
+
+namespace durable::http {
+
+std::string prometheus_text(const Metrics& m) {
+  std::string out;
+  const auto counter = [&](const char* name, const char* help, uint64_t value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
+  };
+  const auto gauge = [&](const char* name, const char* help, uint64_t value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, value);
+  };
+  counter("durable_episodes_total", "Orchestration episodes run (replays on load not counted).", m.episodes);
+  counter("durable_commits_total", "Episode commits acknowledged by Redis.", m.commits);
+  counter("durable_activities_total", "Activities run.", m.activities);
+  counter("durable_instance_loads_total", "Instances loaded from Redis (history replayed).", m.loads);
+  gauge("durable_live_instances", "Instance actors in this node's memory.", m.live_instances);
+  gauge("durable_active_instances", "Instances with unfinished work in the hub.", m.active_instances);
+
+  out += "# HELP durable_commit_seconds Episode commit round trips, actor to Redis and back.\n";
+  out += "# TYPE durable_commit_seconds histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < m.commit_counts.size(); ++i) {
+    cumulative += m.commit_counts[i];
+    const std::string le =
+        i < m.commit_bounds_us.size() ? fmt::format("{}", static_cast<double>(m.commit_bounds_us[i]) / 1e6) : "+Inf";
+    out += fmt::format("durable_commit_seconds_bucket{{le=\"{}\"}} {}\n", le, cumulative);
+  }
+  out += fmt::format("durable_commit_seconds_sum {}\n", static_cast<double>(m.commit_sum_us) / 1e6);
+  out += fmt::format("durable_commit_seconds_count {}\n", cumulative);
+
+  out += "# HELP durable_instances_finished_total Executions this node finished, by final status.\n";
+  out += "# TYPE durable_instances_finished_total counter\n";
+  for (auto s : {orchestration::OrchestrationStatus::completed, orchestration::OrchestrationStatus::failed,
+                 orchestration::OrchestrationStatus::terminated}) {
+    out += fmt::format("durable_instances_finished_total{{status=\"{}\"}} {}\n", orchestration::status_name(s),
+                       m.finished[static_cast<size_t>(s)]);
+  }
+  return out;
+}
+
+}  // namespace durable::http

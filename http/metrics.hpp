@@ -1,0 +1,34 @@
+#pragma once
+// GET /metrics: a node's counters in the Prometheus text format.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "orchestration/history.hpp"
+
+namespace durable::http {
+
+/// What a node counts, copied out of its runtime (the HTTP layer does not
+/// know the actors).
+struct Metrics {
+  uint64_t episodes = 0;
+  uint64_t commits = 0;
+  uint64_t activities = 0;
+  uint64_t loads = 0;
+  uint64_t live_instances = 0;
+  /// Commit latency: upper bounds in microseconds, and one count per bound
+  /// plus one for the rest (not cumulative).
+  std::vector<uint64_t> commit_bounds_us;
+  std::vector<uint64_t> commit_counts;
+  uint64_t commit_sum_us = 0;
+  /// Executions finished on this node, by final status.
+  std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1> finished{};
+  /// Instances with unfinished work in the hub (all partitions).
+  uint64_t active_instances = 0;
+};
+
+std::string prometheus_text(const Metrics& m);
+
+}  // namespace durable::http

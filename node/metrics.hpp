@@ -1,0 +1,23 @@
+#pragma once
+// A node's runtime counters as the HTTP API's /metrics shows them.
+
+#include "actors/runtime.hpp"
+#include "http/metrics.hpp"
+
+namespace durable::node {
+
+inline http::Metrics node_metrics(const actors::Counters& c) {
+  http::Metrics m;
+  m.episodes = c.episodes.load();
+  m.commits = c.commits.load();
+  m.activities = c.activities.load();
+  m.loads = c.loads.load();
+  m.live_instances = c.live_instances.load();
+  m.commit_bounds_us.assign(actors::kCommitBucketsUs.begin(), actors::kCommitBucketsUs.end());
+  for (const auto& n : c.commit_latency) m.commit_counts.push_back(n.load());
+  m.commit_sum_us = c.commit_latency_sum_us.load();
+  for (size_t i = 0; i < m.finished.size(); ++i) m.finished[i] = c.finished[i].load();
+  return m;
+}
+
+}  // namespace durable::node
