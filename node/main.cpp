@@ -4,7 +4,7 @@
 //
 //   durable-node                       embedded redis-server, data in ./.durable
 //   durable-node --redis redis://:pw@host:6379
-//   durable-node --run-samples         run every sample through the client, print, exit
+//   durable-node --http 0.0.0.0:7071   the HTTP API on all interfaces (default 127.0.0.1:7071)
 
 #include <CLI/CLI.hpp>
 #include <signal.h>
@@ -16,7 +16,6 @@
 #include "client/client.hpp"
 #include "cluster/embedded_redis.hpp"
 #include "cluster/node.hpp"
-#include "node/sample_run.hpp"
 #include "http/server.hpp"
 #include "node/metrics.hpp"
 #include "samples/samples.hpp"
@@ -32,7 +31,6 @@ struct Flags {
   std::string log_level = "info";
   double activity_timeout_s = 600;
   bool no_cache = false;
-  bool run_samples = false;
   std::string http = "127.0.0.1:7071";
   std::string http_key;
 };
@@ -78,7 +76,6 @@ int main(int argc, char** argv) {
   app.add_option("--http", flags.http, "host:port of the HTTP API ('off': none; port 0: any free port)")
       ->capture_default_str();
   app.add_option("--http-key", flags.http_key, "a key every HTTP request must carry (?code= or Bearer)");
-  app.add_flag("--run-samples", flags.run_samples, "run every sample through the client, print the outputs, exit");
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(flags.log_level));
@@ -142,23 +139,12 @@ int main(int argc, char** argv) {
     http = std::move(*started);
   }
 
-  int exit_code = 0;
-  if (flags.run_samples) {
-    auto client = client::Client::connect(c);
-    if (!client) {
-      log->error("client: {}", client.status().message());
-      exit_code = 1;
-    } else {
-      exit_code = node::run_samples(**client) ? 0 : 1;
-    }
-  } else {
-    log->info("running; Ctrl-C or SIGTERM stops it");
-    int signal = 0;
-    sigwait(&stop_signals, &signal);
-    log->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
-  }
+  log->info("running; Ctrl-C or SIGTERM stops it");
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  log->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
   if (http) http->stop();
   (*node)->stop();
   if (embedded) (void)embedded->stop();
-  return exit_code;
+  return 0;
 }

@@ -129,6 +129,22 @@ TEST_F(CliTest, ListAndPurge) {
   EXPECT_NE(filtered.out.find("purged"), std::string::npos);
 }
 
+// The README's main command runs scripts/samples.sh against its node.
+TEST_F(CliTest, SamplesScript_RunsEverySampleToItsOutcome) {
+  ::setenv("DURABLE_URL", url_.c_str(), 1);
+  ::setenv("DURABLE_TOOL", (std::string(DURABLE_BINARY_DIR) + "/durable").c_str(), 1);
+  auto r = run_program({"/bin/bash", std::string(DURABLE_SOURCE_DIR) + "/scripts/samples.sh"});
+  ::unsetenv("DURABLE_URL");
+  ::unsetenv("DURABLE_TOOL");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const char* expected : {R"(output   ["Hello Tokyo!","Hello Seattle!","Hello London!"])",
+                               R"(output   ["Hello Paris!","Hello Oslo!"])", R"("status":"confirmed")",
+                               "card declined", "output   999000", R"(output   "approved")",
+                               R"(output   "escalated")", R"(output   "done")"}) {
+    EXPECT_NE(r.out.find(expected), std::string::npos) << expected << "\n" << r.out;
+  }
+}
+
 TEST_F(CliTest, UsageErrorsExitTwo_NodeErrorsExitOne) {
   struct Case {
     std::vector<std::string> args;

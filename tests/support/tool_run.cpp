@@ -24,7 +24,13 @@ std::string slurp(const std::filesystem::path& path) {
 }  // namespace
 
 ToolRun run_durable(const std::vector<std::string>& args) {
-  const std::string binary = std::string(DURABLE_BINARY_DIR) + "/durable";
+  std::vector<std::string> argv = {std::string(DURABLE_BINARY_DIR) + "/durable"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv);
+}
+
+ToolRun run_program(const std::vector<std::string>& args) {
+  const std::string& binary = args.at(0);
   const auto dir = std::filesystem::temp_directory_path();
   const std::string stem = "durable-tool-" + std::to_string(::getpid()) + "-";
   const auto out_path = dir / (stem + "out");
@@ -35,7 +41,6 @@ ToolRun run_durable(const std::vector<std::string>& args) {
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(binary.c_str()));
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   ToolRun run;

@@ -13,7 +13,10 @@ struct ToolRun {
   std::string err;
 };
 
-/// build/durable with `args`; waits for it to exit.
+/// Runs argv[0] (a path) with the rest as arguments, stdin from /dev/null,
+/// in this process' environment; waits for it to exit.
+ToolRun run_program(const std::vector<std::string>& argv);
+/// build/durable with `args`.
 ToolRun run_durable(const std::vector<std::string>& args);
 
 }  // namespace durable::testing
