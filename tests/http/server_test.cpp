@@ -285,11 +285,20 @@ TEST_F(HttpTest, Purge_OneAndByFilter) {
   EXPECT_EQ(get("/instances/p3")->status, 202);  // the running one stays
 }
 
-TEST_F(HttpTest, Health) {
+TEST_F(HttpTest, Health_503NamingRedisWhenItIsGone) {
   auto r = get("/health");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(body(r)["status"], "ok");
+  server().kill();
+  auto down = get("/health");
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->status, 503);
+  EXPECT_NE(body(down)["error"].get<std::string>().find("redis"), std::string::npos) << down->body;
+  // Other routes say so too, and nothing crashes.
+  auto start = post("/orchestrators/HelloSequence/x", "[]");
+  ASSERT_TRUE(start);
+  EXPECT_EQ(start->status, 503) << start->body;
 }
 
 TEST_F(HttpTest, Metrics_PrometheusTextWithCountersAndCommitLatency) {
