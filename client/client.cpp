@@ -198,8 +198,8 @@ Result<std::vector<store::DeadLetter>> Client::dead_letters(size_t per_partition
   });
 }
 
-Result<uint64_t> Client::active_count() {
-  return read([](store::Store& s) { return s.active_count(); });
+Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> Client::active_by_status() {
+  return read([](store::Store& s) { return s.active_by_status(); });
 }
 
 }  // namespace durable::client

@@ -104,8 +104,8 @@ class Client {
   /// The newest dead letters of every partition (messages that could not be
   /// processed), at most `per_partition` from each, for operators.
   Result<std::vector<store::DeadLetter>> dead_letters(size_t per_partition = 100);
-  /// How many instances have unfinished work in the hub.
-  Result<uint64_t> active_count();
+  /// The hub's instances with unfinished work, by status (Store::active_by_status).
+  Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> active_by_status();
 
  private:
   Client(ClientOptions options, store::Store store)

@@ -17,7 +17,13 @@ std::string prometheus_text(const Metrics& m) {
   counter("durable_activities_total", "Activities run.", m.activities);
   counter("durable_instance_loads_total", "Instances loaded from Redis (history replayed).", m.loads);
   gauge("durable_live_instances", "Instance actors in this node's memory.", m.live_instances);
-  gauge("durable_active_instances", "Instances with unfinished work in the hub.", m.active_instances);
+  out += "# HELP durable_instances The hub's instances with unfinished work, by status.\n";
+  out += "# TYPE durable_instances gauge\n";
+  for (auto s : {orchestration::OrchestrationStatus::pending, orchestration::OrchestrationStatus::running,
+                 orchestration::OrchestrationStatus::suspended}) {
+    out += fmt::format("durable_instances{{status=\"{}\"}} {}\n", orchestration::status_name(s),
+                       m.unfinished[static_cast<size_t>(s)]);
+  }
 
   out += "# HELP durable_commit_seconds Episode commit round trips, actor to Redis and back.\n";
   out += "# TYPE durable_commit_seconds histogram\n";

@@ -25,8 +25,8 @@ struct Metrics {
   uint64_t commit_sum_us = 0;
   /// Executions finished on this node, by final status.
   std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1> finished{};
-  /// Instances with unfinished work in the hub (all partitions).
-  uint64_t active_instances = 0;
+  /// The hub's instances with unfinished work, by status.
+  std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1> unfinished{};
 };
 
 std::string prometheus_text(const Metrics& m);

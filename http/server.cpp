@@ -351,9 +351,9 @@ void HttpServer::routes() {
   s.Get(kBase + "/metrics", [this](const Request&, Response& res) {
     if (!metrics_) return fail(res, 404, "this server has no node metrics");
     Metrics m = metrics_();
-    auto active = client_->active_count();
+    auto active = client_->active_by_status();
     if (!active) return fail(res, 503, "redis: " + active.status().message());
-    m.active_instances = *active;
+    m.unfinished = *active;
     res.set_content(prometheus_text(m), "text/plain; version=0.0.4");
   });
 

@@ -384,17 +384,23 @@ Result<std::vector<std::string>> Store::active(uint32_t partition) {
   return parse_active(connection_.command(std::span<const std::string_view>(v)));
 }
 
-Result<uint64_t> Store::active_count() {
-  Pipeline pipe(connection_);
-  for (uint32_t p = 0; p < partitions(); ++p) pipe.add("SCARD", keys_.active(p));
-  uint64_t total = 0;
-  for (auto& reply : pipe.execute()) {
-    if (!reply) return reply.status();
-    auto n = as_integer(**reply);
-    if (!n) return n.status();
-    total += static_cast<uint64_t>(*n);
+Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> Store::active_by_status() {
+  Pipeline members(connection_);
+  for (uint32_t p = 0; p < partitions(); ++p) members.add(active_command(p));
+  Pipeline statuses(connection_);
+  for (auto& reply : members.execute()) {
+    auto ids = parse_active(reply);
+    if (!ids) return ids.status();
+    for (const std::string& id : *ids) statuses.add("HGET", keys_.instance(partition_of(id), id), "s");
   }
-  return total;
+  std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1> counts{};
+  for (auto& reply : statuses.execute()) {
+    if (!reply) return reply.status();
+    if (is_nil(**reply)) continue;  // messages for an instance that does not exist (yet)
+    const auto s = parse_int("status", str(reply->get()));
+    if (s && *s >= 0 && *s <= orchestration::kMaxOrchestrationStatus) ++counts[static_cast<size_t>(*s)];
+  }
+  return counts;
 }
 
 std::vector<std::string> Store::due_timers_command(uint32_t partition, TimePoint until) const {

@@ -10,6 +10,7 @@
 // inbox also appends a notice to the target partition's wake stream and adds
 // the target to the partition's active set, in the same call.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -245,9 +246,10 @@ class Store {
   Result<std::string> wake_position(uint32_t partition);
   /// Ids in the partition's active set (unfinished work).
   Result<std::vector<std::string>> active(uint32_t partition);
-  /// How many instances have unfinished work, over all partitions (one
-  /// round trip).
-  Result<uint64_t> active_count();
+  /// The instances with unfinished work (every partition's active set),
+  /// counted by the status in their rows; one entry per OrchestrationStatus.
+  /// Two round trips, the second as large as the active sets.
+  Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> active_by_status();
   /// Timers of the partition due at or before `until`.
   Result<std::vector<DueTimer>> due_timers(uint32_t partition, TimePoint until);
   Result<std::vector<DeadLetter>> dead_letters(uint32_t partition, size_t count);
