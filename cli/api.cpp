@@ -1,26 +1,10 @@
 #include "cli/api.hpp"
 
-#include <cctype>
 
 namespace durable::cli {
 
 namespace {
 const std::string kBase = "/runtime/webhooks/durabletask";
-}
-
-std::string encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 Api::Api(const std::string& url, std::string key)

@@ -38,7 +38,4 @@ class Api {
   std::unique_ptr<httplib::Client> client_;
 };
 
-/// Percent-encodes a path segment or query value.
-std::string encode(std::string_view text);
-
 }  // namespace durable::cli

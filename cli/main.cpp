@@ -11,6 +11,7 @@
 #include <iostream>
 #include <thread>
 
+#include "base/text.hpp"
 #include "cli/api.hpp"
 #include "cli/output.hpp"
 
@@ -75,7 +76,7 @@ int wait_for(Api& api, const Global& g, const std::string& id, double seconds) {
   const auto start = Clock::now();
   auto delay = std::chrono::milliseconds(100);
   for (;;) {
-    auto r = api.call("GET", "/instances/" + encode(id));
+    auto r = api.call("GET", "/instances/" + url_encode(id));
     if (!r) return fail(kFailed, r.status().message());
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     if (r->status == 200) {
@@ -99,7 +100,7 @@ std::string query(const std::vector<std::pair<std::string, std::string>>& params
   std::string q;
   for (const auto& [name, value] : params) {
     if (value.empty()) continue;
-    q += (q.empty() ? "?" : "&") + name + "=" + encode(value);
+    q += (q.empty() ? "?" : "&") + name + "=" + url_encode(value);
   }
   return q;
 }
@@ -179,7 +180,7 @@ int main(int argc, char** argv) {
   if (start->parsed()) {
     auto body = json_argument(input, "--input");
     if (!body) return kUsage;
-    auto r = api.call("POST", "/orchestrators/" + encode(name) + (id.empty() ? "" : "/" + encode(id)), *body);
+    auto r = api.call("POST", "/orchestrators/" + url_encode(name) + (id.empty() ? "" : "/" + url_encode(id)), *body);
     if (!r) return fail(kFailed, r.status().message());
     if (r->status != 202) return refused(*r);
     const std::string started = r->body["id"];
@@ -193,7 +194,7 @@ int main(int argc, char** argv) {
   }
   if (status->parsed() || hist->parsed()) {
     const bool events = history || hist->parsed();
-    auto r = api.call("GET", "/instances/" + encode(id) + (events ? "?showHistory=true&showHistoryOutput=true" : ""));
+    auto r = api.call("GET", "/instances/" + url_encode(id) + (events ? "?showHistory=true&showHistoryOutput=true" : ""));
     if (!r) return fail(kFailed, r.status().message());
     if (r->status != 200 && r->status != 202) return refused(*r);
     if (g.json) {
@@ -208,7 +209,7 @@ int main(int argc, char** argv) {
   if (raise->parsed()) {
     auto body = json_argument(input, "the event data");
     if (!body) return kUsage;
-    auto r = api.call("POST", "/instances/" + encode(id) + "/raiseEvent/" + encode(event), *body);
+    auto r = api.call("POST", "/instances/" + url_encode(id) + "/raiseEvent/" + url_encode(event), *body);
     if (!r) return fail(kFailed, r.status().message());
     if (r->status != 202) return refused(*r);
     if (!g.json) std::cout << "raised " << event << " on " << id << '\n';
@@ -216,7 +217,7 @@ int main(int argc, char** argv) {
   }
   for (const auto& [what, c] : controls) {
     if (!c->parsed()) continue;
-    auto r = api.call("POST", "/instances/" + encode(id) + "/" + what + query({{"reason", reason}}));
+    auto r = api.call("POST", "/instances/" + url_encode(id) + "/" + what + query({{"reason", reason}}));
     if (!r) return fail(kFailed, r.status().message());
     if (r->status != 202) return refused(*r);
     if (!g.json) std::cout << what << " sent to " << id << '\n';
@@ -228,7 +229,7 @@ int main(int argc, char** argv) {
                                  ? "/instances" + query({{"createdTimeFrom", from},
                                                          {"createdTimeTo", to},
                                                          {"runtimeStatus", status_filter}})
-                                 : "/instances/" + encode(id);
+                                 : "/instances/" + url_encode(id);
     auto r = api.call("DELETE", path);
     if (!r) return fail(kFailed, r.status().message());
     if (r->status != 200) return refused(*r);

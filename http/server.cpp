@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "base/log.hpp"
+#include "base/text.hpp"
 #include "base/time.hpp"
 #include "http/json.hpp"
 
@@ -112,22 +113,6 @@ Result<size_t> parse_count(const Request& req, const char* param, size_t fallbac
 bool flag(const Request& req, const char* param) {
   const std::string v = req.get_param_value(param);
   return v == "true" || v == "True" || v == "1";
-}
-
-// Percent-encodes all but RFC 3986's unreserved characters.
-std::string url_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 // Where this server is, as the caller reached it.
