@@ -38,7 +38,7 @@ int fail(int code, const std::string& message) {
 
 // A reply that is not what the command wanted: its error on stderr.
 int refused(const Reply& r) {
-  const std::string message = r.body.is_object() && r.body.contains("error")
+  const std::string message = r.body.is_object() && r.body.contains("error") && r.body["error"].is_string()
                                   ? r.body["error"].get<std::string>()
                                   : "the node answered HTTP " + std::to_string(r.status);
   const bool usage = r.status == 400 || r.status == 401 || r.status == 413;
@@ -107,7 +107,7 @@ std::string query(const std::vector<std::pair<std::string, std::string>>& params
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   Global g;
   CLI::App app{"durable: start, watch and control durable orchestrations on a node (over its HTTP API)"};
   app.fallthrough();
@@ -252,6 +252,7 @@ int main(int argc, char** argv) {
                         "", token);
       if (!r) return fail(kFailed, r.status().message());
       if (r->status != 200) return refused(*r);
+      if (!r->body.is_array() || r->body.empty()) break;
       for (json& s : r->body) all.push_back(std::move(s));
       token = r->continuation;
     } while (!token.empty() && static_cast<int>(all.size()) < top);
@@ -263,4 +264,13 @@ int main(int argc, char** argv) {
     return kOk;
   }
   return kUsage;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const json::exception& e) {
+    // A reply without the fields the API promises: not a durable node?
+    return fail(kFailed, std::string("unexpected reply from the node: ") + e.what());
+  }
 }

@@ -9,6 +9,14 @@ namespace {
 
 constexpr size_t kMaxDetail = 70;
 
+// value[key], or null when `value` is not an object or has no such key.
+const json& field(const json& value, const char* key) {
+  static const json kNull;
+  if (!value.is_object()) return kNull;
+  auto it = value.find(key);
+  return it == value.end() ? kNull : *it;
+}
+
 std::string text(const json& value) {
   if (value.is_null()) return "";
   return value.is_string() ? value.get<std::string>() : value.dump();
@@ -39,14 +47,14 @@ void print_table(std::ostream& out, const std::vector<std::vector<std::string>>&
 // What matters of an event besides its type and name.
 std::string detail(const json& e) {
   std::vector<std::string> parts;
-  if (e.contains("TaskScheduledId")) parts.push_back("task " + text(e["TaskScheduledId"]));
-  if (e.contains("EventId")) parts.push_back("#" + text(e["EventId"]));
-  if (e.contains("FireAt")) parts.push_back("fires " + text(e["FireAt"]));
-  if (e.contains("InstanceId")) parts.push_back("instance " + text(e["InstanceId"]));
-  if (e.contains("OrchestrationStatus")) parts.push_back(text(e["OrchestrationStatus"]));
-  if (e.contains("Input")) parts.push_back("input " + text(e["Input"]));
-  if (e.contains("Result")) parts.push_back("result " + text(e["Result"]));
-  if (e.contains("FailureDetails")) parts.push_back("failed: " + text(e["FailureDetails"]["ErrorMessage"]));
+  if (e.contains("TaskScheduledId")) parts.push_back("task " + text(field(e, "TaskScheduledId")));
+  if (e.contains("EventId")) parts.push_back("#" + text(field(e, "EventId")));
+  if (e.contains("FireAt")) parts.push_back("fires " + text(field(e, "FireAt")));
+  if (e.contains("InstanceId")) parts.push_back("instance " + text(field(e, "InstanceId")));
+  if (e.contains("OrchestrationStatus")) parts.push_back(text(field(e, "OrchestrationStatus")));
+  if (e.contains("Input")) parts.push_back("input " + text(field(e, "Input")));
+  if (e.contains("Result")) parts.push_back("result " + text(field(e, "Result")));
+  if (e.contains("FailureDetails")) parts.push_back("failed: " + text(field(field(e, "FailureDetails"), "ErrorMessage")));
   std::string joined;
   for (const auto& p : parts) joined += (joined.empty() ? "" : ", ") + p;
   return shorten(joined, kMaxDetail);
@@ -55,18 +63,18 @@ std::string detail(const json& e) {
 }  // namespace
 
 void print_instance(std::ostream& out, const json& s) {
-  out << text(s["instanceId"]) << "  " << text(s["name"]) << "  " << text(s["runtimeStatus"]) << '\n';
-  out << "  created  " << text(s["createdTime"]) << "   updated  " << text(s["lastUpdatedTime"]) << '\n';
-  if (!s["input"].is_null()) out << "  input    " << s["input"].dump() << '\n';
-  if (!s["customStatus"].is_null()) out << "  custom   " << s["customStatus"].dump() << '\n';
-  if (!s["output"].is_null()) out << "  output   " << s["output"].dump() << '\n';
+  out << text(field(s, "instanceId")) << "  " << text(field(s, "name")) << "  " << text(field(s, "runtimeStatus")) << '\n';
+  out << "  created  " << text(field(s, "createdTime")) << "   updated  " << text(field(s, "lastUpdatedTime")) << '\n';
+  if (!field(s, "input").is_null()) out << "  input    " << field(s, "input").dump() << '\n';
+  if (!field(s, "customStatus").is_null()) out << "  custom   " << field(s, "customStatus").dump() << '\n';
+  if (!field(s, "output").is_null()) out << "  output   " << field(s, "output").dump() << '\n';
 }
 
 void print_instances(std::ostream& out, const json& list) {
   std::vector<std::vector<std::string>> rows = {{"INSTANCE", "NAME", "STATUS", "CREATED", "UPDATED"}};
   for (const json& s : list) {
-    rows.push_back({text(s["instanceId"]), text(s["name"]), text(s["runtimeStatus"]), text(s["createdTime"]),
-                    text(s["lastUpdatedTime"])});
+    rows.push_back({text(field(s, "instanceId")), text(field(s, "name")), text(field(s, "runtimeStatus")), text(field(s, "createdTime")),
+                    text(field(s, "lastUpdatedTime"))});
   }
   print_table(out, rows);
 }
@@ -74,7 +82,7 @@ void print_instances(std::ostream& out, const json& list) {
 void print_history(std::ostream& out, const json& events) {
   std::vector<std::vector<std::string>> rows = {{"TIME", "EVENT", "NAME", "DETAIL"}};
   for (const json& e : events) {
-    rows.push_back({text(e["Timestamp"]), text(e["EventType"]), text(e.value("Name", json(nullptr))), detail(e)});
+    rows.push_back({text(field(e, "Timestamp")), text(field(e, "EventType")), text(field(e, "Name")), detail(e)});
   }
   print_table(out, rows);
 }

@@ -1,5 +1,7 @@
 #include "http/json.hpp"
 
+#include <algorithm>
+
 #include "base/time.hpp"
 
 namespace durable::http {
@@ -7,6 +9,29 @@ namespace durable::http {
 using orchestration::EventType;
 using orchestration::HistoryEvent;
 using orchestration::Payload;
+
+size_t json_depth(std::string_view text) {
+  size_t depth = 0;
+  size_t deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
 
 Payload payload_from_json(const json& value) {
   if (value.is_null()) return {};

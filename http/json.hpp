@@ -11,6 +11,10 @@ namespace durable::http {
 
 using json = nlohmann::json;
 
+/// The deepest nesting of arrays and objects in JSON text (strings skipped);
+/// the text need not be valid JSON.
+size_t json_depth(std::string_view text);
+
 /// JSON null is "no value" (an empty payload); anything else is packed as
 /// msgpack (payload.hpp's format).
 orchestration::Payload payload_from_json(const json& value);

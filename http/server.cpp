@@ -19,13 +19,16 @@ using httplib::Response;
 using orchestration::OrchestrationStatus;
 
 const std::string kBase = "/runtime/webhooks/durabletask";
+// Deeper bodies are refused: packing them to msgpack recurses per level.
+constexpr size_t kMaxJsonDepth = 128;
 constexpr size_t kDefaultTop = 100;
 constexpr size_t kMaxTop = 1000;
 constexpr const char* kContinuation = "x-ms-continuation-token";
 
 void reply(Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // Ids, names and reasons are client bytes: invalid UTF-8 must not throw.
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 void fail(Response& res, int status, const std::string& message) { reply(res, status, {{"error", message}}); }
@@ -50,9 +53,12 @@ Result<json> body_json(const Request& req) {
   if (std::all_of(req.body.begin(), req.body.end(), [](unsigned char c) { return std::isspace(c); })) {
     return json(nullptr);
   }
+  if (json_depth(req.body) > kMaxJsonDepth) {
+    return Status::invalid_argument("the body is JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   try {
     return json::parse(req.body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     return Status::invalid_argument(std::string("the body is not valid JSON: ") + e.what());
   }
 }
@@ -253,13 +259,18 @@ void HttpServer::routes() {
     if (!started) return fail(res, started.status());
     // Waits hold a request thread each: past half of them, a start answers
     // at once (as if its wait timed out), so waits never starve other calls.
-    if (*timeout > 0 && waits_.fetch_add(1) < options_.threads / 2) {
-      auto done = client_->wait(*started, std::chrono::seconds(*timeout));
-      --waits_;
-      if (done) return reply(res, 200, done->failure ? instance_json(*done, false)["output"] : payload_to_json(done->output));
-      if (done.status().code() != Errc::deadline_exceeded) return fail(res, done.status());
-    } else if (*timeout > 0) {
-      --waits_;
+    if (*timeout > 0) {
+      struct Slot {
+        std::atomic<size_t>& waits;
+        ~Slot() { --waits; }
+      } slot{waits_};
+      if (waits_.fetch_add(1) < options_.threads / 2) {
+        auto done = client_->wait(*started, std::chrono::seconds(*timeout));
+        if (done) {
+          return reply(res, 200, done->failure ? instance_json(*done, false)["output"] : payload_to_json(done->output));
+        }
+        if (done.status().code() != Errc::deadline_exceeded) return fail(res, done.status());
+      }
     }
     const json status = check_status(req, *started, options_.key);
     res.set_header("Location", status["statusQueryGetUri"].get<std::string>());

@@ -370,6 +370,9 @@ TEST_F(HttpTest, BadRequests_EachGetsItsStatusAndAnErrorNamingTheProblem) {
       {"DELETE", "/instances", "", 400, "createdTimeFrom is required"},
       {"DELETE", "/instances?createdTimeFrom=2026-13-01", "", 400, "createdTimeFrom"},
       {"GET", "/nowhere", "", 404, "no route for GET"},
+      {"GET", "/%FF%FE", "", 404, "no route for GET"},  // not UTF-8: must not break the reply
+      {"POST", "/orchestrators/HelloSequence", std::string(200, '[') + std::string(200, ']'), 400, "nested deeper"},
+      {"POST", "/orchestrators/HelloSequence", "1e400", 400, "not valid JSON"},
   };
   for (const BadRequest& b : table) {
     SCOPED_TRACE(b.method + " " + b.path);
@@ -382,6 +385,21 @@ TEST_F(HttpTest, BadRequests_EachGetsItsStatusAndAnErrorNamingTheProblem) {
     ASSERT_TRUE(j.contains("error")) << r->body;
     EXPECT_NE(j["error"].get<std::string>().find(b.error), std::string::npos) << j["error"];
   }
+}
+
+TEST_F(HttpTest, BytesThatAreNotUtf8_ComeBackReplacedNeverAs500) {
+  start_waiting("u1");
+  auto terminated = post("/instances/u1/terminate?reason=%FF%FE");
+  ASSERT_TRUE(terminated);
+  EXPECT_EQ(terminated->status, 202);
+  const json done = finished("u1");
+  EXPECT_EQ(done["runtimeStatus"], "Terminated");
+  auto listed = get("/instances?instanceIdPrefix=u");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->status, 200) << listed->body;
+  auto history = get("/instances/u1?showHistory=true&showHistoryOutput=true");
+  ASSERT_TRUE(history);
+  EXPECT_EQ(history->status, 200) << history->body;
 }
 
 // Writes raw bytes to the server and returns what it answers (maybe nothing).
