@@ -66,12 +66,7 @@ Result<json> body_json(const Request& req) {
 Result<OrchestrationStatus> parse_status(std::string_view text) {
   for (uint8_t i = 0; i <= orchestration::kMaxOrchestrationStatus; ++i) {
     const auto s = static_cast<OrchestrationStatus>(i);
-    const std::string_view name = orchestration::status_name(s);
-    if (name.size() == text.size() &&
-        std::equal(name.begin(), name.end(), text.begin(),
-                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-      return s;
-    }
+    if (iequals(orchestration::status_name(s), text)) return s;
   }
   return Status::invalid_argument("runtimeStatus: unknown status '" + std::string(text) +
                                   "' (Pending, Running, Completed, ContinuedAsNew, Failed, Terminated, Suspended)");
