@@ -1,20 +1,34 @@
 #pragma once
-// Running a batch of operations against an entity's state: each operation
-// sees the state the previous one left; one that throws fails alone (its
-// state changes, signals and starts are rolled back); a request id seen
-// before is dropped, so a retried signal never applies twice. The runtime
-// commits the BatchResult atomically (snapshot, replies, signals, starts).
+// What an entity does with the messages that reach it, as pure logic: the
+// entity actor reads a batch from the inbox, calls run_batch, and commits the
+// result atomically (snapshot, messages out, inbox position), so each message
+// takes effect exactly once.
+//
+//   - Operations run one at a time, each on the state the previous one left.
+//     One that throws fails alone: its state change, signals and starts are
+//     rolled back, and a caller waiting on it gets the failure.
+//   - A request id seen before (within the last kRecentRequestIds) is
+//     dropped, so a sender that retries with the same id never applies a
+//     message twice.
+//   - Critical sections: a lock request takes the entity's lock when it is
+//     free and is passed on to the next entity of its (sorted) set; the last
+//     one tells the orchestration. While the lock is held, messages from
+//     anyone but the holder wait in the snapshot's queue, in arrival order,
+//     until the holder unlocks.
+//   - A signal for a later time waits in the snapshot until it is due.
 
 #include <deque>
 #include <map>
 #include <optional>
-#include <span>
 #include <string>
 #include <vector>
 
 #include "entities/entity.hpp"
 
 namespace durable::entities {
+
+using orchestration::FailureDetails;
+using orchestration::HistoryEvent;
 
 /// Names compare case-insensitively.
 class EntityRegistry {
@@ -27,45 +41,101 @@ class EntityRegistry {
   std::map<std::string, EntityFn, std::less<>> entities_;
 };
 
-struct Operation {
-  /// Made by the sender: client-made for clients, deterministic for
-  /// orchestrations. Duplicates are dropped.
+/// The operation every entity has: it deletes the state (the entity is
+/// created again by its next operation).
+inline constexpr std::string_view kDeleteOperation = "$delete";
+
+enum class MessageKind : uint8_t { call, signal, lock, unlock };
+
+/// One message in an entity's inbox.
+struct EntityMessage {
+  MessageKind kind = MessageKind::signal;
+  /// Made by the sender; for lock and unlock, the critical section's id.
   std::string request_id;
-  std::string name;
+  /// call, signal: the operation and its input.
+  std::string operation;
   Payload input;
-  /// The orchestration instance waiting for the result; empty for a signal.
-  std::string caller;
+  /// The orchestration that sent it (call, lock, unlock; signals from
+  /// orchestrations), the entity (signals from entities), or empty (clients).
+  std::string sender;
+  /// call, lock: the sender's execution, which the reply goes to.
+  std::string sender_execution;
+  /// lock: every entity of the critical section, sorted.
+  std::vector<std::string> lock_set;
+  /// signal: not before this time.
+  std::optional<TimePoint> at;
+
+  bool operator==(const EntityMessage&) const = default;
 };
 
-struct OperationResult {
-  std::string request_id;
-  std::string caller;
-  Payload result;
-  std::optional<orchestration::FailureDetails> failure;
+/// As an inbox entry (the history event the store writes) and back. An event
+/// that is not an entity message is nullopt.
+HistoryEvent to_event(const EntityMessage& message);
+std::optional<EntityMessage> from_event(const HistoryEvent& event);
+
+struct LockHolder {
+  std::string section;    // critical section id
+  std::string instance;   // the orchestration holding it
+  std::string execution;
+
+  bool operator==(const LockHolder&) const = default;
 };
 
 /// How many request ids an entity remembers to drop duplicates.
 inline constexpr size_t kRecentRequestIds = 1000;
 
-/// What an entity keeps between batches.
+/// What an entity keeps between batches (its Redis snapshot).
 struct EntitySnapshot {
   std::optional<Payload> state;
   /// Newest last; at most kRecentRequestIds.
   std::deque<std::string> recent_request_ids;
+  std::optional<LockHolder> lock;
+  /// Messages waiting for the lock to be released, in arrival order.
+  std::vector<EntityMessage> queued;
+  /// Signals for a later time, in arrival order.
+  std::vector<EntityMessage> scheduled;
 
+  /// Nothing worth keeping but the recent ids: storage may be cleaned up.
+  bool empty() const { return !state && !lock && queued.empty() && scheduled.empty(); }
   bool operator==(const EntitySnapshot&) const = default;
+};
+
+/// A message the batch sends: a reply or lock grant to an orchestration, a
+/// lock request or signal to an entity, an orchestration start.
+struct Outbound {
+  std::string target;
+  /// The execution it is for (replies); empty for any.
+  std::string target_execution;
+  HistoryEvent event;
+};
+
+/// The outcome of one operation that ran.
+struct OperationResult {
+  std::string request_id;
+  std::string operation;
+  Payload result;
+  std::optional<FailureDetails> failure;
 };
 
 struct BatchResult {
   EntitySnapshot snapshot;
-  /// One per operation run (not for dropped duplicates), in order.
+  std::vector<Outbound> messages;
+  /// One per operation run, in order.
   std::vector<OperationResult> results;
-  std::vector<SignalOut> signals;
-  std::vector<StartOut> starts;
+  /// Signals that went into the snapshot to wait for their time, and those
+  /// that left it (ran): the store keeps a due timer for each.
+  std::vector<EntityMessage> scheduled;
+  std::vector<EntityMessage> unscheduled;
   size_t duplicates = 0;
 };
 
-BatchResult run_batch(const EntityFn& entity, const EntityId& id, EntitySnapshot snapshot,
-                      std::span<const Operation> operations);
+/// Runs `incoming` (in inbox order) and the scheduled signals due at `now`
+/// against `snapshot`. `entity` null: the name is not registered, and every
+/// operation fails saying so (locks still work).
+BatchResult run_batch(const EntityFn* entity, const EntityId& id, EntitySnapshot snapshot,
+                      std::vector<EntityMessage> incoming, TimePoint now);
+
+/// The earliest time a scheduled signal is due, if any.
+std::optional<TimePoint> next_due(const EntitySnapshot& snapshot);
 
 }  // namespace durable::entities

@@ -1,4 +1,4 @@
-// The sample entities, run as batches in memory (the runtime comes later).
+// The sample entities, run as batches in memory.
 #include "samples/entities.hpp"
 
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@ namespace durable::samples {
 namespace {
 
 using entities::EntityId;
-using entities::Operation;
+using entities::EntityMessage;
 using entities::run_batch;
 using orchestration::from_payload;
 using orchestration::to_payload;
@@ -16,15 +16,19 @@ using Items = std::map<std::string, int64_t>;
 class EntitySamples : public ::testing::Test {
  protected:
   void SetUp() override { register_entity_samples(registry_); }
-  entities::BatchResult run(const std::string& name, const std::vector<Operation>& ops,
+  entities::BatchResult run(const std::string& name, std::vector<EntityMessage> ops,
                             entities::EntitySnapshot from = {}) {
     const entities::EntityFn* fn = registry_.find(name);
     EXPECT_NE(fn, nullptr) << name;
-    return run_batch(*fn, EntityId(name, "k"), std::move(from), ops);
+    return run_batch(fn, EntityId(name, "k"), std::move(from), std::move(ops), {});
   }
-  static Operation op(std::string name, orchestration::Payload input = {}) {
+  static EntityMessage op(std::string name, orchestration::Payload input = {}) {
     static int next = 0;
-    return {"r" + std::to_string(next++), std::move(name), std::move(input), "caller"};
+    EntityMessage m;
+    m.request_id = "r" + std::to_string(next++);
+    m.operation = std::move(name);
+    m.input = std::move(input);
+    return m;
   }
   entities::EntityRegistry registry_;
 };
