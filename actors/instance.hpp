@@ -52,8 +52,7 @@ inline TimePoint wall_now() {
 struct Effects {
   std::vector<HistoryEvent> activities;  // TaskScheduled
   std::vector<store::TimerEntry> timers;
-  std::vector<std::string> wake;         // instances sent a message
-  std::vector<HistoryEvent> to_self;     // replies the runtime makes up (entity calls)
+  std::vector<std::string> wake;         // instances and entities sent a message
   std::optional<OrchestrationStatus> finished;  // the execution ended with this status
 };
 
@@ -162,6 +161,8 @@ struct Instance {
   // OrchestratorStarted).
   const HistoryEvent* find_start() const;
   void notify_parent(TimePoint now, store::EpisodeWrite& w);
+  // A call, signal, lock request or unlock, as a message to the entity.
+  void send_to_entity(const HistoryEvent& action, store::EpisodeWrite& w);
   void commit(store::EpisodeWrite w);
   void on_committed(Committed& msg);
 

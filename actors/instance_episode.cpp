@@ -280,10 +280,10 @@ void Instance::finish_episode(const EpisodeResult& result, TimePoint now, store:
         effects.timers.push_back({action.event_id, action.fire_at, row->execution_id});
         break;
       case EventType::entity_operation_called:
-        // Entities arrive with their own runtime; until then a call fails
-        // rather than leaving the orchestration waiting forever.
-        effects.to_self.push_back(events::entity_operation_failed(
-            now, action.request_id, {"EntitiesNotSupported", "this node runs no entities yet", {}}));
+      case EventType::entity_operation_signaled:
+      case EventType::entity_lock_requested:
+      case EventType::entity_unlock_sent:
+        send_to_entity(action, w);
         break;
       case EventType::event_sent:
       case EventType::sub_orchestration_instance_created:
@@ -316,6 +316,38 @@ void Instance::finish_episode(const EpisodeResult& result, TimePoint now, store:
     log->debug("[{}] {} {}", id, r.name, orchestration::status_name(r.status));
   }
   w.row = r;
+}
+
+void Instance::send_to_entity(const HistoryEvent& action, store::EpisodeWrite& w) {
+  // The action names the entity; the message names this orchestration as
+  // the sender (and its execution, where a reply comes back).
+  entities::EntityMessage m;
+  m.request_id = action.request_id;
+  m.operation = action.name;
+  m.input = action.input;
+  m.sender = id;
+  switch (action.type) {
+    case EventType::entity_operation_called:
+      m.kind = entities::MessageKind::call;
+      m.sender_execution = row->execution_id;
+      break;
+    case EventType::entity_operation_signaled:
+      m.kind = entities::MessageKind::signal;
+      if (action.fire_at != TimePoint{}) m.at = action.fire_at;
+      break;
+    case EventType::entity_lock_requested:
+      m.kind = entities::MessageKind::lock;
+      m.sender_execution = row->execution_id;
+      m.lock_set = action.lock_set;
+      break;
+    default:
+      m.kind = entities::MessageKind::unlock;
+      break;
+  }
+  // A lock request goes to the first entity of the sorted set, which passes it on.
+  const std::string target = m.kind == entities::MessageKind::lock ? action.lock_set.front() : action.instance_id;
+  w.messages.push_back({target, entities::to_event(m), {}});
+  effects.wake.push_back(target);
 }
 
 const HistoryEvent* Instance::find_start() const {
@@ -392,7 +424,6 @@ void Instance::on_committed(Committed& msg) {
       rt->router.wake(target);
     }
   }
-  for (HistoryEvent& e : effects.to_self) pending.push_back(std::move(e));
   effects = {};
   maybe_run();
 }

@@ -44,6 +44,9 @@ struct TimerDue {
 struct Loaded {
   std::shared_ptr<Result<store::LoadedInstance>> result;
 };
+struct EntityLoaded {
+  std::shared_ptr<Result<store::LoadedEntity>> result;
+};
 struct InboxReply {
   std::shared_ptr<store::InboxRead> read;
 };
@@ -61,6 +64,7 @@ struct WakeIds {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::ActivityResult)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::TimerDue)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::EntityLoaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::InboxReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Committed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::WakeIds)

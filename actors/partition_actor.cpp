@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "actors/entity_actor.hpp"
 #include "actors/instance_actor.hpp"
 #include "base/log.hpp"
 
@@ -23,7 +24,8 @@ struct Partition {
   caf::actor& instance(const std::string& id) {
     auto it = instances.find(id);
     if (it != instances.end()) return it->second;
-    caf::actor a = spawn_instance(self, *rt, id, partition, epoch, caf::actor_cast<caf::actor>(self));
+    caf::actor a = orchestration::is_entity_id(id) ? spawn_entity(self, *rt, id, partition, epoch, me())
+                                                   : spawn_instance(self, *rt, id, partition, epoch, me());
     self->monitor(a);
     ids[a.address()] = id;
     return instances.emplace(id, std::move(a)).first->second;

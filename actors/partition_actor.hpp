@@ -1,7 +1,8 @@
 #pragma once
-// The partition actor: hosts the instance actors of one partition while this
-// node holds the partition's lease (at `epoch`). It spawns an instance actor
-// on the first message for it, walks the partition's active set when it
+// The partition actor: hosts the instance and entity actors of one partition
+// while this node holds the partition's lease (at `epoch`). It spawns an
+// instance actor (or an entity actor, for "@name@key") on the first message
+// for it, walks the partition's active set when it
 // starts (recovery: every unfinished instance is loaded, which re-dispatches
 // its activities and re-arms its timers), and polls the partition's timers
 // so instances that are not loaded wake up when a timer is due.

@@ -14,6 +14,7 @@
 
 #include "actors/activity_pool.hpp"
 #include "actors/router.hpp"
+#include "entities/batch.hpp"
 #include "orchestration/registry.hpp"
 #include "store/async_store.hpp"
 #include "store/keys.hpp"
@@ -32,8 +33,9 @@ struct RuntimeOptions {
   size_t max_actions = 100'000;
   /// An instance with nothing in flight leaves memory after this long idle.
   std::chrono::milliseconds idle_eviction{std::chrono::minutes(5)};
-  /// Past this many live instance actors on the node, idle ones leave memory
-  /// after each episode (they come back by full replay).
+  /// Past this many live instance (or entity) actors on the node, idle ones
+  /// leave memory after each episode (they come back by replay, or by
+  /// loading their snapshot).
   size_t max_live_instances = 100'000;
   /// How far ahead a partition looks for due timers of unloaded instances.
   std::chrono::milliseconds timer_poll{1000};
@@ -50,6 +52,9 @@ struct Counters {
   std::atomic<uint64_t> activities{0};
   std::atomic<uint64_t> loads{0};
   std::atomic<uint64_t> live_instances{0};
+  std::atomic<uint64_t> entity_batches{0};
+  std::atomic<uint64_t> entity_operations{0};
+  std::atomic<uint64_t> live_entities{0};
   /// Commits by round trip (actor to Redis and back), and their sum.
   std::array<std::atomic<uint64_t>, kCommitBucketsUs.size() + 1> commit_latency{};
   std::atomic<uint64_t> commit_latency_sum_us{0};
@@ -66,6 +71,7 @@ struct Counters {
 
 struct Runtime {
   const orchestration::Registry& registry;
+  const entities::EntityRegistry& entities;
   RuntimeOptions options;
   uint32_t partitions;
   std::vector<std::unique_ptr<store::AsyncStore>> stores;  // partition p uses stores[p % size]

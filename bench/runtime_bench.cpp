@@ -25,6 +25,7 @@
 #include "cluster/embedded_redis.hpp"
 #include "cluster/node.hpp"
 #include "orchestration/payload.hpp"
+#include "samples/entities.hpp"
 #include "samples/samples.hpp"
 
 namespace {
@@ -194,7 +195,9 @@ struct Bench {
 json run_suite(const orchestration::Registry& registry, cluster::NodeOptions options, bool cache, bool quick,
                bool hello_only) {
   options.runtime.cache_instances = cache;
-  auto node = cluster::Node::start(registry, options);
+  entities::EntityRegistry entities;
+  samples::register_entity_samples(entities);
+  auto node = cluster::Node::start(registry, entities, options);
   if (!node) {
     fmt::print(stderr, "node: {}\n", node.status().message());
     std::exit(1);

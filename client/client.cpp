@@ -4,6 +4,7 @@
 
 #include "base/guid.hpp"
 #include "base/instance_id.hpp"
+#include "base/text.hpp"
 
 namespace durable::client {
 namespace {
@@ -200,6 +201,85 @@ Result<std::vector<store::DeadLetter>> Client::dead_letters(size_t per_partition
 
 Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> Client::active_by_status() {
   return read([](store::Store& s) { return s.active_by_status(); });
+}
+
+// ------------------------------------------------------------------ entities
+
+namespace {
+
+EntityState state_of(const EntityId& id, const store::EntityRecord& r) {
+  EntityState s;
+  s.id = id;
+  s.state = r.snapshot.state;
+  if (r.snapshot.lock) s.locked_by = r.snapshot.lock->instance;
+  s.queued = r.snapshot.queued.size();
+  s.scheduled = r.snapshot.scheduled.size();
+  s.updated = r.updated;
+  return s;
+}
+
+}  // namespace
+
+Status Client::signal_entities(std::span<EntitySignal> signals) {
+  std::vector<store::OutboundMessage> messages;
+  messages.reserve(signals.size());
+  for (EntitySignal& s : signals) {
+    if (Status v = s.entity.validate(); !v) return v;
+    if (s.operation.empty()) return Status::invalid_argument("the operation name is empty");
+    if (Status p = check_payload(s.input, "signal input"); !p) return p;
+    if (s.request_id.empty()) s.request_id = random_guid();
+    entities::EntityMessage m;
+    m.kind = entities::MessageKind::signal;
+    m.request_id = s.request_id;
+    m.operation = s.operation;
+    m.input = s.input;
+    m.at = s.at;
+    messages.push_back({s.entity.instance_id(), entities::to_event(m), {}});
+  }
+  return write([&](store::Store& store) { return store.send_messages(messages); });
+}
+
+Result<std::string> Client::signal_entity(const EntityId& entity, std::string operation, Payload input,
+                                          std::string request_id, std::optional<orchestration::TimePoint> at) {
+  EntitySignal one[] = {{entity, std::move(operation), std::move(input), std::move(request_id), at}};
+  if (Status s = signal_entities(one); !s) return s;
+  return one[0].request_id;
+}
+
+Result<std::string> Client::delete_entity(const EntityId& entity, std::string request_id) {
+  return signal_entity(entity, std::string(entities::kDeleteOperation), {}, std::move(request_id));
+}
+
+Result<EntityState> Client::get_entity(const EntityId& entity) {
+  if (Status v = entity.validate(); !v) return v;
+  auto record = read([&](store::Store& store) { return store.get_entity(entity.instance_id()); });
+  if (!record) return record.status();
+  if (!*record) return Status::not_found("no entity " + entity.name() + "@" + entity.key());
+  return state_of(entity, **record);
+}
+
+Result<EntityStatePage> Client::list_entities(const std::string& prefix, size_t page_size,
+                                              const std::string& continuation, bool include_empty) {
+  // The name part compares case-insensitively: it is stored lower-cased.
+  const auto at = prefix.find('@');
+  const std::string id_prefix =
+      "@" + (at == std::string::npos ? ascii_lower(prefix) : ascii_lower(prefix.substr(0, at)) + prefix.substr(at));
+  auto page = read([&](store::Store& store) {
+    return store.list_entities(id_prefix, page_size, continuation, include_empty);
+  });
+  if (!page) return page.status();
+  EntityStatePage out;
+  out.continuation = std::move(page->continuation);
+  for (const store::EntityListing& e : page->entities) {
+    auto id = EntityId::parse(e.id);
+    if (!id) continue;  // not written by durable
+    out.entities.push_back(state_of(*id, e.record));
+  }
+  return out;
+}
+
+Result<store::EntityCleanup> Client::clean_entity_storage() {
+  return write([](store::Store& store) { return store.clean_entities(); });
 }
 
 }  // namespace durable::client

@@ -22,15 +22,18 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "base/status.hpp"
+#include "orchestration/entity_id.hpp"
 #include "orchestration/history.hpp"
 #include "store/store.hpp"
 
 namespace durable::client {
 
+using orchestration::EntityId;
 using orchestration::HistoryEvent;
 using orchestration::OrchestrationStatus;
 using orchestration::Payload;
@@ -55,6 +58,35 @@ struct InstanceState {
   /// The current execution's history; empty unless asked for (and empty for
   /// an instance no node has run yet).
   std::vector<HistoryEvent> history;
+};
+
+/// One signal of Client::signal_entities.
+struct EntitySignal {
+  EntityId entity;
+  std::string operation;
+  Payload input;
+  /// Made by the caller, so the entity recognises a retry and applies the
+  /// signal once; a new GUID when empty (filled in by signal_entities).
+  std::string request_id;
+  /// Deliver no earlier than this; empty: now.
+  std::optional<orchestration::TimePoint> at;
+};
+
+/// What get_entity() and list_entities() return.
+struct EntityState {
+  EntityId id;
+  /// Empty when the entity has no state (never set, or deleted).
+  std::optional<Payload> state;
+  /// The orchestration holding the entity's lock, if any.
+  std::optional<std::string> locked_by;
+  size_t queued = 0;     // messages waiting for the lock
+  size_t scheduled = 0;  // signals waiting for their time
+  orchestration::TimePoint updated{};
+};
+
+struct EntityStatePage {
+  std::vector<EntityState> entities;
+  std::string continuation;  // empty: no more
 };
 
 class Client {
@@ -100,6 +132,35 @@ class Client {
   /// Errors: invalid_argument (malformed continuation).
   Result<InstancePage> list(const InstanceFilter& filter, size_t page_size = 100,
                             const std::string& continuation = {});
+
+  // --- entities ---------------------------------------------------------------
+  /// Signals `operation` on an entity (one-way). Durable once this returns
+  /// OK; returns the request id. Pass the same `request_id` to retry a
+  /// signal whose outcome is unknown (unavailable): the entity applies it
+  /// once (it remembers its last 1,000 request ids). Errors:
+  /// invalid_argument (the entity id breaks a rule, empty operation, payload
+  /// too large), unavailable.
+  Result<std::string> signal_entity(const EntityId& entity, std::string operation, Payload input = {},
+                                    std::string request_id = {},
+                                    std::optional<orchestration::TimePoint> at = std::nullopt);
+  /// Many signals in one round trip (pipelined), all durable or none.
+  /// Fills in missing request ids. Errors: as signal_entity.
+  Status signal_entities(std::span<EntitySignal> signals);
+  /// The entity's committed state. Errors: not_found (never used, or its
+  /// storage was cleaned up), invalid_argument (bad id).
+  Result<EntityState> get_entity(const EntityId& entity);
+  /// Entities whose "name@key" starts with `prefix` ("counter" for every
+  /// counter, "counter@c1" for keys starting with c1; names compare
+  /// case-insensitively), ordered by id. Entities without state are left
+  /// out unless `include_empty`.
+  Result<EntityStatePage> list_entities(const std::string& prefix, size_t page_size = 100,
+                                        const std::string& continuation = {}, bool include_empty = false);
+  /// Deletes the entity's state (a signal of the built-in "$delete"
+  /// operation, in order with the entity's other messages). Returns the request id.
+  Result<std::string> delete_entity(const EntityId& entity, std::string request_id = {});
+  /// Removes the storage of entities with no state and unlocks entities
+  /// whose lock holder has finished.
+  Result<store::EntityCleanup> clean_entity_storage();
 
   /// The newest dead letters of every partition (messages that could not be
   /// processed), at most `per_partition` from each, for operators.

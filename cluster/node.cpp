@@ -26,16 +26,17 @@ Node::Node(NodeOptions options) : options_(std::move(options)) {}
 
 Node::~Node() { stop(); }
 
-Result<std::unique_ptr<Node>> Node::start(const orchestration::Registry& registry, NodeOptions options) {
+Result<std::unique_ptr<Node>> Node::start(const orchestration::Registry& registry,
+                                          const entities::EntityRegistry& entities, NodeOptions options) {
   std::unique_ptr<Node> node(new Node(std::move(options)));
-  if (Status s = node->open(registry); !s) {
+  if (Status s = node->open(registry, entities); !s) {
     node->stop();
     return s;
   }
   return node;
 }
 
-Status Node::open(const orchestration::Registry& registry) {
+Status Node::open(const orchestration::Registry& registry, const entities::EntityRegistry& entities) {
   auto log = durable::logger("node");
   auto control = store::Store::connect(options_.store);
   if (!control) return control.status();
@@ -57,7 +58,7 @@ Status Node::open(const orchestration::Registry& registry) {
   pool_ = std::make_unique<actors::ActivityPool>(registry, or_cores(options_.workers),
                                                  options_.runtime.activity_timeout);
   router_ = std::make_unique<actors::Router>(options_.store.partitions);
-  runtime_.reset(new actors::Runtime{registry, options_.runtime, options_.store.partitions,
+  runtime_.reset(new actors::Runtime{registry, entities, options_.runtime, options_.store.partitions,
                                      std::move(stores), *pool_, *router_, {}});
 
   renew_or_acquire(*lease_store_);

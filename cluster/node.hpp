@@ -10,7 +10,8 @@
 //     inbox by anyone (a client, another node) is picked up.
 //
 //   Registry registry;  register_samples(registry);
-//   auto node = Node::start(registry, options);   // ready when it returns
+//   EntityRegistry entities;  register_entity_samples(entities);
+//   auto node = Node::start(registry, entities, options);   // ready when it returns
 //   ...
 //   (*node)->stop();
 
@@ -52,10 +53,11 @@ struct NodeOptions {
 class Node {
  public:
   /// Connects, checks the hub, loads the functions, acquires the partitions
-  /// it can and starts their actors. `registry` must outlive the node.
+  /// it can and starts their actors. The registries must outlive the node.
   /// Errors: unavailable (Redis unreachable), failed_precondition (the hub
   /// has another partition count).
-  static Result<std::unique_ptr<Node>> start(const orchestration::Registry& registry, NodeOptions options);
+  static Result<std::unique_ptr<Node>> start(const orchestration::Registry& registry,
+                                             const entities::EntityRegistry& entities, NodeOptions options);
 
   ~Node();
   Node(const Node&) = delete;
@@ -76,7 +78,7 @@ class Node {
   };
 
   explicit Node(NodeOptions options);
-  Status open(const orchestration::Registry& registry);
+  Status open(const orchestration::Registry& registry, const entities::EntityRegistry& entities);
   void lease_loop();
   void renew_or_acquire(store::Store& store);
   void take_partition(store::Store& store, uint32_t partition, uint64_t epoch);

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   auto address = store::RedisAddress::parse(argc > 1 ? argv[1] : "redis://127.0.0.1:6379");
   if (!address) return 2;
   options.store.address = *address;
-  auto node = cluster::Node::start(registry, options);  // owns the partitions now
+  entities::EntityRegistry entities;  // none here; see samples/entities.cpp
+  auto node = cluster::Node::start(registry, entities, options);  // owns the partitions now
   if (!node) {
     std::fprintf(stderr, "%s\n", node.status().to_string().c_str());
     return 1;

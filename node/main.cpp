@@ -18,6 +18,7 @@
 #include "cluster/node.hpp"
 #include "http/server.hpp"
 #include "node/metrics.hpp"
+#include "samples/entities.hpp"
 #include "samples/samples.hpp"
 
 namespace {
@@ -109,7 +110,9 @@ int main(int argc, char** argv) {
 
   orchestration::Registry registry;
   samples::register_samples(registry);
-  auto node = cluster::Node::start(registry, options);
+  entities::EntityRegistry entities;
+  samples::register_entity_samples(entities);
+  auto node = cluster::Node::start(registry, entities, options);
   if (!node) {
     log->error("cannot start: {}", node.status().message());
     return 1;

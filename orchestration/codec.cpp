@@ -65,11 +65,13 @@ std::span<const Field> fields_of(EventType type) {
   static constexpr Field kEventSent[] = {instance_id, name, input};
   static constexpr Field kSubCreated[] = {name, instance_id, input};
   static constexpr Field kContinueAsNew[] = {result};
-  static constexpr Field kOpCalled[] = {instance_id, name, input, request_id};
+  // In an entity's inbox, instance_id is the sender and execution_id the
+  // sender's execution (where the reply goes).
+  static constexpr Field kOpCalled[] = {instance_id, name, input, request_id, execution_id};
   static constexpr Field kOpSignaled[] = {instance_id, name, input, request_id, fire_at};
   static constexpr Field kOpCompleted[] = {request_id, result};
   static constexpr Field kOpFailed[] = {request_id, failure};
-  static constexpr Field kLockRequested[] = {request_id, lock_set};
+  static constexpr Field kLockRequested[] = {request_id, lock_set, instance_id, execution_id};
   static constexpr Field kLockGranted[] = {request_id};
   static constexpr Field kUnlockSent[] = {instance_id, request_id};
   switch (type) {
@@ -178,8 +180,33 @@ void write_field(Packer& pk, const HistoryEvent& e, Field f) {
   }
 }
 
+// How many of a type's fields every event carries. The rest are optional
+// trailing fields, added after format version 1 (sender details in entity
+// inboxes): written only when one of them is set, so events without them
+// keep their version-1 bytes, and readers of version 1 ignore them.
+std::size_t required_fields(EventType type) {
+  switch (type) {
+    case EventType::entity_operation_called: return 4;
+    case EventType::entity_lock_requested: return 2;
+    default: return fields_of(type).size();
+  }
+}
+
+bool is_default(const HistoryEvent& e, Field f) {
+  switch (f) {
+    case Field::instance_id: return e.instance_id.empty();
+    case Field::execution_id: return e.execution_id.empty();
+    default: return false;
+  }
+}
+
 void write_event(Packer& pk, const HistoryEvent& e) {
-  const auto fields = fields_of(e.type);
+  auto fields = fields_of(e.type);
+  const std::size_t required = required_fields(e.type);
+  if (std::all_of(fields.begin() + static_cast<std::ptrdiff_t>(required), fields.end(),
+                  [&](Field f) { return is_default(e, f); })) {
+    fields = fields.first(required);
+  }
   pk.pack_array(static_cast<uint32_t>(kEventCommonFields + fields.size()));
   pk.pack_uint8(static_cast<uint8_t>(e.type));
   pk.pack_int32(e.event_id);
@@ -383,13 +410,15 @@ Status read_event(const msgpack::object& o, std::ptrdiff_t index, HistoryEvent& 
   e.type = static_cast<EventType>(type.via.u64);
   w.type = event_type_name(e.type);
   const auto fields = fields_of(e.type);
-  if (size < kEventCommonFields + fields.size()) {
-    return w.error("expected at least " + std::to_string(kEventCommonFields + fields.size()) +
+  const std::size_t required = required_fields(e.type);
+  if (size < kEventCommonFields + required) {
+    return w.error("expected at least " + std::to_string(kEventCommonFields + required) +
                    " fields, got " + std::to_string(size));
   }
   if (Status s = read_i32(a[kEventIdPos], w, "event_id", e.event_id); !s) return s;
   if (Status s = read_time(a[kEventTimestampPos], w, "timestamp_ms", e.timestamp); !s) return s;
-  for (std::size_t i = 0; i < fields.size(); ++i) {
+  const std::size_t present = std::min<std::size_t>(fields.size(), size - kEventCommonFields);
+  for (std::size_t i = 0; i < present; ++i) {
     if (Status s = read_field(a[kEventCommonFields + i], w, fields[i], e); !s) return s;
   }
   return {};

@@ -7,6 +7,7 @@ void register_order_processing(orchestration::Registry& registry);
 void register_fan_out_fan_in(orchestration::Registry& registry);
 void register_approval(orchestration::Registry& registry);
 void register_monitor(orchestration::Registry& registry);
+void register_entity_orchestrations(orchestration::Registry& registry);
 
 void register_samples(orchestration::Registry& registry) {
   register_hello(registry);
@@ -14,6 +15,7 @@ void register_samples(orchestration::Registry& registry) {
   register_fan_out_fan_in(registry);
   register_approval(registry);
   register_monitor(registry);
+  register_entity_orchestrations(registry);
 }
 
 }  // namespace durable::samples

@@ -8,6 +8,7 @@
 //   FanOutFanIn     Double(i) for i in 0..N-1 in parallel, sums the results
 //   Approval        RequestApproval, then the "Approval" event or a timeout
 //   Monitor         polls CheckJobStatus on a timer, continue-as-new per round
+//   Checkout, Transfer  critical sections over entities (samples/entities.hpp)
 //
 // Inputs and outputs are JSON-compatible msgpack (maps with string keys).
 

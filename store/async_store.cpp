@@ -86,6 +86,18 @@ void AsyncStore::load(std::string_view id, std::function<void(Result<LoadedInsta
   });
 }
 
+void AsyncStore::commit(const EntityWrite& write, std::function<void(Result<uint64_t>)> done) {
+  send({store_.entity_commit(write).argv()}, [done = std::move(done)](Replies replies) {
+    done(Commit::parse_reply(replies[0]));
+  });
+}
+
+void AsyncStore::load_entity(std::string_view id, std::function<void(Result<LoadedEntity>)> done) {
+  send(store_.entity_load_commands(id), [id = std::string(id), done = std::move(done)](Replies replies) {
+    done(Store::parse_entity_load(id, replies));
+  });
+}
+
 void AsyncStore::read_inbox(InboxQuery query, std::function<void(InboxRead)> done) {
   auto command = store_.inbox_command(query);
   send({std::move(command)}, [query = std::move(query), done = std::move(done)](Replies replies) {

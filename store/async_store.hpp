@@ -44,6 +44,8 @@ class AsyncStore {
 
   void commit(const EpisodeWrite& write, std::function<void(Result<uint64_t>)> done);
   void load(std::string_view id, std::function<void(Result<LoadedInstance>)> done);
+  void commit(const EntityWrite& write, std::function<void(Result<uint64_t>)> done);
+  void load_entity(std::string_view id, std::function<void(Result<LoadedEntity>)> done);
   void read_inbox(InboxQuery query, std::function<void(InboxRead)> done);
   void active(uint32_t partition, std::function<void(Result<std::vector<std::string>>)> done);
   void due_timers(uint32_t partition, TimePoint until, std::function<void(Result<std::vector<DueTimer>>)> done);

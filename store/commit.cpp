@@ -19,6 +19,13 @@ Commit Commit::fenced(std::string row_key, std::string lease_key, std::string_vi
   return c;
 }
 
+Commit Commit::idle(std::string row_key, const std::string& inbox_key, uint64_t expected_version) {
+  Commit c("idle", std::move(row_key));
+  c.guard_.push_back(c.key_index(inbox_key));
+  c.guard_.push_back(std::to_string(expected_version));
+  return c;
+}
+
 Commit Commit::create(std::string row_key) { return Commit("create", std::move(row_key)); }
 Commit Commit::live(std::string row_key) { return Commit("live", std::move(row_key)); }
 Commit Commit::finished(std::string row_key) { return Commit("final", std::move(row_key)); }
@@ -43,6 +50,14 @@ void Commit::write(std::string_view command, const std::string& key,
   ops_.push_back(key_index(key));
   ops_.push_back(std::to_string(args.size()));
   ops_.insert(ops_.end(), args.begin(), args.end());
+}
+
+void Commit::remove_if_drained(const std::string& set_key, std::string_view member, const std::string& stream_key) {
+  ops_.emplace_back("SREMIFDRAINED");
+  ops_.push_back(key_index(set_key));
+  ops_.emplace_back("2");
+  ops_.emplace_back(member);
+  ops_.push_back(key_index(stream_key));
 }
 
 std::vector<std::string> Commit::argv() && {

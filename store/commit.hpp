@@ -36,6 +36,9 @@ class Commit {
   /// The row exists and is not final (a raised event, terminate, ...).
   /// Errors: not_found (DURABLE_NOTFOUND), failed_precondition (DURABLE_FINISHED).
   static Commit live(std::string row_key);
+  /// The row is still at `expected_version` and the stream `inbox_key` is
+  /// empty (an entity's clean-up). Error: failed_precondition (DURABLE_VERSION).
+  static Commit idle(std::string row_key, const std::string& inbox_key, uint64_t expected_version);
   /// The row exists and is final (a purge). Errors: not_found,
   /// failed_precondition (DURABLE_RUNNING).
   static Commit finished(std::string row_key);
@@ -45,6 +48,11 @@ class Commit {
   void write(std::string_view command, const std::string& key,
              std::initializer_list<std::string_view> args);
   void write(std::string_view command, const std::string& key, const std::vector<std::string>& args);
+
+  /// SREM `member` from `set_key` only if the stream `stream_key` is empty
+  /// when this op runs (after the commit's own XDELs): a message that
+  /// arrived meanwhile keeps the member in the set.
+  void remove_if_drained(const std::string& set_key, std::string_view member, const std::string& stream_key);
 
   bool empty() const { return ops_.empty(); }
 

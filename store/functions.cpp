@@ -13,7 +13,7 @@ constexpr std::string_view kSource = R"lua(#!lua name=durable
 
 local FINAL = { ['2'] = true, ['4'] = true, ['5'] = true }
 local OPS = { XADD = true, HSET = true, HDEL = true, DEL = true, XDEL = true,
-              SADD = true, SREM = true, ZADD = true, ZREM = true }
+              SADD = true, SREM = true, ZADD = true, ZREM = true, SREMIFDRAINED = true }
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -43,6 +43,10 @@ local function parse_ops(keys, args, first)
     if not OPS[name] or key == nil or n == nil or i + 2 + n > #args then
       return nil, 'ERR durable commit: malformed op at argument ' .. i
     end
+    -- SREMIFDRAINED <set> 2 <member> <stream key index>
+    if name == 'SREMIFDRAINED' and (n ~= 2 or keys[tonumber(args[i + 4])] == nil) then
+      return nil, 'ERR durable commit: malformed SREMIFDRAINED at argument ' .. i
+    end
     ops[#ops + 1] = { name, key, i + 3, i + 2 + n }
     i = i + 3 + n
   end
@@ -51,7 +55,7 @@ end
 
 -- Applies the ops; a new `version` rides on the first HSET of the row
 -- (one write fewer). Returns whether it did.
-local function apply_ops(ops, args, row, version)
+local function apply_ops(keys, ops, args, row, version)
   local stamped = false
   for _, op in ipairs(ops) do
     if version and not stamped and op[1] == 'HSET' and op[2] == row then
@@ -60,6 +64,10 @@ local function apply_ops(ops, args, row, version)
       fields[#fields + 1] = version
       redis.call('HSET', row, unpack(fields))
       stamped = true
+    elseif op[1] == 'SREMIFDRAINED' then
+      if redis.call('XLEN', keys[tonumber(args[op[3] + 1])]) == 0 then
+        redis.call('SREM', op[2], args[op[3]])
+      end
     else
       redis.call(op[1], op[2], unpack(args, op[3], op[4]))
     end
@@ -72,6 +80,8 @@ end
 --   fenced <lease key index> <node> <epoch> <expected version>
 --       the writer owns the partition and has seen the row's latest version;
 --       the version is incremented. Returns the new version.
+--   idle <stream key index> <expected version>
+--       the row is at that version and the stream is empty (clean-up).
 --   create   the row is absent or final; the version is incremented.
 --   live     the row exists and is not final.
 --   final    the row exists and is final (a purge).
@@ -80,6 +90,8 @@ local function commit(keys, args)
   local row = keys[1]
   if guard == 'fenced' then
     first = 6
+  elseif guard == 'idle' then
+    first = 4
   elseif guard ~= 'create' and guard ~= 'live' and guard ~= 'final' then
     return redis.error_reply('ERR durable commit: unknown guard ' .. tostring(guard))
   end
@@ -98,6 +110,13 @@ local function commit(keys, args)
                                ', the writer expected ' .. args[5])
     end
     version = tonumber(current) + 1
+  elseif guard == 'idle' then
+    local inbox = keys[tonumber(args[2])]
+    if inbox == nil then return redis.error_reply('ERR durable commit: bad inbox key index') end
+    local current = redis.call('HGET', row, 'v') or '0'
+    if current ~= args[3] or redis.call('XLEN', inbox) > 0 then
+      return redis.error_reply('DURABLE_VERSION entity changed or has messages waiting')
+    end
   else
     local status = redis.call('HGET', row, 's')
     if guard == 'create' and status and not FINAL[status] then
@@ -116,7 +135,7 @@ local function commit(keys, args)
       version = tonumber(redis.call('HGET', row, 'v') or '0') + 1
     end
   end
-  local stamped = apply_ops(ops, args, row, version)
+  local stamped = apply_ops(keys, ops, args, row, version)
   -- A commit that only drops messages for an unknown instance leaves no row.
   if version and not stamped and redis.call('EXISTS', row) == 1 then
     redis.call('HSET', row, 'v', version)

@@ -43,6 +43,10 @@ std::string Keys::instance(uint32_t partition, std::string_view id) const {
 std::string Keys::inbox(uint32_t partition, std::string_view id) const {
   return tagged(partition, "in:") + std::string(id);
 }
+std::string Keys::entity(uint32_t partition, std::string_view id) const {
+  return tagged(partition, "e:") + std::string(id);
+}
+std::string Keys::entities(uint32_t partition) const { return tagged(partition, "entities"); }
 std::string Keys::timers(uint32_t partition) const { return tagged(partition, "timers"); }
 std::string Keys::wake(uint32_t partition) const { return tagged(partition, "wake"); }
 std::string Keys::active(uint32_t partition) const { return tagged(partition, "active"); }

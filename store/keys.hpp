@@ -35,6 +35,10 @@ class Keys {
   std::string instance(uint32_t partition, std::string_view id) const;
   /// dt:{hub:p}:in:<id>: inbox stream of an instance or entity.
   std::string inbox(uint32_t partition, std::string_view id) const;
+  /// dt:{hub:p}:e:<@name@key>: entity record (hash).
+  std::string entity(uint32_t partition, std::string_view id) const;
+  /// dt:{hub:p}:entities: entity ids (sorted set, score 0: ordered by id).
+  std::string entities(uint32_t partition) const;
   /// dt:{hub:p}:timers: due timers (sorted set, score = due time in ms).
   std::string timers(uint32_t partition) const;
   /// dt:{hub:p}:wake: wake-up notices (stream).

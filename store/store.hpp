@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/status.hpp"
+#include "entities/batch.hpp"
 #include "orchestration/history.hpp"
 #include "store/commit.hpp"
 #include "store/keys.hpp"
@@ -177,6 +178,55 @@ struct InstancePage {
   std::string continuation;
 };
 
+/// An entity's record (dt:{hub:p}:e:@name@key): its snapshot and where its
+/// inbox was consumed up to.
+struct EntityRecord {
+  entities::EntitySnapshot snapshot;
+  /// Batch counter: the compare-and-set version of fenced commits.
+  uint64_t version = 0;
+  std::string inbox_position;
+  TimePoint updated{};
+};
+
+struct LoadedEntity {
+  /// Absent: the entity was never used (or its storage was cleaned up).
+  std::optional<EntityRecord> record;
+  std::vector<InboxEntry> inbox;  // after record->inbox_position, in order
+  std::vector<DeadLetter> undecodable;
+};
+
+/// What one entity batch writes: built by the entity actor, turned into one
+/// fenced Commit by Store::entity_commit.
+struct EntityWrite {
+  std::string node;
+  uint64_t epoch = 0;
+  uint64_t expected_version = 0;
+  std::string id;  // "@name@key"
+  EntityRecord record;  // its version is ignored
+  std::vector<std::string> consumed;
+  std::vector<OutboundMessage> messages;
+  /// Signals that started or stopped waiting for their time (a due timer each).
+  std::vector<entities::EntityMessage> scheduled;
+  std::vector<entities::EntityMessage> unscheduled;
+  std::vector<DeadLetter> dead_letters;
+};
+
+struct EntityListing {
+  std::string id;  // "@name@key"
+  EntityRecord record;
+};
+
+struct EntityPage {
+  std::vector<EntityListing> entities;
+  /// Pass to the next list_entities() call; empty when there is no more.
+  std::string continuation;
+};
+
+struct EntityCleanup {
+  size_t removed = 0;         // empty entities whose storage was deleted
+  size_t locks_released = 0;  // locks whose orchestration had finished or gone
+};
+
 class Store {
  public:
   /// Connects and loads the functions. Errors: as RedisConnection::connect.
@@ -236,6 +286,24 @@ class Store {
   static Result<std::vector<std::string>> parse_active(const Result<ReplyPtr>& reply);
   std::vector<std::string> due_timers_command(uint32_t partition, TimePoint until) const;
   static Result<std::vector<DueTimer>> parse_due_timers(const Result<ReplyPtr>& reply);
+
+  // -- entities (store/entities.cpp) ------------------------------------------
+  std::vector<std::vector<std::string>> entity_load_commands(std::string_view id) const;
+  static Result<LoadedEntity> parse_entity_load(std::string_view id, std::span<const Result<ReplyPtr>> replies);
+  /// The fenced commit of one entity batch. Pure (no I/O).
+  Commit entity_commit(const EntityWrite& write) const;
+  /// Writes messages to inboxes (any targets), all or none, in one round
+  /// trip, without a server function: the fast path of entity signals.
+  Status send_messages(std::span<const OutboundMessage> messages);
+  Result<std::optional<EntityRecord>> get_entity(std::string_view id);
+  /// Entities whose instance id starts with `id_prefix` ("@counter@" for
+  /// every counter), by id, at most `page_size`, after `continuation`.
+  /// Entities with no state are left out unless `include_empty`.
+  Result<EntityPage> list_entities(std::string_view id_prefix, size_t page_size, std::string_view continuation,
+                                   bool include_empty);
+  /// Deletes the storage of entities with no state, lock, queue or schedule,
+  /// and unlocks entities whose lock holder has finished or is gone.
+  Result<EntityCleanup> clean_entities();
 
   /// Blocks up to `block` for wake notices after the cursors (which it
   /// advances). An empty result means the time passed.

@@ -7,6 +7,7 @@
 #include "client/client.hpp"
 #include "orchestration/codec.hpp"
 #include "orchestration/payload.hpp"
+#include "samples/entities.hpp"
 #include "samples/samples.hpp"
 #include "tests/support/redis_server.hpp"
 
@@ -29,6 +30,7 @@ class NodeTest : public durable::testing::RedisTest {
   void SetUp() override {
     RedisTest::SetUp();
     samples::register_samples(registry_);
+    samples::register_entity_samples(entities_);
     options_.store.address = *store::RedisAddress::parse(server().url());
     options_.store.hub = "t";
     options_.store.partitions = 4;
@@ -40,7 +42,7 @@ class NodeTest : public durable::testing::RedisTest {
     RedisTest::TearDown();
   }
   void start_node() {
-    auto node = Node::start(registry_, options_);
+    auto node = Node::start(registry_, entities_, options_);
     ASSERT_TRUE(node) << node.status().to_string();
     node_ = std::move(*node);
     auto store = store::Store::connect(options_.store);
@@ -66,6 +68,7 @@ class NodeTest : public durable::testing::RedisTest {
   }
 
   orchestration::Registry registry_;
+  entities::EntityRegistry entities_;
   NodeOptions options_;
   std::unique_ptr<Node> node_;
   std::optional<store::Store> client_;
@@ -300,7 +303,7 @@ TEST_F(NodeTest, NondeterministicCodeAfterARestartFailsTheInstance) {
     co_await ctx.call_activity<std::string>("SayHello", std::string("x"));
     co_return co_await ctx.wait_for_external_event<std::string>("Go");
   });
-  auto node = Node::start(changed, options_);
+  auto node = Node::start(changed, entities_, options_);
   ASSERT_TRUE(node);
   node_ = std::move(*node);
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());

@@ -15,6 +15,7 @@
 #include "cluster/node.hpp"
 #include "http/json.hpp"
 #include "node/metrics.hpp"
+#include "samples/entities.hpp"
 #include "samples/samples.hpp"
 #include "tests/support/redis_server.hpp"
 
@@ -30,13 +31,14 @@ class HttpTest : public durable::testing::RedisTest {
   void SetUp() override {
     RedisTest::SetUp();
     samples::register_samples(registry_);
+    samples::register_entity_samples(entities_);
     cluster::NodeOptions options;
     options.store.address = *store::RedisAddress::parse(server().url());
     options.store.hub = "h";
     options.store.partitions = 4;
     options.workers = 2;
     options.store_connections = 1;
-    auto node = cluster::Node::start(registry_, options);
+    auto node = cluster::Node::start(registry_, entities_, options);
     ASSERT_TRUE(node) << node.status().to_string();
     node_ = std::move(*node);
     client_options_.address = options.store.address;
@@ -96,6 +98,7 @@ class HttpTest : public durable::testing::RedisTest {
   }
 
   orchestration::Registry registry_;
+  entities::EntityRegistry entities_;
   std::unique_ptr<cluster::Node> node_;
   client::ClientOptions client_options_;
   std::unique_ptr<HttpServer> http_;

@@ -1,0 +1,325 @@
+#include "actors/entity_actor.hpp"
+
+#include <algorithm>
+
+#include "base/log.hpp"
+#include "orchestration/codec.hpp"
+
+namespace durable::actors {
+namespace {
+
+using namespace std::chrono_literals;
+using entities::EntityMessage;
+using orchestration::TimePoint;
+using store::stream_id_less;
+
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+
+// Most inbox entries one read takes; the rest come with the next read.
+constexpr size_t kInboxBatch = 10'000;
+constexpr auto kRetryDelay = 200ms;
+
+TimePoint wall_now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+struct Entity {
+  static inline const char* name = "durable.entity";
+
+  caf::stateful_actor<Entity>* self = nullptr;
+  Runtime* rt = nullptr;
+  std::string id;  // "@name@key"
+  orchestration::EntityId entity;
+  const entities::EntityFn* fn = nullptr;
+  uint32_t partition = 0;
+  uint64_t epoch = 0;
+  caf::actor owner;
+  std::shared_ptr<spdlog::logger> log;
+
+  enum class Phase { loading, ready, committing };
+  Phase phase = Phase::loading;
+  bool reading = false;
+  bool inbox_dirty = false;
+  bool evicting = false;
+  bool idle_check_scheduled = false;
+  uint64_t batches_run = 0;
+
+  store::EntityRecord record;  // as last committed (or loaded)
+  std::string inbox_position = "0-0";
+
+  // The next batch's input.
+  std::vector<EntityMessage> pending;
+  std::vector<std::string> pending_ids;
+  std::vector<store::DeadLetter> pending_dead;
+
+  // The batch being committed.
+  uint64_t attempt = 0;
+  store::EntityRecord committing;
+  std::vector<std::string> wake_after;
+  std::chrono::steady_clock::time_point commit_sent;
+
+  caf::actor me() const { return caf::actor_cast<caf::actor>(self); }
+
+  void load() {
+    phase = Phase::loading;
+    pending.clear();
+    pending_ids.clear();
+    pending_dead.clear();
+    inbox_dirty = false;
+    ++rt->counters.loads;
+    rt->store_for(partition).load_entity(id, [to = me()](Result<store::LoadedEntity> r) {
+      caf::anon_send(to, EntityLoaded{std::make_shared<Result<store::LoadedEntity>>(std::move(r))});
+    });
+  }
+
+  void on_loaded(EntityLoaded& msg) {
+    if (!*msg.result) {
+      const Status& s = msg.result->status();
+      log->warn("[{}] load failed: {}; retrying", id, s.to_string());
+      self->delayed_send(self, s.code() == Errc::corruption ? 10s : kRetryDelay, retry_atom::value);
+      return;
+    }
+    store::LoadedEntity& loaded = **msg.result;
+    record = loaded.record.value_or(store::EntityRecord{});
+    inbox_position = record.inbox_position.empty() ? "0-0" : record.inbox_position;
+    add_inbox(std::move(loaded.inbox), std::move(loaded.undecodable));
+    phase = Phase::ready;
+    log->debug("[{}] loaded at v{}, {} message(s) waiting", id, record.version, pending.size());
+    if (inbox_dirty) read_inbox();
+    arm_schedule();
+    maybe_run();
+  }
+
+  void on_wake() {
+    if (phase == Phase::loading || reading) {
+      inbox_dirty = true;
+      return;
+    }
+    read_inbox();
+  }
+
+  void read_inbox() {
+    reading = true;
+    inbox_dirty = false;
+    rt->store_for(partition).read_inbox({id, inbox_position, kInboxBatch}, [to = me()](store::InboxRead r) {
+      caf::anon_send(to, InboxReply{std::make_shared<store::InboxRead>(std::move(r))});
+    });
+  }
+
+  void on_inbox(InboxReply& msg) {
+    reading = false;
+    if (phase == Phase::loading) return;  // the load reads the inbox itself
+    store::InboxRead& read = *msg.read;
+    if (!read.entries) {
+      log->warn("[{}] inbox read failed: {}", id, read.entries.status().to_string());
+      inbox_dirty = true;
+      self->delayed_send(self, kRetryDelay, wake_atom::value);
+      return;
+    }
+    const bool full = read.entries->size() + read.undecodable.size() >= kInboxBatch;
+    add_inbox(std::move(*read.entries), std::move(read.undecodable));
+    if (inbox_dirty || full) read_inbox();
+    maybe_run();
+  }
+
+  // As Instance::add_inbox: merged in stream order, each entry taken once.
+  void add_inbox(std::vector<store::InboxEntry> entries, std::vector<store::DeadLetter> undecodable) {
+    auto good = entries.begin();
+    auto bad = undecodable.begin();
+    while (good != entries.end() || bad != undecodable.end()) {
+      const bool take_bad = good == entries.end() ||
+                            (bad != undecodable.end() && stream_id_less(bad->stream_id, good->stream_id));
+      const std::string& sid = take_bad ? bad->stream_id : good->stream_id;
+      if (!stream_id_less(inbox_position, sid)) {
+        if (take_bad) {
+          ++bad;
+        } else {
+          ++good;
+        }
+        continue;
+      }
+      inbox_position = sid;
+      pending_ids.push_back(sid);
+      if (take_bad) {
+        log->error("[{}] inbox entry {} cannot be decoded ({}); moved to the dead-letter stream", id, sid,
+                   bad->reason);
+        pending_dead.push_back(std::move(*bad++));
+        continue;
+      }
+      store::InboxEntry& e = *good++;
+      auto message = entities::from_event(e.event);
+      if (!message) {
+        const orchestration::HistoryEvent one[] = {e.event};
+        log->error("[{}] inbox entry {} is a {}, not an entity message; moved to the dead-letter stream", id, sid,
+                   event_type_name(e.event.type));
+        pending_dead.push_back({id, sid, "not an entity message: " + std::string(event_type_name(e.event.type)),
+                                orchestration::encode_events(one)});
+        continue;
+      }
+      pending.push_back(std::move(*message));
+    }
+  }
+
+  bool has_due() const {
+    auto due = entities::next_due(record.snapshot);
+    return due && *due <= wall_now();
+  }
+
+  void arm_schedule() {
+    if (auto due = entities::next_due(record.snapshot)) {
+      const auto delay = std::max<std::chrono::milliseconds>(*due - wall_now(), 0ms);
+      self->delayed_send(self, delay, tick_atom::value);
+    }
+  }
+
+  void maybe_run() {
+    if (phase != Phase::ready || evicting) return;
+    if (pending.empty() && pending_ids.empty() && pending_dead.empty() && !has_due()) {
+      maybe_evict(false);
+      return;
+    }
+    ++batches_run;
+    run();
+  }
+
+  void run() {
+    const TimePoint now = std::max(wall_now(), record.updated);
+    store::EntityWrite w;
+    w.node = rt->options.node_id;
+    w.epoch = epoch;
+    w.expected_version = record.version;
+    w.id = id;
+    w.consumed = std::move(pending_ids);
+    w.dead_letters = std::move(pending_dead);
+    pending_ids.clear();
+    pending_dead.clear();
+    std::vector<EntityMessage> batch = std::move(pending);
+    pending.clear();
+
+    const size_t arrived = batch.size();
+    entities::BatchResult result = entities::run_batch(fn, entity, record.snapshot, std::move(batch), now);
+    ++rt->counters.entity_batches;
+    rt->counters.entity_operations += result.results.size();
+    for (const auto& r : result.results) {
+      if (r.failure) log->debug("[{}] {} failed: {}: {}", id, r.operation, r.failure->error_type, r.failure->message);
+    }
+    wake_after.clear();
+    for (entities::Outbound& out : result.messages) {
+      wake_after.push_back(out.target);
+      w.messages.push_back({std::move(out.target), std::move(out.event), std::move(out.target_execution)});
+    }
+    w.scheduled = std::move(result.scheduled);
+    w.unscheduled = std::move(result.unscheduled);
+    w.record.snapshot = std::move(result.snapshot);
+    w.record.inbox_position = inbox_position;
+    w.record.updated = now;
+    committing = w.record;
+    log->debug("[{}] batch: {} message(s), {} ran, {} duplicate(s), {} out, commit v{}", id, arrived,
+               result.results.size(), result.duplicates, w.messages.size(), w.expected_version + 1);
+    phase = Phase::committing;
+    commit_sent = std::chrono::steady_clock::now();
+    const uint64_t this_attempt = ++attempt;
+    rt->store_for(partition).commit(w, [to = me(), this_attempt](Result<uint64_t> r) {
+      caf::anon_send(to, Committed{this_attempt, std::make_shared<Result<uint64_t>>(std::move(r))});
+    });
+  }
+
+  void on_committed(Committed& msg) {
+    if (msg.attempt != attempt || phase != Phase::committing) return;
+    if (!*msg.result) {
+      const Status& s = msg.result->status();
+      if (s.code() == Errc::lease_lost) {
+        log->info("[{}] partition {} lease lost; stopping", id, partition);
+        self->quit();
+        return;
+      }
+      log->warn("[{}] commit failed ({}); reloading", id, s.to_string());
+      phase = Phase::loading;
+      self->delayed_send(self, s.code() == Errc::failed_precondition ? 0ms : kRetryDelay, retry_atom::value);
+      return;
+    }
+    ++rt->counters.commits;
+    rt->counters.record_commit(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - commit_sent));
+    record = std::move(committing);
+    record.version = **msg.result;
+    phase = Phase::ready;
+    std::sort(wake_after.begin(), wake_after.end());
+    wake_after.erase(std::unique(wake_after.begin(), wake_after.end()), wake_after.end());
+    for (const std::string& target : wake_after) {
+      if (target == id) {
+        on_wake();
+      } else {
+        rt->router.wake(target);
+      }
+    }
+    wake_after.clear();
+    arm_schedule();
+    maybe_run();
+  }
+
+  void maybe_evict(bool idle_timeout) {
+    if (evicting || phase != Phase::ready || reading) return;
+    const bool crowded =
+        rt->counters.live_instances.load() + rt->counters.live_entities.load() > rt->options.max_live_instances;
+    if (idle_timeout || crowded) {
+      evicting = true;
+      self->send(owner, idle_atom::value, id);
+    } else if (!idle_check_scheduled) {
+      idle_check_scheduled = true;
+      self->delayed_send(self, rt->options.idle_eviction, idle_atom::value, batches_run);
+    }
+  }
+
+  void on_idle_check(uint64_t batches_then) {
+    idle_check_scheduled = false;
+    maybe_evict(batches_then == batches_run);
+  }
+};
+
+caf::behavior entity_behavior(caf::stateful_actor<Entity>* self, Runtime* rt, std::string id, uint32_t partition,
+                              uint64_t epoch, caf::actor owner) {
+  Entity& st = self->state;
+  st.self = self;
+  st.rt = rt;
+  st.id = std::move(id);
+  st.partition = partition;
+  st.epoch = epoch;
+  st.owner = std::move(owner);
+  st.log = durable::logger("entity");
+  if (auto parsed = orchestration::EntityId::parse(st.id)) {
+    st.entity = *parsed;
+    st.fn = rt->entities.find(st.entity.name());
+  } else {
+    st.log->error("[{}] not a valid entity id: {}", st.id, parsed.status().message());
+  }
+  ++rt->counters.live_entities;
+  self->attach_functor([rt] { --rt->counters.live_entities; });
+  st.load();
+  return {
+      [self](wake_atom) {
+        if (self->state.evicting) return self->state.rt->router.wake(self->state.id);
+        self->state.on_wake();
+      },
+      [self](EntityLoaded& msg) { self->state.on_loaded(msg); },
+      [self](InboxReply& msg) { self->state.on_inbox(msg); },
+      [self](Committed& msg) { self->state.on_committed(msg); },
+      [self](tick_atom) {
+        if (self->state.evicting) return self->state.rt->router.wake(self->state.id);
+        self->state.maybe_run();
+      },
+      [self](retry_atom) { self->state.load(); },
+      [self](idle_atom, uint64_t batches_then) { self->state.on_idle_check(batches_then); },
+      [self](evict_atom) { self->quit(); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_entity(caf::local_actor* parent, Runtime& runtime, std::string id, uint32_t partition,
+                        uint64_t epoch, caf::actor partition_actor) {
+  return parent->home_system().spawn(entity_behavior, &runtime, std::move(id), partition, epoch,
+                                     std::move(partition_actor));
+}
+
+}  // namespace durable::actors
