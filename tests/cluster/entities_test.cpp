@@ -149,7 +149,7 @@ TEST_F(EntitiesTest, UnregisteredEntity_ACallFailsSayingSo) {
 
 TEST_F(EntitiesTest, ConcurrentTransfers_TotalUnchanged_NoneLostOrDoubled) {
   start_node();
-  constexpr int kAccounts = 10, kTransfers = 150;
+  constexpr int kAccounts = 20, kTransfers = 1000;
   constexpr int64_t kOpening = 1000;
   std::vector<EntitySignal> deposits;
   for (int a = 0; a < kAccounts; ++a) deposits.push_back({EntityId("Account", "a" + std::to_string(a)), "deposit", to_payload(kOpening), {}, {}});

@@ -1,0 +1,200 @@
+// Entities exactly once across crashes, with real node processes: signals
+// from concurrent clients while the node is SIGKILLed and restarted twice
+// and every client connection is cut; transfers across a kill.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "client/client.hpp"
+#include "orchestration/payload.hpp"
+#include "samples/entities.hpp"
+#include "tests/support/node_process.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace durable::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+using client::EntitySignal;
+using orchestration::EntityId;
+using orchestration::from_payload;
+using orchestration::to_payload;
+
+class EntityCrashTest : public durable::testing::RedisTest {
+ protected:
+  void SetUp() override {
+    RedisTest::SetUp();
+    options_.address = *store::RedisAddress::parse(server().url());
+    options_.hub = "ecrash";
+    options_.partitions = 4;
+    client_ = connect();
+  }
+  std::unique_ptr<client::Client> connect() {
+    auto c = client::Client::connect(options_);
+    EXPECT_TRUE(c) << c.status().to_string();
+    return c ? std::move(*c) : nullptr;
+  }
+  std::vector<std::string> node_args() const {
+    return {"--redis", server().url(), "--hub", "ecrash", "--partitions", "4", "--node-id", "n1",
+            "--log-level", "warn", "--workers", "2", "--http", "off"};
+  }
+  // Signals until Redis acknowledges them; a failed attempt is retried with
+  // the same request ids, which the entities recognise. Returns the retries.
+  static int send_until_acknowledged(client::Client& c, std::span<EntitySignal> batch) {
+    int retries = 0;
+    while (!c.signal_entities(batch)) {
+      ++retries;
+      std::this_thread::sleep_for(5ms);
+    }
+    return retries;
+  }
+
+  client::ClientOptions options_;
+  std::unique_ptr<client::Client> client_;
+};
+
+TEST_F(EntityCrashTest, SignalsToCountersExactlyOnce_ThroughTwoNodeKillsAndCutConnections) {
+  constexpr int kCounters = 1000, kSignals = 100'000, kClients = 4, kBatch = 250;
+  auto node = std::make_unique<durable::testing::NodeProcess>(node_args());
+  ASSERT_TRUE(node->start());
+
+  std::atomic<int> sent{0};
+  std::atomic<int> retries{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t] {
+      auto c = connect();
+      std::vector<EntitySignal> batch;
+      // Client t sends signals t, t + kClients, ...: signal i adds 1 + i % 3 to counter i % kCounters.
+      for (int i = t; i < kSignals; i += kClients) {
+        batch.push_back({EntityId("Counter", "c" + std::to_string(i % kCounters)), "add", to_payload(int64_t{1 + i % 3}), {}, {}});
+        if (batch.size() == kBatch || i + kClients >= kSignals) {
+          retries += send_until_acknowledged(*c, batch);
+          sent += static_cast<int>(batch.size());
+          batch.clear();
+        }
+      }
+    });
+  }
+  auto wait_sent = [&](int n) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (sent.load() < n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  };
+  wait_sent(kSignals / 4);
+  // Replies lost mid-flight: every client's connection cut (the node's too).
+  ASSERT_TRUE(reply("CLIENT", "KILL", "TYPE", "normal"));
+  wait_sent(kSignals / 3);
+  node->kill();
+  // The sum of all counters is what the node applied: frozen while it is down.
+  auto applied = [&] {
+    int64_t sum = 0;
+    for (int c = 0; c < kCounters; ++c) {
+      auto e = client_->get_entity(EntityId("Counter", "c" + std::to_string(c)));
+      if (e && e->state) sum += from_payload<int64_t>(*e->state);
+    }
+    return sum;
+  };
+  const int64_t at_first_kill = applied();
+  std::printf("first kill after %d signals sent, %lld applied\n", sent.load(), static_cast<long long>(at_first_kill));
+  ASSERT_GT(at_first_kill, 0) << "the node had applied nothing: the kill tests nothing\n" << node->log_tail();
+  node = std::make_unique<durable::testing::NodeProcess>(node_args());
+  ASSERT_TRUE(node->start());
+  wait_sent(kSignals * 2 / 3);
+  ASSERT_TRUE(reply("CLIENT", "KILL", "TYPE", "normal"));
+  std::this_thread::sleep_for(300ms);  // the new node is busy with the backlog
+  node->kill();
+  std::printf("second kill after %d signals sent\n", sent.load());
+  node = std::make_unique<durable::testing::NodeProcess>(node_args());
+  ASSERT_TRUE(node->start());
+  for (auto& t : clients) t.join();
+  std::printf("%d signals sent, %d batch retries\n", sent.load(), retries.load());
+
+  std::vector<int64_t> expected(kCounters, 0);
+  for (int i = 0; i < kSignals; ++i) expected[i % kCounters] += 1 + i % 3;
+  auto mismatches = [&] {
+    int bad = 0;
+    for (int c = 0; c < kCounters; ++c) {
+      auto e = client_->get_entity(EntityId("Counter", "c" + std::to_string(c)));
+      if (!e || !e->state || from_payload<int64_t>(*e->state) != expected[c]) ++bad;
+    }
+    return bad;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (mismatches() > 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(200ms);
+  std::this_thread::sleep_for(500ms);  // nothing more trickles in
+  for (int c = 0; c < kCounters; ++c) {
+    auto e = client_->get_entity(EntityId("Counter", "c" + std::to_string(c)));
+    ASSERT_TRUE(e && e->state) << c << "\n" << node->log_tail();
+    ASSERT_EQ(from_payload<int64_t>(*e->state), expected[c]) << "counter c" << c << "\n" << node->log_tail();
+  }
+  EXPECT_TRUE(node->stop()) << node->log_tail();
+}
+
+TEST_F(EntityCrashTest, TransfersAcrossANodeKill_TotalUnchanged_NoneTwice) {
+  constexpr int kAccounts = 20, kTransfers = 300;
+  constexpr int64_t kOpening = 1000;
+  auto node = std::make_unique<durable::testing::NodeProcess>(node_args());
+  ASSERT_TRUE(node->start());
+  std::vector<EntitySignal> deposits;
+  for (int a = 0; a < kAccounts; ++a) deposits.push_back({EntityId("Account", "a" + std::to_string(a)), "deposit", to_payload(kOpening), {}, {}});
+  ASSERT_TRUE(client_->signal_entities(deposits));
+
+  std::mt19937 rng(11);
+  std::map<std::string, samples::TransferRequest> requests;
+  for (int t = 0; t < kTransfers; ++t) {
+    const int from = static_cast<int>(rng() % kAccounts);
+    const int to = static_cast<int>((from + 1 + rng() % (kAccounts - 1)) % kAccounts);
+    samples::TransferRequest r{"a" + std::to_string(from), "a" + std::to_string(to), static_cast<int64_t>(1 + rng() % 200)};
+    auto id = client_->start("Transfer", to_payload(r));
+    ASSERT_TRUE(id) << id.status().to_string();
+    requests[*id] = r;
+  }
+  // Kill as soon as some transfers have finished: mid-run.
+  auto finished = [&] {
+    int n = 0;
+    for (const auto& [id, r] : requests) {
+      auto state = client_->get(id);
+      n += state && orchestration::is_terminal(state->row.status);
+    }
+    return n;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (finished() < kTransfers / 10 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  node->kill();
+  const int before = finished();
+  std::printf("%d of %d transfers finished before the kill\n", before, kTransfers);
+  ASSERT_LT(before, kTransfers) << "the kill came too late to test recovery";
+  node = std::make_unique<durable::testing::NodeProcess>(node_args());
+  ASSERT_TRUE(node->start());
+
+  std::map<std::string, int64_t> expected;
+  for (int a = 0; a < kAccounts; ++a) expected["a" + std::to_string(a)] = kOpening;
+  int transferred = 0;
+  for (const auto& [id, r] : requests) {
+    auto row = client_->wait(id, 120s);
+    ASSERT_TRUE(row) << id << ": " << row.status().to_string() << "\n" << node->log_tail();
+    auto result = from_payload<samples::TransferResult>(row->output);
+    if (!result.transferred) continue;
+    ++transferred;
+    expected[r.from] -= r.amount;
+    expected[r.to] += r.amount;
+  }
+  std::printf("%d of %d transfers went through\n", transferred, kTransfers);
+  int64_t total = 0;
+  for (int a = 0; a < kAccounts; ++a) {
+    const std::string key = "a" + std::to_string(a);
+    auto e = client_->get_entity(EntityId("Account", key));
+    ASSERT_TRUE(e && e->state) << key;
+    const auto balance = from_payload<samples::Account>(*e->state).balance;
+    EXPECT_EQ(balance, expected[key]) << key;
+    EXPECT_FALSE(e->locked_by) << key;
+    total += balance;
+  }
+  EXPECT_EQ(total, kAccounts * kOpening);
+  EXPECT_TRUE(node->stop()) << node->log_tail();
+}
+
+}  // namespace
+}  // namespace durable::cluster
