@@ -210,6 +210,7 @@ struct Entity {
     }
     w.scheduled = std::move(result.scheduled);
     w.unscheduled = std::move(result.unscheduled);
+    w.remembered = std::move(result.remembered);
     w.record.snapshot = std::move(result.snapshot);
     w.record.inbox_position = inbox_position;
     w.record.updated = now;

@@ -137,6 +137,7 @@ class Batch {
     auto& recent = out_.snapshot.recent_request_ids;
     recent.push_back(request_id);
     if (recent.size() > kRecentRequestIds) recent.pop_front();
+    out_.remembered.push_back(request_id);
   }
 
   void deliver(EntityMessage m) {

@@ -126,6 +126,9 @@ struct BatchResult {
   /// that left it (ran): the store keeps a due timer for each.
   std::vector<EntityMessage> scheduled;
   std::vector<EntityMessage> unscheduled;
+  /// Request ids added to the snapshot's recent ids, in order (the store
+  /// appends them instead of rewriting the whole window).
+  std::vector<std::string> remembered;
   size_t duplicates = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "store/commit.hpp"
 
+#include <algorithm>
+
 #include "store/redis_connection.hpp"
 
 namespace durable::store {
@@ -50,6 +52,17 @@ void Commit::write(std::string_view command, const std::string& key,
   ops_.push_back(key_index(key));
   ops_.push_back(std::to_string(args.size()));
   ops_.insert(ops_.end(), args.begin(), args.end());
+}
+
+void Commit::write_members(std::string_view command, const std::string& key, const std::vector<std::string>& members) {
+  for (size_t first = 0; first < members.size(); first += kMaxMembers) {
+    const size_t n = std::min(kMaxMembers, members.size() - first);
+    ops_.emplace_back(command);
+    ops_.push_back(key_index(key));
+    ops_.push_back(std::to_string(n));
+    ops_.insert(ops_.end(), members.begin() + static_cast<std::ptrdiff_t>(first),
+                members.begin() + static_cast<std::ptrdiff_t>(first + n));
+  }
 }
 
 void Commit::remove_if_drained(const std::string& set_key, std::string_view member, const std::string& stream_key) {

@@ -49,6 +49,12 @@ class Commit {
              std::initializer_list<std::string_view> args);
   void write(std::string_view command, const std::string& key, const std::vector<std::string>& args);
 
+  /// A command whose arguments are a list of members (XDEL ids, SREM
+  /// members), as several ops of at most kMaxMembers each: Lua cannot unpack
+  /// much more than 8,000 arguments in one call.
+  void write_members(std::string_view command, const std::string& key, const std::vector<std::string>& members);
+  static constexpr size_t kMaxMembers = 1000;
+
   /// SREM `member` from `set_key` only if the stream `stream_key` is empty
   /// when this op runs (after the commit's own XDELs): a message that
   /// arrived meanwhile keeps the member in the set.

@@ -20,14 +20,6 @@ using orchestration::encode_events;
 
 constexpr std::string_view kWakeMaxLen = "100000";
 
-std::string pack_ids(const std::deque<std::string>& ids) {
-  msgpack::sbuffer buffer;
-  msgpack::packer<msgpack::sbuffer> pk(buffer);
-  pk.pack_array(static_cast<uint32_t>(ids.size()));
-  for (const std::string& id : ids) pk.pack(id);
-  return {buffer.data(), buffer.size()};
-}
-
 std::string pack_lock(const std::optional<LockHolder>& lock) {
   if (!lock) return {};
   msgpack::sbuffer buffer;
@@ -76,11 +68,6 @@ Result<EntityRecord> parse_record(std::string_view id, const redisReply& hgetall
   };
   EntityRecord r;
   if (field(m, "hs") == "1") r.snapshot.state = field(m, "st");
-  std::vector<std::string> ids;
-  if (auto rq = field(m, "rq"); !rq.empty()) {
-    if (Status s = unpack(rq, ids); !s) return fail("request ids: " + s.message());
-  }
-  r.snapshot.recent_request_ids.assign(ids.begin(), ids.end());
   if (auto lk = field(m, "lk"); !lk.empty()) {
     std::vector<std::string> lock;
     if (Status s = unpack(lk, lock); !s || lock.size() != 3) return fail("lock: " + s.message());
@@ -117,11 +104,13 @@ std::string signal_timer(std::string_view id, const EntityMessage& m) {
 
 std::vector<std::vector<std::string>> Store::entity_load_commands(std::string_view id) const {
   const uint32_t p = partition_of(id);
-  return {{"HGETALL", keys_.entity(p, id)}, {"XRANGE", keys_.inbox(p, id), "-", "+"}};
+  return {{"HGETALL", keys_.entity(p, id)},
+          {"LRANGE", keys_.entity_requests(p, id), "0", "-1"},
+          {"XRANGE", keys_.inbox(p, id), "-", "+"}};
 }
 
 Result<LoadedEntity> Store::parse_entity_load(std::string_view id, std::span<const Result<ReplyPtr>> replies) {
-  if (replies.size() != 2) return Status::internal("an entity load has 2 replies, got " + std::to_string(replies.size()));
+  if (replies.size() != 3) return Status::internal("an entity load has 3 replies, got " + std::to_string(replies.size()));
   for (auto& r : replies) {
     if (!r) return r.status();
   }
@@ -130,10 +119,13 @@ Result<LoadedEntity> Store::parse_entity_load(std::string_view id, std::span<con
     auto record = parse_record(id, *replies[0].value());
     if (!record) return record.status();
     loaded.record = std::move(*record);
+    auto ids = as_array(*replies[1].value());
+    if (!ids) return ids.status();
+    for (redisReply* r : *ids) loaded.record->snapshot.recent_request_ids.emplace_back(str(r));
   }
   const auto position = stream_id(loaded.record ? loaded.record->inbox_position : "0-0");
   std::vector<InboxEntry>& inbox = loaded.inbox;
-  Status s = for_each_entry(*replies[1].value(), [&](std::string_view sid, const auto& fields) {
+  Status s = for_each_entry(*replies[2].value(), [&](std::string_view sid, const auto& fields) {
     if (stream_id(sid) <= position) return Status::ok();
     auto events = decode_events(field(fields, "e"));
     if (!events || events->size() != 1) {
@@ -156,14 +148,20 @@ Commit Store::entity_commit(const EntityWrite& w) const {
   Commit c = Commit::fenced(key, keys_.lease(p), w.node, w.epoch, w.expected_version);
   c.write("HSET", key,
           std::vector<std::string>{"hs", snap.state ? "1" : "", "st", snap.state.value_or(""),
-                                   "rq", pack_ids(snap.recent_request_ids), "lk", pack_lock(snap.lock),
+                                   "lk", pack_lock(snap.lock),
                                    "q", pack_messages(snap.queued), "sc", pack_messages(snap.scheduled),
                                    "ip", w.record.inbox_position.empty() ? "0-0" : w.record.inbox_position,
                                    "ut", ms_text(w.record.updated)});
+  // Only the new ids are written: a hot entity's window is not rewritten per batch.
+  if (!w.remembered.empty()) {
+    const std::string requests = keys_.entity_requests(p, w.id);
+    c.write_members("RPUSH", requests, w.remembered);
+    c.write("LTRIM", requests, {"-" + std::to_string(entities::kRecentRequestIds), "-1"});
+  }
   // A new record (or one cleaned up and used again) joins the index.
   if (w.expected_version == 0) c.write("ZADD", keys_.entities(p), {"0", w.id});
   const std::string inbox = keys_.inbox(p, w.id);
-  if (!w.consumed.empty()) c.write("XDEL", inbox, w.consumed);
+  if (!w.consumed.empty()) c.write_members("XDEL", inbox, w.consumed);
   for (const OutboundMessage& m : w.messages) append_message(c, m);
   for (const EntityMessage& m : w.scheduled) {
     c.write("ZADD", keys_.timers(p), {ms_text(*m.at), signal_timer(w.id, m)});
@@ -181,21 +179,31 @@ Status Store::send_messages(std::span<const OutboundMessage> messages) {
   if (messages.empty()) return Status::ok();
   Pipeline pipe(connection_);
   pipe.add("MULTI");
-  // One wake notice and one active-set entry per target, however many
-  // messages it gets.
-  std::vector<std::string_view> targets;
+  // One wake notice and one active-set update per partition, however many
+  // messages and targets it gets.
+  std::map<uint32_t, std::vector<std::string_view>> targets;
   for (const OutboundMessage& m : messages) {
     const uint32_t p = partition_of(m.target_id);
     const HistoryEvent one[] = {m.event};
-    pipe.add({"XADD", keys_.inbox(p, m.target_id), "*", "e", encode_events(one), "x", m.target_execution_id});
-    targets.push_back(m.target_id);
+    if (m.target_execution_id.empty()) {
+      pipe.add({"XADD", keys_.inbox(p, m.target_id), "*", "e", encode_events(one)});
+    } else {
+      pipe.add({"XADD", keys_.inbox(p, m.target_id), "*", "e", encode_events(one), "x", m.target_execution_id});
+    }
+    targets[p].push_back(m.target_id);
   }
-  std::sort(targets.begin(), targets.end());
-  targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
-  for (std::string_view id : targets) {
-    const uint32_t p = partition_of(id);
-    pipe.add({"XADD", keys_.wake(p), "MAXLEN", "~", std::string(kWakeMaxLen), "*", "i", std::string(id)});
-    pipe.add({"SADD", keys_.active(p), std::string(id)});
+  for (auto& [p, ids] : targets) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    std::string lines;
+    std::vector<std::string> sadd = {"SADD", keys_.active(p)};
+    for (std::string_view id : ids) {
+      if (!lines.empty()) lines += '\n';
+      lines += id;
+      sadd.emplace_back(id);
+    }
+    pipe.add({"XADD", keys_.wake(p), "MAXLEN", "~", std::string(kWakeMaxLen), "*", "i", std::move(lines)});
+    pipe.add(std::move(sadd));
   }
   pipe.add("EXEC");
   auto replies = pipe.execute();
@@ -292,6 +300,7 @@ Result<EntityCleanup> Store::clean_entities() {
       // Only if nothing changed since it was read and no message waits.
       Commit c = Commit::idle(keys_.entity(p, e.id), keys_.inbox(p, e.id), e.record.version);
       c.write("DEL", keys_.entity(p, e.id), {});
+      c.write("DEL", keys_.entity_requests(p, e.id), {});
       c.write("ZREM", keys_.entities(p), {e.id});
       auto removed = execute(c);
       if (removed) {

@@ -46,6 +46,9 @@ std::string Keys::inbox(uint32_t partition, std::string_view id) const {
 std::string Keys::entity(uint32_t partition, std::string_view id) const {
   return tagged(partition, "e:") + std::string(id);
 }
+std::string Keys::entity_requests(uint32_t partition, std::string_view id) const {
+  return tagged(partition, "er:") + std::string(id);
+}
 std::string Keys::entities(uint32_t partition) const { return tagged(partition, "entities"); }
 std::string Keys::timers(uint32_t partition) const { return tagged(partition, "timers"); }
 std::string Keys::wake(uint32_t partition) const { return tagged(partition, "wake"); }

@@ -37,6 +37,9 @@ class Keys {
   std::string inbox(uint32_t partition, std::string_view id) const;
   /// dt:{hub:p}:e:<@name@key>: entity record (hash).
   std::string entity(uint32_t partition, std::string_view id) const;
+  /// dt:{hub:p}:er:<@name@key>: the entity's recent request ids (list,
+  /// newest last, at most entities::kRecentRequestIds).
+  std::string entity_requests(uint32_t partition, std::string_view id) const;
   /// dt:{hub:p}:entities: entity ids (sorted set, score 0: ordered by id).
   std::string entities(uint32_t partition) const;
   /// dt:{hub:p}:timers: due timers (sorted set, score = due time in ms).

@@ -284,7 +284,7 @@ Commit Store::episode_commit(const EpisodeWrite& w) const {
   if (!w.history_entry.empty()) c.write("XADD", keys_.history(p, id), {"*", "e", w.history_entry});
   // Within one execution only the progress fields change.
   if (w.write_row) c.write("HSET", row_key, w.new_execution ? row_fields(w.row) : row_progress_fields(w.row));
-  if (!w.consumed.empty()) c.write("XDEL", keys_.inbox(p, id), w.consumed);
+  if (!w.consumed.empty()) c.write_members("XDEL", keys_.inbox(p, id), w.consumed);
   for (const OutboundMessage& m : w.messages) append_message(c, m);
   auto member = [&](const TimerEntry& t) {
     return timer_member(id, t.execution_id.empty() ? w.row.execution_id : t.execution_id, t.timer_id);
@@ -345,7 +345,14 @@ Result<std::vector<WakeNotice>> Store::read_wake(std::span<WakeCursor> cursors,
     WakeCursor& cursor = *it->second;
     Status s = for_each_entry(*(*parts)[1], [&](std::string_view sid, const auto& fields) {
       cursor.last_id = std::string(sid);
-      notices.push_back({cursor.partition, field(fields, "i")});
+      // One notice may name several ids, one per line (ids hold no control
+      // characters): a batch of signals wakes each partition once.
+      const std::string ids = field(fields, "i");
+      for (size_t from = 0; from <= ids.size();) {
+        const size_t end = std::min(ids.find('\n', from), ids.size());
+        if (end > from) notices.push_back({cursor.partition, ids.substr(from, end - from)});
+        from = end + 1;
+      }
       return Status::ok();
     });
     if (!s) return s;

@@ -208,6 +208,8 @@ struct EntityWrite {
   /// Signals that started or stopped waiting for their time (a due timer each).
   std::vector<entities::EntityMessage> scheduled;
   std::vector<entities::EntityMessage> unscheduled;
+  /// Request ids the batch added to the snapshot's recent ids.
+  std::vector<std::string> remembered;
   std::vector<DeadLetter> dead_letters;
 };
 

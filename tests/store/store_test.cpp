@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "orchestration/codec.hpp"
+#include "orchestration/payload.hpp"
 #include "tests/support/redis_server.hpp"
 
 namespace durable::store {
@@ -222,6 +223,112 @@ TEST_F(StoreTest, WaitReturnsWhenTheInstanceFinishes) {
   finisher.join();
   ASSERT_TRUE(row) << row.status().to_string();
   EXPECT_EQ(row->status, OrchestrationStatus::completed);
+}
+
+// --- entities ------------------------------------------------------------------
+
+entities::EntityMessage signal(std::string request_id, int64_t amount) {
+  entities::EntityMessage m;
+  m.request_id = std::move(request_id);
+  m.operation = "add";
+  m.input = orchestration::to_payload(amount);
+  return m;
+}
+
+TEST_F(StoreTest, EntityCommit_RoundTripsTheRecord_ConsumesThousandsOfEntries_LeavesActiveOnlyWhenDrained) {
+  const std::string id = "@counter@c";
+  const uint32_t p = store().partition_of(id);
+  auto lease = store().acquire_lease(p, "n1", 10s);
+  ASSERT_TRUE(lease);
+  // 5,000 signals in one transaction: one wake notice for the partition.
+  std::vector<OutboundMessage> messages;
+  for (int i = 0; i < 5000; ++i) messages.push_back({id, entities::to_event(signal("r" + std::to_string(i), 1)), {}});
+  messages.push_back({"@counter@other", entities::to_event(signal("o", 1)), {}});
+  ASSERT_TRUE(store().send_messages(messages));
+  std::vector<WakeCursor> cursors;
+  for (uint32_t q = 0; q < 4; ++q) cursors.push_back({q, "0-0"});
+  auto notices = store().read_wake(cursors, 10ms);
+  ASSERT_TRUE(notices);
+  std::vector<std::string> woken;
+  for (auto& n : *notices) woken.push_back(n.instance_id);
+  std::sort(woken.begin(), woken.end());
+  EXPECT_EQ(woken, (std::vector<std::string>{"@counter@c", "@counter@other"}));
+
+  auto loaded = store().parse_entity_load(id, [&] {
+    std::vector<Result<ReplyPtr>> replies;
+    for (auto& command : store().entity_load_commands(id)) {
+      std::vector<std::string_view> argv(command.begin(), command.end());
+      replies.push_back(store().connection().command(std::span<const std::string_view>(argv)));
+    }
+    return replies;
+  }());
+  ASSERT_TRUE(loaded) << loaded.status().to_string();
+  EXPECT_FALSE(loaded->record);
+  ASSERT_EQ(loaded->inbox.size(), 5000u);
+
+  EntityWrite w;
+  w.node = "n1";
+  w.epoch = lease->epoch;
+  w.id = id;
+  for (auto& e : loaded->inbox) {
+    w.consumed.push_back(e.stream_id);
+    w.remembered.push_back(e.event.request_id);
+  }
+  w.record.snapshot.state = orchestration::to_payload(int64_t{5000});
+  w.record.snapshot.lock = entities::LockHolder{"s1", "orch", "x1"};
+  entities::EntityMessage later = signal("later", 7);
+  later.at = kT0 + 1h;
+  w.record.snapshot.scheduled = {later};
+  w.record.snapshot.queued = {signal("q", 2)};
+  w.scheduled = {later};
+  w.record.inbox_position = loaded->inbox.back().stream_id;
+  w.record.updated = kT0;
+  // A message that arrives after the read keeps the entity active.
+  const OutboundMessage late[] = {{id, entities::to_event(signal("late", 1)), {}}};
+  ASSERT_TRUE(store().send_messages(late));
+  auto version = store().execute(store().entity_commit(w));
+  ASSERT_TRUE(version) << version.status().to_string();
+  EXPECT_EQ(*version, 1u);
+  auto active = store().active(p);
+  EXPECT_NE(std::find(active->begin(), active->end(), id), active->end());
+
+  auto record = store().get_entity(id);
+  ASSERT_TRUE(record && *record);
+  const EntityRecord& r = **record;
+  EXPECT_EQ(r.version, 1u);
+  EXPECT_EQ(orchestration::from_payload<int64_t>(*r.snapshot.state), 5000);
+  EXPECT_EQ(r.snapshot.lock, w.record.snapshot.lock);
+  EXPECT_EQ(r.snapshot.scheduled, w.record.snapshot.scheduled);
+  EXPECT_EQ(r.snapshot.queued, w.record.snapshot.queued);
+  EXPECT_EQ(r.updated, kT0);
+  auto timers = store().due_timers(p, kT0 + 2h);
+  ASSERT_EQ(timers->size(), 1u);
+  EXPECT_EQ((*timers)[0].instance_id, id);
+  // Only the late entry is left, and only the newest 1,000 ids are kept.
+  std::vector<Result<ReplyPtr>> replies;
+  for (auto& command : store().entity_load_commands(id)) {
+    std::vector<std::string_view> argv(command.begin(), command.end());
+    replies.push_back(store().connection().command(std::span<const std::string_view>(argv)));
+  }
+  auto again = Store::parse_entity_load(id, replies);
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->inbox.size(), 1u);
+  EXPECT_EQ(again->inbox[0].event.request_id, "late");
+  ASSERT_EQ(again->record->snapshot.recent_request_ids.size(), entities::kRecentRequestIds);
+  EXPECT_EQ(again->record->snapshot.recent_request_ids.back(), "r4999");
+  EXPECT_EQ(again->record->snapshot.recent_request_ids.front(), "r4000");
+
+  // Consuming the last entry drains the inbox: the entity leaves the active set.
+  EntityWrite drain = w;
+  drain.expected_version = 1;
+  drain.consumed = {again->inbox[0].stream_id};
+  drain.remembered = {"late"};
+  drain.scheduled.clear();
+  ASSERT_TRUE(store().execute(store().entity_commit(drain)));
+  active = store().active(p);
+  EXPECT_EQ(std::find(active->begin(), active->end(), id), active->end());
+  // A stale writer is refused.
+  EXPECT_EQ(store().execute(store().entity_commit(drain)).status().code(), Errc::failed_precondition);
 }
 
 }  // namespace
