@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "actors/inbox.hpp"
+
 #include "base/log.hpp"
 #include "orchestration/codec.hpp"
 
@@ -11,7 +13,6 @@ namespace {
 using namespace std::chrono_literals;
 using entities::EntityMessage;
 using orchestration::TimePoint;
-using store::stream_id_less;
 
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
@@ -122,42 +123,25 @@ struct Entity {
     maybe_run();
   }
 
-  // As Instance::add_inbox: merged in stream order, each entry taken once.
   void add_inbox(std::vector<store::InboxEntry> entries, std::vector<store::DeadLetter> undecodable) {
-    auto good = entries.begin();
-    auto bad = undecodable.begin();
-    while (good != entries.end() || bad != undecodable.end()) {
-      const bool take_bad = good == entries.end() ||
-                            (bad != undecodable.end() && stream_id_less(bad->stream_id, good->stream_id));
-      const std::string& sid = take_bad ? bad->stream_id : good->stream_id;
-      if (!stream_id_less(inbox_position, sid)) {
-        if (take_bad) {
-          ++bad;
-        } else {
-          ++good;
-        }
-        continue;
-      }
-      inbox_position = sid;
-      pending_ids.push_back(sid);
-      if (take_bad) {
-        log->error("[{}] inbox entry {} cannot be decoded ({}); moved to the dead-letter stream", id, sid,
-                   bad->reason);
-        pending_dead.push_back(std::move(*bad++));
-        continue;
-      }
-      store::InboxEntry& e = *good++;
-      auto message = entities::from_event(e.event);
-      if (!message) {
-        const orchestration::HistoryEvent one[] = {e.event};
-        log->error("[{}] inbox entry {} is a {}, not an entity message; moved to the dead-letter stream", id, sid,
-                   event_type_name(e.event.type));
-        pending_dead.push_back({id, sid, "not an entity message: " + std::string(event_type_name(e.event.type)),
-                                orchestration::encode_events(one)});
-        continue;
-      }
-      pending.push_back(std::move(*message));
-    }
+    take_inbox(
+        inbox_position, pending_ids, std::move(entries), std::move(undecodable),
+        [&](store::InboxEntry&& e) {
+          if (auto message = entities::from_event(e.event)) {
+            pending.push_back(std::move(*message));
+            return;
+          }
+          const orchestration::HistoryEvent one[] = {e.event};
+          const std::string what(event_type_name(e.event.type));
+          log->error("[{}] inbox entry {} is a {}, not an entity message; moved to the dead-letter stream", id,
+                     e.stream_id, what);
+          pending_dead.push_back({id, e.stream_id, "not an entity message: " + what, orchestration::encode_events(one)});
+        },
+        [&](store::DeadLetter&& d) {
+          log->error("[{}] inbox entry {} cannot be decoded ({}); moved to the dead-letter stream", id, d.stream_id,
+                     d.reason);
+          pending_dead.push_back(std::move(d));
+        });
   }
 
   bool has_due() const {

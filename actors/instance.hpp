@@ -30,7 +30,6 @@ using orchestration::OrchestrationExecution;
 using orchestration::OrchestrationStatus;
 using orchestration::TimePoint;
 using orchestration::is_terminal;
-using store::stream_id_less;
 namespace events = orchestration::events;
 
 using retry_atom = caf::atom_constant<caf::atom("retry")>;

@@ -1,5 +1,6 @@
 #include "actors/instance_actor.hpp"
 
+#include "actors/inbox.hpp"
 #include "actors/instance.hpp"
 #include "base/log.hpp"
 
@@ -114,40 +115,22 @@ void Instance::on_inbox(InboxReply& msg) {
 }
 
 void Instance::add_inbox(std::vector<store::InboxEntry> entries, std::vector<store::DeadLetter> undecodable) {
-  // Both lists are in stream order; take them merged, so the position only
-  // moves forward. A read that was in flight across a reload can return
-  // entries the load already took: each entry is taken once.
-  auto good = entries.begin();
-  auto bad = undecodable.begin();
-  while (good != entries.end() || bad != undecodable.end()) {
-    const bool take_bad = good == entries.end() ||
-                          (bad != undecodable.end() && stream_id_less(bad->stream_id, good->stream_id));
-    const std::string& sid = take_bad ? bad->stream_id : good->stream_id;
-    if (!stream_id_less(inbox_position, sid)) {
-      if (take_bad) {
-        ++bad;
-      } else {
-        ++good;
-      }
-      continue;
-    }
-    inbox_position = sid;
-    pending_ids.push_back(sid);
-    if (take_bad) {
-      log->error("[{}] inbox entry {} cannot be decoded ({}); moved to the dead-letter stream", id, sid,
-                 bad->reason);
-      pending_dead.push_back(std::move(*bad++));
-      continue;
-    }
-    store::InboxEntry& e = *good++;
-    const bool for_other_execution = !e.execution_id.empty() && e.event.type != EventType::execution_started &&
-                                     e.execution_id != execution_id();
-    if (for_other_execution) {
-      log->debug("[{}] dropping {} for execution {}", id, event_type_name(e.event.type), e.execution_id);
-      continue;
-    }
-    pending.push_back(std::move(e.event));
-  }
+  take_inbox(
+      inbox_position, pending_ids, std::move(entries), std::move(undecodable),
+      [&](store::InboxEntry&& e) {
+        const bool for_other_execution = !e.execution_id.empty() && e.event.type != EventType::execution_started &&
+                                         e.execution_id != execution_id();
+        if (for_other_execution) {
+          log->debug("[{}] dropping {} for execution {}", id, event_type_name(e.event.type), e.execution_id);
+          return;
+        }
+        pending.push_back(std::move(e.event));
+      },
+      [&](store::DeadLetter&& d) {
+        log->error("[{}] inbox entry {} cannot be decoded ({}); moved to the dead-letter stream", id, d.stream_id,
+                   d.reason);
+        pending_dead.push_back(std::move(d));
+      });
 }
 
 void Instance::on_result(ActivityResult& r) {

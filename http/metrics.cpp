@@ -17,6 +17,9 @@ std::string prometheus_text(const Metrics& m) {
   counter("durable_activities_total", "Activities run.", m.activities);
   counter("durable_instance_loads_total", "Instances loaded from Redis (history replayed).", m.loads);
   gauge("durable_live_instances", "Instance actors in this node's memory.", m.live_instances);
+  counter("durable_entity_batches_total", "Entity batches committed.", m.entity_batches);
+  counter("durable_entity_operations_total", "Entity operations run (signals and calls).", m.entity_operations);
+  gauge("durable_live_entities", "Entity actors in this node's memory.", m.live_entities);
   out += "# HELP durable_instances The hub's instances with unfinished work, by status.\n";
   out += "# TYPE durable_instances gauge\n";
   for (auto s : {orchestration::OrchestrationStatus::pending, orchestration::OrchestrationStatus::running,
@@ -25,7 +28,7 @@ std::string prometheus_text(const Metrics& m) {
                        m.unfinished[static_cast<size_t>(s)]);
   }
 
-  out += "# HELP durable_commit_seconds Episode commit round trips, actor to Redis and back.\n";
+  out += "# HELP durable_commit_seconds Episode and entity batch commit round trips, actor to Redis and back.\n";
   out += "# TYPE durable_commit_seconds histogram\n";
   uint64_t cumulative = 0;
   for (size_t i = 0; i < m.commit_counts.size(); ++i) {

@@ -136,6 +136,23 @@ TEST_F(EntitiesTest, OrchestrationCallsAndSignals_ResultsAndFailuresComeBack) {
   EXPECT_EQ(from_payload<std::string>(row.output), "7|entity 'counter' has no operation 'divide' (add, reset, get)");
 }
 
+TEST_F(EntitiesTest, EntitiesSignalEntitiesAndStartOrchestrations) {
+  entities_.add("Relay", [](entities::EntityContext& ctx) {
+    const auto amount = ctx.input<int64_t>();
+    ctx.signal_entity(EntityId("Counter", "relayed"), "add", amount);
+    ctx.start_orchestration("HelloSequence", std::vector<std::string>{"Oslo"}, "relay-" + std::to_string(amount));
+  });
+  start_node();
+  ASSERT_TRUE(client_->signal_entity(EntityId("Relay", "r"), "forward", to_payload(int64_t{3})));
+  ASSERT_TRUE(client_->signal_entity(EntityId("Relay", "r"), "forward", to_payload(int64_t{4})));
+  EXPECT_EQ(counter_when(EntityId("Counter", "relayed"), 7), 7);
+  for (const char* id : {"relay-3", "relay-4"}) {
+    store::InstanceRow row = wait(id);
+    EXPECT_EQ(row.status, OrchestrationStatus::completed) << id;
+    EXPECT_EQ(from_payload<std::vector<std::string>>(row.output), (std::vector<std::string>{"Hello Oslo!"})) << id;
+  }
+}
+
 TEST_F(EntitiesTest, UnregisteredEntity_ACallFailsSayingSo) {
   registry_.add_orchestrator("CallGhost", [](OrchestrationContext& ctx) -> Task<std::string> {
     co_return co_await ctx.call_entity<std::string>(EntityId("Ghost", "g"), "get");
