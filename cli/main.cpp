@@ -1,8 +1,8 @@
 // durable: the command-line tool. Talks to a node over its HTTP API.
 //
-// Exit codes: 0 ok; 1 the instance failed, was terminated or was not found
-// (or the node could not be reached); 2 usage (bad flags, invalid JSON, a
-// request the node refused as malformed).
+// Exit codes: 0 ok; 1 the instance failed, was terminated or was not found,
+// or the entity was not found (or the node could not be reached); 2 usage
+// (bad flags, invalid JSON, a request the node refused as malformed).
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include "base/text.hpp"
 #include "cli/api.hpp"
 #include "cli/output.hpp"
+#include "orchestration/entity_id.hpp"
 
 namespace {
 
@@ -105,11 +106,108 @@ std::string query(const std::vector<std::pair<std::string, std::string>>& params
   return q;
 }
 
+// "/entities/{name}/{key}" for an entity id written name@key (or @name@key),
+// with the name as written: the node's errors then quote it so.
+// Errors: invalid_argument naming the broken rule.
+Result<std::string> entity_path(std::string_view text) {
+  auto id = orchestration::EntityId::parse(text);
+  if (!id) return id.status();
+  if (text.starts_with('@')) text.remove_prefix(1);
+  const std::string_view name = text.substr(0, text.find('@'));
+  return "/entities/" + url_encode(name) + "/" + url_encode(id->key());
+}
+
+struct SignalArgs {
+  std::string entity;
+  std::string operation;
+  std::string input;
+  std::string request_id;
+  std::string at;
+};
+
+int signal_entity(Api& api, const Global& g, const SignalArgs& a) {
+  auto path = entity_path(a.entity);
+  if (!path) return fail(kUsage, path.status().message());
+  auto body = json_argument(a.input, "the operation's input");
+  if (!body) return kUsage;
+  auto r = api.call("POST",
+                    *path + query({{"op", a.operation}, {"requestId", a.request_id}, {"scheduledTime", a.at}}),
+                    *body);
+  if (!r) return fail(kFailed, r.status().message());
+  if (r->status != 202) return refused(*r);
+  // The bare id, so that a script can keep it to retry with --request-id.
+  std::cout << (g.json ? r->body.dump(2) : r->body["requestId"].get<std::string>()) << '\n';
+  return kOk;
+}
+
+int get_entity(Api& api, const std::string& entity) {
+  auto path = entity_path(entity);
+  if (!path) return fail(kUsage, path.status().message());
+  auto r = api.call("GET", *path);
+  if (!r) return fail(kFailed, r.status().message());
+  if (r->status != 200) return refused(*r);
+  std::cout << r->body.dump(2) << '\n';
+  return kOk;
+}
+
+// Every page, or the first `top` entities when top > 0.
+int list_entities(Api& api, const Global& g, const std::string& prefix, size_t top, bool with_empty) {
+  const std::string path = "/entities" + (prefix.empty() ? "" : "/" + url_encode(prefix));
+  json all = json::array();
+  std::string token;
+  do {
+    const size_t want = top > 0 ? std::min<size_t>(top - all.size(), 1000) : 1000;
+    auto r = api.call("GET",
+                      path + query({{"fetchState", "true"},
+                                    {"includeDeleted", with_empty ? "true" : ""},
+                                    {"top", std::to_string(want)}}),
+                      "", token);
+    if (!r) return fail(kFailed, r.status().message());
+    if (r->status != 200) return refused(*r);
+    if (!r->body.is_array()) break;
+    for (json& e : r->body) all.push_back(std::move(e));
+    token = r->continuation;
+  } while (!token.empty() && (top == 0 || all.size() < top));
+  if (g.json) {
+    std::cout << all.dump(2) << '\n';
+  } else {
+    print_entities(std::cout, all);
+  }
+  return kOk;
+}
+
+int delete_entity(Api& api, const Global& g, const std::string& entity) {
+  auto path = entity_path(entity);
+  if (!path) return fail(kUsage, path.status().message());
+  auto r = api.call("DELETE", *path);
+  if (!r) return fail(kFailed, r.status().message());
+  if (r->status != 202) return refused(*r);
+  if (g.json) {
+    std::cout << r->body.dump(2) << '\n';
+  } else {
+    std::cout << "delete sent to " << entity << '\n';
+  }
+  return kOk;
+}
+
+int clean_entities(Api& api, const Global& g) {
+  auto r = api.call("POST", "/cleanEntityStorage");
+  if (!r) return fail(kFailed, r.status().message());
+  if (r->status != 200) return refused(*r);
+  if (g.json) {
+    std::cout << r->body.dump(2) << '\n';
+  } else {
+    std::cout << "removed " << r->body.value("emptyEntitiesRemoved", 0) << " empty entities, released "
+              << r->body.value("orphanedLocksReleased", 0) << " orphaned locks\n";
+  }
+  return kOk;
+}
+
 }  // namespace
 
 static int run(int argc, char** argv) {
   Global g;
-  CLI::App app{"durable: start, watch and control durable orchestrations on a node (over its HTTP API)"};
+  CLI::App app{"durable: start, watch and control durable orchestrations and entities on a node (over its HTTP API)"};
   app.fallthrough();
   app.require_subcommand(1);
   app.add_option("--url", g.url, "the node's HTTP API")->capture_default_str();
@@ -163,6 +261,29 @@ static int run(int argc, char** argv) {
 
   auto* hist = app.add_subcommand("history", "an instance's history as a table");
   hist->add_option("ID", id)->required();
+
+  SignalArgs signal_args;
+  auto* signal = app.add_subcommand("signal", "signal an operation on an entity (one-way); prints the request id");
+  signal->add_option("ENTITY", signal_args.entity, "name@key, e.g. Counter@c1")->required();
+  signal->add_option("OP", signal_args.operation, "the operation")->required();
+  signal->add_option("JSON", signal_args.input, "the operation's input");
+  signal->add_option("--request-id", signal_args.request_id, "an id of your own: a retry with it is applied once");
+  signal->add_option("--at", signal_args.at, "deliver at this time (UTC, e.g. 2026-11-23T10:00:00Z)");
+
+  auto* entity = app.add_subcommand("entity", "show, list, delete and clean up entities");
+  entity->require_subcommand(1);
+  std::string entity_id;
+  auto* entity_get = entity->add_subcommand("get", "an entity's state as JSON");
+  entity_get->add_option("ENTITY", entity_id, "name@key")->required();
+  size_t entity_top = 0;
+  bool with_empty = false;
+  auto* entity_list = entity->add_subcommand("list", "entities, with their state");
+  entity_list->add_option("PREFIX", prefix, "name, or name@key prefix");
+  entity_list->add_option("--top", entity_top, "at most this many (default: all)")->check(CLI::PositiveNumber);
+  entity_list->add_flag("--all", with_empty, "also entities without state");
+  auto* entity_delete = entity->add_subcommand("delete", "delete an entity's state (after its queued messages)");
+  entity_delete->add_option("ENTITY", entity_id, "name@key")->required();
+  auto* entity_clean = entity->add_subcommand("clean", "remove empty entities' storage, release orphaned locks");
 
   try {
     app.parse(argc, argv);
@@ -240,6 +361,11 @@ static int run(int argc, char** argv) {
     }
     return kOk;
   }
+  if (signal->parsed()) return signal_entity(api, g, signal_args);
+  if (entity_get->parsed()) return get_entity(api, entity_id);
+  if (entity_list->parsed()) return list_entities(api, g, prefix, entity_top, with_empty);
+  if (entity_delete->parsed()) return delete_entity(api, g, entity_id);
+  if (entity_clean->parsed()) return clean_entities(api, g);
   if (list->parsed()) {
     json all = json::array();
     std::string token;

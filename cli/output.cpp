@@ -8,6 +8,8 @@ namespace durable::cli {
 namespace {
 
 constexpr size_t kMaxDetail = 70;
+// With ENTITY, UPDATED and LOCKED BY (a GUID), a line stays near 120 columns.
+constexpr size_t kMaxState = 40;
 
 // value[key], or null when `value` is not an object or has no such key.
 const json& field(const json& value, const char* key) {
@@ -83,6 +85,17 @@ void print_history(std::ostream& out, const json& events) {
   std::vector<std::vector<std::string>> rows = {{"TIME", "EVENT", "NAME", "DETAIL"}};
   for (const json& e : events) {
     rows.push_back({text(field(e, "Timestamp")), text(field(e, "EventType")), text(field(e, "Name")), detail(e)});
+  }
+  print_table(out, rows);
+}
+
+void print_entities(std::ostream& out, const json& list) {
+  std::vector<std::vector<std::string>> rows = {{"ENTITY", "UPDATED", "STATE", "LOCKED BY"}};
+  for (const json& e : list) {
+    const json& id = field(e, "entityId");
+    const json& state = field(e, "state");
+    rows.push_back({text(field(id, "name")) + "@" + text(field(id, "key")), text(field(e, "lastOperationTime")),
+                    state.is_null() ? "(no state)" : shorten(state.dump(), kMaxState), text(field(e, "lockedBy"))});
   }
   print_table(out, rows);
 }

@@ -139,6 +139,31 @@ json check_status(const Request& req, const std::string& id, const std::string& 
           {"purgeHistoryDeleteUri", with(instance, "")}};
 }
 
+// The entity a route's {name}/{key} names (httplib has URL-decoded them).
+// Errors: invalid_argument naming the broken rule.
+Result<orchestration::EntityId> path_entity(const Request& req) {
+  orchestration::EntityId id(std::string(req.matches[1]), req.matches[2]);
+  if (Status s = id.validate(); !s) return s;
+  return id;
+}
+
+// ?scheduledTime=, when given. Errors: invalid_argument naming the parameter.
+Result<std::optional<orchestration::TimePoint>> parse_scheduled_time(const Request& req) {
+  if (!req.has_param("scheduledTime")) return std::optional<orchestration::TimePoint>();
+  auto at = parse_utc(req.get_param_value("scheduledTime"));
+  if (!at) return Status::invalid_argument("scheduledTime: " + at.status().message());
+  return std::optional<orchestration::TimePoint>(*at);
+}
+
+// One entity of a listing, as Durable Functions' entity queries show it.
+json entity_json(const client::EntityState& e, bool with_state) {
+  json j = {{"entityId", {{"name", e.id.name()}, {"key", e.id.key()}}},
+            {"lastOperationTime", format_utc(e.updated)}};
+  if (with_state) j["state"] = e.state ? payload_to_json(*e.state) : json(nullptr);
+  if (e.locked_by) j["lockedBy"] = *e.locked_by;
+  return j;
+}
+
 }  // namespace
 
 Result<HttpOptions> parse_listen_address(std::string_view text) {
@@ -156,13 +181,15 @@ Result<HttpOptions> parse_listen_address(std::string_view text) {
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpOptions options, const orchestration::Registry& registry,
+                                                      const entities::EntityRegistry& entities,
                                                       client::ClientOptions client_options,
                                                       std::function<Metrics()> metrics) {
   auto client = client::Client::connect(std::move(client_options));
   if (!client) return client.status();
   std::unique_ptr<HttpServer> self(
-      new HttpServer(std::move(options), registry, std::move(*client), std::move(metrics)));
+      new HttpServer(std::move(options), registry, entities, std::move(*client), std::move(metrics)));
   self->routes();
+  self->entity_routes();
   const HttpOptions& o = self->options_;
   const int port = o.port == 0 ? self->server_->bind_to_any_port(o.host) : (self->server_->bind_to_port(o.host, o.port)
                                                                               ? o.port
@@ -188,9 +215,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpOptions options, const
 }
 
 HttpServer::HttpServer(HttpOptions options, const orchestration::Registry& registry,
-                       std::unique_ptr<client::Client> client, std::function<Metrics()> metrics)
+                       const entities::EntityRegistry& entities, std::unique_ptr<client::Client> client,
+                       std::function<Metrics()> metrics)
     : options_(std::move(options)),
       registry_(registry),
+      entities_(entities),
       client_(std::move(client)),
       metrics_(std::move(metrics)),
       server_(std::make_unique<httplib::Server>()) {}
@@ -352,6 +381,69 @@ void HttpServer::routes() {
     auto probe = client_->list({}, 1, {});
     if (!probe) return fail(res, 503, "redis: " + probe.status().message());
     reply(res, 200, {{"status", "ok"}});
+  });
+}
+
+void HttpServer::entity_routes() {
+  httplib::Server& s = *server_;
+  // A key with a '/' (an encoded %2F) still matches, so that validate()
+  // names the rule rather than the request matching no route.
+  const std::string one = kBase + "/entities/([^/]+)/(.+)";
+
+  s.Post(one, [this](const Request& req, Response& res) {
+    const std::string op = req.get_param_value("op");
+    if (op.empty()) return fail(res, 400, "op is required: the operation to signal (?op=add)");
+    auto entity = path_entity(req);
+    if (!entity) return fail(res, entity.status());
+    // Checked here, not only by the node: a misspelt name would otherwise
+    // be accepted and fail later where nobody sees it.
+    if (!entities_.find(entity->name())) {
+      return fail(res, 400, "no entity named '" + std::string(req.matches[1]) + "' is registered on this node");
+    }
+    auto input = body_json(req);
+    if (!input) return fail(res, input.status());
+    auto at = parse_scheduled_time(req);
+    if (!at) return fail(res, at.status());
+    auto sent = client_->signal_entity(*entity, op, payload_from_json(*input), req.get_param_value("requestId"), *at);
+    if (!sent) return fail(res, sent.status());
+    reply(res, 202, {{"requestId", *sent}});
+  });
+
+  s.Get(one, [this](const Request& req, Response& res) {
+    auto entity = path_entity(req);
+    if (!entity) return fail(res, entity.status());
+    auto got = client_->get_entity(*entity);
+    if (!got) return fail(res, got.status());
+    if (!got->state) return fail(res, 404, "entity " + entity->name() + "@" + entity->key() + " has no state");
+    reply(res, 200, payload_to_json(*got->state));
+  });
+
+  // The prefix is optional: without it, every entity.
+  s.Get(kBase + "/entities(?:/([^/]+))?", [this](const Request& req, Response& res) {
+    const std::string prefix = req.matches.size() > 1 ? std::string(req.matches[1]) : std::string();
+    auto top = parse_count(req, "top", kDefaultTop, kMaxTop);
+    if (!top) return fail(res, top.status());
+    auto page = client_->list_entities(prefix, std::max<size_t>(1, *top), req.get_header_value(kContinuation),
+                                       flag(req, "includeDeleted"));
+    if (!page) return fail(res, page.status());
+    json list = json::array();
+    for (const auto& e : page->entities) list.push_back(entity_json(e, flag(req, "fetchState")));
+    if (!page->continuation.empty()) res.set_header(kContinuation, page->continuation);
+    reply(res, 200, list);
+  });
+
+  s.Delete(one, [this](const Request& req, Response& res) {
+    auto entity = path_entity(req);
+    if (!entity) return fail(res, entity.status());
+    auto sent = client_->delete_entity(*entity, req.get_param_value("requestId"));
+    if (!sent) return fail(res, sent.status());
+    reply(res, 202, {{"requestId", *sent}});
+  });
+
+  s.Post(kBase + "/cleanEntityStorage", [this](const Request&, Response& res) {
+    auto cleaned = client_->clean_entity_storage();
+    if (!cleaned) return fail(res, cleaned.status());
+    reply(res, 200, {{"emptyEntitiesRemoved", cleaned->removed}, {"orphanedLocksReleased", cleaned->locks_released}});
   });
 }
 

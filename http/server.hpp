@@ -11,6 +11,11 @@
 //   POST   /instances/{id}/terminate|suspend|resume[?reason=]
 //   DELETE /instances/{id}                       purge one
 //   DELETE /instances?createdTimeFrom=...        purge by filter
+//   POST   /entities/{name}/{key}?op=OP[&requestId&scheduledTime]   signal, body: the input
+//   GET    /entities/{name}/{key}                the state (404 without one)
+//   GET    /entities[/{namePrefix}][?fetchState&includeDeleted&top]  (paging as /instances)
+//   DELETE /entities/{name}/{key}                delete the state (a message, in order)
+//   POST   /cleanEntityStorage                   remove empty entities, release orphaned locks
 //   GET    /health
 //   GET    /metrics                              Prometheus text
 //
@@ -26,6 +31,7 @@
 
 #include "base/status.hpp"
 #include "client/client.hpp"
+#include "entities/batch.hpp"
 #include "http/metrics.hpp"
 #include "orchestration/registry.hpp"
 
@@ -58,7 +64,10 @@ class HttpServer {
   /// Binds and starts serving. Errors: unavailable when the address cannot
   /// be bound (the message names it).
   /// `metrics` reads the node's counters for GET /metrics (none: 404).
+  /// The registries are the node's: a start or a signal naming what they do
+  /// not hold is refused.
   static Result<std::unique_ptr<HttpServer>> start(HttpOptions options, const orchestration::Registry& registry,
+                                                   const entities::EntityRegistry& entities,
                                                    client::ClientOptions client,
                                                    std::function<Metrics()> metrics = {});
   ~HttpServer();
@@ -70,12 +79,14 @@ class HttpServer {
   void stop();
 
  private:
-  HttpServer(HttpOptions options, const orchestration::Registry& registry, std::unique_ptr<client::Client> client,
-             std::function<Metrics()> metrics);
+  HttpServer(HttpOptions options, const orchestration::Registry& registry, const entities::EntityRegistry& entities,
+             std::unique_ptr<client::Client> client, std::function<Metrics()> metrics);
   void routes();
+  void entity_routes();
 
   const HttpOptions options_;
   const orchestration::Registry& registry_;
+  const entities::EntityRegistry& entities_;
   std::unique_ptr<client::Client> client_;
   const std::function<Metrics()> metrics_;
   std::unique_ptr<httplib::Server> server_;

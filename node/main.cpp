@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     listen->key = flags.http_key;
-    auto started = http::HttpServer::start(*listen, registry, c,
+    auto started = http::HttpServer::start(*listen, registry, entities, c,
                                            [n = node->get()] { return node::node_metrics(n->counters()); });
     if (!started) {
       log->error("cannot serve HTTP: {}", started.status().message());

@@ -34,6 +34,8 @@ The node keeps running. Try its HTTP API (Durable Functions' routes):
   curl -si -X POST $url/runtime/webhooks/durabletask/orchestrators/HelloSequence -d '["Lima"]'
   curl -s "$url/runtime/webhooks/durabletask/instances/<id>?showHistory=true"
   curl -s $url/runtime/webhooks/durabletask/instances
+  curl -s -X POST "$url/runtime/webhooks/durabletask/entities/Counter/demo?op=add" -d 5
+  curl -s $url/runtime/webhooks/durabletask/entities/Counter/demo
   curl -s $url/runtime/webhooks/durabletask/metrics
 or the tool: ./build/durable --help
 Stop it with ./scripts/stop.sh (or Ctrl-C / SIGTERM to its pid).

@@ -1,7 +1,9 @@
 // The `durable` tool against a real durable-node process (its --http API)
 // and a real redis-server: each subcommand's output and exit code.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
+#include <cstdio>
 #include <thread>
 
 #include "base/process.hpp"
@@ -42,6 +44,17 @@ class CliTest : public RedisTest {
   ToolRun durable(std::vector<std::string> args) {
     args.insert(args.begin(), {"--url", url_});
     return run_durable(args);
+  }
+  // `durable entity get ENTITY` once it prints `expected` (signals apply a
+  // moment after the tool returns), or its last run.
+  ToolRun entity_when(const std::string& entity, const std::string& expected) {
+    ToolRun r;
+    for (int i = 0; i < 100; ++i) {
+      r = durable({"entity", "get", entity});
+      if (r.out == expected) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return r;
   }
 
   std::string url_;
@@ -129,6 +142,117 @@ TEST_F(CliTest, ListAndPurge) {
   EXPECT_NE(filtered.out.find("purged"), std::string::npos);
 }
 
+TEST_F(CliTest, Signal_PrintsTheRequestId_EntityGetPrintsTheStateAsPrettyJson) {
+  auto first = durable({"signal", "Counter@c1", "add", "5"});
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(first.out.size(), 33u) << first.out;  // a GUID and a newline
+  EXPECT_EQ(first.out.find_first_not_of("0123456789abcdef"), 32u) << first.out;
+  // A retry with the same request id is applied once.
+  for (int i = 0; i < 2; ++i) {
+    auto retry = durable({"signal", "@counter@c1", "add", "5", "--request-id", "retry-1"});
+    EXPECT_EQ(retry.exit_code, 0) << retry.err;
+    EXPECT_EQ(retry.out, "retry-1\n");
+  }
+  auto as_json = durable({"--json", "signal", "Counter@c1", "add", "1", "--request-id", "last"});
+  EXPECT_EQ(as_json.exit_code, 0) << as_json.err;
+  EXPECT_EQ(json::parse(as_json.out), json::parse(R"({"requestId":"last"})"));
+  auto counter = entity_when("Counter@c1", "11\n");
+  EXPECT_EQ(counter.exit_code, 0) << counter.err;
+  EXPECT_EQ(counter.out, "11\n");
+
+  // A key with a space and an '@'; an input object; a time already past.
+  auto cart = durable({"signal", "Cart@ada lovelace@home", "add", R"({"sku":"apple","qty":3})", "--at",
+                       "2000-01-01T00:00:00Z"});
+  EXPECT_EQ(cart.exit_code, 0) << cart.err;
+  auto state = entity_when("Cart@ada lovelace@home", "{\n  \"items\": {\n    \"apple\": 3\n  }\n}\n");
+  EXPECT_EQ(state.out, "{\n  \"items\": {\n    \"apple\": 3\n  }\n}\n");
+
+  auto missing = durable({"entity", "get", "Counter@nobody"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.out, "");
+  EXPECT_EQ(missing.err, "durable: no entity counter@nobody\n");
+}
+
+TEST_F(CliTest, EntityList_AlignedTableOrJson_EveryPageUnlessTop) {
+  // Over one page of the tool's (1,000), sent straight to the HTTP API.
+  httplib::Client http(url_);
+  for (int i = 0; i < 1005; ++i) {
+    char key[8];
+    std::snprintf(key, sizeof key, "k%04d", i);
+    auto r = http.Post(("/runtime/webhooks/durabletask/entities/Counter/" + std::string(key) + "?op=add").c_str(),
+                       "1", "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+  }
+  ASSERT_EQ(durable({"signal", "Account@alice", "deposit", "70"}).exit_code, 0);
+  ASSERT_EQ(entity_when("Counter@k1004", "1\n").out, "1\n");
+  ASSERT_EQ(entity_when("Account@alice", "{\n  \"balance\": 70\n}\n").exit_code, 0);
+  json counters;
+  for (int i = 0; i < 100; ++i, std::this_thread::sleep_for(50ms)) {
+    counters = json::parse(durable({"--json", "entity", "list", "counter"}).out);
+    if (counters.size() == 1005u) break;
+  }
+  ASSERT_EQ(counters.size(), 1005u);
+  EXPECT_EQ(counters[1004]["entityId"], json::parse(R"({"name":"counter","key":"k1004"})"));
+  EXPECT_EQ(counters[1004]["state"], 1);
+
+  auto table = durable({"entity", "list", "--top", "2"});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  std::vector<std::string> lines;
+  for (size_t at = 0, end; (end = table.out.find('\n', at)) != std::string::npos; at = end + 1) {
+    lines.push_back(table.out.substr(at, end - at));
+  }
+  ASSERT_EQ(lines.size(), 3u) << table.out;
+  EXPECT_EQ(lines[0], "ENTITY         UPDATED                   STATE           LOCKED BY");
+  EXPECT_TRUE(lines[1].starts_with("account@alice  20")) << lines[1];
+  EXPECT_EQ(lines[1].substr(41), "{\"balance\":70}  ") << lines[1];
+  EXPECT_TRUE(lines[2].starts_with("counter@k0000  20")) << lines[2];
+  EXPECT_EQ(lines[2].substr(41), "1               ") << lines[2];
+
+  auto top = durable({"--json", "entity", "list", "Counter@k100", "--top", "3"});
+  EXPECT_EQ(top.exit_code, 0) << top.err;
+  const json three = json::parse(top.out);
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_EQ(three[2]["entityId"]["key"], "k1002");
+}
+
+TEST_F(CliTest, EntityList_ShortensLongStates) {
+  ASSERT_EQ(durable({"signal", "Cart@big", "add", R"({"sku":"a-very-long-product-name-indeed","qty":1})"}).exit_code, 0);
+  ASSERT_EQ(durable({"signal", "Cart@big", "add", R"({"sku":"another-long-product-name","qty":2})"}).exit_code, 0);
+  auto state = entity_when("Cart@big", json::parse(R"({"items":{"a-very-long-product-name-indeed":1,
+                                                  "another-long-product-name":2}})").dump(2) + "\n");
+  ASSERT_EQ(state.exit_code, 0) << state.err;
+  auto table = durable({"entity", "list", "cart"});
+  EXPECT_NE(table.out.find(R"(  {"items":{"a-very-long-product-name-i...)"), std::string::npos) << table.out;
+}
+
+TEST_F(CliTest, EntityDelete_ThenNoState_EntityCleanRemovesIt) {
+  ASSERT_EQ(durable({"signal", "Counter@d1", "add", "8"}).exit_code, 0);
+  ASSERT_EQ(entity_when("Counter@d1", "8\n").out, "8\n");
+  auto deleted = durable({"entity", "delete", "Counter@d1"});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_EQ(deleted.out, "delete sent to Counter@d1\n");
+  ToolRun gone;
+  for (int i = 0; i < 100 && gone.exit_code != 1; ++i, std::this_thread::sleep_for(50ms)) {
+    gone = durable({"entity", "get", "Counter@d1"});
+  }
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_EQ(gone.err, "durable: entity counter@d1 has no state\n");
+  EXPECT_EQ(durable({"entity", "list"}).out, "ENTITY  UPDATED  STATE  LOCKED BY\n");
+  auto all = durable({"entity", "list", "--all"});
+  EXPECT_NE(all.out.find("\ncounter@d1  "), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("  (no state)  "), std::string::npos) << all.out;
+
+  auto cleaned = durable({"entity", "clean"});
+  EXPECT_EQ(cleaned.exit_code, 0) << cleaned.err;
+  EXPECT_EQ(cleaned.out, "removed 1 empty entities, released 0 orphaned locks\n");
+  EXPECT_EQ(durable({"entity", "list", "--all"}).out, "ENTITY  UPDATED  STATE  LOCKED BY\n");
+  auto again = durable({"--json", "entity", "clean"});
+  EXPECT_EQ(json::parse(again.out), json::parse(R"({"emptyEntitiesRemoved":0,"orphanedLocksReleased":0})"));
+  auto deleted_json = durable({"--json", "entity", "delete", "Counter@d1"});
+  EXPECT_EQ(json::parse(deleted_json.out)["requestId"].get<std::string>().size(), 32u);
+}
+
 // The README's main command runs scripts/samples.sh against its node.
 TEST_F(CliTest, SamplesScript_RunsEverySampleToItsOutcome) {
   ::setenv("DURABLE_URL", url_.c_str(), 1);
@@ -140,7 +264,17 @@ TEST_F(CliTest, SamplesScript_RunsEverySampleToItsOutcome) {
   for (const char* expected : {R"(output   ["Hello Tokyo!","Hello Seattle!","Hello London!"])",
                                R"(output   ["Hello Paris!","Hello Oslo!"])", R"("status":"confirmed")",
                                "card declined", "output   999000", R"(output   "approved")",
-                               R"(output   "escalated")", R"(output   "done")"}) {
+                               R"(output   "escalated")", R"(output   "done")",
+                               // The entity tour.
+                               "$ durable signal Cart@ada add '{\"sku\":\"apple\",\"qty\":3}'\n",
+                               "$ durable entity get Counter@demo\n10\n",
+                               R"("items":{"apple":3,"pear":1},"status":"paid"})",
+                               "$ durable entity get Cart@ada\n{\n  \"items\": {}\n}\n",
+                               "\"apple\": 7,\n    \"pear\": 4\n",
+                               R"(output   {"reason":"","transferred":true})",
+                               "$ durable entity get Account@alice\n{\n  \"balance\": 70\n}\n",
+                               "$ durable entity get Account@bob\n{\n  \"balance\": 50\n}\n",
+                               "\ninventory@main  "}) {
     EXPECT_NE(r.out.find(expected), std::string::npos) << expected << "\n" << r.out;
   }
 }
@@ -162,6 +296,17 @@ TEST_F(CliTest, UsageErrorsExitTwo_NodeErrorsExitOne) {
       {{"frobnicate"}, 2, ""},
       {{"status", "nobody"}, 1, "no instance with id 'nobody'"},
       {{"list", "--status", "Sleeping"}, 2, "unknown status 'Sleeping'"},
+      {{"signal", "Counter", "add"}, 2, "entity id \"Counter\" has no '@'"},
+      {{"signal", "Counter@c1"}, 2, "OP is required"},
+      {{"signal", "NoSuchEntity@c1", "add"}, 2, "no entity named 'NoSuchEntity' is registered"},
+      {{"signal", "Counter@c1", "add", "{bad"}, 2, "the operation's input is not valid JSON"},
+      {{"signal", "Counter@c1", "add", "1", "--at", "tomorrow"}, 2, "scheduledTime: 'tomorrow'"},
+      {{"signal", "Counter@a/b", "add"}, 2, "entity key \"a/b\" has '/'"},
+      {{"entity"}, 2, "A subcommand is required"},
+      {{"entity", "get"}, 2, "ENTITY is required"},
+      {{"entity", "get", "Counter@nobody"}, 1, "no entity counter@nobody"},
+      {{"entity", "delete", "Counter"}, 2, "has no '@'"},
+      {{"entity", "list", "--top", "0"}, 2, "--top"},
   };
   for (const Case& c : cases) {
     auto r = durable(c.args);
