@@ -44,6 +44,7 @@ struct Entity {
   bool evicting = false;
   bool idle_check_scheduled = false;
   uint64_t batches_run = 0;
+  std::optional<TimePoint> armed_for;  // the scheduled-signal timer set
 
   store::EntityRecord record;  // as last committed (or loaded)
   std::string inbox_position = "0-0";
@@ -83,20 +84,18 @@ struct Entity {
     store::LoadedEntity& loaded = **msg.result;
     record = loaded.record.value_or(store::EntityRecord{});
     inbox_position = record.inbox_position.empty() ? "0-0" : record.inbox_position;
+    if (loaded.inbox.size() + loaded.undecodable.size() >= store::kLoadInboxCount) inbox_dirty = true;  // more waits
     add_inbox(std::move(loaded.inbox), std::move(loaded.undecodable));
     phase = Phase::ready;
     log->debug("[{}] loaded at v{}, {} message(s) waiting", id, record.version, pending.size());
-    if (inbox_dirty) read_inbox();
+    read_more();
     arm_schedule();
     maybe_run();
   }
 
   void on_wake() {
-    if (phase == Phase::loading || reading) {
-      inbox_dirty = true;
-      return;
-    }
-    read_inbox();
+    inbox_dirty = true;
+    if (phase != Phase::loading) read_more();
   }
 
   void read_inbox() {
@@ -119,8 +118,15 @@ struct Entity {
     }
     const bool full = read.entries->size() + read.undecodable.size() >= kInboxBatch;
     add_inbox(std::move(*read.entries), std::move(read.undecodable));
-    if (inbox_dirty || full) read_inbox();
+    if (full) inbox_dirty = true;
+    read_more();
     maybe_run();
+  }
+
+  // Reads what else waits, unless a batch's worth is already pending: a
+  // backlog is taken a batch at a time, never as one huge commit.
+  void read_more() {
+    if (inbox_dirty && !reading && pending.size() < kInboxBatch) read_inbox();
   }
 
   void add_inbox(std::vector<store::InboxEntry> entries, std::vector<store::DeadLetter> undecodable) {
@@ -149,11 +155,12 @@ struct Entity {
     return due && *due <= wall_now();
   }
 
+  // One timer for the earliest scheduled signal (not one per batch).
   void arm_schedule() {
-    if (auto due = entities::next_due(record.snapshot)) {
-      const auto delay = std::max<std::chrono::milliseconds>(*due - wall_now(), 0ms);
-      self->delayed_send(self, delay, tick_atom::value);
-    }
+    auto due = entities::next_due(record.snapshot);
+    if (!due || (armed_for && *armed_for <= *due && *armed_for > wall_now())) return;
+    armed_for = due;
+    self->delayed_send(self, std::max<std::chrono::milliseconds>(*due - wall_now(), 0ms), tick_atom::value);
   }
 
   void maybe_run() {
@@ -240,6 +247,7 @@ struct Entity {
     }
     wake_after.clear();
     arm_schedule();
+    read_more();
     maybe_run();
   }
 
@@ -291,6 +299,8 @@ caf::behavior entity_behavior(caf::stateful_actor<Entity>* self, Runtime* rt, st
       [self](Committed& msg) { self->state.on_committed(msg); },
       [self](tick_atom) {
         if (self->state.evicting) return self->state.rt->router.wake(self->state.id);
+        self->state.armed_for.reset();
+        if (!self->state.has_due()) self->state.arm_schedule();  // woke a little early
         self->state.maybe_run();
       },
       [self](retry_atom) { self->state.load(); },

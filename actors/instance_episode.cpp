@@ -252,6 +252,12 @@ void Instance::collect_messages(const EpisodeResult& result, TimePoint now, stor
         w.messages.push_back({action.instance_id, events::event_raised(now, action.name, action.input), {}});
         effects.wake.push_back(action.instance_id);
         break;
+      case EventType::entity_operation_called:
+      case EventType::entity_operation_signaled:
+      case EventType::entity_lock_requested:
+      case EventType::entity_unlock_sent:
+        send_to_entity(action, w);
+        break;
       case EventType::sub_orchestration_instance_created: {
         orchestration::ParentInstance parent{row->name, id, row->execution_id, action.event_id};
         const std::string child_execution = random_guid();
@@ -283,11 +289,9 @@ void Instance::finish_episode(const EpisodeResult& result, TimePoint now, store:
       case EventType::entity_operation_signaled:
       case EventType::entity_lock_requested:
       case EventType::entity_unlock_sent:
-        send_to_entity(action, w);
-        break;
       case EventType::event_sent:
       case EventType::sub_orchestration_instance_created:
-        break;
+        break;  // collect_messages sent them
       default:
         log->warn("[{}] action {} is not supported yet", id, event_type_name(action.type));
         break;
@@ -326,10 +330,12 @@ void Instance::send_to_entity(const HistoryEvent& action, store::EpisodeWrite& w
   m.operation = action.name;
   m.input = action.input;
   m.sender = id;
+  // The execution tells the entity whether a lock it holds for this
+  // instance belongs to an execution that has ended.
+  m.sender_execution = row->execution_id;
   switch (action.type) {
     case EventType::entity_operation_called:
       m.kind = entities::MessageKind::call;
-      m.sender_execution = row->execution_id;
       break;
     case EventType::entity_operation_signaled:
       m.kind = entities::MessageKind::signal;
@@ -337,7 +343,6 @@ void Instance::send_to_entity(const HistoryEvent& action, store::EpisodeWrite& w
       break;
     case EventType::entity_lock_requested:
       m.kind = entities::MessageKind::lock;
-      m.sender_execution = row->execution_id;
       m.lock_set = action.lock_set;
       break;
     default:

@@ -12,6 +12,10 @@ namespace {
 namespace events = orchestration::events;
 using orchestration::TimePoint;
 
+// Longest operation name or request id accepted (every load reads the
+// entity's last 1,000 request ids).
+constexpr size_t kMaxNameLength = 256;
+
 // Idle wait() connections kept for reuse; more concurrent waits than this
 // open connections of their own and close them when done.
 constexpr size_t kMaxIdleWaitConnections = 4;
@@ -226,6 +230,10 @@ Status Client::signal_entities(std::span<EntitySignal> signals) {
   for (EntitySignal& s : signals) {
     if (Status v = s.entity.validate(); !v) return v;
     if (s.operation.empty()) return Status::invalid_argument("the operation name is empty");
+    if (s.operation.size() > kMaxNameLength || s.request_id.size() > kMaxNameLength) {
+      return Status::invalid_argument("the operation name and request id may have at most " +
+                                      std::to_string(kMaxNameLength) + " bytes");
+    }
     if (Status p = check_payload(s.input, "signal input"); !p) return p;
     if (s.request_id.empty()) s.request_id = random_guid();
     entities::EntityMessage m;

@@ -137,7 +137,9 @@ class Client {
   /// Signals `operation` on an entity (one-way). Durable once this returns
   /// OK; returns the request id. Pass the same `request_id` to retry a
   /// signal whose outcome is unknown (unavailable): the entity applies it
-  /// once (it remembers its last 1,000 request ids). Errors:
+  /// once. It remembers its last 1,000 request ids, so retry before 1,000
+  /// other messages reach the same entity (on a hot entity, that can be a
+  /// matter of milliseconds; a later retry may apply twice). Errors:
   /// invalid_argument (the entity id breaks a rule, empty operation, payload
   /// too large), unavailable.
   Result<std::string> signal_entity(const EntityId& entity, std::string operation, Payload input = {},

@@ -1,6 +1,7 @@
 #include "entities/batch.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "base/guid.hpp"
 #include "base/text.hpp"
@@ -33,6 +34,7 @@ HistoryEvent to_event(const EntityMessage& m) {
       e.type = EventType::entity_operation_signaled;
       e.name = m.operation;
       e.input = m.input;
+      e.execution_id = m.sender_execution;
       if (m.at) e.fire_at = *m.at;
       break;
     case MessageKind::lock:
@@ -42,6 +44,7 @@ HistoryEvent to_event(const EntityMessage& m) {
       break;
     case MessageKind::unlock:
       e.type = EventType::entity_unlock_sent;
+      e.execution_id = m.sender_execution;
       break;
   }
   return e;
@@ -62,6 +65,7 @@ std::optional<EntityMessage> from_event(const HistoryEvent& e) {
       m.kind = MessageKind::signal;
       m.operation = e.name;
       m.input = e.input;
+      m.sender_execution = e.execution_id;
       if (e.fire_at != TimePoint{}) m.at = e.fire_at;
       return m;
     case EventType::entity_lock_requested:
@@ -71,6 +75,7 @@ std::optional<EntityMessage> from_event(const HistoryEvent& e) {
       return m;
     case EventType::entity_unlock_sent:
       m.kind = MessageKind::unlock;
+      m.sender_execution = e.execution_id;
       return m;
     default:
       return std::nullopt;
@@ -93,16 +98,16 @@ class Batch {
   Batch(const EntityFn* entity, const EntityId& id, EntitySnapshot snapshot, TimePoint now)
       : entity_(entity), id_(id), self_(id.instance_id()), now_(now) {
     out_.snapshot = std::move(snapshot);
+    seen_.insert(out_.snapshot.recent_request_ids.begin(), out_.snapshot.recent_request_ids.end());
   }
 
   // A message as it arrives: dropped if seen before, kept for later if it is
   // a signal for later, else run (or queued behind the lock).
   void arrive(EntityMessage m) {
-    auto& recent = out_.snapshot.recent_request_ids;
     // An unlock shares its section's id with the lock request, and is
     // harmless twice: it is never a duplicate.
     if (!m.request_id.empty() && m.kind != MessageKind::unlock) {
-      if (std::find(recent.begin(), recent.end(), m.request_id) != recent.end()) {
+      if (seen_.count(m.request_id)) {
         ++out_.duplicates;
         return;
       }
@@ -136,14 +141,26 @@ class Batch {
   void remember(const std::string& request_id) {
     auto& recent = out_.snapshot.recent_request_ids;
     recent.push_back(request_id);
-    if (recent.size() > kRecentRequestIds) recent.pop_front();
+    seen_.insert(request_id);
+    if (recent.size() > kRecentRequestIds) {
+      seen_.erase(recent.front());
+      recent.pop_front();
+    }
     out_.remembered.push_back(request_id);
   }
 
   void deliver(EntityMessage m) {
     auto& lock = out_.snapshot.lock;
+    // An instance runs one execution at a time: a message from another one
+    // means the holder ended without unlocking (it continued as new while
+    // its lock request was on its way, was quarantined, or was purged and
+    // started again). Its lock is released.
+    if (lock && m.sender == lock->instance && !m.sender_execution.empty() &&
+        m.sender_execution != lock->execution) {
+      release();
+    }
     if (m.kind == MessageKind::unlock) return unlock(m);
-    if (lock && m.sender != lock->instance) {
+    if (lock && (m.sender != lock->instance || m.sender_execution != lock->execution)) {
       out_.snapshot.queued.push_back(std::move(m));
       return;
     }
@@ -172,21 +189,22 @@ class Batch {
 
   void unlock(const EntityMessage& m) {
     auto& snap = out_.snapshot;
-    if (snap.lock && snap.lock->section == m.request_id) {
-      snap.lock.reset();
-      // What waited runs now, in order, until a lock request takes the lock again.
-      std::vector<EntityMessage> waiting = std::move(snap.queued);
-      snap.queued.clear();
-      for (EntityMessage& w : waiting) deliver(std::move(w));
-      return;
-    }
+    if (snap.lock && snap.lock->section == m.request_id) return release();
     // The section ended before its request got here (the orchestration
     // finished): drop the request if it waits, and refuse it if it comes later.
     std::erase_if(snap.queued, [&](const EntityMessage& q) {
       return q.kind == MessageKind::lock && q.request_id == m.request_id;
     });
-    auto& recent = snap.recent_request_ids;
-    if (std::find(recent.begin(), recent.end(), m.request_id) == recent.end()) remember(m.request_id);
+    if (!seen_.count(m.request_id)) remember(m.request_id);
+  }
+
+  // What waited runs now, in order, until a lock request takes the lock again.
+  void release() {
+    auto& snap = out_.snapshot;
+    snap.lock.reset();
+    std::vector<EntityMessage> waiting = std::move(snap.queued);
+    snap.queued.clear();
+    for (EntityMessage& w : waiting) deliver(std::move(w));
   }
 
   void run(const EntityMessage& m) {
@@ -235,6 +253,7 @@ class Batch {
   const std::string self_;
   const TimePoint now_;
   BatchResult out_;
+  std::unordered_set<std::string> seen_;  // the recent request ids, for lookups
 };
 
 }  // namespace

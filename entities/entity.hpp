@@ -92,15 +92,19 @@ class EntityContext {
     result_ = to_payload(value);
   }
 
+  /// Throws std::invalid_argument when `target` breaks an id rule.
   template <class In = std::monostate>
   void signal_entity(const EntityId& target, std::string operation, const In& input = {},
                      std::optional<TimePoint> at = std::nullopt) {
+    check_target(target);
     signals_.push_back({target, std::move(operation), to_payload(input), at});
   }
   /// Returns the instance id (`instance_id`, or a deterministic new one).
+  /// Throws std::invalid_argument when `instance_id` breaks an id rule.
   template <class In = std::monostate>
   std::string start_orchestration(std::string name, const In& input = {}, std::string instance_id = {}) {
     if (instance_id.empty()) instance_id = start_ids_(starts_.size());
+    check_instance(instance_id);
     starts_.push_back({std::move(name), instance_id, to_payload(input)});
     return instance_id;
   }
@@ -113,6 +117,9 @@ class EntityContext {
   std::vector<StartOut>& starts() { return starts_; }
 
  private:
+  static void check_target(const EntityId& target);
+  static void check_instance(const std::string& instance_id);
+
   EntityId id_;
   std::string operation_;
   Payload input_;

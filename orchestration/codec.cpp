@@ -68,12 +68,12 @@ std::span<const Field> fields_of(EventType type) {
   // In an entity's inbox, instance_id is the sender and execution_id the
   // sender's execution (where the reply goes).
   static constexpr Field kOpCalled[] = {instance_id, name, input, request_id, execution_id};
-  static constexpr Field kOpSignaled[] = {instance_id, name, input, request_id, fire_at};
+  static constexpr Field kOpSignaled[] = {instance_id, name, input, request_id, fire_at, execution_id};
   static constexpr Field kOpCompleted[] = {request_id, result};
   static constexpr Field kOpFailed[] = {request_id, failure};
   static constexpr Field kLockRequested[] = {request_id, lock_set, instance_id, execution_id};
   static constexpr Field kLockGranted[] = {request_id};
-  static constexpr Field kUnlockSent[] = {instance_id, request_id};
+  static constexpr Field kUnlockSent[] = {instance_id, request_id, execution_id};
   switch (type) {
     case EventType::execution_started: return kExecutionStarted;
     case EventType::execution_completed: return kExecutionCompleted;
@@ -187,7 +187,9 @@ void write_field(Packer& pk, const HistoryEvent& e, Field f) {
 std::size_t required_fields(EventType type) {
   switch (type) {
     case EventType::entity_operation_called: return 4;
+    case EventType::entity_operation_signaled: return 5;
     case EventType::entity_lock_requested: return 2;
+    case EventType::entity_unlock_sent: return 2;
     default: return fields_of(type).size();
   }
 }

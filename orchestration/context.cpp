@@ -87,9 +87,18 @@ void OrchestrationContext::record_send_event(std::string instance_id, std::strin
   record_action(std::move(action));
 }
 
+namespace {
+// An entity id made in code (not parsed) may still break a rule: a '\n' in
+// a key would split a wake notice, an '@' in a name makes two ids one.
+void check_entity(const EntityId& entity) {
+  if (Status s = entity.validate(); !s) throw std::invalid_argument(s.message());
+}
+}  // namespace
+
 void OrchestrationContext::record_entity_call(const EntityId& entity, std::string op,
                                               Payload input,
                                               std::shared_ptr<detail::CompletionState> completion) {
+  check_entity(entity);
   if (lock_ && !std::binary_search(lock_->entities.begin(), lock_->entities.end(), entity)) {
     throw LockingRulesViolation("cannot call entity " + entity.instance_id() +
                                 " inside a critical section that does not lock it");
@@ -105,6 +114,7 @@ void OrchestrationContext::record_entity_call(const EntityId& entity, std::strin
 
 void OrchestrationContext::record_entity_signal(const EntityId& entity, std::string op,
                                                 Payload input, std::optional<TimePoint> at) {
+  check_entity(entity);
   if (lock_ && std::binary_search(lock_->entities.begin(), lock_->entities.end(), entity)) {
     throw LockingRulesViolation("cannot signal entity " + entity.instance_id() +
                                 " inside a critical section that locks it; call it instead");
@@ -125,6 +135,7 @@ LockTask OrchestrationContext::lock_entities(std::vector<EntityId> entities) {
                                 "): critical sections do not nest");
   }
   if (entities.empty()) throw std::invalid_argument("lock_entities needs at least one entity");
+  for (const EntityId& e : entities) check_entity(e);
   // One global order for every orchestration: lock requests never deadlock.
   std::sort(entities.begin(), entities.end());
   entities.erase(std::unique(entities.begin(), entities.end()), entities.end());

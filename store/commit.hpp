@@ -44,7 +44,7 @@ class Commit {
   static Commit finished(std::string row_key);
 
   /// Appends one write: `command` is one of XADD HSET HDEL DEL XDEL SADD SREM
-  /// ZADD ZREM, applied to `key` with `args`.
+  /// ZADD ZREM RPUSH LTRIM EXPIRE PERSIST, applied to `key` with `args`.
   void write(std::string_view command, const std::string& key,
              std::initializer_list<std::string_view> args);
   void write(std::string_view command, const std::string& key, const std::vector<std::string>& args);

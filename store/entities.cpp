@@ -19,6 +19,8 @@ using orchestration::decode_events;
 using orchestration::encode_events;
 
 constexpr std::string_view kWakeMaxLen = "100000";
+// How long a cleaned-up entity's request ids are kept.
+constexpr std::chrono::seconds kCleanedRequestIdsTtl{3600};
 
 std::string pack_lock(const std::optional<LockHolder>& lock) {
   if (!lock) return {};
@@ -106,7 +108,7 @@ std::vector<std::vector<std::string>> Store::entity_load_commands(std::string_vi
   const uint32_t p = partition_of(id);
   return {{"HGETALL", keys_.entity(p, id)},
           {"LRANGE", keys_.entity_requests(p, id), "0", "-1"},
-          {"XRANGE", keys_.inbox(p, id), "-", "+"}};
+          {"XRANGE", keys_.inbox(p, id), "-", "+", "COUNT", std::to_string(kLoadInboxCount)}};
 }
 
 Result<LoadedEntity> Store::parse_entity_load(std::string_view id, std::span<const Result<ReplyPtr>> replies) {
@@ -119,10 +121,13 @@ Result<LoadedEntity> Store::parse_entity_load(std::string_view id, std::span<con
     auto record = parse_record(id, *replies[0].value());
     if (!record) return record.status();
     loaded.record = std::move(*record);
-    auto ids = as_array(*replies[1].value());
-    if (!ids) return ids.status();
-    for (redisReply* r : *ids) loaded.record->snapshot.recent_request_ids.emplace_back(str(r));
   }
+  // The ids outlive a clean-up of the record (for a while), so a retry
+  // after it is still recognised.
+  auto ids = as_array(*replies[1].value());
+  if (!ids) return ids.status();
+  if (!ids->empty() && !loaded.record) loaded.record.emplace();
+  for (redisReply* r : *ids) loaded.record->snapshot.recent_request_ids.emplace_back(str(r));
   const auto position = stream_id(loaded.record ? loaded.record->inbox_position : "0-0");
   std::vector<InboxEntry>& inbox = loaded.inbox;
   Status s = for_each_entry(*replies[2].value(), [&](std::string_view sid, const auto& fields) {
@@ -158,8 +163,12 @@ Commit Store::entity_commit(const EntityWrite& w) const {
     c.write_members("RPUSH", requests, w.remembered);
     c.write("LTRIM", requests, {"-" + std::to_string(entities::kRecentRequestIds), "-1"});
   }
-  // A new record (or one cleaned up and used again) joins the index.
-  if (w.expected_version == 0) c.write("ZADD", keys_.entities(p), {"0", w.id});
+  // A new record (or one cleaned up and used again) joins the index, and
+  // keeps its request ids for good again.
+  if (w.expected_version == 0) {
+    c.write("ZADD", keys_.entities(p), {"0", w.id});
+    c.write("PERSIST", keys_.entity_requests(p, w.id), {});
+  }
   const std::string inbox = keys_.inbox(p, w.id);
   if (!w.consumed.empty()) c.write_members("XDEL", inbox, w.consumed);
   for (const OutboundMessage& m : w.messages) append_message(c, m);
@@ -210,7 +219,13 @@ Status Store::send_messages(std::span<const OutboundMessage> messages) {
   for (auto& r : replies) {
     if (!r) return r.status();
   }
-  if (is_nil(*replies.back().value())) return Status::internal("the transaction writing the messages was aborted");
+  const redisReply& exec = *replies.back().value();
+  if (is_nil(exec)) return Status::internal("the transaction writing the messages was aborted");
+  for (size_t i = 0; i < exec.elements; ++i) {
+    if (exec.element[i]->type == REDIS_REPLY_ERROR) {
+      return Status::internal("writing the messages failed: " + std::string(str(exec.element[i])));
+    }
+  }
   return Status::ok();
 }
 
@@ -300,7 +315,10 @@ Result<EntityCleanup> Store::clean_entities() {
       // Only if nothing changed since it was read and no message waits.
       Commit c = Commit::idle(keys_.entity(p, e.id), keys_.inbox(p, e.id), e.record.version);
       c.write("DEL", keys_.entity(p, e.id), {});
-      c.write("DEL", keys_.entity_requests(p, e.id), {});
+      c.write("DEL", keys_.inbox(p, e.id), {});
+      // The request ids stay a while: a retry of a signal the entity has
+      // seen must still be recognised when it comes back.
+      c.write("EXPIRE", keys_.entity_requests(p, e.id), {std::to_string(kCleanedRequestIdsTtl.count())});
       c.write("ZREM", keys_.entities(p), {e.id});
       auto removed = execute(c);
       if (removed) {

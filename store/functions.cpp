@@ -13,7 +13,7 @@ constexpr std::string_view kSource = R"lua(#!lua name=durable
 
 local FINAL = { ['2'] = true, ['4'] = true, ['5'] = true }
 local OPS = { XADD = true, HSET = true, HDEL = true, DEL = true, XDEL = true,
-              SADD = true, SREM = true, ZADD = true, ZREM = true, RPUSH = true, LTRIM = true,
+              SADD = true, SREM = true, ZADD = true, ZREM = true, RPUSH = true, LTRIM = true, EXPIRE = true, PERSIST = true,
               SREMIFDRAINED = true }
 
 local function now_ms()

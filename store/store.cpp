@@ -197,7 +197,7 @@ std::vector<std::vector<std::string>> Store::load_commands(std::string_view id) 
   const uint32_t p = partition_of(id);
   return {{"HGETALL", keys_.instance(p, id)},
           {"XRANGE", keys_.history(p, id), "-", "+"},
-          {"XRANGE", keys_.inbox(p, id), "-", "+"}};
+          {"XRANGE", keys_.inbox(p, id), "-", "+", "COUNT", std::to_string(kLoadInboxCount)}};
 }
 
 Result<LoadedInstance> Store::load(std::string_view id) {

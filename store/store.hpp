@@ -34,6 +34,10 @@ using orchestration::OrchestrationStatus;
 using orchestration::Payload;
 using orchestration::TimePoint;
 
+/// Most inbox entries a load reads: a backlog of millions must not become
+/// one reply (or one commit). The owner reads the rest afterwards.
+inline constexpr size_t kLoadInboxCount = 10'000;
+
 struct StoreOptions {
   RedisAddress address;
   std::string hub = "default";

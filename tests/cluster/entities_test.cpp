@@ -114,6 +114,22 @@ TEST_F(EntitiesTest, SignalsFromClients_EveryCounterExact_RetriesWithTheSameIdAp
   EXPECT_EQ(from_payload<int64_t>(*c0->state), kRounds);
 }
 
+TEST_F(EntitiesTest, ABacklogIsTakenABatchAtATime) {
+  // 25,000 signals wait before any node runs: the load reads at most
+  // 10,000, and a batch takes at most about twice that.
+  client::ClientOptions o;
+  o.address = options_.store.address;
+  o.hub = options_.store.hub;
+  o.partitions = options_.store.partitions;
+  auto early = client::Client::connect(o);
+  ASSERT_TRUE(early);
+  std::vector<EntitySignal> backlog(25'000, EntitySignal{EntityId("Counter", "backlog"), "add", to_payload(int64_t{1}), {}, {}});
+  ASSERT_TRUE((*early)->signal_entities(backlog));
+  start_node();
+  EXPECT_EQ(counter_when(EntityId("Counter", "backlog"), 25'000), 25'000);
+  EXPECT_GE(node_->counters().entity_batches.load(), 2u);
+}
+
 TEST_F(EntitiesTest, OrchestrationCallsAndSignals_ResultsAndFailuresComeBack) {
   registry_.add_orchestrator("UseCounter", [](OrchestrationContext& ctx) -> Task<std::string> {
     const EntityId counter("Counter", ctx.instance_id());
@@ -151,6 +167,39 @@ TEST_F(EntitiesTest, EntitiesSignalEntitiesAndStartOrchestrations) {
     EXPECT_EQ(row.status, OrchestrationStatus::completed) << id;
     EXPECT_EQ(from_payload<std::vector<std::string>>(row.output), (std::vector<std::string>{"Hello Oslo!"})) << id;
   }
+}
+
+TEST_F(EntitiesTest, ContinueAsNew_KeepsEntityMessages_AndReleasesItsLock) {
+  // Each round signals a counter, locks it, and continues as new while
+  // holding the lock: nothing sent before continuing may be lost, and the
+  // next round must get the lock again.
+  registry_.add_orchestrator("Eternal", [](OrchestrationContext& ctx, int64_t round) -> Task<int64_t> {
+    const EntityId counter("Counter", "eternal");
+    if (round == 5) co_return co_await ctx.call_entity<int64_t>(counter, "get");
+    ctx.signal_entity(EntityId("Counter", "rounds"), "add", int64_t{1});
+    auto section = co_await ctx.lock_entities(counter);
+    co_await ctx.call_entity<void>(counter, "add", int64_t{10});
+    ctx.continue_as_new(round + 1);
+    co_return 0;
+  });
+  start_node();
+  store::InstanceRow row = wait(start("Eternal", to_payload(int64_t{0})));
+  ASSERT_EQ(row.status, OrchestrationStatus::completed) << (row.failure ? row.failure->message : "");
+  EXPECT_EQ(from_payload<int64_t>(row.output), 50);
+  EXPECT_EQ(counter_when(EntityId("Counter", "rounds"), 5), 5);
+  EXPECT_FALSE(client_->get_entity(EntityId("Counter", "eternal"))->locked_by);
+}
+
+TEST_F(EntitiesTest, AnEntityIdBreakingARule_FailsTheOrchestrationNamingTheRule) {
+  registry_.add_orchestrator("BadKey", [](OrchestrationContext& ctx) -> Task<int> {
+    ctx.signal_entity(EntityId("Counter", "a\nb"), "add", int64_t{1});
+    co_return 0;
+  });
+  start_node();
+  store::InstanceRow row = wait(start("BadKey", {}));
+  ASSERT_EQ(row.status, OrchestrationStatus::failed);
+  EXPECT_NE(row.failure->message.find("entity key \"a\nb\" has a control character at position 1"), std::string::npos)
+      << row.failure->message;
 }
 
 TEST_F(EntitiesTest, UnregisteredEntity_ACallFailsSayingSo) {

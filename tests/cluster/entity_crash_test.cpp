@@ -117,7 +117,9 @@ TEST_F(EntityCrashTest, SignalsToCountersExactlyOnce_ThroughTwoNodeKillsAndCutCo
   ASSERT_TRUE(reader);
   auto applied = [&] {
     (void)reader->connection().command("PING");  // notices a connection cut by CLIENT KILL
-    if (reader->broken()) EXPECT_TRUE(reader->reconnect());
+    if (reader->broken()) {
+      EXPECT_TRUE(reader->reconnect());
+    }
     store::Pipeline pipe(reader->connection());
     for (int c = 0; c < kCounters; ++c) {
       const std::string id = "@counter@c" + std::to_string(c);

@@ -291,6 +291,22 @@ TEST(EntityLocks, UnlockBeforeTheRequestArrives_TheRequestIsDroppedNotGranted) {
   EXPECT_TRUE(dropped.snapshot.queued.empty());
 }
 
+TEST(EntityLocks, AMessageFromALaterExecutionOfTheHolder_ReleasesTheStaleLock) {
+  const EntityId id("Counter", "c");
+  // orch's execution x-orch took the lock and ended without unlocking.
+  BatchResult held = run_batch(counter, id, {}, {lock_request("S", "orch", {"@counter@c"}), op("1", "add", to_payload(int64_t{1}))});
+  ASSERT_EQ(held.snapshot.queued.size(), 1u);
+  // Its next execution calls: the old lock goes, what waited runs, then the call.
+  EntityMessage call = op("2", "get", {}, "orch");
+  call.sender_execution = "x-orch-2";
+  BatchResult r = run_batch(counter, id, held.snapshot, {call});
+  EXPECT_FALSE(r.snapshot.lock);
+  EXPECT_TRUE(r.snapshot.queued.empty());
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(from_payload<int64_t>(r.messages[0].event.result), 1);
+  EXPECT_EQ(r.messages[0].target_execution, "x-orch-2");
+}
+
 TEST(EntitySchedule, SignalsForLaterWaitUntilDue_ThenRunInTimeOrder) {
   const EntityId id("Counter", "c");
   EntityMessage later = op("later", "add", to_payload(int64_t{5}));
