@@ -28,6 +28,11 @@ void ActivityPool::start_worker(size_t slot) {
   workers_[slot] = std::move(worker);
 }
 
+size_t ActivityPool::queued() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->queue.size();
+}
+
 void ActivityPool::submit(std::vector<ActivityJob> jobs) {
   {
     std::lock_guard lock(shared_->mutex);

@@ -47,6 +47,8 @@ class ActivityPool {
   /// Drops queued jobs, waits for running ones to end (not for abandoned
   /// ones), joins the threads.
   void stop();
+  /// Jobs waiting for a worker (the node's load, as it advertises it).
+  size_t queued() const;
 
  private:
   // Shared with the threads, so an abandoned thread outlives the pool safely.

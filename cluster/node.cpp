@@ -7,6 +7,7 @@
 #include <set>
 
 #include "actors/partition_actor.hpp"
+#include "cluster/balance.hpp"
 #include "base/log.hpp"
 
 namespace durable::cluster {
@@ -61,7 +62,9 @@ Status Node::open(const orchestration::Registry& registry, const entities::Entit
   runtime_.reset(new actors::Runtime{registry, entities, options_.runtime, options_.store.partitions,
                                      std::move(stores), *pool_, *router_, {}});
 
-  renew_or_acquire(*lease_store_);
+  started_ = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  http_address_ = options_.http_address;
+  balance(*lease_store_);
   log->info("node {} started: hub '{}', {} partitions ({} owned), redis {}, {} activity workers",
             options_.runtime.node_id, options_.store.hub, options_.store.partitions, owned_partitions().size(),
             options_.store.address.to_string(), or_cores(options_.workers));
@@ -93,38 +96,97 @@ void Node::lease_loop() {
         continue;
       }
     }
-    renew_or_acquire(*lease_store_);
+    balance(*lease_store_);
   }
 }
 
-void Node::renew_or_acquire(store::Store& store) {
+void Node::set_http_address(std::string address) {
+  std::lock_guard lock(mutex_);
+  http_address_ = std::move(address);
+}
+
+void Node::balance(store::Store& store) {
   auto log = durable::logger("lease");
-  const std::string& me = options_.runtime.node_id;
-  for (uint32_t p = 0; p < options_.store.partitions && !stopping_; ++p) {
-    uint64_t epoch = 0;
+  store::NodeInfo me;
+  me.id = options_.runtime.node_id;
+  me.cluster_address = options_.cluster_address;
+  me.started = started_;
+  me.load = pool_ ? pool_->queued() : 0;
+  {
+    std::lock_guard lock(mutex_);
+    me.http_address = http_address_;
+  }
+  renew(store);
+  auto live = store.heartbeat(me, options_.node_timeout);
+  if (!live) {
+    log->warn("cannot write the heartbeat: {}", live.status().message());
+    return;
+  }
+  const uint32_t share = fair_share(*live, me.id, options_.store.partitions);
+  const auto owned = owned_partitions();
+  if (owned.size() > share) {
+    log->info("{} live node(s): handing over {} of {} partitions", live->size(), owned.size() - share, owned.size());
+    hand_over(store, partitions_to_release(owned, share));
+  } else if (owned.size() < share) {
+    acquire(store, *live, share);
+  }
+}
+
+void Node::renew(store::Store& store) {
+  auto log = durable::logger("lease");
+  std::map<uint32_t, Lease> leases;
+  {
+    std::lock_guard lock(mutex_);
+    leases = leases_;
+  }
+  for (const auto& [p, lease] : leases) {
+    if (stopping_) return;
+    Status s = store.renew_lease(p, options_.runtime.node_id, lease.epoch, options_.lease_ttl);
+    if (s.code() == Errc::lease_lost) {
+      log->warn("lost the lease of partition {} (epoch {}): {}", p, lease.epoch, s.message());
+      drop_partition(p);
+    } else if (!s) {
+      log->warn("cannot renew the lease of partition {}: {}", p, s.message());
+      if (store.broken()) return;
+    }
+  }
+}
+
+void Node::acquire(store::Store& store, const std::vector<std::string>& live, uint32_t share) {
+  auto log = durable::logger("lease");
+  size_t owned = owned_partitions().size();
+  for (uint32_t p : acquire_order(live, options_.runtime.node_id, options_.store.partitions)) {
+    if (stopping_ || owned >= share) return;
     {
       std::lock_guard lock(mutex_);
-      if (auto it = leases_.find(p); it != leases_.end()) epoch = it->second.epoch;
+      if (leases_.count(p)) continue;
     }
-    if (epoch) {
-      Status s = store.renew_lease(p, me, epoch, options_.lease_ttl);
-      if (s.code() == Errc::lease_lost) {
-        log->warn("lost the lease of partition {} (epoch {}): {}", p, epoch, s.message());
-        drop_partition(p);
-      } else if (!s) {
-        log->warn("cannot renew the lease of partition {}: {}", p, s.message());
-        if (store.broken()) return;
-      }
-      continue;
-    }
-    auto grant = store.acquire_lease(p, me, options_.lease_ttl);
+    auto grant = store.acquire_lease(p, options_.runtime.node_id, options_.lease_ttl);
     if (!grant) {
       log->warn("cannot acquire partition {}: {}", p, grant.status().message());
       if (store.broken()) return;
       continue;
     }
-    if (grant->epoch) take_partition(store, p, grant->epoch);
+    if (grant->epoch) {
+      take_partition(store, p, grant->epoch);
+      ++owned;
+    }
   }
+}
+
+void Node::hand_over(store::Store& store, const std::vector<uint32_t>& partitions) {
+  std::map<uint32_t, uint64_t> epochs;
+  {
+    std::lock_guard lock(mutex_);
+    for (uint32_t p : partitions) {
+      if (auto it = leases_.find(p); it != leases_.end()) epochs[p] = it->second.epoch;
+    }
+  }
+  for (const auto& [p, epoch] : epochs) drop_partition(p);
+  // The commits already sent reach Redis before the leases go; one arriving
+  // later would be fenced, and the next owner would run its episode again.
+  for (auto& s : runtime_->stores) s->drain(2s);
+  for (const auto& [p, epoch] : epochs) (void)store.release_lease(p, options_.runtime.node_id, epoch);
 }
 
 void Node::take_partition(store::Store& store, uint32_t partition, uint64_t epoch) {
@@ -229,8 +291,10 @@ void Node::stop() {
   if (runtime_) {
     for (auto& store : runtime_->stores) store->drain(5s);
   }
-  if (lease_store_ && !leases.empty()) {
+  if (lease_store_) {
     for (auto& [p, lease] : leases) (void)lease_store_->release_lease(p, options_.runtime.node_id, lease.epoch);
+    // Off the member list: the others take its share now, not after the timeout.
+    (void)lease_store_->leave(options_.runtime.node_id);
   }
   if (pool_) pool_->stop();
   if (system_) system_->await_all_actors_done();

@@ -46,8 +46,15 @@ struct NodeOptions {
   size_t scheduler_threads = 0;
   /// A lease not renewed for this long may be taken by another node.
   std::chrono::milliseconds lease_ttl{10'000};
-  /// How often leases are renewed (and free partitions tried).
+  /// How often leases are renewed (and free partitions tried), and the
+  /// node's heartbeat written.
   std::chrono::milliseconds lease_renewal{2'000};
+  /// A node whose last heartbeat is older than this counts as gone: the
+  /// others take over its share once its leases expire.
+  std::chrono::milliseconds node_timeout{6'000};
+  /// What the node advertises in the member list.
+  std::string cluster_address;
+  std::string http_address;
 };
 
 class Node {
@@ -70,6 +77,9 @@ class Node {
   const actors::Counters& counters() const { return runtime_->counters; }
   /// Partitions this node owns now.
   std::vector<uint32_t> owned_partitions() const;
+  /// The HTTP address to advertise from the next heartbeat on (known only
+  /// once the server has bound its port).
+  void set_http_address(std::string address);
 
  private:
   struct Lease {
@@ -80,7 +90,12 @@ class Node {
   explicit Node(NodeOptions options);
   Status open(const orchestration::Registry& registry, const entities::EntityRegistry& entities);
   void lease_loop();
-  void renew_or_acquire(store::Store& store);
+  // One round of the lease loop: heartbeat, renew what is owned, hand
+  // over what is above the fair share, take free partitions up to it.
+  void balance(store::Store& store);
+  void renew(store::Store& store);
+  void acquire(store::Store& store, const std::vector<std::string>& live, uint32_t share);
+  void hand_over(store::Store& store, const std::vector<uint32_t>& partitions);
   void take_partition(store::Store& store, uint32_t partition, uint64_t epoch);
   void drop_partition(uint32_t partition);
   void wake_loop();
@@ -96,6 +111,8 @@ class Node {
   mutable std::mutex mutex_;  // guards leases_ and cursors_
   std::map<uint32_t, Lease> leases_;
   std::map<uint32_t, std::string> cursors_;  // wake stream positions
+  std::string http_address_;  // guarded by mutex_
+  store::TimePoint started_{};
 
   std::atomic<bool> stopping_{false};
   std::mutex stop_mutex_;

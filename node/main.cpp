@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <thread>
 
 #include "base/log.hpp"
@@ -34,7 +35,12 @@ struct Flags {
   bool no_cache = false;
   std::string http = "127.0.0.1:7071";
   std::string http_key;
+  double lease_ttl_s = 10;
+  double lease_renewal_s = 2;
+  double node_timeout_s = 6;
 };
+
+std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
 
 // Blocks SIGINT and SIGTERM in every thread (threads inherit the mask), so
 // the main thread can wait for them with sigwait and shut down cleanly.
@@ -77,7 +83,21 @@ int main(int argc, char** argv) {
   app.add_option("--http", flags.http, "host:port of the HTTP API ('off': none; port 0: any free port)")
       ->capture_default_str();
   app.add_option("--http-key", flags.http_key, "a key every HTTP request must carry (?code= or Bearer)");
+  app.add_option("--lease-ttl", flags.lease_ttl_s, "seconds a partition lease lasts unrenewed (another node may take it after)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--lease-renewal", flags.lease_renewal_s, "seconds between lease renewals and heartbeats")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--node-timeout", flags.node_timeout_s, "seconds without a heartbeat before a node counts as gone")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (flags.lease_renewal_s * 2 > flags.lease_ttl_s || flags.lease_renewal_s * 2 > flags.node_timeout_s) {
+    std::fprintf(stderr, "--lease-renewal (%gs) must be at most half of --lease-ttl (%gs) and of --node-timeout (%gs)\n",
+                 flags.lease_renewal_s, flags.lease_ttl_s, flags.node_timeout_s);
+    return 2;
+  }
 
   spdlog::set_level(spdlog::level::from_str(flags.log_level));
   spdlog::set_pattern("[%H:%M:%S.%f] [%n] [%l] %v");
@@ -105,8 +125,11 @@ int main(int argc, char** argv) {
     options.store.address = *address;
   }
   options.runtime.cache_instances = !flags.no_cache;
+  options.lease_ttl = seconds(flags.lease_ttl_s);
+  options.lease_renewal = seconds(flags.lease_renewal_s);
+  options.node_timeout = seconds(flags.node_timeout_s);
   options.runtime.activity_timeout =
-      std::chrono::milliseconds(static_cast<int64_t>(flags.activity_timeout_s * 1000));
+      seconds(flags.activity_timeout_s);
 
   orchestration::Registry registry;
   samples::register_samples(registry);
@@ -140,6 +163,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     http = std::move(*started);
+    (*node)->set_http_address(listen->host + ":" + std::to_string(http->port()));
   }
 
   log->info("running; Ctrl-C or SIGTERM stops it");

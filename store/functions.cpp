@@ -176,6 +176,30 @@ local function lease_release(keys, args)
   return 1
 end
 
+-- KEYS[1] = members (sorted set: node -> last heartbeat ms, Redis' clock),
+-- KEYS[2] = nodes (hash: node -> what it advertises). ARGV = node, info,
+-- timeout ms. Records the heartbeat (an empty info: the node leaves) and
+-- returns the live nodes, sorted. Nodes silent for 100 timeouts are forgotten.
+local function heartbeat(keys, args)
+  local now = now_ms()
+  local timeout = tonumber(args[3])
+  if args[2] == '' then
+    redis.call('ZREM', keys[1], args[1])
+    redis.call('HDEL', keys[2], args[1])
+  else
+    redis.call('ZADD', keys[1], now, args[1])
+    redis.call('HSET', keys[2], args[1], args[2])
+  end
+  local forgotten = redis.call('ZRANGEBYSCORE', keys[1], '-inf', now - 100 * math.max(timeout, 1000))
+  for _, id in ipairs(forgotten) do
+    redis.call('ZREM', keys[1], id)
+    redis.call('HDEL', keys[2], id)
+  end
+  local live = redis.call('ZRANGEBYSCORE', keys[1], now - timeout, '+inf')
+  table.sort(live)
+  return live
+end
+
 -- KEYS[1] = meta. ARGV = partition count, format version. Records them on
 -- first use; returns the recorded partition count.
 local function hub_meta(keys, args)
@@ -189,6 +213,7 @@ redis.register_function('durable_lease_acquire', lease_acquire)
 redis.register_function('durable_lease_renew', lease_renew)
 redis.register_function('durable_lease_release', lease_release)
 redis.register_function('durable_hub_meta', hub_meta)
+redis.register_function('durable_heartbeat', heartbeat)
 )lua";
 
 }  // namespace

@@ -27,6 +27,8 @@ uint32_t partition_of(std::string_view id, uint32_t partition_count) {
 }
 
 std::string Keys::meta() const { return "dt:{" + hub_ + "}:meta"; }
+std::string Keys::members() const { return "dt:{" + hub_ + "}:members"; }
+std::string Keys::nodes() const { return "dt:{" + hub_ + "}:nodes"; }
 
 std::string Keys::tagged(uint32_t partition, std::string_view suffix) const {
   std::string key = "dt:{" + hub_ + ":" + std::to_string(partition) + "}:";

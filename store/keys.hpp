@@ -29,6 +29,11 @@ class Keys {
 
   /// dt:{hub}:meta: the hub's partition count and format version.
   std::string meta() const;
+  /// dt:{hub}:members: the cluster's nodes (sorted set, score = last
+  /// heartbeat in ms by Redis' clock).
+  std::string members() const;
+  /// dt:{hub}:nodes: what each node advertises (hash: node id -> msgpack).
+  std::string nodes() const;
   /// dt:{hub:p}:h:<id>: history stream, one entry per committed episode.
   std::string history(uint32_t partition, std::string_view id) const;
   /// dt:{hub:p}:i:<id>: instance row (hash).

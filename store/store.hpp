@@ -233,6 +233,20 @@ struct EntityCleanup {
   size_t locks_released = 0;  // locks whose orchestration had finished or gone
 };
 
+/// A member of the cluster: what it advertises, and (from Store::nodes)
+/// how it is doing.
+struct NodeInfo {
+  std::string id;
+  std::string cluster_address;  // host:port of its CAF middleman
+  std::string http_address;     // host:port of its HTTP API; empty: none
+  TimePoint started{};
+  uint64_t load = 0;  // activities queued or running
+  // Read back by Store::nodes():
+  bool live = false;
+  std::chrono::milliseconds since_heartbeat{0};
+  std::vector<uint32_t> partitions;  // owned by unexpired leases
+};
+
 class Store {
  public:
   /// Connects and loads the functions. Errors: as RedisConnection::connect.
@@ -263,6 +277,15 @@ class Store {
   Status renew_lease(uint32_t partition, std::string_view node, uint64_t epoch,
                      std::chrono::milliseconds ttl);
   Status release_lease(uint32_t partition, std::string_view node, uint64_t epoch);
+
+  // -- membership (store/membership.cpp) ----------------------------------------
+  /// Records `node`'s heartbeat (by Redis' clock) and what it advertises;
+  /// returns the ids of the live nodes (heartbeat within `timeout`), sorted.
+  Result<std::vector<std::string>> heartbeat(const NodeInfo& node, std::chrono::milliseconds timeout);
+  /// Takes `node` off the member list (a graceful stop).
+  Status leave(std::string_view node);
+  /// Every known node, live or not, with the partitions it owns.
+  Result<std::vector<NodeInfo>> nodes(std::chrono::milliseconds timeout);
 
   // -- the owner's reads and writes ------------------------------------------
   /// Row, history of the current execution and unconsumed inbox, in one

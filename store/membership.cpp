@@ -1,0 +1,112 @@
+// The cluster's member list in Redis: each node's heartbeat (by Redis'
+// clock, so nodes' clocks do not matter) and what it advertises.
+#include <msgpack.hpp>
+
+#include "store/reply.hpp"
+#include "store/store.hpp"
+
+namespace durable::store {
+namespace {
+
+using namespace reply;
+
+struct PackedNode {
+  std::string cluster_address;
+  std::string http_address;
+  int64_t started_ms = 0;
+  uint64_t load = 0;
+  MSGPACK_DEFINE_MAP(cluster_address, http_address, started_ms, load)
+};
+
+std::string pack(const NodeInfo& n) {
+  msgpack::sbuffer buffer;
+  msgpack::pack(buffer, PackedNode{n.cluster_address, n.http_address, reply::to_ms(n.started), n.load});
+  return {buffer.data(), buffer.size()};
+}
+
+Status unpack(std::string_view bytes, NodeInfo& n) {
+  try {
+    PackedNode p;
+    msgpack::unpack(bytes.data(), bytes.size()).get().convert(p);
+    n.cluster_address = std::move(p.cluster_address);
+    n.http_address = std::move(p.http_address);
+    n.started = TimePoint(std::chrono::milliseconds(p.started_ms));
+    n.load = p.load;
+    return Status::ok();
+  } catch (const std::exception& e) {
+    return Status::corruption("node " + n.id + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> Store::heartbeat(const NodeInfo& node, std::chrono::milliseconds timeout) {
+  auto reply = connection_.command("FCALL", "durable_heartbeat", "2", keys_.members(), keys_.nodes(), node.id,
+                                   pack(node), std::to_string(timeout.count()));
+  if (!reply) return reply.status();
+  auto list = as_array(**reply);
+  if (!list) return list.status();
+  std::vector<std::string> live;
+  for (redisReply* r : *list) live.emplace_back(str(r));
+  return live;
+}
+
+Status Store::leave(std::string_view node) {
+  auto reply = connection_.command("FCALL", "durable_heartbeat", "2", keys_.members(), keys_.nodes(), node, "", "0");
+  return reply ? Status::ok() : reply.status();
+}
+
+Result<std::vector<NodeInfo>> Store::nodes(std::chrono::milliseconds timeout) {
+  Pipeline pipe(connection_);
+  pipe.add("TIME");
+  pipe.add("ZRANGE", keys_.members(), "0", "-1", "WITHSCORES");
+  pipe.add("HGETALL", keys_.nodes());
+  auto replies = pipe.execute();
+  for (auto& r : replies) {
+    if (!r) return r.status();
+  }
+  auto time = as_array(*replies[0].value(), 2);
+  if (!time) return time.status();
+  auto seconds = parse_int("TIME", str((*time)[0]));
+  auto micros = parse_int("TIME", str((*time)[1]));
+  if (!seconds || !micros) return Status::internal("malformed TIME reply");
+  const int64_t now = *seconds * 1000 + *micros / 1000;
+  std::map<std::string, std::string> infos;
+  auto fields = as_array(*replies[2].value());
+  if (!fields) return fields.status();
+  for (size_t i = 0; i + 1 < fields->size(); i += 2) infos[std::string(str((*fields)[i]))] = str((*fields)[i + 1]);
+  auto members = as_array(*replies[1].value());
+  if (!members) return members.status();
+  std::vector<NodeInfo> out;
+  for (size_t i = 0; i + 1 < members->size(); i += 2) {
+    NodeInfo n;
+    n.id = std::string(str((*members)[i]));
+    auto beat = parse_int("heartbeat", str((*members)[i + 1]));
+    if (!beat) return beat.status();
+    n.since_heartbeat = std::chrono::milliseconds(now - *beat);
+    n.live = n.since_heartbeat < timeout;
+    if (auto it = infos.find(n.id); it != infos.end()) {
+      if (Status s = unpack(it->second, n); !s) return s;
+    }
+    out.push_back(std::move(n));
+  }
+  // Who owns what, by the leases.
+  Pipeline leases(connection_);
+  for (uint32_t p = 0; p < partitions(); ++p) leases.add("HMGET", keys_.lease(p), "owner", "expires");
+  uint32_t p = 0;
+  for (auto& r : leases.execute()) {
+    if (!r) return r.status();
+    auto pair = as_array(**r, 2);
+    if (pair && (*pair)[0]->type == REDIS_REPLY_STRING) {
+      const std::string owner(str((*pair)[0]));
+      auto expires = (*pair)[1]->type == REDIS_REPLY_STRING ? parse_int("expires", str((*pair)[1])) : Result<int64_t>(0);
+      for (NodeInfo& n : out) {
+        if (n.id == owner && expires && *expires > now) n.partitions.push_back(p);
+      }
+    }
+    ++p;
+  }
+  return out;
+}
+
+}  // namespace durable::store

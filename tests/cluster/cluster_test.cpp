@@ -1,0 +1,181 @@
+// Several durable-node processes against one redis-server: partitions spread
+// over the live nodes, a killed node's share moves to the survivors, a
+// frozen node is fenced and rejoins, a new node takes its share, a stopped
+// node hands over at once, and nothing is lost or applied twice. Leases are
+// short here (2 s) so that the tests are quick.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <map>
+#include <thread>
+
+#include "client/client.hpp"
+#include "orchestration/payload.hpp"
+#include "tests/support/node_process.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace durable::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using client::EntitySignal;
+using orchestration::EntityId;
+using orchestration::EventType;
+using orchestration::from_payload;
+using orchestration::OrchestrationStatus;
+using orchestration::to_payload;
+using Node = std::unique_ptr<durable::testing::NodeProcess>;
+
+constexpr uint32_t kPartitions = 8;
+
+class ClusterTest : public durable::testing::RedisTest {
+ protected:
+  void SetUp() override {
+    RedisTest::SetUp();
+    options_.address = *store::RedisAddress::parse(server().url());
+    options_.hub = "cluster";
+    options_.partitions = kPartitions;
+    auto c = client::Client::connect(options_);
+    ASSERT_TRUE(c) << c.status().to_string();
+    client_ = std::move(*c);
+    auto s = store::Store::connect({options_.address, options_.hub, kPartitions, 5000ms});
+    ASSERT_TRUE(s);
+    store_.emplace(std::move(*s));
+  }
+
+  Node start_node(const std::string& id, std::string lease_ttl = "2") {
+    auto node = std::make_unique<durable::testing::NodeProcess>(std::vector<std::string>{
+        "--redis", server().url(), "--hub", "cluster", "--partitions", std::to_string(kPartitions), "--node-id", id,
+        "--log-level", "info", "--workers", "2", "--http", "off", "--lease-ttl", lease_ttl, "--lease-renewal", "0.4",
+        "--node-timeout", "1.2"});
+    EXPECT_TRUE(node->start());
+    return node;
+  }
+
+  // Partition -> owner, by the unexpired leases.
+  std::map<uint32_t, std::string> owners() {
+    std::map<uint32_t, std::string> out;
+    auto nodes = store_->nodes(1200ms);
+    if (!nodes) return out;
+    for (const auto& n : *nodes) {
+      for (uint32_t p : n.partitions) out[p] = n.id;
+    }
+    return out;
+  }
+  std::map<std::string, size_t> counts() {
+    std::map<std::string, size_t> c;
+    for (const auto& [p, owner] : owners()) ++c[owner];
+    return c;
+  }
+  // Waits until the partitions are owned in exactly these numbers; returns how long it took.
+  Clock::duration wait_for(const std::map<std::string, size_t>& expected, std::chrono::seconds timeout = 30s) {
+    const auto start = Clock::now();
+    while (counts() != expected && Clock::now() - start < timeout) std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(counts(), expected);
+    return Clock::now() - start;
+  }
+
+  std::vector<std::string> start_fan_outs(int count, const std::string& prefix) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < count; ++i) {
+      auto id = client_->start("FanOutFanIn", to_payload(int64_t{100}), prefix + std::to_string(i));
+      EXPECT_TRUE(id) << id.status().to_string();
+      if (id) ids.push_back(*id);
+    }
+    return ids;
+  }
+  void expect_exact(const std::vector<std::string>& ids, const std::string& logs) {
+    for (const std::string& id : ids) {
+      auto row = client_->wait(id, 120s);
+      ASSERT_TRUE(row) << id << ": " << row.status().to_string() << "\n" << logs;
+      ASSERT_EQ(row->status, OrchestrationStatus::completed) << id;
+      EXPECT_EQ(from_payload<int64_t>(row->output), 9900) << id;
+      auto state = client_->get(id, true);
+      ASSERT_TRUE(state);
+      EXPECT_EQ(std::count_if(state->history.begin(), state->history.end(),
+                              [](const auto& e) { return e.type == EventType::task_completed; }),
+                100)
+          << id;
+    }
+  }
+
+  client::ClientOptions options_;
+  std::unique_ptr<client::Client> client_;
+  std::optional<store::Store> store_;
+};
+
+TEST_F(ClusterTest, ThreeNodes_SplitThePartitions_AKilledNodesShareMoves_EverythingExactlyOnce) {
+  Node a = start_node("a"), b = start_node("b"), c = start_node("c");
+  wait_for({{"a", 3}, {"b", 3}, {"c", 2}});
+
+  const auto ids = start_fan_outs(500, "fan-");
+  constexpr int kCounters = 500, kSignals = 50'000;
+  std::vector<EntitySignal> signals;
+  for (int i = 0; i < kSignals; ++i) {
+    signals.push_back({EntityId("Counter", "k" + std::to_string(i % kCounters)), "add", to_payload(int64_t{1}), {}, {}});
+    if (signals.size() == 1000) {
+      ASSERT_TRUE(client_->signal_entities(signals));
+      signals.clear();
+    }
+  }
+  // Kill b mid-run: its partitions go to a and c once its leases expire.
+  std::this_thread::sleep_for(300ms);
+  b->kill();
+  const auto moved = wait_for({{"a", 4}, {"c", 4}});
+  std::printf("b's partitions were owned by the survivors %.1f s after the kill\n",
+              std::chrono::duration<double>(moved).count());
+  EXPECT_LT(moved, 2s + 5s) << "lease timeout plus a few seconds";
+
+  expect_exact(ids, a->log_tail() + c->log_tail());
+  for (int k = 0; k < kCounters; ++k) {
+    const EntityId id("Counter", "k" + std::to_string(k));
+    auto deadline = Clock::now() + 60s;
+    int64_t value = -1;
+    while (Clock::now() < deadline) {
+      auto e = client_->get_entity(id);
+      value = e && e->state ? from_payload<int64_t>(*e->state) : -1;
+      if (value == kSignals / kCounters) break;
+      std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_EQ(value, kSignals / kCounters) << "counter k" << k;
+  }
+}
+
+TEST_F(ClusterTest, FrozenNode_IsFencedAndLosesItsPartitions_ThenRejoinsCleanly) {
+  Node a = start_node("a"), b = start_node("b");
+  wait_for({{"a", 4}, {"b", 4}});
+  const auto before = start_fan_outs(100, "pre-");
+  ::kill(a->pid(), SIGSTOP);
+  // Past its leases: b takes everything, and work started meanwhile runs there.
+  wait_for({{"b", 8}});
+  const auto during = start_fan_outs(100, "frozen-");
+  ::kill(a->pid(), SIGCONT);
+  // a finds its leases gone (its writes are fenced), drops them, and takes
+  // its share again as b hands it over.
+  wait_for({{"a", 4}, {"b", 4}});
+  expect_exact(before, a->log_tail() + b->log_tail());
+  expect_exact(during, a->log_tail() + b->log_tail());
+  EXPECT_NE(a->log_tail().find("lost the lease"), std::string::npos) << a->log_tail();
+}
+
+TEST_F(ClusterTest, AddedNodeTakesItsShare_StoppedNodeHandsOverWithoutWaitingForExpiry) {
+  // Long leases: a hand-over that waited for expiry would take 30 s.
+  Node a = start_node("a", "30");
+  wait_for({{"a", 8}});
+  const auto first = start_fan_outs(200, "one-");
+  Node b = start_node("b", "30");
+  const auto joined = wait_for({{"a", 4}, {"b", 4}});
+  std::printf("b took its share %.1f s after it started\n", std::chrono::duration<double>(joined).count());
+  const auto second = start_fan_outs(200, "two-");
+  ASSERT_TRUE(b->stop()) << b->log_tail();
+  const auto handed = wait_for({{"a", 8}});
+  std::printf("a owned everything %.1f s after b's SIGTERM\n", std::chrono::duration<double>(handed).count());
+  EXPECT_LT(handed, 10s);
+  expect_exact(first, a->log_tail());
+  expect_exact(second, a->log_tail());
+}
+
+}  // namespace
+}  // namespace durable::cluster
