@@ -40,6 +40,16 @@ struct Flags {
   double node_timeout_s = 6;
 };
 
+using namespace std::chrono_literals;
+
+bool is_transient(const Status& s) { return s.code() == Errc::unavailable || s.code() == Errc::deadline_exceeded; }
+
+// Waits up to `delay` for SIGINT or SIGTERM; true when one came.
+bool stop_requested(const sigset_t& signals, std::chrono::milliseconds delay) {
+  const timespec wait{static_cast<time_t>(delay.count() / 1000), static_cast<long>(delay.count() % 1000) * 1'000'000};
+  return sigtimedwait(&signals, nullptr, &wait) > 0;
+}
+
 std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
 
 // Blocks SIGINT and SIGTERM in every thread (threads inherit the mask), so
@@ -135,7 +145,15 @@ int main(int argc, char** argv) {
   samples::register_samples(registry);
   entities::EntityRegistry entities;
   samples::register_entity_samples(entities);
+  // Redis may come up after the node (a cluster started in any order): keep
+  // trying, and say so, until it answers or the node is told to stop.
   auto node = cluster::Node::start(registry, entities, options);
+  for (auto delay = 500ms; !node && is_transient(node.status()); delay = std::min(delay * 2, 5000ms)) {
+    log->warn("cannot reach redis at {}: {}; retrying in {} ms", options.store.address.to_string(),
+              node.status().message(), delay.count());
+    if (stop_requested(stop_signals, delay)) return 0;
+    node = cluster::Node::start(registry, entities, options);
+  }
   if (!node) {
     log->error("cannot start: {}", node.status().message());
     return 1;

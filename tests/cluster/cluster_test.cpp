@@ -177,5 +177,47 @@ TEST_F(ClusterTest, AddedNodeTakesItsShare_StoppedNodeHandsOverWithoutWaitingFor
   expect_exact(second, a->log_tail());
 }
 
+TEST_F(ClusterTest, ANodeWithAnotherPartitionCount_IsRefusedNamingBothCounts) {
+  Node a = start_node("a");
+  wait_for({{"a", 8}});
+  durable::testing::NodeProcess wrong({"--redis", server().url(), "--hub", "cluster", "--partitions", "4", "--node-id",
+                                       "w", "--http", "off"});
+  ASSERT_TRUE(wrong.start());
+  const auto deadline = Clock::now() + 20s;
+  while (wrong.running() && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(wrong.running());
+  EXPECT_NE(wrong.log_tail().find("hub 'cluster' was created with 8 partitions; this node is configured for 4"),
+            std::string::npos)
+      << wrong.log_tail();
+  EXPECT_EQ(counts(), (std::map<std::string, size_t>{{"a", 8}}));
+}
+
+TEST(ClusterStart, ANodeStartedBeforeRedis_RetriesAndSaysSo_ThenRuns) {
+  durable::testing::RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  ASSERT_TRUE(redis.stop());
+  durable::testing::NodeProcess node({"--redis", redis.url(), "--hub", "late", "--partitions", "2", "--node-id", "n",
+                                      "--http", "off"});
+  ASSERT_TRUE(node.start());
+  const auto deadline = Clock::now() + 20s;
+  while (node.log_tail().find("retrying") == std::string::npos && Clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_NE(node.log_tail().find("cannot reach redis at 127.0.0.1:" + std::to_string(redis.port())), std::string::npos)
+      << node.log_tail();
+  EXPECT_TRUE(node.running());
+  ASSERT_TRUE(redis.start());
+  auto store = store::Store::connect({*store::RedisAddress::parse(redis.url()), "late", 2, 5000ms});
+  ASSERT_TRUE(store);
+  std::vector<uint32_t> owned;
+  while (owned.size() < 2 && Clock::now() < deadline + 20s) {
+    auto nodes = store->nodes(6000ms);
+    owned = nodes && !nodes->empty() ? (*nodes)[0].partitions : std::vector<uint32_t>{};
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(owned, (std::vector<uint32_t>{0, 1})) << node.log_tail();
+  EXPECT_TRUE(node.stop()) << node.log_tail();
+}
+
 }  // namespace
 }  // namespace durable::cluster
