@@ -14,13 +14,12 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
+#include "bench/bench_redis.hpp"
 #include "client/client.hpp"
-#include "cluster/embedded_redis.hpp"
 #include "cluster/node.hpp"
 #include "orchestration/payload.hpp"
 #include "samples/entities.hpp"
@@ -150,25 +149,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
 
-  std::unique_ptr<cluster::EmbeddedRedis> embedded;
-  const auto dir = std::filesystem::temp_directory_path() / ("durable-entity-bench-" + std::to_string(getpid()));
-  if (redis_url.empty()) {
-    cluster::EmbeddedRedisOptions e;
-    e.data_dir = dir;
-    auto started = cluster::EmbeddedRedis::start(e);
-    if (!started) {
-      fmt::print(stderr, "redis: {}\n", started.status().message());
-      return 1;
-    }
-    embedded = std::move(*started);
-    options.store.address = embedded->address();
-  } else {
-    options.store.address = *store::RedisAddress::parse(redis_url);
-    if (auto conn = store::RedisConnection::connect(options.store.address, 5s)) {
-      (void)conn->command("FLUSHALL");
-      (void)conn->command("CONFIG", "SET", "stream-node-max-bytes", "256");
-    }
-  }
+  auto redis = bench::BenchRedis::open(redis_url, "durable-entity-bench");
+  if (!redis) return 1;
+  options.store.address = redis->address();
+
 
   orchestration::Registry registry;
   samples::register_samples(registry);
@@ -209,8 +193,5 @@ int main(int argc, char** argv) {
 
   for (auto& [key, value] : r.items()) fmt::print("{:<40} {:>14.2f}\n", key, value.get<double>());
   fmt::print("{}\n", r.dump());
-  if (embedded) (void)embedded->stop();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
   return 0;
 }

@@ -17,12 +17,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "bench/bench_redis.hpp"
 #include "client/client.hpp"
-#include "cluster/embedded_redis.hpp"
 #include "cluster/node.hpp"
 #include "orchestration/payload.hpp"
 #include "samples/entities.hpp"
@@ -264,27 +263,10 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("[%H:%M:%S.%f] [%n] [%l] %v");
 
-  std::unique_ptr<cluster::EmbeddedRedis> embedded;
-  const auto dir = std::filesystem::temp_directory_path() / ("durable-bench-" + std::to_string(getpid()));
-  if (redis_url.empty()) {
-    cluster::EmbeddedRedisOptions e;
-    e.data_dir = dir;
-    auto started = cluster::EmbeddedRedis::start(e);
-    if (!started) {
-      fmt::print(stderr, "redis: {}\n", started.status().message());
-      return 1;
-    }
-    embedded = std::move(*started);
-    options.store.address = embedded->address();
-  } else {
-    options.store.address = *store::RedisAddress::parse(redis_url);
-    auto conn = store::RedisConnection::connect(options.store.address, 5s);
-    if (conn) {
-      (void)conn->command("FLUSHALL");
-      // As the embedded server runs (cluster/embedded_redis.cpp).
-      (void)conn->command("CONFIG", "SET", "stream-node-max-bytes", "256");
-    }
-  }
+  auto redis = bench::BenchRedis::open(redis_url, "durable-bench");
+  if (!redis) return 1;
+  options.store.address = redis->address();
+
 
   orchestration::Registry registry;
   samples::register_samples(registry);
@@ -298,8 +280,5 @@ int main(int argc, char** argv) {
     fmt::print("{:<38} {:>14.2f} {:>14.2f}\n", key, value.get<double>(), other);
   }
   fmt::print("{}\n", results.dump());
-  if (embedded) (void)embedded->stop();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
   return 0;
 }
