@@ -203,6 +203,18 @@ int clean_entities(Api& api, const Global& g) {
   return kOk;
 }
 
+int show_cluster(Api& api, const Global& g) {
+  auto r = api.call("GET", "/cluster");
+  if (!r) return fail(kFailed, r.status().message());
+  if (r->status != 200) return refused(*r);
+  if (g.json) {
+    std::cout << r->body.dump(2) << '\n';
+  } else {
+    print_cluster(std::cout, r->body);
+  }
+  return kOk;
+}
+
 }  // namespace
 
 static int run(int argc, char** argv) {
@@ -285,6 +297,8 @@ static int run(int argc, char** argv) {
   entity_delete->add_option("ENTITY", entity_id, "name@key")->required();
   auto* entity_clean = entity->add_subcommand("clean", "remove empty entities' storage, release orphaned locks");
 
+  auto* cluster = app.add_subcommand("cluster", "the cluster's nodes, which partitions each owns, and any unowned");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -366,6 +380,7 @@ static int run(int argc, char** argv) {
   if (entity_list->parsed()) return list_entities(api, g, prefix, entity_top, with_empty);
   if (entity_delete->parsed()) return delete_entity(api, g, entity_id);
   if (entity_clean->parsed()) return clean_entities(api, g);
+  if (cluster->parsed()) return show_cluster(api, g);
   if (list->parsed()) {
     json all = json::array();
     std::string token;

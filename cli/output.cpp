@@ -1,6 +1,7 @@
 #include "cli/output.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -62,7 +63,51 @@ std::string detail(const json& e) {
   return shorten(joined, kMaxDetail);
 }
 
+// "1.2 s ago" from milliseconds; one decimal, since heartbeats come every
+// --lease-renewal (2 s by default) and a silent node stands out in seconds.
+std::string ago(const json& ms) {
+  if (!ms.is_number()) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s ago", ms.get<double>() / 1000);
+  return buf;
+}
+
 }  // namespace
+
+std::string compact_partitions(const json& partitions) {
+  std::vector<int64_t> ps;
+  for (const json& p : partitions) {
+    if (p.is_number_integer()) ps.push_back(p.get<int64_t>());
+  }
+  std::sort(ps.begin(), ps.end());
+  std::string out;
+  for (size_t i = 0; i < ps.size();) {
+    size_t j = i;
+    while (j + 1 < ps.size() && ps[j + 1] == ps[j] + 1) ++j;
+    out += (out.empty() ? "" : ",") + std::to_string(ps[i]);
+    if (j > i) out += "-" + std::to_string(ps[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+void print_cluster(std::ostream& out, const json& cluster) {
+  std::vector<std::vector<std::string>> rows = {{"NODE", "STATE", "PARTITIONS", "LOAD", "HTTP", "LAST HEARTBEAT"}};
+  const json& nodes = field(cluster, "nodes");
+  for (const json& n : nodes.is_array() ? nodes : json::array()) {
+    const json& owned = field(n, "partitions");
+    const size_t count = owned.is_array() ? owned.size() : 0;
+    rows.push_back({text(field(n, "id")), field(n, "live") == true ? "live" : "gone",
+                    count == 0 ? "0" : std::to_string(count) + ": " + compact_partitions(owned),
+                    text(field(n, "load")), text(field(n, "httpAddress")), ago(field(n, "lastHeartbeatMs"))});
+  }
+  print_table(out, rows);
+  const json& unowned = field(cluster, "unowned");
+  if (unowned.is_array() && !unowned.empty()) {
+    out << unowned.size() << " of " << text(field(cluster, "partitions")) << " partitions unowned: "
+        << compact_partitions(unowned) << " (no live node holds their lease yet)\n";
+  }
+}
 
 void print_instance(std::ostream& out, const json& s) {
   out << text(field(s, "instanceId")) << "  " << text(field(s, "name")) << "  " << text(field(s, "runtimeStatus")) << '\n';

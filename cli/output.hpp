@@ -1,6 +1,6 @@
 #pragma once
 // What the `durable` tool prints for people: an instance, a list of
-// instances, a history, a list of entities, as aligned text.
+// instances, a history, a list of entities, the cluster, as aligned text.
 
 #include <ostream>
 
@@ -19,5 +19,11 @@ void print_history(std::ostream& out, const json& events);
 /// One line per entity of GET /entities: ENTITY (name@key) UPDATED STATE
 /// (compact JSON, shortened) LOCKED BY.
 void print_entities(std::ostream& out, const json& list);
+/// GET /cluster as one line per node: NODE STATE (live/gone) PARTITIONS
+/// (count: list, as "0-3,7") LOAD HTTP LAST HEARTBEAT; then a line naming
+/// the unowned partitions, if any.
+void print_cluster(std::ostream& out, const json& cluster);
+/// Sorted partition numbers as ranges: [0,1,2,3,7] is "0-3,7".
+std::string compact_partitions(const json& partitions);
 
 }  // namespace durable::cli

@@ -207,6 +207,10 @@ Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> Client:
   return read([](store::Store& s) { return s.active_by_status(); });
 }
 
+Result<std::vector<store::NodeInfo>> Client::nodes() {
+  return read([this](store::Store& s) { return s.nodes(options_.node_timeout); });
+}
+
 // ------------------------------------------------------------------ entities
 
 namespace {

@@ -50,6 +50,8 @@ struct ClientOptions {
   size_t max_payload_bytes = 16u << 20;
   /// Connect and socket timeout of each connection.
   std::chrono::milliseconds timeout{5000};
+  /// A node silent this long counts as gone; match the nodes' --node-timeout.
+  std::chrono::milliseconds node_timeout{6000};
 };
 
 /// What get() returns: the row, and the history when asked for.
@@ -169,6 +171,9 @@ class Client {
   Result<std::vector<store::DeadLetter>> dead_letters(size_t per_partition = 100);
   /// The hub's instances with unfinished work, by status (Store::active_by_status).
   Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> active_by_status();
+  /// Every node the hub knows, live or gone (by options' node_timeout), with
+  /// what it advertises and the partitions its unexpired leases own.
+  Result<std::vector<store::NodeInfo>> nodes();
 
  private:
   Client(ClientOptions options, store::Store store)

@@ -164,6 +164,34 @@ json entity_json(const client::EntityState& e, bool with_state) {
   return j;
 }
 
+// One node of GET /cluster.
+json node_json(const store::NodeInfo& n) {
+  return {{"id", n.id},
+          {"live", n.live},
+          {"lastHeartbeatMs", n.since_heartbeat.count()},
+          {"clusterAddress", n.cluster_address},
+          {"httpAddress", n.http_address},
+          {"started", format_utc(n.started)},
+          {"load", n.load},
+          {"partitions", n.partitions}};
+}
+
+// The partitions of [0, count) that no node's unexpired lease owns: between
+// an owner's expiry and a successor's take-over, nobody runs them.
+std::vector<uint32_t> unowned(const std::vector<store::NodeInfo>& nodes, uint32_t count) {
+  std::vector<bool> owned(count, false);
+  for (const auto& n : nodes) {
+    for (uint32_t p : n.partitions) {
+      if (p < count) owned[p] = true;
+    }
+  }
+  std::vector<uint32_t> out;
+  for (uint32_t p = 0; p < count; ++p) {
+    if (!owned[p]) out.push_back(p);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<HttpOptions> parse_listen_address(std::string_view text) {
@@ -184,12 +212,14 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpOptions options, const
                                                       const entities::EntityRegistry& entities,
                                                       client::ClientOptions client_options,
                                                       std::function<Metrics()> metrics) {
+  const uint32_t partitions = client_options.partitions;
   auto client = client::Client::connect(std::move(client_options));
   if (!client) return client.status();
   std::unique_ptr<HttpServer> self(
-      new HttpServer(std::move(options), registry, entities, std::move(*client), std::move(metrics)));
+      new HttpServer(std::move(options), registry, entities, std::move(*client), partitions, std::move(metrics)));
   self->routes();
   self->entity_routes();
+  self->cluster_routes();
   const HttpOptions& o = self->options_;
   const int port = o.port == 0 ? self->server_->bind_to_any_port(o.host) : (self->server_->bind_to_port(o.host, o.port)
                                                                               ? o.port
@@ -216,11 +246,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpOptions options, const
 
 HttpServer::HttpServer(HttpOptions options, const orchestration::Registry& registry,
                        const entities::EntityRegistry& entities, std::unique_ptr<client::Client> client,
-                       std::function<Metrics()> metrics)
+                       uint32_t partitions, std::function<Metrics()> metrics)
     : options_(std::move(options)),
       registry_(registry),
       entities_(entities),
       client_(std::move(client)),
+      partitions_(partitions),
       metrics_(std::move(metrics)),
       server_(std::make_unique<httplib::Server>()) {}
 
@@ -444,6 +475,18 @@ void HttpServer::entity_routes() {
     auto cleaned = client_->clean_entity_storage();
     if (!cleaned) return fail(res, cleaned.status());
     reply(res, 200, {{"emptyEntitiesRemoved", cleaned->removed}, {"orphanedLocksReleased", cleaned->locks_released}});
+  });
+}
+
+void HttpServer::cluster_routes() {
+  server_->Get(kBase + "/cluster", [this](const Request&, Response& res) {
+    auto nodes = client_->nodes();
+    if (!nodes) return fail(res, 503, "redis: " + nodes.status().message());
+    // By id, not by last heartbeat (Redis' order), so a table reads the same every time.
+    std::sort(nodes->begin(), nodes->end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    json list = json::array();
+    for (const auto& n : *nodes) list.push_back(node_json(n));
+    reply(res, 200, {{"nodes", std::move(list)}, {"partitions", partitions_}, {"unowned", unowned(*nodes, partitions_)}});
   });
 }
 

@@ -16,6 +16,7 @@
 //   GET    /entities[/{namePrefix}][?fetchState&includeDeleted&top]  (paging as /instances)
 //   DELETE /entities/{name}/{key}                delete the state (a message, in order)
 //   POST   /cleanEntityStorage                   remove empty entities, release orphaned locks
+//   GET    /cluster                              the nodes, their partitions, the unowned ones
 //   GET    /health
 //   GET    /metrics                              Prometheus text
 //
@@ -80,14 +81,16 @@ class HttpServer {
 
  private:
   HttpServer(HttpOptions options, const orchestration::Registry& registry, const entities::EntityRegistry& entities,
-             std::unique_ptr<client::Client> client, std::function<Metrics()> metrics);
+             std::unique_ptr<client::Client> client, uint32_t partitions, std::function<Metrics()> metrics);
   void routes();
   void entity_routes();
+  void cluster_routes();
 
   const HttpOptions options_;
   const orchestration::Registry& registry_;
   const entities::EntityRegistry& entities_;
   std::unique_ptr<client::Client> client_;
+  const uint32_t partitions_;  // the hub's
   const std::function<Metrics()> metrics_;
   std::unique_ptr<httplib::Server> server_;
   uint16_t port_ = 0;

@@ -163,6 +163,7 @@ int main(int argc, char** argv) {
   c.address = options.store.address;
   c.hub = options.store.hub;
   c.partitions = options.store.partitions;
+  c.node_timeout = options.node_timeout;
   std::unique_ptr<http::HttpServer> http;
   if (flags.http != "off") {
     auto listen = http::parse_listen_address(flags.http);

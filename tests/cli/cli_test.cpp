@@ -1,13 +1,19 @@
 // The `durable` tool against a real durable-node process (its --http API)
 // and a real redis-server: each subcommand's output and exit code.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "base/process.hpp"
 #include "http/json.hpp"
+#include "store/keys.hpp"
 #include "tests/support/node_process.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/tool_run.hpp"
@@ -253,6 +259,56 @@ TEST_F(CliTest, EntityDelete_ThenNoState_EntityCleanRemovesIt) {
   EXPECT_EQ(json::parse(deleted_json.out)["requestId"].get<std::string>().size(), 32u);
 }
 
+// The lines of a tool's output.
+std::vector<std::string> lines_of(const std::string& out) {
+  std::vector<std::string> lines;
+  for (size_t at = 0, end; (end = out.find('\n', at)) != std::string::npos; at = end + 1) {
+    lines.push_back(out.substr(at, end - at));
+  }
+  return lines;
+}
+
+TEST_F(CliTest, Cluster_ATableOfNodesAndPartitions_OrTheRawJson) {
+  const std::string http = url_.substr(std::string("http://").size());
+  // The node advertises its HTTP address from its first heartbeat after binding.
+  json cluster;
+  for (int i = 0; i < 100; ++i, std::this_thread::sleep_for(50ms)) {
+    auto r = durable({"--json", "cluster"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    cluster = json::parse(r.out);
+    if (cluster["nodes"].size() == 1 && cluster["nodes"][0]["httpAddress"] == http) break;
+  }
+  ASSERT_EQ(cluster["nodes"].size(), 1u) << cluster;
+  EXPECT_EQ(cluster["nodes"][0]["id"], "node-1");
+  EXPECT_EQ(cluster["nodes"][0]["httpAddress"], http);
+  EXPECT_EQ(cluster["nodes"][0]["partitions"], json::parse("[0,1,2,3]"));
+  EXPECT_EQ(cluster["partitions"], 4);
+  EXPECT_EQ(cluster["unowned"], json::array());
+
+  auto table = durable({"cluster"});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  auto lines = lines_of(table.out);
+  ASSERT_EQ(lines.size(), 2u) << table.out;
+  const std::string pad(http.size() - 4, ' ');
+  EXPECT_EQ(lines[0], "NODE    STATE  PARTITIONS  LOAD  HTTP" + pad + "  LAST HEARTBEAT");
+  EXPECT_TRUE(lines[1].starts_with("node-1  live   4: 0-3      0     " + http + "  ")) << lines[1];
+  EXPECT_TRUE(lines[1].ends_with(" s ago")) << lines[1];
+
+  // A lease held by a node that is not a member (one that vanished): its
+  // partition is owned by no live node until the lease expires.
+  const std::string lease = store::Keys("default").lease(2);
+  ASSERT_TRUE(reply("HSET", lease, "owner", "ghost", "expires", "99999999999999"));
+  auto gap = durable({"cluster"});
+  EXPECT_EQ(gap.exit_code, 0) << gap.err;
+  EXPECT_NE(gap.out.find("  3: 0-1,3  "), std::string::npos) << gap.out;
+  EXPECT_NE(gap.out.find("\n1 of 4 partitions unowned: 2 "), std::string::npos) << gap.out;
+  EXPECT_EQ(json::parse(durable({"--json", "cluster"}).out)["unowned"], json::parse("[2]"));
+
+  auto unreachable = run_durable({"--url", "http://127.0.0.1:1", "cluster"});
+  EXPECT_EQ(unreachable.exit_code, 1);
+  EXPECT_NE(unreachable.err.find("cannot reach the node"), std::string::npos) << unreachable.err;
+}
+
 // The README's main command runs scripts/samples.sh against its node.
 TEST_F(CliTest, SamplesScript_RunsEverySampleToItsOutcome) {
   ::setenv("DURABLE_URL", url_.c_str(), 1);
@@ -317,6 +373,129 @@ TEST_F(CliTest, UsageErrorsExitTwo_NodeErrorsExitOne) {
   auto unreachable = run_durable({"--url", "http://127.0.0.1:1", "list"});
   EXPECT_EQ(unreachable.exit_code, 1);
   EXPECT_NE(unreachable.err.find("cannot reach the node at http://127.0.0.1:1"), std::string::npos) << unreachable.err;
+}
+
+// True when nothing listens on 127.0.0.1:port (we can bind it; closed
+// connections in TIME_WAIT do not count, as for the servers).
+bool port_free(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int on = 1;
+  if (fd >= 0) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  const bool bound = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  if (fd >= 0) ::close(fd);
+  return bound;
+}
+
+// True when a server accepts connections on 127.0.0.1:port.
+bool listening(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  const bool connected = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  if (fd >= 0) ::close(fd);
+  return connected;
+}
+
+// A free port whose successor is free too: scripts/cluster.sh gives node-i
+// the HTTP port base+i-1.
+uint16_t two_free_ports() {
+  for (int i = 0; i < 50; ++i) {
+    auto port = pick_free_port();
+    if (port && *port < 65535 && port_free(*port + 1)) return *port;
+  }
+  return 0;
+}
+
+// scripts/cluster.sh from its own working directory (so that its
+// ./.durable/cluster is fresh) on free ports, with this build's binaries.
+class CliClusterScript : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/durable-cluster-script-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    dir_ = dir;
+    http_port_ = two_free_ports();
+    auto redis = pick_free_port();
+    ASSERT_NE(http_port_, 0);
+    ASSERT_TRUE(redis);
+    redis_port_ = *redis;
+  }
+  void TearDown() override {
+    (void)script({"stop"});  // whatever a failed assertion left running
+    std::filesystem::remove_all(dir_);
+  }
+  ToolRun script(const std::vector<std::string>& args) {
+    std::string command = "cd '" + dir_.string() + "' && DURABLE_BIN_DIR='" + DURABLE_BINARY_DIR +
+                          "' DURABLE_HTTP_BASE_PORT=" + std::to_string(http_port_) +
+                          " DURABLE_REDIS_PORT=" + std::to_string(redis_port_) + " exec '" +
+                          DURABLE_SOURCE_DIR + "/scripts/cluster.sh'";
+    for (const std::string& a : args) command += " " + a;
+    return run_program({"/bin/bash", "-c", command});
+  }
+
+  std::filesystem::path dir_;
+  uint16_t http_port_ = 0;
+  uint16_t redis_port_ = 0;
+};
+
+TEST_F(CliClusterScript, HelpSaysEveryNodeNeedsTheOneSharedRedis) {
+  auto help = script({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("without --redis would\neach embed their own store and silently form separate"),
+            std::string::npos)
+      << help.out;
+  EXPECT_EQ(script({"frobnicate"}).exit_code, 2);
+}
+
+TEST_F(CliClusterScript, StartTwo_StatusShowsThemOwningEveryPartition_StopStopsAll) {
+  const auto started_at = std::chrono::steady_clock::now();
+  auto start = script({"start", "2"});
+  ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
+  const std::string http1 = "127.0.0.1:" + std::to_string(http_port_);
+  const std::string http2 = "127.0.0.1:" + std::to_string(http_port_ + 1);
+  EXPECT_NE(start.out.find("Started redis-server on 127.0.0.1:" + std::to_string(redis_port_)), std::string::npos)
+      << start.out;
+  // 32 partitions, 16 each, none unowned.
+  EXPECT_NE(start.out.find("node-1  live   16: "), std::string::npos) << start.out;
+  EXPECT_NE(start.out.find("node-2  live   16: "), std::string::npos) << start.out;
+  EXPECT_NE(start.out.find(http1), std::string::npos) << start.out;
+  EXPECT_NE(start.out.find(http2), std::string::npos) << start.out;
+  EXPECT_EQ(start.out.find("unowned"), std::string::npos) << start.out;
+  const auto state = dir_ / ".durable" / "cluster";
+  EXPECT_TRUE(std::filesystem::exists(state / "appendonlydir")) << "AOF on";
+  EXPECT_TRUE(std::filesystem::exists(state / "node-2.log"));
+
+  // Both nodes serve the hub; a start is safe to repeat.
+  auto other = run_durable({"--url", "http://" + http2, "start", "HelloSequence", "--input", R"(["X"])", "--wait", "20"});
+  EXPECT_EQ(other.exit_code, 0) << other.err;
+  auto again = script({"start", "2"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("node-1 already runs"), std::string::npos) << again.out;
+
+  auto status = script({"status"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("redis-server on 127.0.0.1:" + std::to_string(redis_port_)), std::string::npos)
+      << status.out;
+  EXPECT_NE(status.out.find("\nNODE    STATE  PARTITIONS"), std::string::npos) << status.out;
+
+  auto stop = script({"stop"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  for (const char* what : {"stopped node-1", "stopped node-2", "stopped redis-server"}) {
+    EXPECT_NE(stop.out.find(what), std::string::npos) << what << "\n" << stop.out;
+  }
+  for (uint16_t port : {http_port_, static_cast<uint16_t>(http_port_ + 1), redis_port_}) {
+    EXPECT_FALSE(listening(port)) << "something still serves port " << port;
+  }
+  auto after = script({"status"});
+  EXPECT_EQ(after.exit_code, 1);
+  EXPECT_NE(after.out.find("no node started by scripts/cluster.sh answers"), std::string::npos) << after.out;
+  EXPECT_LT(std::chrono::steady_clock::now() - started_at, 30s);
 }
 
 }  // namespace

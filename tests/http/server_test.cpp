@@ -460,6 +460,36 @@ TEST_F(HttpTest, Health_503NamingRedisWhenItIsGone) {
   EXPECT_EQ(start->status, 503) << start->body;
 }
 
+TEST_F(HttpTest, Cluster_TheNodeIsLiveWithEveryPartition_NoneUnowned) {
+  node_->set_http_address("127.0.0.1:" + std::to_string(http_->port()));
+  json cluster;
+  // The address shows from the node's next heartbeat on.
+  for (int i = 0; i < 200; ++i, std::this_thread::sleep_for(25ms)) {
+    auto r = get("/cluster");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    cluster = body(r);
+    if (cluster["nodes"].size() == 1 && cluster["nodes"][0]["httpAddress"] != "") break;
+  }
+  ASSERT_EQ(cluster["nodes"].size(), 1u) << cluster;
+  const json& node = cluster["nodes"][0];
+  EXPECT_FALSE(node["id"].get<std::string>().empty());
+  EXPECT_EQ(node["live"], true);
+  EXPECT_LT(node["lastHeartbeatMs"].get<int64_t>(), 6000);
+  EXPECT_EQ(node["httpAddress"], "127.0.0.1:" + std::to_string(http_->port()));
+  EXPECT_TRUE(parse_utc(node["started"].get<std::string>())) << node;
+  EXPECT_EQ(node["load"], 0);
+  EXPECT_EQ(node["partitions"], json::parse("[0,1,2,3]"));
+  EXPECT_EQ(cluster["partitions"], 4);
+  EXPECT_EQ(cluster["unowned"], json::array());
+
+  // A stopped node leaves the member list and releases its leases.
+  node_->stop();
+  auto after = body(get("/cluster"));
+  EXPECT_EQ(after["nodes"], json::array()) << after;
+  EXPECT_EQ(after["unowned"], json::parse("[0,1,2,3]"));
+}
+
 TEST_F(HttpTest, Metrics_PrometheusTextWithCountersAndCommitLatency) {
   ASSERT_EQ(post("/orchestrators/HelloSequence/m1?timeout=10", R"(["A","B"])")->status, 200);
   start_waiting("m2");
@@ -495,6 +525,8 @@ TEST_F(HttpTest, Key_RequiredOnEveryRouteWhenSet) {
   EXPECT_EQ(post("/entities/Counter/k1?op=add", "1")->status, 401);
   EXPECT_EQ(get("/entities")->status, 401);
   EXPECT_EQ(post("/cleanEntityStorage")->status, 401);
+  EXPECT_EQ(get("/cluster")->status, 401);
+  EXPECT_EQ(get("/cluster?code=s3cret")->status, 200);
   EXPECT_EQ(get("/health?code=wrong")->status, 401);
   EXPECT_EQ(get("/health?code=s3cret")->status, 200);
   auto bearer = client_->Get((kBase + "/health").c_str(), {{"Authorization", "Bearer s3cret"}});
