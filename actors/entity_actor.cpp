@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "actors/inbox.hpp"
+#include "actors/actor_support.hpp"
 
 #include "base/log.hpp"
 #include "orchestration/codec.hpp"
@@ -13,16 +13,6 @@ namespace {
 using namespace std::chrono_literals;
 using entities::EntityMessage;
 using orchestration::TimePoint;
-
-using retry_atom = caf::atom_constant<caf::atom("retry")>;
-
-// Most inbox entries one read takes; the rest come with the next read.
-constexpr size_t kInboxBatch = 10'000;
-constexpr auto kRetryDelay = 200ms;
-
-TimePoint wall_now() {
-  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
 
 struct Entity {
   static inline const char* name = "durable.entity";
@@ -218,19 +208,7 @@ struct Entity {
 
   void on_committed(Committed& msg) {
     if (msg.attempt != attempt || phase != Phase::committing) return;
-    if (!*msg.result) {
-      const Status& s = msg.result->status();
-      if (s.code() == Errc::lease_lost) {
-        log->info("[{}] partition {} lease lost; stopping", id, partition);
-        self->quit();
-        return;
-      }
-      log->warn("[{}] commit failed ({}); reloading", id, s.to_string());
-      phase = Phase::loading;
-      self->delayed_send(self, s.code() == Errc::failed_precondition ? 0ms : kRetryDelay, retry_atom::value);
-      return;
-    }
-    ++rt->counters.commits;
+    if (!*msg.result) return reload_after_failed_commit(*this, msg.result->status());
     rt->counters.record_commit(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - commit_sent));
     record = std::move(committing);

@@ -16,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/actor_support.hpp"
 #include "actors/runtime.hpp"
 #include "orchestration/replay_engine.hpp"
 
@@ -32,20 +33,10 @@ using orchestration::TimePoint;
 using orchestration::is_terminal;
 namespace events = orchestration::events;
 
-using retry_atom = caf::atom_constant<caf::atom("retry")>;
-
-// Most inbox entries one read takes; the rest come with the next read.
-constexpr size_t kInboxBatch = 10'000;
 // A continue-as-new loop that never waits for anything would spin forever.
 constexpr int kMaxContinuations = 1000;
 // Crashed episodes of one instance before its messages are quarantined.
 constexpr int kPoisonThreshold = 3;
-// Back-off before reloading after a failed commit or load.
-constexpr auto kRetryDelay = 200ms;
-
-inline TimePoint wall_now() {
-  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
 
 // The work an episode leaves for after its commit.
 struct Effects {

@@ -1,6 +1,5 @@
 #include "actors/instance_actor.hpp"
 
-#include "actors/inbox.hpp"
 #include "actors/instance.hpp"
 #include "base/log.hpp"
 
@@ -234,7 +233,6 @@ void Instance::arm(int32_t timer, TimePoint at) {
 
 namespace {
 using instance_detail::Instance;
-using instance_detail::retry_atom;
 
 caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt, std::string id,
                                 uint32_t partition, uint64_t epoch, caf::actor owner) {

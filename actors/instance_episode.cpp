@@ -391,21 +391,7 @@ void Instance::commit(store::EpisodeWrite w) {
 
 void Instance::on_committed(Committed& msg) {
   if (msg.attempt != attempt || phase != Phase::committing) return;
-  if (!*msg.result) {
-    const Status& s = msg.result->status();
-    if (s.code() == Errc::lease_lost) {
-      log->info("[{}] partition {} lease lost; stopping", id, partition);
-      self->quit();
-      return;
-    }
-    // Stale version, or no clear answer: the commit may or may not have
-    // happened. Reload and look.
-    log->warn("[{}] commit failed ({}); reloading", id, s.to_string());
-    phase = Phase::loading;
-    self->delayed_send(self, s.code() == Errc::failed_precondition ? 0ms : kRetryDelay, retry_atom::value);
-    return;
-  }
-  ++rt->counters.commits;
+  if (!*msg.result) return reload_after_failed_commit(*this, msg.result->status());
   const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - commit_sent);
   rt->counters.record_commit(took);
   if (effects.finished) ++rt->counters.finished[static_cast<size_t>(*effects.finished)];

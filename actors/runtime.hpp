@@ -55,13 +55,15 @@ struct Counters {
   std::atomic<uint64_t> entity_batches{0};
   std::atomic<uint64_t> entity_operations{0};
   std::atomic<uint64_t> live_entities{0};
-  /// Commits by round trip (actor to Redis and back), and their sum.
+  /// Commits by round trip (actor to Redis and back), and their sum
+  /// (record_commit counts `commits` too).
   std::array<std::atomic<uint64_t>, kCommitBucketsUs.size() + 1> commit_latency{};
   std::atomic<uint64_t> commit_latency_sum_us{0};
   /// Executions this node finished, by final status (an OrchestrationStatus).
   std::array<std::atomic<uint64_t>, orchestration::kMaxOrchestrationStatus + 1> finished{};
 
   void record_commit(std::chrono::microseconds took) {
+    ++commits;
     const auto us = static_cast<uint64_t>(std::max<int64_t>(0, took.count()));
     const auto bucket = std::lower_bound(kCommitBucketsUs.begin(), kCommitBucketsUs.end(), us);
     ++commit_latency[static_cast<size_t>(bucket - kCommitBucketsUs.begin())];
