@@ -28,9 +28,9 @@ void ActivityPool::start_worker(size_t slot) {
   workers_[slot] = std::move(worker);
 }
 
-size_t ActivityPool::queued() const {
+size_t ActivityPool::backlog() const {
   std::lock_guard lock(shared_->mutex);
-  return shared_->queue.size();
+  return shared_->queue.size() + shared_->running;
 }
 
 void ActivityPool::submit(std::vector<ActivityJob> jobs) {
@@ -76,9 +76,14 @@ void ActivityPool::work(std::shared_ptr<Shared> shared, std::shared_ptr<Worker> 
       if (shared->stopping) return;
       job = std::move(shared->queue.front());
       shared->queue.pop_front();
+      ++shared->running;
     }
     self->busy_since = steady_ns();
     auto outcome = shared->registry.run_activity(job.context, job.input);
+    {
+      std::lock_guard lock(shared->mutex);
+      --shared->running;
+    }
     {
       std::shared_lock gate(shared->gate);
       if (!shared->closed) job.done(std::move(outcome));

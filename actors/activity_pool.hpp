@@ -47,8 +47,10 @@ class ActivityPool {
   /// Drops queued jobs, waits for running ones to end (not for abandoned
   /// ones), joins the threads.
   void stop();
-  /// Jobs waiting for a worker (the node's load, as it advertises it).
-  size_t queued() const;
+  /// Jobs waiting for a worker or running: the node's load, as it
+  /// advertises it and balances activities by.
+  size_t backlog() const;
+  size_t workers() const { return workers_.size(); }
 
  private:
   // Shared with the threads, so an abandoned thread outlives the pool safely.
@@ -58,6 +60,7 @@ class ActivityPool {
     std::mutex mutex;
     std::condition_variable ready;
     std::deque<ActivityJob> queue;
+    size_t running = 0;
     bool stopping = false;
     // Held (shared) while a job's `done` runs; stop() takes it exclusively
     // and sets `closed`, so an abandoned worker that finishes after the pool

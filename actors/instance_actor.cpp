@@ -204,24 +204,18 @@ void Instance::on_idle_check(uint64_t episodes_then) {
 
 void Instance::dispatch(const std::vector<HistoryEvent>& scheduled) {
   if (scheduled.empty()) return;
-  std::vector<ActivityJob> jobs;
-  jobs.reserve(scheduled.size());
+  // Results come back to this actor: it lives while it has outstanding
+  // activities (eviction waits for them), and if it is gone anyway (lease
+  // lost) its successor dispatches them again.
+  Dispatch d{me(), id, execution_id(), {}};
+  d.jobs.reserve(scheduled.size());
   const auto now = std::chrono::steady_clock::now();
-  // Results come straight back to this actor: it lives while it has
-  // outstanding activities (eviction waits for them), and if it is gone
-  // anyway (lease lost) its successor dispatches them again.
-  caf::actor to = me();
   for (const HistoryEvent& s : scheduled) {
     outstanding[s.event_id] = now;
-    jobs.push_back({{id, s.name, s.event_id},
-                    s.input,
-                    [to, instance = id, execution = execution_id(), task = s.event_id](
-                        orchestration::ActivityOutcome outcome) {
-                      caf::anon_send(to, ActivityResult{instance, execution, task, std::move(outcome)});
-                    }});
+    d.jobs.push_back({s.event_id, s.name, s.input});
   }
-  rt->counters.activities += jobs.size();
-  rt->pool.submit(std::move(jobs));
+  rt->counters.activities += d.jobs.size();
+  self->send(rt->node_actor, std::move(d));
   schedule_tick();
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-// The typed messages between a node's actors. All are local to one process
-// (the cluster issue adds serializable ones for remote traffic), so the
-// structs are declared unsafe-for-remote with CAF_ALLOW_UNSAFE_MESSAGE_TYPE.
+// The typed messages between actors. Most stay in one process and are
+// declared unsafe-for-remote with CAF_ALLOW_UNSAFE_MESSAGE_TYPE; the ones
+// that cross nodes (section "Between nodes") have an `inspect` and are
+// announced by add_message_types, identically on every node.
 
 #include <caf/all.hpp>
 
@@ -59,6 +60,73 @@ struct WakeIds {
   std::vector<std::string> ids;
 };
 
+/// Activities an instance scheduled, to the node actor, which runs them here
+/// or on a peer; each result comes back to `reply_to` as an ActivityResult.
+struct Dispatch {
+  caf::actor reply_to;
+  std::string instance_id;
+  std::string execution_id;
+  struct Job {
+    int32_t task_id = -1;
+    std::string name;
+    orchestration::Payload input;
+  };
+  std::vector<Job> jobs;
+};
+
+// ------------------------------------------------------------ between nodes
+// Every node actor is published on the node's cluster port. Peers send it:
+//   (wake_atom, std::vector<std::string> ids)  instances it owns to wake
+//   RemoteWork                                 activities to run
+// and it answers RemoteWork with one RemoteOutcome per activity, sent to the
+// origin's node actor, which hands the result to the instance.
+
+/// One activity run for a peer; `seq` is the origin's key for it.
+struct RemoteActivity {
+  uint64_t seq = 0;
+  std::string instance_id;
+  std::string name;
+  int32_t task_id = -1;
+  std::string input;
+};
+
+struct RemoteWork {
+  caf::actor origin;  // the sending node's node actor
+  std::vector<RemoteActivity> activities;
+};
+
+/// The outcome of RemoteActivity `seq`, and how many activities the worker
+/// node has queued or running (for the origin's balancing).
+struct RemoteOutcome {
+  uint64_t seq = 0;
+  bool failed = false;
+  std::string output;  // the payload, or the failure's message
+  std::string error_type;
+  std::string stack_trace;
+  uint64_t backlog = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RemoteActivity& x) {
+  return f(caf::meta::type_name("RemoteActivity"), x.seq, x.instance_id, x.name, x.task_id, x.input);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RemoteWork& x) {
+  return f(caf::meta::type_name("RemoteWork"), x.origin, x.activities);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RemoteOutcome& x) {
+  return f(caf::meta::type_name("RemoteOutcome"), x.seq, x.failed, x.output, x.error_type, x.stack_trace,
+           x.backlog);
+}
+
+/// Announces the types that cross nodes. Every node calls it on its config.
+inline void add_message_types(caf::actor_system_config& config) {
+  config.add_message_type<RemoteActivity>("durable.RemoteActivity");
+  config.add_message_type<RemoteWork>("durable.RemoteWork");
+  config.add_message_type<RemoteOutcome>("durable.RemoteOutcome");
+}
+
 }  // namespace durable::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::ActivityResult)
@@ -68,3 +136,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::EntityLoaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::InboxReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Committed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::WakeIds)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Dispatch)

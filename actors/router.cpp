@@ -7,6 +7,22 @@
 namespace durable::actors {
 
 void Router::wake(const std::string& id) const {
+  const uint32_t p = store::partition_of(id, partitions_);
+  caf::actor local;
+  caf::actor remote;
+  {
+    std::shared_lock lock(mutex_);
+    local = local_[p];
+    if (!local) remote = remote_[p];
+  }
+  if (local) {
+    caf::anon_send(local, wake_atom::value, id);
+  } else if (remote) {
+    caf::anon_send(remote, wake_atom::value, std::vector<std::string>{id});
+  }
+}
+
+void Router::wake_local(const std::string& id) const {
   if (auto actor = partition_actor(store::partition_of(id, partitions_))) {
     caf::anon_send(actor, wake_atom::value, id);
   }
@@ -14,12 +30,18 @@ void Router::wake(const std::string& id) const {
 
 void Router::set_partition(uint32_t partition, caf::actor actor) {
   std::unique_lock lock(mutex_);
-  owners_.at(partition) = std::move(actor);
+  local_.at(partition) = std::move(actor);
 }
 
 caf::actor Router::partition_actor(uint32_t partition) const {
   std::shared_lock lock(mutex_);
-  return owners_.at(partition);
+  return local_.at(partition);
+}
+
+void Router::set_remote_owners(std::vector<caf::actor> owners) {
+  owners.resize(partitions_);
+  std::unique_lock lock(mutex_);
+  remote_ = std::move(owners);
 }
 
 }  // namespace durable::actors

@@ -1,14 +1,16 @@
 #pragma once
-// Router: the one way a wake-up reaches an instance actor (after a commit
-// wrote to its inbox, or a notice on a wake stream). It maps an id to its
-// partition and hands the wake-up to that partition's actor, which spawns
-// the instance on its first message. Local today; the cluster issue adds a
-// router that forwards to the owning node. (Activity results need no
-// routing: they go back to the instance actor that dispatched them.)
+// Router: the one way a wake-up reaches an instance or entity actor (after a
+// commit wrote to its inbox, or a notice on a wake stream). It maps an id to
+// its partition; a partition owned here gets the wake-up from its partition
+// actor (which spawns the instance on its first message), a partition owned
+// by a peer gets it over CAF through the peer's node actor. (Activity
+// results need no routing: they go back to the actor that dispatched them.)
 //
-// Redis stays the source of truth: a wake that finds no partition actor (the
-// partition is not owned here, or is being handed over) is dropped, and the
-// owner finds the work through its wake stream or its recovery walk.
+// Redis stays the source of truth: every inbox write also leaves a notice on
+// the partition's wake stream, which the owner reads. So a wake that finds
+// no owner here (a partition being handed over, a peer not connected yet) is
+// dropped, and the owner finds the work through its wake stream or its
+// recovery walk.
 
 #include <caf/all.hpp>
 
@@ -22,19 +24,28 @@ namespace durable::actors {
 
 class Router {
  public:
-  explicit Router(uint32_t partitions) : partitions_(partitions), owners_(partitions) {}
+  explicit Router(uint32_t partitions) : partitions_(partitions), local_(partitions), remote_(partitions) {}
 
-  /// The instance `id` has new inbox entries. Thread-safe.
+  /// The instance `id` has new inbox entries: wakes it here or on the peer
+  /// that owns its partition. Thread-safe.
   void wake(const std::string& id) const;
+  /// Only if its partition is owned here: for wake-ups from peers, so that
+  /// two nodes with different views of the leases never bounce one.
+  void wake_local(const std::string& id) const;
 
-  /// Installs (or with an invalid handle removes) the actor of a partition.
+  /// Installs (or with an invalid handle removes) the actor of a partition
+  /// owned here.
   void set_partition(uint32_t partition, caf::actor actor);
   caf::actor partition_actor(uint32_t partition) const;
+  /// The node actor of each partition's owner, where that is a connected
+  /// peer (invalid elsewhere); one entry per partition.
+  void set_remote_owners(std::vector<caf::actor> owners);
 
  private:
   const uint32_t partitions_;
   mutable std::shared_mutex mutex_;
-  std::vector<caf::actor> owners_;
+  std::vector<caf::actor> local_;
+  std::vector<caf::actor> remote_;
 };
 
 }  // namespace durable::actors

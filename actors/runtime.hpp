@@ -1,7 +1,8 @@
 #pragma once
 // Runtime: what every actor of a node shares. Built by the node before the
 // first actor starts and outlives the last one; read-only afterwards except
-// for the thread-safe parts (router, pool, counters).
+// for the thread-safe parts (router, pool, counters) and the node actor
+// (set once, before any partition actor runs).
 
 #include <caf/all.hpp>
 
@@ -49,12 +50,16 @@ inline constexpr std::array<uint64_t, 9> kCommitBucketsUs = {250, 500, 1'000, 2'
 struct Counters {
   std::atomic<uint64_t> episodes{0};
   std::atomic<uint64_t> commits{0};
-  std::atomic<uint64_t> activities{0};
+  std::atomic<uint64_t> activities{0};          // scheduled by this node's instances
+  std::atomic<uint64_t> activities_sent{0};     // of those, sent to peers to run
+  std::atomic<uint64_t> activities_for_peers{0};  // run here for peers
+  std::atomic<uint64_t> activities_rerun{0};    // run again here after a peer went down
   std::atomic<uint64_t> loads{0};
   std::atomic<uint64_t> live_instances{0};
   std::atomic<uint64_t> entity_batches{0};
   std::atomic<uint64_t> entity_operations{0};
   std::atomic<uint64_t> live_entities{0};
+  std::atomic<uint64_t> peers{0};  // other nodes connected over CAF
   /// Commits by round trip (actor to Redis and back), and their sum
   /// (record_commit counts `commits` too).
   std::array<std::atomic<uint64_t>, kCommitBucketsUs.size() + 1> commit_latency{};
@@ -80,6 +85,9 @@ struct Runtime {
   ActivityPool& pool;
   Router& router;
   Counters counters;
+  /// Where activities are dispatched (actors/node_actor.hpp); set before
+  /// the first partition starts.
+  caf::actor node_actor;
 
   store::AsyncStore& store_for(uint32_t partition) const {
     return *stores[partition % stores.size()];

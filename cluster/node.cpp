@@ -1,13 +1,16 @@
 #include "cluster/node.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
 #include <condition_variable>
 #include <future>
 #include <set>
 
+#include "actors/node_actor.hpp"
 #include "actors/partition_actor.hpp"
 #include "cluster/balance.hpp"
+#include "cluster/peers.hpp"
 #include "base/log.hpp"
 
 namespace durable::cluster {
@@ -18,6 +21,8 @@ using namespace std::chrono_literals;
 // The wake loop blocks this long per read, so it notices new partitions and
 // a stop request within that time.
 constexpr auto kWakeBlock = 250ms;
+// How often the middleman checks that a peer's link is alive.
+constexpr auto kPeerHeartbeat = 500ms;
 
 size_t or_cores(size_t n) { return n ? n : std::max(1u, std::thread::hardware_concurrency()); }
 
@@ -45,9 +50,16 @@ Status Node::open(const orchestration::Registry& registry, const entities::Entit
   lease_store_.emplace(std::move(*control));
 
   config_ = std::make_unique<caf::actor_system_config>();
+  config_->load<caf::io::middleman>();
+  actors::add_message_types(*config_);
   config_->set("scheduler.max-threads", or_cores(options_.scheduler_threads));
   config_->set("logger.console", caf::atom("none"));
   config_->set("scheduler.policy", caf::atom("sharing"));
+  // Without heartbeats a frozen peer is never noticed (its link looks up):
+  // a peer silent for as long as a node counts gone is taken as down, and
+  // what it was running is run again here.
+  config_->set("middleman.heartbeat-interval", caf::timespan{kPeerHeartbeat});
+  config_->set("middleman.connection-timeout", caf::timespan{options_.node_timeout});
   system_ = std::make_unique<caf::actor_system>(*config_);
 
   std::vector<std::unique_ptr<store::AsyncStore>> stores;
@@ -60,14 +72,23 @@ Status Node::open(const orchestration::Registry& registry, const entities::Entit
                                                  options_.runtime.activity_timeout);
   router_ = std::make_unique<actors::Router>(options_.store.partitions);
   runtime_.reset(new actors::Runtime{registry, entities, options_.runtime, options_.store.partitions,
-                                     std::move(stores), *pool_, *router_, {}});
+                                     std::move(stores), *pool_, *router_, {}, {}});
+  runtime_->node_actor = actors::spawn_node_actor(*system_, *runtime_);
+  auto port = caf::io::publish(runtime_->node_actor, options_.cluster_port, options_.cluster_host.c_str(), true);
+  if (!port) {
+    return Status(Errc::unavailable, "cannot listen for peers on " + options_.cluster_host + ":" +
+                               std::to_string(options_.cluster_port) + ": " + system_->render(port.error()));
+  }
+  cluster_address_ = options_.cluster_host + ":" + std::to_string(*port);
+  peers_ = spawn_peers(*system_, *router_, runtime_->node_actor, options_.runtime.node_id, options_.store.partitions,
+                       options_.node_timeout);
 
   started_ = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   http_address_ = options_.http_address;
   balance(*lease_store_);
-  log->info("node {} started: hub '{}', {} partitions ({} owned), redis {}, {} activity workers",
+  log->info("node {} started: hub '{}', {} partitions ({} owned), redis {}, {} activity workers, peers at {}",
             options_.runtime.node_id, options_.store.hub, options_.store.partitions, owned_partitions().size(),
-            options_.store.address.to_string(), or_cores(options_.workers));
+            options_.store.address.to_string(), or_cores(options_.workers), cluster_address_);
   lease_thread_ = std::thread([this] { lease_loop(); });
   wake_thread_ = std::thread([this] { wake_loop(); });
   return Status::ok();
@@ -109,9 +130,10 @@ void Node::balance(store::Store& store) {
   auto log = durable::logger("lease");
   store::NodeInfo me;
   me.id = options_.runtime.node_id;
-  me.cluster_address = options_.cluster_address;
+  me.cluster_address = cluster_address_;
   me.started = started_;
-  me.load = pool_ ? pool_->queued() : 0;
+  me.load = pool_ ? pool_->backlog() : 0;
+  me.workers = pool_ ? pool_->workers() : 0;
   {
     std::lock_guard lock(mutex_);
     me.http_address = http_address_;
@@ -121,6 +143,10 @@ void Node::balance(store::Store& store) {
   if (!live) {
     log->warn("cannot write the heartbeat: {}", live.status().message());
     return;
+  }
+  if (auto members = store.nodes(options_.node_timeout); members) {
+    std::erase_if(*members, [](const store::NodeInfo& n) { return !n.live; });
+    caf::anon_send(peers_, Membership{std::move(*members)});
   }
   const uint32_t share = fair_share(*live, me.id, options_.store.partitions);
   const auto owned = owned_partitions();
@@ -297,7 +323,11 @@ void Node::stop() {
     (void)lease_store_->leave(options_.runtime.node_id);
   }
   if (pool_) pool_->stop();
-  if (system_) system_->await_all_actors_done();
+  if (system_) {
+    caf::anon_send_exit(peers_, caf::exit_reason::user_shutdown);
+    if (runtime_) caf::anon_send_exit(runtime_->node_actor, caf::exit_reason::user_shutdown);
+    system_->await_all_actors_done();
+  }
   // Their callbacks send to actors: gone before the actor system is.
   if (runtime_) runtime_->stores.clear();
   system_.reset();

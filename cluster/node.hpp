@@ -1,7 +1,9 @@
 #pragma once
 // Node: one durable process. It owns the actor system, the AsyncStores, the
-// activity pool and the partition actors, and runs two threads of its own
-// that must never wait behind the scheduler:
+// activity pool, the partition actors and the node actor (published on the
+// cluster port, where peers send wake-ups and activities; see
+// actors/node_actor.hpp and cluster/peers.hpp), and runs two threads of its
+// own that must never wait behind the scheduler:
 //   - the lease loop acquires, renews and releases the partition leases (on
 //     one node it owns them all, through the same loop a cluster uses), and
 //     starts or stops a partition actor when a lease is won or lost;
@@ -52,8 +54,11 @@ struct NodeOptions {
   /// A node whose last heartbeat is older than this counts as gone: the
   /// others take over its share once its leases expire.
   std::chrono::milliseconds node_timeout{6'000};
-  /// What the node advertises in the member list.
-  std::string cluster_address;
+  /// Where the node listens for its peers (CAF middleman); port 0: any free
+  /// port. Advertised in the member list as host:port.
+  std::string cluster_host = "127.0.0.1";
+  uint16_t cluster_port = 0;
+  /// What the node advertises as its HTTP API.
   std::string http_address;
 };
 
@@ -80,6 +85,8 @@ class Node {
   /// The HTTP address to advertise from the next heartbeat on (known only
   /// once the server has bound its port).
   void set_http_address(std::string address);
+  /// host:port where the node's peers reach it.
+  const std::string& cluster_address() const { return cluster_address_; }
 
  private:
   struct Lease {
@@ -106,6 +113,8 @@ class Node {
   std::unique_ptr<actors::ActivityPool> pool_;
   std::unique_ptr<actors::Router> router_;
   std::unique_ptr<actors::Runtime> runtime_;
+  caf::actor peers_;
+  std::string cluster_address_;
   std::optional<store::Store> lease_store_;  // used by the lease loop only
 
   mutable std::mutex mutex_;  // guards leases_ and cursors_

@@ -14,12 +14,17 @@ std::string prometheus_text(const Metrics& m) {
   };
   counter("durable_episodes_total", "Orchestration episodes run (replays on load not counted).", m.episodes);
   counter("durable_commits_total", "Episode commits acknowledged by Redis.", m.commits);
-  counter("durable_activities_total", "Activities run.", m.activities);
+  counter("durable_activities_total", "Activities scheduled by this node's orchestrations.", m.activities);
+  counter("durable_activities_sent_total", "Of those, sent to other nodes to run.", m.activities_sent);
+  counter("durable_activities_for_peers_total", "Activities run here for other nodes.", m.activities_for_peers);
+  counter("durable_activities_rerun_total", "Activities run again here because the node running them went down.",
+          m.activities_rerun);
   counter("durable_instance_loads_total", "Instances loaded from Redis (history replayed).", m.loads);
   gauge("durable_live_instances", "Instance actors in this node's memory.", m.live_instances);
   counter("durable_entity_batches_total", "Entity batches committed.", m.entity_batches);
   counter("durable_entity_operations_total", "Entity operations run (signals and calls).", m.entity_operations);
   gauge("durable_live_entities", "Entity actors in this node's memory.", m.live_entities);
+  gauge("durable_peers", "Other nodes this node is connected to.", m.peers);
   out += "# HELP durable_instances The hub's instances with unfinished work, by status.\n";
   out += "# TYPE durable_instances gauge\n";
   for (auto s : {orchestration::OrchestrationStatus::pending, orchestration::OrchestrationStatus::running,

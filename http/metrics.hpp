@@ -16,11 +16,15 @@ struct Metrics {
   uint64_t episodes = 0;
   uint64_t commits = 0;
   uint64_t activities = 0;
+  uint64_t activities_sent = 0;
+  uint64_t activities_for_peers = 0;
+  uint64_t activities_rerun = 0;
   uint64_t loads = 0;
   uint64_t live_instances = 0;
   uint64_t entity_batches = 0;
   uint64_t entity_operations = 0;
   uint64_t live_entities = 0;
+  uint64_t peers = 0;
   /// Commit latency: upper bounds in microseconds, and one count per bound
   /// plus one for the rest (not cumulative).
   std::vector<uint64_t> commit_bounds_us;

@@ -11,11 +11,15 @@ inline http::Metrics node_metrics(const actors::Counters& c) {
   m.episodes = c.episodes.load();
   m.commits = c.commits.load();
   m.activities = c.activities.load();
+  m.activities_sent = c.activities_sent.load();
+  m.activities_for_peers = c.activities_for_peers.load();
+  m.activities_rerun = c.activities_rerun.load();
   m.loads = c.loads.load();
   m.live_instances = c.live_instances.load();
   m.entity_batches = c.entity_batches.load();
   m.entity_operations = c.entity_operations.load();
   m.live_entities = c.live_entities.load();
+  m.peers = c.peers.load();
   m.commit_bounds_us.assign(actors::kCommitBucketsUs.begin(), actors::kCommitBucketsUs.end());
   for (const auto& n : c.commit_latency) m.commit_counts.push_back(n.load());
   m.commit_sum_us = c.commit_latency_sum_us.load();

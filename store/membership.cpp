@@ -15,12 +15,13 @@ struct PackedNode {
   std::string http_address;
   int64_t started_ms = 0;
   uint64_t load = 0;
-  MSGPACK_DEFINE_MAP(cluster_address, http_address, started_ms, load)
+  uint64_t workers = 0;
+  MSGPACK_DEFINE_MAP(cluster_address, http_address, started_ms, load, workers)
 };
 
 std::string pack(const NodeInfo& n) {
   msgpack::sbuffer buffer;
-  msgpack::pack(buffer, PackedNode{n.cluster_address, n.http_address, reply::to_ms(n.started), n.load});
+  msgpack::pack(buffer, PackedNode{n.cluster_address, n.http_address, reply::to_ms(n.started), n.load, n.workers});
   return {buffer.data(), buffer.size()};
 }
 
@@ -32,6 +33,7 @@ Status unpack(std::string_view bytes, NodeInfo& n) {
     n.http_address = std::move(p.http_address);
     n.started = TimePoint(std::chrono::milliseconds(p.started_ms));
     n.load = p.load;
+    n.workers = p.workers;
     return Status::ok();
   } catch (const std::exception& e) {
     return Status::corruption("node " + n.id + ": " + e.what());

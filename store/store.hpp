@@ -240,7 +240,8 @@ struct NodeInfo {
   std::string cluster_address;  // host:port of its CAF middleman
   std::string http_address;     // host:port of its HTTP API; empty: none
   TimePoint started{};
-  uint64_t load = 0;  // activities queued or running
+  uint64_t load = 0;     // activities queued or running
+  uint64_t workers = 0;  // activity worker threads
   // Read back by Store::nodes():
   bool live = false;
   std::chrono::milliseconds since_heartbeat{0};

@@ -1,0 +1,246 @@
+#include "actors/node_actor.hpp"
+
+#include <unordered_map>
+
+#include "base/log.hpp"
+
+namespace durable::actors {
+namespace {
+
+using orchestration::ActivityOutcome;
+using orchestration::FailureDetails;
+using orchestration::Payload;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct Peer {
+  std::string id;
+  caf::actor actor;
+  int64_t workers = 1;
+  int64_t backlog = 0;    // as it last reported
+  int64_t in_flight = 0;  // ours, not answered yet
+
+  // Activities waiting for a worker there: at least ours, at most what it
+  // said, which may be stale.
+  int64_t waiting() const { return std::max(backlog, in_flight) - workers; }
+};
+
+/// An activity sent to a peer: enough to run it again here.
+struct InFlight {
+  caf::actor_addr peer;
+  caf::actor reply_to;
+  std::string instance_id;
+  std::string execution_id;
+  Dispatch::Job job;
+  SteadyTime sent;
+};
+
+struct NodeState {
+  static inline const char* name = "durable.node";
+
+  caf::stateful_actor<NodeState>* self = nullptr;
+  Runtime* rt = nullptr;
+  std::vector<Peer> peers;
+  std::unordered_map<uint64_t, InFlight> in_flight;
+  uint64_t next_seq = 1;
+  bool ticking = false;
+
+  caf::actor me() const { return caf::actor_cast<caf::actor>(self); }
+
+  Peer* peer(const caf::actor_addr& addr) {
+    for (Peer& p : peers) {
+      if (p.actor.address() == addr) return &p;
+    }
+    return nullptr;
+  }
+
+  void run_here(const caf::actor& reply_to, const std::string& instance, const std::string& execution,
+                std::vector<Dispatch::Job> jobs) {
+    if (jobs.empty()) return;
+    std::vector<ActivityJob> work;
+    work.reserve(jobs.size());
+    for (Dispatch::Job& j : jobs) {
+      work.push_back({{instance, std::move(j.name), j.task_id},
+                      std::move(j.input),
+                      [reply_to, instance, execution, task = j.task_id](ActivityOutcome outcome) {
+                        caf::anon_send(reply_to, ActivityResult{instance, execution, task, std::move(outcome)});
+                      }});
+    }
+    rt->pool.submit(std::move(work));
+  }
+
+  // Idle workers here first (no serialising, no network); past that, the
+  // node with the fewest activities waiting, this one on a tie.
+  void dispatch(Dispatch& d) {
+    const int64_t workers = static_cast<int64_t>(rt->pool.workers());
+    int64_t local = static_cast<int64_t>(rt->pool.backlog()) - workers;
+    std::vector<Dispatch::Job> here;
+    std::vector<RemoteWork> remote(peers.size());
+    for (Dispatch::Job& job : d.jobs) {
+      Peer* best = nullptr;
+      if (local >= 0) {
+        for (Peer& p : peers) {
+          if (p.waiting() < (best ? best->waiting() : local)) best = &p;
+        }
+      }
+      if (!best) {
+        ++local;
+        here.push_back(std::move(job));
+        continue;
+      }
+      const uint64_t seq = next_seq++;
+      ++best->in_flight;
+      remote[static_cast<size_t>(best - peers.data())].activities.push_back(
+          {seq, d.instance_id, job.name, job.task_id, job.input});
+      in_flight.emplace(seq, InFlight{best->actor.address(), d.reply_to, d.instance_id, d.execution_id,
+                                      std::move(job), std::chrono::steady_clock::now()});
+    }
+    for (size_t i = 0; i < remote.size(); ++i) {
+      if (remote[i].activities.empty()) continue;
+      rt->counters.activities_sent += remote[i].activities.size();
+      remote[i].origin = me();
+      self->send(peers[i].actor, std::move(remote[i]));
+    }
+    run_here(d.reply_to, d.instance_id, d.execution_id, std::move(here));
+    schedule_tick();
+  }
+
+  void run_for_peer(RemoteWork& w) {
+    rt->counters.activities_for_peers += w.activities.size();
+    std::vector<ActivityJob> work;
+    work.reserve(w.activities.size());
+    for (RemoteActivity& a : w.activities) {
+      work.push_back({{std::move(a.instance_id), std::move(a.name), a.task_id},
+                      std::move(a.input),
+                      [origin = w.origin, seq = a.seq, pool = &rt->pool](ActivityOutcome outcome) {
+                        RemoteOutcome out;
+                        out.seq = seq;
+                        if (auto* output = std::get_if<Payload>(&outcome)) {
+                          out.output = std::move(*output);
+                        } else {
+                          auto& failure = std::get<FailureDetails>(outcome);
+                          out.failed = true;
+                          out.output = std::move(failure.message);
+                          out.error_type = std::move(failure.error_type);
+                          out.stack_trace = std::move(failure.stack_trace);
+                        }
+                        out.backlog = pool->backlog();
+                        caf::anon_send(origin, std::move(out));
+                      }});
+    }
+    rt->pool.submit(std::move(work));
+  }
+
+  void on_outcome(RemoteOutcome& o) {
+    auto it = in_flight.find(o.seq);
+    if (it == in_flight.end()) return;  // ran again here already, or timed out
+    InFlight f = std::move(it->second);
+    in_flight.erase(it);
+    if (Peer* p = peer(f.peer)) {
+      --p->in_flight;
+      p->backlog = static_cast<int64_t>(o.backlog);
+    }
+    ActivityOutcome outcome = o.failed ? ActivityOutcome(FailureDetails{std::move(o.error_type),
+                                                                        std::move(o.output),
+                                                                        std::move(o.stack_trace)})
+                                       : ActivityOutcome(std::move(o.output));
+    self->send(f.reply_to, ActivityResult{std::move(f.instance_id), std::move(f.execution_id), f.job.task_id,
+                                          std::move(outcome)});
+  }
+
+  void peer_up(PeerUp& up) {
+    for (Peer& p : peers) {
+      if (p.id != up.node_id) continue;
+      if (p.actor != up.actor) {
+        // Reconnected (the peer restarted, or its link was re-established):
+        // what the old link carried is treated as lost.
+        peer_down(p.actor.address());
+        break;
+      }
+      p.workers = std::max<int64_t>(1, static_cast<int64_t>(up.workers));
+      p.backlog = static_cast<int64_t>(up.load);
+      return;
+    }
+    self->monitor(up.actor);
+    peers.push_back({up.node_id, up.actor, std::max<int64_t>(1, static_cast<int64_t>(up.workers)),
+                     static_cast<int64_t>(up.load), 0});
+    rt->counters.peers = peers.size();
+    durable::logger("node")->info("peer {} connected", up.node_id);
+  }
+
+  void peer_down(const caf::actor_addr& addr) {
+    auto p = std::find_if(peers.begin(), peers.end(), [&](const Peer& x) { return x.actor.address() == addr; });
+    if (p == peers.end()) return;
+    std::map<std::pair<caf::actor_addr, std::string>, Dispatch> again;
+    for (auto it = in_flight.begin(); it != in_flight.end();) {
+      if (it->second.peer != addr) {
+        ++it;
+        continue;
+      }
+      InFlight& f = it->second;
+      Dispatch& d = again[{f.reply_to.address(), f.execution_id}];
+      d.reply_to = f.reply_to;
+      d.instance_id = f.instance_id;
+      d.execution_id = f.execution_id;
+      d.jobs.push_back(std::move(f.job));
+      it = in_flight.erase(it);
+    }
+    size_t rerun = 0;
+    for (auto& [key, d] : again) {
+      rerun += d.jobs.size();
+      run_here(d.reply_to, d.instance_id, d.execution_id, std::move(d.jobs));
+    }
+    rt->counters.activities_rerun += rerun;
+    durable::logger("node")->info("peer {} disconnected; running its {} activities in flight here", p->id, rerun);
+    peers.erase(p);
+    rt->counters.peers = peers.size();
+  }
+
+  // An activity a peer never answered is the instance's to time out (it
+  // fails the task after the activity timeout); past that, forget it.
+  void on_tick() {
+    ticking = false;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = in_flight.begin(); it != in_flight.end();) {
+      if (now - it->second.sent < rt->options.activity_timeout) {
+        ++it;
+        continue;
+      }
+      if (Peer* p = peer(it->second.peer)) --p->in_flight;
+      it = in_flight.erase(it);
+    }
+    schedule_tick();
+  }
+
+  void schedule_tick() {
+    if (ticking || in_flight.empty()) return;
+    ticking = true;
+    self->delayed_send(self, std::max<std::chrono::milliseconds>(rt->options.activity_timeout / 4, kMinTick),
+                       tick_atom::value);
+  }
+
+  static constexpr std::chrono::milliseconds kMinTick{10};
+};
+
+caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
+  self->state.self = self;
+  self->state.rt = rt;
+  self->set_down_handler([self](caf::down_msg& down) { self->state.peer_down(down.source); });
+  return {
+      [self](Dispatch& d) { self->state.dispatch(d); },
+      [self](RemoteWork& w) { self->state.run_for_peer(w); },
+      [self](RemoteOutcome& o) { self->state.on_outcome(o); },
+      [self](wake_atom, const std::vector<std::string>& ids) {
+        for (const std::string& id : ids) self->state.rt->router.wake_local(id);
+      },
+      [self](PeerUp& up) { self->state.peer_up(up); },
+      [self](tick_atom) { self->state.on_tick(); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_node_actor(caf::actor_system& system, Runtime& runtime) {
+  return system.spawn(node_behavior, &runtime);
+}
+
+}  // namespace durable::actors

@@ -1,0 +1,36 @@
+#pragma once
+// The node actor: where a node's activities are dispatched, and its face to
+// the other nodes. One per node, published on the node's cluster port.
+//
+//  - Instances send it Dispatch. Each activity runs on this node's pool
+//    while the pool has an idle worker; beyond that it goes to whichever
+//    node has the shortest queue, a peer included (as RemoteWork). Every
+//    result comes back to the instance as an ActivityResult.
+//  - Peers send it RemoteWork (it runs the activities and answers each with
+//    a RemoteOutcome to the origin) and wake-ups for instances owned here.
+//  - The cluster tells it which peers are connected (PeerUp, every lease
+//    round). It monitors them; when one goes down, the activities it had in
+//    flight there run again here (activities are at-least-once). Nothing is
+//    taken over on a down message: ownership is decided by the leases.
+
+#include <caf/all.hpp>
+
+#include <string>
+
+#include "actors/runtime.hpp"
+
+namespace durable::actors {
+
+/// A connected peer, as the member list advertises it.
+struct PeerUp {
+  std::string node_id;
+  caf::actor actor;  // its node actor
+  uint64_t workers = 0;
+  uint64_t load = 0;
+};
+
+caf::actor spawn_node_actor(caf::actor_system& system, Runtime& runtime);
+
+}  // namespace durable::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::PeerUp)
