@@ -230,6 +230,7 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
       [self](RemoteWork& w) { self->state.run_for_peer(w); },
       [self](RemoteOutcome& o) { self->state.on_outcome(o); },
       [self](wake_atom, const std::vector<std::string>& ids) {
+        self->state.rt->counters.peer_wakes += ids.size();
         for (const std::string& id : ids) self->state.rt->router.wake_local(id);
       },
       [self](PeerUp& up) { self->state.peer_up(up); },

@@ -59,7 +59,8 @@ struct Counters {
   std::atomic<uint64_t> entity_batches{0};
   std::atomic<uint64_t> entity_operations{0};
   std::atomic<uint64_t> live_entities{0};
-  std::atomic<uint64_t> peers{0};  // other nodes connected over CAF
+  std::atomic<uint64_t> peers{0};       // other nodes connected over CAF
+  std::atomic<uint64_t> peer_wakes{0};  // wake-ups peers sent for instances here
   /// Commits by round trip (actor to Redis and back), and their sum
   /// (record_commit counts `commits` too).
   std::array<std::atomic<uint64_t>, kCommitBucketsUs.size() + 1> commit_latency{};

@@ -85,6 +85,9 @@ class Node {
   /// The HTTP address to advertise from the next heartbeat on (known only
   /// once the server has bound its port).
   void set_http_address(std::string address);
+  /// Wakes instance (or entity) `id` after a write to its inbox: here, or
+  /// over CAF on the node that owns it. Thread-safe.
+  void wake(const std::string& id) const { router_->wake(id); }
   /// host:port where the node's peers reach it.
   const std::string& cluster_address() const { return cluster_address_; }
 

@@ -25,6 +25,8 @@ std::string prometheus_text(const Metrics& m) {
   counter("durable_entity_operations_total", "Entity operations run (signals and calls).", m.entity_operations);
   gauge("durable_live_entities", "Entity actors in this node's memory.", m.live_entities);
   gauge("durable_peers", "Other nodes this node is connected to.", m.peers);
+  counter("durable_peer_wakes_total", "Wake-ups other nodes sent over CAF for instances and entities owned here.",
+          m.peer_wakes);
   out += "# HELP durable_instances The hub's instances with unfinished work, by status.\n";
   out += "# TYPE durable_instances gauge\n";
   for (auto s : {orchestration::OrchestrationStatus::pending, orchestration::OrchestrationStatus::running,

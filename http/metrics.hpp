@@ -25,6 +25,7 @@ struct Metrics {
   uint64_t entity_operations = 0;
   uint64_t live_entities = 0;
   uint64_t peers = 0;
+  uint64_t peer_wakes = 0;
   /// Commit latency: upper bounds in microseconds, and one count per bound
   /// plus one for the rest (not cumulative).
   std::vector<uint64_t> commit_bounds_us;

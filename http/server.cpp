@@ -312,6 +312,7 @@ void HttpServer::routes() {
     if (!timeout) return fail(res, timeout.status());
     auto started = client_->start(name, payload_from_json(*input), id);
     if (!started) return fail(res, started.status());
+    woke(*started);
     // Waits hold a request thread each: past half of them, a start answers
     // at once (as if its wait timed out), so waits never starve other calls.
     if (*timeout > 0) {
@@ -368,6 +369,7 @@ void HttpServer::routes() {
     if (!input) return fail(res, input.status());
     const Status sent = client_->raise_event(req.matches[1], req.matches[2], payload_from_json(*input));
     if (!sent) return fail(res, sent.code() == Errc::failed_precondition ? 410 : http_status(sent), sent.message());
+    woke(req.matches[1]);
     res.status = 202;
   });
 
@@ -380,6 +382,7 @@ void HttpServer::routes() {
                         : what == "suspend" ? client_->suspend(id, payload)
                                             : client_->resume(id, payload);
     if (!done) return fail(res, done.code() == Errc::failed_precondition ? 410 : http_status(done), done.message());
+    woke(id);
     res.status = 202;
   });
 
@@ -437,6 +440,7 @@ void HttpServer::entity_routes() {
     if (!at) return fail(res, at.status());
     auto sent = client_->signal_entity(*entity, op, payload_from_json(*input), req.get_param_value("requestId"), *at);
     if (!sent) return fail(res, sent.status());
+    if (!*at) woke(entity->instance_id());  // a signal for later waits for its timer
     reply(res, 202, {{"requestId", *sent}});
   });
 
@@ -468,6 +472,7 @@ void HttpServer::entity_routes() {
     if (!entity) return fail(res, entity.status());
     auto sent = client_->delete_entity(*entity, req.get_param_value("requestId"));
     if (!sent) return fail(res, sent.status());
+    woke(entity->instance_id());
     reply(res, 202, {{"requestId", *sent}});
   });
 

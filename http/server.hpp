@@ -54,6 +54,10 @@ struct HttpOptions {
   std::chrono::seconds max_wait{60};
   /// Request threads: waits hold one each, so there are many.
   size_t threads = 64;
+  /// Called with the instance (or entity) id after a request wrote to its
+  /// inbox: a node wakes the owner at once, here or over CAF. Without it the
+  /// owner finds the write on its partition's wake stream, a little later.
+  std::function<void(const std::string& id)> wake;
 };
 
 /// "host:port" (a bare port means 127.0.0.1) as HttpOptions. Errors:
@@ -85,6 +89,9 @@ class HttpServer {
   void routes();
   void entity_routes();
   void cluster_routes();
+  void woke(const std::string& id) const {
+    if (options_.wake) options_.wake(id);
+  }
 
   const HttpOptions options_;
   const orchestration::Registry& registry_;

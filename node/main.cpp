@@ -177,6 +177,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     listen->key = flags.http_key;
+    listen->wake = [n = node->get()](const std::string& id) { n->wake(id); };
     auto started = http::HttpServer::start(*listen, registry, entities, c,
                                            [n = node->get()] { return node::node_metrics(n->counters()); });
     if (!started) {

@@ -20,6 +20,7 @@ inline http::Metrics node_metrics(const actors::Counters& c) {
   m.entity_operations = c.entity_operations.load();
   m.live_entities = c.live_entities.load();
   m.peers = c.peers.load();
+  m.peer_wakes = c.peer_wakes.load();
   m.commit_bounds_us.assign(actors::kCommitBucketsUs.begin(), actors::kCommitBucketsUs.end());
   for (const auto& n : c.commit_latency) m.commit_counts.push_back(n.load());
   m.commit_sum_us = c.commit_latency_sum_us.load();

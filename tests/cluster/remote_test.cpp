@@ -127,6 +127,24 @@ TEST_F(RemoteTest, ActivitiesRunOnThePeerWhenTheLocalPoolIsBusy) {
   EXPECT_EQ(a->counters().activities_rerun.load(), 0u);
 }
 
+TEST_F(RemoteTest, AWakeForAnInstanceOfThePeersPartitionGoesToThePeer) {
+  auto a = start_node("a");
+  auto b = start_node("b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(wait_balanced(*a, *b));
+  // The router learns the owners from the member list, one lease round
+  // after the link is up.
+  for (auto deadline = std::chrono::steady_clock::now() + 5s;
+       b->counters().peer_wakes == 0 && std::chrono::steady_clock::now() < deadline;) {
+    a->wake(id_on(*b, "there"));
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_GT(b->counters().peer_wakes.load(), 0u);
+  a->wake(id_on(*a, "here"));  // a's own: never sent
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(a->counters().peer_wakes.load(), 0u);
+}
+
 TEST_F(RemoteTest, ActivitiesInFlightOnAPeerThatGoesDownRunAgainOnTheOrigin) {
   auto a = start_node("a");
   auto b = start_node("b");

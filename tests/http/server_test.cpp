@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <thread>
 
 #include "base/time.hpp"
@@ -60,6 +61,13 @@ class HttpTest : public durable::testing::RedisTest {
     o.key = std::move(key);
     o.max_body_bytes = 4096;
     o.max_wait = 10s;
+    o.wake = [this](const std::string& id) {
+      {
+        std::lock_guard lock(wakes_mutex_);
+        wakes_.push_back(id);
+      }
+      node_->wake(id);
+    };
     auto started = HttpServer::start(o, registry_, entities_, client_options_,
                                      [n = node_.get()] { return node::node_metrics(n->counters()); });
     ASSERT_TRUE(started) << started.status().to_string();
@@ -135,6 +143,8 @@ class HttpTest : public durable::testing::RedisTest {
   client::ClientOptions client_options_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<httplib::Client> client_;
+  std::mutex wakes_mutex_;
+  std::vector<std::string> wakes_;  // what the server asked the node to wake
 };
 
 TEST_F(HttpTest, Start_AcceptedWithCheckStatusLinks_ThenCompletedWithOutputAndHistory) {
@@ -490,6 +500,21 @@ TEST_F(HttpTest, Cluster_TheNodeIsLiveWithEveryPartition_NoneUnowned) {
   EXPECT_EQ(after["unowned"], json::parse("[0,1,2,3]"));
 }
 
+TEST_F(HttpTest, EveryInboxWrite_WakesTheOwnerThroughTheNode) {
+  start_waiting("w1");
+  ASSERT_EQ(post("/instances/w1/raiseEvent/Approval", "true")->status, 202);
+  EXPECT_EQ(finished("w1")["runtimeStatus"], "Completed");
+  start_waiting("w2");
+  ASSERT_EQ(post("/instances/w2/terminate?reason=r")->status, 202);
+  ASSERT_EQ(post("/entities/Counter/k?op=add", "1")->status, 202);
+  ASSERT_EQ(post("/entities/Counter/later?op=add&scheduledTime=2099-01-01T00:00:00Z", "1")->status, 202);
+  ASSERT_EQ(del("/entities/Counter/k")->status, 202);
+  ASSERT_EQ(post("/instances/nobody/raiseEvent/E", "1")->status, 404);
+  std::lock_guard lock(wakes_mutex_);
+  // The scheduled signal waits for its timer; the failed raise wrote nothing.
+  EXPECT_EQ(wakes_, (std::vector<std::string>{"w1", "w1", "w2", "w2", "@counter@k", "@counter@k"}));
+}
+
 TEST_F(HttpTest, Metrics_PrometheusTextWithCountersAndCommitLatency) {
   ASSERT_EQ(post("/orchestrators/HelloSequence/m1?timeout=10", R"(["A","B"])")->status, 200);
   start_waiting("m2");
@@ -507,6 +532,9 @@ TEST_F(HttpTest, Metrics_PrometheusTextWithCountersAndCommitLatency) {
   EXPECT_GE(value("durable_commits_total"), 5);
   EXPECT_GE(value("durable_activities_total"), 3);
   EXPECT_GE(value("durable_live_instances"), 1);
+  EXPECT_EQ(value("durable_activities_sent_total"), 0);  // no peers: all ran here
+  EXPECT_EQ(value("durable_activities_rerun_total"), 0);
+  EXPECT_EQ(value("durable_peers"), 0);
   EXPECT_NE(text.find("durable_instances{status=\"Running\"} 1\n"), std::string::npos) << text;  // m2 waits
   EXPECT_NE(text.find("durable_instances{status=\"Pending\"} 0\n"), std::string::npos) << text;
   EXPECT_EQ(value("durable_commit_seconds_count"), value("durable_commits_total"));
