@@ -65,11 +65,13 @@ class EntityCrashTest : public durable::testing::RedisTest {
     }
     return node;
   }
-  // Signals until Redis acknowledges them; a failed attempt is retried with
-  // the same request ids, which the entities recognise. Returns the retries.
-  static int send_until_acknowledged(client::Client& c, std::span<EntitySignal> batch) {
+  // Signals until Redis acknowledges them (or `stop`); a failed attempt is
+  // retried with the same request ids, which the entities recognise.
+  // Returns the retries.
+  static int send_until_acknowledged(client::Client& c, std::span<EntitySignal> batch,
+                                     const std::atomic<bool>& stop) {
     int retries = 0;
-    while (!c.signal_entities(batch)) {
+    while (!c.signal_entities(batch) && !stop) {
       ++retries;
       std::this_thread::sleep_for(5ms);
     }
@@ -86,16 +88,37 @@ TEST_F(EntityCrashTest, SignalsToCountersExactlyOnce_ThroughTwoNodeKillsAndCutCo
 
   std::atomic<int> sent{0};
   std::atomic<int> retries{0};
+  std::atomic<bool> stop{false};
   std::vector<std::thread> clients;
+  // A failed assertion returns early: the clients stop and are joined first
+  // (a joinable std::thread would abort the whole test binary).
+  struct Joiner {
+    std::vector<std::thread>& threads;
+    std::atomic<bool>& stop;
+    ~Joiner() {
+      stop = true;
+      for (auto& t : threads) {
+        if (t.joinable()) t.join();
+      }
+    }
+  } joiner{clients, stop};
   for (int t = 0; t < kClients; ++t) {
     clients.emplace_back([&, t] {
-      auto c = connect();
+      std::unique_ptr<client::Client> c;
+      while (!stop) {  // Redis is busy with the node's start: try again
+        auto connected = client::Client::connect(options_);
+        if (connected) {
+          c = std::move(*connected);
+          break;
+        }
+        std::this_thread::sleep_for(10ms);
+      }
       std::vector<EntitySignal> batch;
       // Client t sends signals t, t + kClients, ...: signal i adds 1 + i % 3 to counter i % kCounters.
-      for (int i = t; i < kSignals; i += kClients) {
+      for (int i = t; i < kSignals && !stop; i += kClients) {
         batch.push_back({EntityId("Counter", "c" + std::to_string(i % kCounters)), "add", to_payload(int64_t{1 + i % 3}), {}, {}});
         if (batch.size() == kBatch || i + kClients >= kSignals) {
-          retries += send_until_acknowledged(*c, batch);
+          retries += send_until_acknowledged(*c, batch, stop);
           sent += static_cast<int>(batch.size());
           batch.clear();
         }
