@@ -1,6 +1,7 @@
 #include "actors/instance_actor.hpp"
 
 #include "actors/instance.hpp"
+#include "actors/node_actor.hpp"
 #include "base/log.hpp"
 
 namespace durable::actors {
@@ -215,7 +216,7 @@ void Instance::dispatch(const std::vector<HistoryEvent>& scheduled) {
     d.jobs.push_back({s.event_id, s.name, s.input});
   }
   rt->counters.activities += d.jobs.size();
-  self->send(rt->node_actor, std::move(d));
+  actors::dispatch(*rt, std::move(d));
   schedule_tick();
 }
 

@@ -34,6 +34,22 @@ struct InFlight {
   SteadyTime sent;
 };
 
+// Submits jobs to this node's pool; each result goes to `reply_to`.
+void run_here(Runtime& rt, const caf::actor& reply_to, const std::string& instance, const std::string& execution,
+              std::vector<Dispatch::Job> jobs) {
+  if (jobs.empty()) return;
+  std::vector<ActivityJob> work;
+  work.reserve(jobs.size());
+  for (Dispatch::Job& j : jobs) {
+    work.push_back({{instance, std::move(j.name), j.task_id},
+                    std::move(j.input),
+                    [reply_to, instance, execution, task = j.task_id](ActivityOutcome outcome) {
+                      caf::anon_send(reply_to, ActivityResult{instance, execution, task, std::move(outcome)});
+                    }});
+  }
+  rt.pool.submit(std::move(work));
+}
+
 struct NodeState {
   static inline const char* name = "durable.node";
 
@@ -51,21 +67,6 @@ struct NodeState {
       if (p.actor.address() == addr) return &p;
     }
     return nullptr;
-  }
-
-  void run_here(const caf::actor& reply_to, const std::string& instance, const std::string& execution,
-                std::vector<Dispatch::Job> jobs) {
-    if (jobs.empty()) return;
-    std::vector<ActivityJob> work;
-    work.reserve(jobs.size());
-    for (Dispatch::Job& j : jobs) {
-      work.push_back({{instance, std::move(j.name), j.task_id},
-                      std::move(j.input),
-                      [reply_to, instance, execution, task = j.task_id](ActivityOutcome outcome) {
-                        caf::anon_send(reply_to, ActivityResult{instance, execution, task, std::move(outcome)});
-                      }});
-    }
-    rt->pool.submit(std::move(work));
   }
 
   // Idle workers here first (no serialising, no network); past that, the
@@ -100,7 +101,7 @@ struct NodeState {
       remote[i].origin = me();
       self->send(peers[i].actor, std::move(remote[i]));
     }
-    run_here(d.reply_to, d.instance_id, d.execution_id, std::move(here));
+    run_here(*rt, d.reply_to, d.instance_id, d.execution_id, std::move(here));
     schedule_tick();
   }
 
@@ -187,7 +188,7 @@ struct NodeState {
     size_t rerun = 0;
     for (auto& [key, d] : again) {
       rerun += d.jobs.size();
-      run_here(d.reply_to, d.instance_id, d.execution_id, std::move(d.jobs));
+      run_here(*rt, d.reply_to, d.instance_id, d.execution_id, std::move(d.jobs));
     }
     rt->counters.activities_rerun += rerun;
     durable::logger("node")->info("peer {} disconnected; running its {} activities in flight here", p->id, rerun);
@@ -239,6 +240,17 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
 }
 
 }  // namespace
+
+void dispatch(Runtime& rt, Dispatch d) {
+  // Without peers, or with enough idle workers here, there is nothing to
+  // choose: straight to the pool, sparing the hop through the node actor.
+  const auto idle = static_cast<int64_t>(rt.pool.workers()) - static_cast<int64_t>(rt.pool.backlog());
+  if (rt.counters.peers == 0 || idle >= static_cast<int64_t>(d.jobs.size())) {
+    run_here(rt, d.reply_to, d.instance_id, d.execution_id, std::move(d.jobs));
+  } else {
+    caf::anon_send(rt.node_actor, std::move(d));
+  }
+}
 
 caf::actor spawn_node_actor(caf::actor_system& system, Runtime& runtime) {
   return system.spawn(node_behavior, &runtime);

@@ -2,10 +2,11 @@
 // The node actor: where a node's activities are dispatched, and its face to
 // the other nodes. One per node, published on the node's cluster port.
 //
-//  - Instances send it Dispatch. Each activity runs on this node's pool
-//    while the pool has an idle worker; beyond that it goes to whichever
-//    node has the shortest queue, a peer included (as RemoteWork). Every
-//    result comes back to the instance as an ActivityResult.
+//  - Instances hand it Dispatch (through dispatch()). Each activity runs on
+//    this node's pool while the pool has an idle worker; beyond that it goes
+//    to whichever node has the shortest queue, a peer included (as
+//    RemoteWork). Every result comes back to the instance as an
+//    ActivityResult.
 //  - Peers send it RemoteWork (it runs the activities and answers each with
 //    a RemoteOutcome to the origin) and wake-ups for instances owned here.
 //  - The cluster tells it which peers are connected (PeerUp, every lease
@@ -30,6 +31,11 @@ struct PeerUp {
 };
 
 caf::actor spawn_node_actor(caf::actor_system& system, Runtime& runtime);
+
+/// How an instance hands over the activities it scheduled: to the pool
+/// directly when there is no choice to make (no peers, or idle workers for
+/// all), otherwise to the node actor.
+void dispatch(Runtime& runtime, Dispatch d);
 
 }  // namespace durable::actors
 
