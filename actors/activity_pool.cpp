@@ -5,6 +5,9 @@
 namespace durable::actors {
 namespace {
 
+// Each run moves an activity's mean duration this far towards its own.
+constexpr double kMeanWeight = 0.1;
+
 int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -26,6 +29,13 @@ void ActivityPool::start_worker(size_t slot) {
   auto worker = std::make_shared<Worker>();
   worker->thread = std::thread(work, shared_, worker);
   workers_[slot] = std::move(worker);
+}
+
+std::optional<std::chrono::microseconds> ActivityPool::mean_duration(const std::string& name) const {
+  std::lock_guard lock(shared_->mutex);
+  auto it = shared_->mean_us.find(name);
+  if (it == shared_->mean_us.end()) return std::nullopt;
+  return std::chrono::microseconds(static_cast<int64_t>(it->second));
 }
 
 size_t ActivityPool::backlog() const {
@@ -78,11 +88,15 @@ void ActivityPool::work(std::shared_ptr<Shared> shared, std::shared_ptr<Worker> 
       shared->queue.pop_front();
       ++shared->running;
     }
-    self->busy_since = steady_ns();
+    const int64_t started = steady_ns();
+    self->busy_since = started;
     auto outcome = shared->registry.run_activity(job.context, job.input);
+    const double took_us = static_cast<double>(steady_ns() - started) / 1e3;
     {
       std::lock_guard lock(shared->mutex);
       --shared->running;
+      auto [mean, first] = shared->mean_us.try_emplace(job.context.name, took_us);
+      if (!first) mean->second += kMeanWeight * (took_us - mean->second);
     }
     {
       std::shared_lock gate(shared->gate);

@@ -17,6 +17,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
 #include <shared_mutex>
 #include <thread>
 #include <vector>
@@ -51,6 +54,9 @@ class ActivityPool {
   /// advertises it and balances activities by.
   size_t backlog() const;
   size_t workers() const { return workers_.size(); }
+  /// How long activity `name` has been taking here (a moving average);
+  /// nothing before the first one finished.
+  std::optional<std::chrono::microseconds> mean_duration(const std::string& name) const;
 
  private:
   // Shared with the threads, so an abandoned thread outlives the pool safely.
@@ -61,6 +67,7 @@ class ActivityPool {
     std::condition_variable ready;
     std::deque<ActivityJob> queue;
     size_t running = 0;
+    std::unordered_map<std::string, double> mean_us;  // by activity name
     bool stopping = false;
     // Held (shared) while a job's `done` runs; stop() takes it exclusively
     // and sets `closed`, so an abandoned worker that finishes after the pool

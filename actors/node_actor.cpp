@@ -69,19 +69,29 @@ struct NodeState {
     return nullptr;
   }
 
-  // Idle workers here first (no serialising, no network); past that, the
-  // node with the fewest activities waiting, this one on a tie.
+  // Idle workers here first (no serialising, no network). Past that, an
+  // activity goes to the peer with the fewest activities waiting when that
+  // saves more than a round trip: the difference in queue length times how
+  // long the activity takes here. (One not seen yet goes on any difference,
+  // so that no-op activities stay home and slow ones spread.)
   void dispatch(Dispatch& d) {
     const int64_t workers = static_cast<int64_t>(rt->pool.workers());
     int64_t local = static_cast<int64_t>(rt->pool.backlog()) - workers;
     std::vector<Dispatch::Job> here;
     std::vector<RemoteWork> remote(peers.size());
+    std::string mean_name;
+    std::optional<std::chrono::microseconds> mean;
     for (Dispatch::Job& job : d.jobs) {
       Peer* best = nullptr;
       if (local >= 0) {
         for (Peer& p : peers) {
-          if (p.waiting() < (best ? best->waiting() : local)) best = &p;
+          if (!best || p.waiting() < best->waiting()) best = &p;
         }
+        if (best && job.name != mean_name) {
+          mean_name = job.name;
+          mean = rt->pool.mean_duration(job.name);
+        }
+        if (best && !worth_sending(local - best->waiting(), mean, workers)) best = nullptr;
       }
       if (!best) {
         ++local;
@@ -219,7 +229,16 @@ struct NodeState {
                        tick_atom::value);
   }
 
+  static bool worth_sending(int64_t fewer_waiting, std::optional<std::chrono::microseconds> mean, int64_t workers) {
+    if (fewer_waiting <= 0) return false;
+    return !mean || fewer_waiting * mean->count() / workers > kRoundTrip.count();
+  }
+
   static constexpr std::chrono::milliseconds kMinTick{10};
+  // What sending an activity away costs on top of running it: a CAF round
+  // trip on loopback is 0.3-0.4 ms idle (shared/notes/libraries.md), more
+  // on a busy machine.
+  static constexpr std::chrono::microseconds kRoundTrip{1000};
 };
 
 caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {

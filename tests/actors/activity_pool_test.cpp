@@ -1,0 +1,83 @@
+// The activity pool on its own: results come back through `done`, the
+// backlog counts what waits and what runs, and each activity's mean
+// duration is learned (the node actor balances by it).
+#include "actors/activity_pool.hpp"
+
+#include <gtest/gtest.h>
+
+#include <latch>
+#include <thread>
+
+#include "orchestration/payload.hpp"
+
+namespace durable::actors {
+namespace {
+
+using namespace std::chrono_literals;
+using orchestration::ActivityContext;
+using orchestration::ActivityOutcome;
+using orchestration::from_payload;
+using orchestration::to_payload;
+
+class ActivityPoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    registry_.add_activity("Sleep", [](ActivityContext&, int64_t ms) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      return ms;
+    });
+    registry_.add_activity("Fail", [](ActivityContext&, int64_t) -> int64_t { throw std::runtime_error("no"); });
+  }
+  ActivityJob job(const std::string& name, int64_t input, std::function<void(ActivityOutcome)> done) {
+    return {{"i", name, 0}, to_payload(input), std::move(done)};
+  }
+  orchestration::Registry registry_;
+};
+
+TEST_F(ActivityPoolTest, ResultsAndFailuresComeBackThroughDone_BacklogCountsWaitingAndRunning) {
+  ActivityPool pool(registry_, 2);
+  EXPECT_EQ(pool.workers(), 2u);
+  EXPECT_EQ(pool.backlog(), 0u);
+  std::latch finished(4);
+  std::vector<int64_t> outputs;
+  std::string failure;
+  std::mutex mutex;
+  std::vector<ActivityJob> jobs;
+  for (int64_t ms : {100, 100, 100}) {
+    jobs.push_back(job("Sleep", ms, [&](ActivityOutcome o) {
+      std::lock_guard lock(mutex);
+      outputs.push_back(from_payload<int64_t>(std::get<orchestration::Payload>(o)));
+      finished.count_down();
+    }));
+  }
+  jobs.push_back(job("Fail", 0, [&](ActivityOutcome o) {
+    std::lock_guard lock(mutex);
+    failure = std::get<orchestration::FailureDetails>(o).message;
+    finished.count_down();
+  }));
+  pool.submit(std::move(jobs));
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(pool.backlog(), 4u);  // two running, two waiting
+  finished.wait();
+  EXPECT_EQ(outputs, (std::vector<int64_t>{100, 100, 100}));
+  EXPECT_EQ(failure, "no");
+  EXPECT_EQ(pool.backlog(), 0u);
+}
+
+TEST_F(ActivityPoolTest, LearnsEachActivitysMeanDuration) {
+  ActivityPool pool(registry_, 1);
+  EXPECT_FALSE(pool.mean_duration("Sleep"));
+  std::latch finished(3);
+  std::vector<ActivityJob> jobs;
+  for (int i = 0; i < 3; ++i) jobs.push_back(job("Sleep", 20, [&](ActivityOutcome) { finished.count_down(); }));
+  pool.submit(std::move(jobs));
+  finished.wait();
+  auto mean = pool.mean_duration("Sleep");
+  ASSERT_TRUE(mean);
+  EXPECT_GE(*mean, 20ms);
+  EXPECT_LT(*mean, 500ms);
+  EXPECT_FALSE(pool.mean_duration("Fail"));  // never ran
+}
+
+}  // namespace
+}  // namespace durable::actors
