@@ -7,6 +7,8 @@
 
 #include <signal.h>
 
+#include <httplib.h>
+
 #include <map>
 #include <thread>
 
@@ -45,10 +47,10 @@ class ClusterTest : public durable::testing::RedisTest {
     store_.emplace(std::move(*s));
   }
 
-  Node start_node(const std::string& id, std::string lease_ttl = "2") {
+  Node start_node(const std::string& id, std::string lease_ttl = "2", std::string http = "off") {
     auto node = std::make_unique<durable::testing::NodeProcess>(std::vector<std::string>{
         "--redis", server().url(), "--hub", "cluster", "--partitions", std::to_string(kPartitions), "--node-id", id,
-        "--log-level", "info", "--workers", "2", "--http", "off", "--lease-ttl", lease_ttl, "--lease-renewal", "0.4",
+        "--log-level", "info", "--workers", "2", "--http", http, "--lease-ttl", lease_ttl, "--lease-renewal", "0.4",
         "--node-timeout", "1.2"});
     EXPECT_TRUE(node->start());
     return node;
@@ -141,6 +143,61 @@ TEST_F(ClusterTest, ThreeNodes_SplitThePartitions_AKilledNodesShareMoves_Everyth
     }
     ASSERT_EQ(value, kSignals / kCounters) << "counter k" << k;
   }
+}
+
+// A metric's value in a node's /metrics text (-1: not there).
+double metric(const std::string& http_address, const std::string& name) {
+  const auto colon = http_address.rfind(':');
+  httplib::Client http(http_address.substr(0, colon), std::stoi(http_address.substr(colon + 1)));
+  auto r = http.Get("/runtime/webhooks/durabletask/metrics");
+  if (!r || r->status != 200) return -1;
+  const size_t at = r->body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(r->body.substr(at + name.size() + 2));
+}
+
+TEST_F(ClusterTest, NodesConnectOverCaf_SubOrchestrationsOnOtherNodesAreWokenOverIt) {
+  Node a = start_node("a", "2", "127.0.0.1:0"), b = start_node("b", "2", "127.0.0.1:0"),
+       c = start_node("c", "2", "127.0.0.1:0");
+  wait_for({{"a", 3}, {"b", 3}, {"c", 2}});
+  // Each node knows the other two (they connect one lease round after
+  // seeing each other in the member list).
+  std::map<std::string, std::string> http;
+  for (auto deadline = Clock::now() + 10s; Clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
+    auto nodes = client_->nodes();
+    ASSERT_TRUE(nodes) << nodes.status().to_string();
+    http.clear();
+    for (const auto& n : *nodes) {
+      if (!n.http_address.empty() && metric(n.http_address, "durable_peers") == 2) http[n.id] = n.http_address;
+    }
+    if (http.size() == 3) break;
+  }
+  ASSERT_EQ(http.size(), 3u) << a->log_tail() << b->log_tail() << c->log_tail();
+  // The routers learn who owns what from the member list, a lease round
+  // (0.4 s) after the leases moved; until then a wake-up for a partition
+  // that just moved goes by the wake stream alone.
+  std::this_thread::sleep_for(1s);
+
+  // A parent and its child live in different partitions, mostly on
+  // different nodes: the child's start and its result are woken over CAF.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200; ++i) {
+    auto id = client_->start("HelloParent", to_payload(std::vector<std::string>{"City" + std::to_string(i)}),
+                             "parent-" + std::to_string(i));
+    ASSERT_TRUE(id) << id.status().to_string();
+    ids.push_back(*id);
+  }
+  for (int i = 0; i < 200; ++i) {
+    auto row = client_->wait(ids[i], 60s);
+    ASSERT_TRUE(row) << row.status().to_string();
+    ASSERT_EQ(row->status, OrchestrationStatus::completed) << ids[i];
+    EXPECT_EQ(from_payload<std::vector<std::string>>(row->output),
+              std::vector<std::string>{"Hello City" + std::to_string(i) + "!"});
+  }
+  double peer_wakes = 0;
+  for (const auto& [id, address] : http) peer_wakes += metric(address, "durable_peer_wakes_total");
+  // About two parents in three have their child on another node, which
+  // makes two wake-ups over CAF: the child's start and the parent's result.
+  EXPECT_GT(peer_wakes, 150);
 }
 
 TEST_F(ClusterTest, FrozenNode_IsFencedAndLosesItsPartitions_ThenRejoinsCleanly) {
