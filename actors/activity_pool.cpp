@@ -17,7 +17,7 @@ int64_t steady_ns() {
 
 ActivityPool::ActivityPool(const orchestration::Registry& registry, size_t workers,
                            std::chrono::milliseconds hang_timeout)
-    : shared_(std::make_shared<Shared>(registry)), hang_timeout_(hang_timeout) {
+    : shared_(std::make_shared<Shared>(registry)), hang_timeout_(hang_timeout), worker_count_(workers) {
   workers_.resize(workers);
   for (size_t i = 0; i < workers; ++i) start_worker(i);
   watchdog_ = std::thread([this] { watch(); });
@@ -94,7 +94,8 @@ void ActivityPool::work(std::shared_ptr<Shared> shared, std::shared_ptr<Worker> 
     const double took_us = static_cast<double>(steady_ns() - started) / 1e3;
     {
       std::lock_guard lock(shared->mutex);
-      --shared->running;
+      self->busy_since = 0;
+      if (!self->abandoned) --shared->running;  // else the watchdog took it off
       auto [mean, first] = shared->mean_us.try_emplace(job.context.name, took_us);
       if (!first) mean->second += kMeanWeight * (took_us - mean->second);
     }
@@ -102,7 +103,6 @@ void ActivityPool::work(std::shared_ptr<Shared> shared, std::shared_ptr<Worker> 
       std::shared_lock gate(shared->gate);
       if (!shared->closed) job.done(std::move(outcome));
     }
-    self->busy_since = 0;
     if (self->abandoned) return;  // a replacement took this slot
   }
 }
@@ -119,9 +119,15 @@ void ActivityPool::watch() {
       Worker& w = *workers_[slot];
       const int64_t since = w.busy_since.load();
       if (since == 0 || now - since < std::chrono::nanoseconds(hang_timeout_).count()) continue;
+      {
+        // Off the backlog: its replacement counts from now on.
+        std::lock_guard l(shared_->mutex);
+        if (w.busy_since == 0) continue;  // it finished meanwhile
+        w.abandoned = true;
+        --shared_->running;
+      }
       durable::logger("activity")->warn("an activity worker has been busy for over {} ms; replacing it",
                                         hang_timeout_.count());
-      w.abandoned = true;
       w.thread.detach();
       start_worker(slot);
     }

@@ -53,7 +53,7 @@ class ActivityPool {
   /// Jobs waiting for a worker or running: the node's load, as it
   /// advertises it and balances activities by.
   size_t backlog() const;
-  size_t workers() const { return workers_.size(); }
+  size_t workers() const { return worker_count_; }
   /// How long activity `name` has been taking here (a moving average);
   /// nothing before the first one finished.
   std::optional<std::chrono::microseconds> mean_duration(const std::string& name) const;
@@ -77,7 +77,7 @@ class ActivityPool {
   };
   struct Worker {
     std::atomic<int64_t> busy_since{0};  // steady-clock ns; 0 when idle
-    std::atomic<bool> abandoned{false};
+    std::atomic<bool> abandoned{false};  // set under Shared::mutex
     std::thread thread;
   };
 
@@ -87,6 +87,7 @@ class ActivityPool {
 
   std::shared_ptr<Shared> shared_;
   const std::chrono::milliseconds hang_timeout_;
+  const size_t worker_count_;
   std::vector<std::shared_ptr<Worker>> workers_;
   std::mutex watch_mutex_;
   std::condition_variable watch_stop_;

@@ -108,15 +108,15 @@ struct RemoteOutcome {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteActivity& x) {
-  return f(caf::meta::type_name("RemoteActivity"), x.seq, x.instance_id, x.name, x.task_id, x.input);
+  return f(caf::meta::type_name("durable.RemoteActivity"), x.seq, x.instance_id, x.name, x.task_id, x.input);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteWork& x) {
-  return f(caf::meta::type_name("RemoteWork"), x.origin, x.activities);
+  return f(caf::meta::type_name("durable.RemoteWork"), x.origin, x.activities);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteOutcome& x) {
-  return f(caf::meta::type_name("RemoteOutcome"), x.seq, x.failed, x.output, x.error_type, x.stack_trace,
+  return f(caf::meta::type_name("durable.RemoteOutcome"), x.seq, x.failed, x.output, x.error_type, x.stack_trace,
            x.backlog);
 }
 

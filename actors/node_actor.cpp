@@ -75,7 +75,7 @@ struct NodeState {
   // long the activity takes here. (One not seen yet goes on any difference,
   // so that no-op activities stay home and slow ones spread.)
   void dispatch(Dispatch& d) {
-    const int64_t workers = static_cast<int64_t>(rt->pool.workers());
+    const int64_t workers = std::max<int64_t>(1, static_cast<int64_t>(rt->pool.workers()));
     int64_t local = static_cast<int64_t>(rt->pool.backlog()) - workers;
     std::vector<Dispatch::Job> here;
     std::vector<RemoteWork> remote(peers.size());
@@ -164,11 +164,14 @@ struct NodeState {
       if (p.actor != up.actor) {
         // Reconnected (the peer restarted, or its link was re-established):
         // what the old link carried is treated as lost.
-        peer_down(p.actor.address());
+        const caf::actor_addr old = p.actor.address();
+        peer_down(old);  // erases `p`
         break;
       }
       p.workers = std::max<int64_t>(1, static_cast<int64_t>(up.workers));
-      p.backlog = static_cast<int64_t>(up.load);
+      // With work of ours there, its answers carry a fresher backlog than
+      // the member list, which may be a lease round old.
+      if (p.in_flight == 0) p.backlog = static_cast<int64_t>(up.load);
       return;
     }
     self->monitor(up.actor);
@@ -201,7 +204,7 @@ struct NodeState {
       run_here(*rt, d.reply_to, d.instance_id, d.execution_id, std::move(d.jobs));
     }
     rt->counters.activities_rerun += rerun;
-    durable::logger("node")->info("peer {} disconnected; running its {} activities in flight here", p->id, rerun);
+    durable::logger("node")->info("peer {} is gone; running its {} activities in flight here", p->id, rerun);
     peers.erase(p);
     rt->counters.peers = peers.size();
   }
@@ -245,6 +248,8 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
   self->state.self = self;
   self->state.rt = rt;
   self->set_down_handler([self](caf::down_msg& down) { self->state.peer_down(down.source); });
+  // Instances take the pool's fast path while no peer is counted.
+  self->attach_functor([rt] { rt->counters.peers = 0; });
   return {
       [self](Dispatch& d) { self->state.dispatch(d); },
       [self](RemoteWork& w) { self->state.run_for_peer(w); },
@@ -254,6 +259,14 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
         for (const std::string& id : ids) self->state.rt->router.wake_local(id);
       },
       [self](PeerUp& up) { self->state.peer_up(up); },
+      [self](PeerGone& gone) {
+        for (const Peer& p : self->state.peers) {
+          if (p.id != gone.node_id) continue;
+          self->demonitor(p.actor);
+          self->state.peer_down(p.actor.address());
+          break;
+        }
+      },
       [self](tick_atom) { self->state.on_tick(); },
   };
 }

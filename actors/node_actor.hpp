@@ -10,9 +10,10 @@
 //  - Peers send it RemoteWork (it runs the activities and answers each with
 //    a RemoteOutcome to the origin) and wake-ups for instances owned here.
 //  - The cluster tells it which peers are connected (PeerUp, every lease
-//    round). It monitors them; when one goes down, the activities it had in
-//    flight there run again here (activities are at-least-once). Nothing is
-//    taken over on a down message: ownership is decided by the leases.
+//    round) and which left (PeerGone). It monitors them; when one goes down
+//    or leaves, the activities it had in flight there run again here
+//    (activities are at-least-once). Nothing is taken over on a down
+//    message: ownership is decided by the leases.
 
 #include <caf/all.hpp>
 
@@ -30,6 +31,12 @@ struct PeerUp {
   uint64_t load = 0;
 };
 
+/// A peer left the live member list: nothing more goes there, and what it
+/// had in flight runs again here.
+struct PeerGone {
+  std::string node_id;
+};
+
 caf::actor spawn_node_actor(caf::actor_system& system, Runtime& runtime);
 
 /// How an instance hands over the activities it scheduled: to the pool
@@ -40,3 +47,4 @@ void dispatch(Runtime& runtime, Dispatch d);
 }  // namespace durable::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::PeerUp)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::PeerGone)

@@ -322,16 +322,26 @@ void Node::stop() {
     // Off the member list: the others take its share now, not after the timeout.
     (void)lease_store_->leave(options_.runtime.node_id);
   }
-  if (pool_) pool_->stop();
+  // Peers see the node actor go down now and run again what they had sent
+  // here, rather than wait for the pool to finish what is running.
   if (system_) {
     caf::anon_send_exit(peers_, caf::exit_reason::user_shutdown);
     if (runtime_) caf::anon_send_exit(runtime_->node_actor, caf::exit_reason::user_shutdown);
-    system_->await_all_actors_done();
   }
-  // Their callbacks send to actors: gone before the actor system is.
-  if (runtime_) runtime_->stores.clear();
+  if (pool_) pool_->stop();
+  if (system_) system_->await_all_actors_done();
+  // Their callbacks send to actors: gone before the actor system is, and so
+  // are the handles.
+  if (runtime_) {
+    runtime_->stores.clear();
+    runtime_->node_actor = {};
+  }
+  if (router_) router_->set_remote_owners({});
+  peers_ = {};
+  const bool owned = !leases.empty();
+  leases.clear();
   system_.reset();
-  if (!leases.empty()) durable::logger("node")->info("node {} stopped", options_.runtime.node_id);
+  if (owned) durable::logger("node")->info("node {} stopped", options_.runtime.node_id);
 }
 
 }  // namespace durable::cluster

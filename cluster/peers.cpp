@@ -2,6 +2,7 @@
 
 #include <caf/io/all.hpp>
 
+#include <algorithm>
 #include <map>
 
 #include "actors/node_actor.hpp"
@@ -10,10 +11,21 @@
 namespace durable::cluster {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+// After a failed connect, the next waits this long, doubling up to the
+// maximum: CAF 0.17's middleman connects with a blocking ::connect(), so an
+// address that drops packets holds it for minutes, and re-asking every round
+// would pile up requests behind it.
+constexpr std::chrono::milliseconds kFirstBackoff{500};
+constexpr std::chrono::milliseconds kMaxBackoff{60'000};
+
 struct Link {
   std::string address;  // host:port it was connected at
   caf::actor actor;     // its node actor; invalid while not connected
   bool connecting = false;
+  std::chrono::milliseconds backoff{0};
+  Clock::time_point next_try{};
 };
 
 struct PeersState {
@@ -30,6 +42,7 @@ struct PeersState {
 
   void on_members(Membership& m) {
     members = std::move(m.nodes);
+    forget_departed();
     for (const store::NodeInfo& n : members) {
       if (n.id == self_id || n.cluster_address.empty()) continue;
       Link& link = links[n.id];
@@ -40,7 +53,7 @@ struct PeersState {
       }
       if (link.actor) {
         self->send(node_actor, actors::PeerUp{n.id, link.actor, n.workers, n.load});
-      } else if (!link.connecting) {
+      } else if (!link.connecting && Clock::now() >= link.next_try) {
         connect(n.id, n.cluster_address);
       }
     }
@@ -60,11 +73,17 @@ struct PeersState {
     self->request(mm, connect_timeout, caf::connect_atom::value, address.substr(0, colon),
                   static_cast<uint16_t>(port))
         .then(
-            [this, id, address](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+            [this, id, address](const caf::node_id& node, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
               Link& link = links[id];
               if (link.address != address) return;  // the peer moved meanwhile
               link.connecting = false;
-              if (!ptr) return;
+              if (node == self->home_system().node()) {
+                // A node that left advertised the port this one listens on now.
+                failed(link);
+                return;
+              }
+              if (!ptr) return failed(link);
+              link.backoff = {};
               link.actor = caf::actor_cast<caf::actor>(std::move(ptr));
               self->monitor(link.actor);
               durable::logger("peers")->debug("connected to {} at {}", id, address);
@@ -75,10 +94,35 @@ struct PeersState {
             },
             [this, id, address](const caf::error& e) {
               Link& link = links[id];
-              if (link.address == address) link.connecting = false;
+              if (link.address == address) {
+                link.connecting = false;
+                failed(link);
+              }
               durable::logger("peers")->warn("cannot connect to {} at {}: {}", id, address,
                                              self->home_system().render(e));
             });
+  }
+
+  static void failed(Link& link) {
+    link.backoff = std::min(kMaxBackoff, std::max(kFirstBackoff, 2 * link.backoff));
+    link.next_try = Clock::now() + link.backoff;
+  }
+
+  // Links to nodes no longer in the live member list: the node actor stops
+  // sending there and runs again what was in flight.
+  void forget_departed() {
+    for (auto it = links.begin(); it != links.end();) {
+      const bool live = std::any_of(members.begin(), members.end(), [&](const auto& n) { return n.id == it->first; });
+      if (live) {
+        ++it;
+        continue;
+      }
+      if (it->second.actor) {
+        self->demonitor(it->second.actor);
+        self->send(node_actor, actors::PeerGone{it->first});
+      }
+      it = links.erase(it);
+    }
   }
 
   void on_down(const caf::actor_addr& source) {

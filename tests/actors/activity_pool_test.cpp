@@ -79,5 +79,25 @@ TEST_F(ActivityPoolTest, LearnsEachActivitysMeanDuration) {
   EXPECT_FALSE(pool.mean_duration("Fail"));  // never ran
 }
 
+TEST_F(ActivityPoolTest, AHungWorkerIsReplaced_AndLeavesTheBacklog) {
+  ActivityPool pool(registry_, 1, 100ms);
+  std::latch hung(1), next(1);
+  std::vector<ActivityJob> first;
+  first.push_back(job("Sleep", 1000, [&](ActivityOutcome) { hung.count_down(); }));
+  pool.submit(std::move(first));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(pool.backlog(), 1u);
+  // Past the hang timeout a new worker takes the slot, so the pool is idle
+  // again and runs the next job while the stuck one goes on.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(pool.backlog(), 0u);
+  std::vector<ActivityJob> second;
+  second.push_back(job("Sleep", 1, [&](ActivityOutcome) { next.count_down(); }));
+  pool.submit(std::move(second));
+  EXPECT_TRUE(next.try_wait() || (std::this_thread::sleep_for(200ms), next.try_wait()));
+  hung.wait();  // the abandoned one still delivers, and is not counted twice
+  EXPECT_EQ(pool.backlog(), 0u);
+}
+
 }  // namespace
 }  // namespace durable::actors
