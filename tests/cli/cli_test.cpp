@@ -284,14 +284,17 @@ TEST_F(CliTest, Cluster_ATableOfNodesAndPartitions_OrTheRawJson) {
   EXPECT_EQ(cluster["nodes"][0]["partitions"], json::parse("[0,1,2,3]"));
   EXPECT_EQ(cluster["partitions"], 4);
   EXPECT_EQ(cluster["unowned"], json::array());
+  const std::string peers_at = cluster["nodes"][0]["clusterAddress"];
+  EXPECT_TRUE(peers_at.starts_with("127.0.0.1:") && peers_at.size() > 10) << peers_at;
 
   auto table = durable({"cluster"});
   EXPECT_EQ(table.exit_code, 0) << table.err;
   auto lines = lines_of(table.out);
   ASSERT_EQ(lines.size(), 2u) << table.out;
   const std::string pad(http.size() - 4, ' ');
-  EXPECT_EQ(lines[0], "NODE    STATE  PARTITIONS  LOAD  HTTP" + pad + "  LAST HEARTBEAT");
-  EXPECT_TRUE(lines[1].starts_with("node-1  live   4: 0-3      0     " + http + "  ")) << lines[1];
+  const std::string cluster_pad(peers_at.size() - 7, ' ');
+  EXPECT_EQ(lines[0], "NODE    STATE  PARTITIONS  LOAD  HTTP" + pad + "  CLUSTER" + cluster_pad + "  LAST HEARTBEAT");
+  EXPECT_TRUE(lines[1].starts_with("node-1  live   4: 0-3      0     " + http + "  " + peers_at + "  ")) << lines[1];
   EXPECT_TRUE(lines[1].ends_with(" s ago")) << lines[1];
 
   // A lease held by a node that is not a member (one that vanished): its
