@@ -44,6 +44,11 @@ Result<std::unique_ptr<Node>> Node::start(const orchestration::Registry& registr
 
 Status Node::open(const orchestration::Registry& registry, const entities::EntityRegistry& entities) {
   auto log = durable::logger("node");
+  const std::string advertised = options_.cluster_advertise.empty() ? options_.cluster_host : options_.cluster_advertise;
+  if (advertised.empty() || advertised == "0.0.0.0" || advertised == "::") {
+    return Status::invalid_argument("peers cannot reach a node at '" + advertised +
+                                    "': give the address they should dial (--cluster-advertise)");
+  }
   auto control = store::Store::connect(options_.store);
   if (!control) return control.status();
   if (Status s = control->check_hub(); !s) return s;
@@ -79,7 +84,7 @@ Status Node::open(const orchestration::Registry& registry, const entities::Entit
     return Status(Errc::unavailable, "cannot listen for peers on " + options_.cluster_host + ":" +
                                std::to_string(options_.cluster_port) + ": " + system_->render(port.error()));
   }
-  cluster_address_ = options_.cluster_host + ":" + std::to_string(*port);
+  cluster_address_ = advertised + ":" + std::to_string(*port);
   peers_ = spawn_peers(*system_, *router_, runtime_->node_actor, options_.runtime.node_id, options_.store.partitions,
                        options_.node_timeout);
 

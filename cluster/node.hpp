@@ -55,9 +55,12 @@ struct NodeOptions {
   /// others take over its share once its leases expire.
   std::chrono::milliseconds node_timeout{6'000};
   /// Where the node listens for its peers (CAF middleman); port 0: any free
-  /// port. Advertised in the member list as host:port.
+  /// port. Advertised in the member list as host:port, with
+  /// `cluster_advertise` as the host when set (needed when listening on
+  /// 0.0.0.0, which peers cannot dial).
   std::string cluster_host = "127.0.0.1";
   uint16_t cluster_port = 0;
+  std::string cluster_advertise;
   /// What the node advertises as its HTTP API.
   std::string http_address;
 };

@@ -92,10 +92,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--http", flags.http, "host:port of the HTTP API ('off': none; port 0: any free port)")
       ->capture_default_str();
-  app.add_option("--cluster-host", options.cluster_host, "address peers reach this node at (CAF middleman)")
+  app.add_option("--cluster-host", options.cluster_host, "address to listen on for peers (CAF middleman)")
       ->capture_default_str();
   app.add_option("--cluster-port", options.cluster_port, "port peers reach this node at (0: any free port)")
       ->capture_default_str();
+  app.add_option("--cluster-advertise", options.cluster_advertise,
+                 "address peers dial for this node (default: --cluster-host; needed with 0.0.0.0)");
   app.add_option("--http-key", flags.http_key, "a key every HTTP request must carry (?code= or Bearer)");
   app.add_option("--lease-ttl", flags.lease_ttl_s, "seconds a partition lease lasts unrenewed (another node may take it after)")
       ->check(CLI::PositiveNumber)

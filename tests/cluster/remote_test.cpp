@@ -67,9 +67,12 @@ class RemoteTest : public durable::testing::RedisTest {
     client_ = std::move(*client);
   }
 
-  std::unique_ptr<Node> start_node(const std::string& id) {
+  std::unique_ptr<Node> start_node(const std::string& id, std::string host = "127.0.0.1",
+                                   std::string advertise = {}) {
     NodeOptions options = options_;
     options.runtime.node_id = id;
+    options.cluster_host = std::move(host);
+    options.cluster_advertise = std::move(advertise);
     auto node = Node::start(registry_, entities_, options);
     EXPECT_TRUE(node) << node.status().to_string();
     return node ? std::move(*node) : nullptr;
@@ -143,6 +146,23 @@ TEST_F(RemoteTest, AWakeForAnInstanceOfThePeersPartitionGoesToThePeer) {
   a->wake(id_on(*a, "here"));  // a's own: never sent
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(a->counters().peer_wakes.load(), 0u);
+}
+
+TEST_F(RemoteTest, ANodeListeningOnEveryInterface_AdvertisesTheAddressItWasGiven) {
+  auto a = start_node("a");
+  auto b = start_node("b", "0.0.0.0", "127.0.0.1");
+  ASSERT_TRUE(a && b);
+  EXPECT_TRUE(b->cluster_address().starts_with("127.0.0.1:")) << b->cluster_address();
+  EXPECT_TRUE(wait_balanced(*a, *b));
+
+  NodeOptions unreachable = options_;
+  unreachable.runtime.node_id = "c";
+  unreachable.cluster_host = "0.0.0.0";
+  auto refused = Node::start(registry_, entities_, unreachable);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.status().code(), Errc::invalid_argument);
+  EXPECT_EQ(refused.status().message(),
+            "peers cannot reach a node at '0.0.0.0': give the address they should dial (--cluster-advertise)");
 }
 
 TEST_F(RemoteTest, ActivitiesInFlightOnAPeerThatGoesDownRunAgainOnTheOrigin) {
