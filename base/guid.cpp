@@ -1,6 +1,12 @@
 #include "base/guid.hpp"
 
-#include <random>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
 
 #include "base/sha1.hpp"
 
@@ -8,6 +14,45 @@ namespace durable {
 namespace {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
+
+// Random bytes for version-4 GUIDs: OpenSSL's CSPRNG (a per-thread DRBG,
+// seeded from getrandom and reseeded on its own), read 1 KiB at a time into
+// a per-thread buffer so one GUID costs a copy, not a call. A forked child
+// drops what its parent had buffered (it would repeat the parent's GUIDs).
+std::atomic<uint64_t> fork_generation{0};
+
+struct RandomBuffer {
+  static constexpr std::size_t kSize = 1024;
+  std::uint8_t bytes[kSize];
+  std::size_t used = kSize;
+  uint64_t generation = 0;
+
+  void take(std::uint8_t* out, std::size_t n) {
+    const uint64_t now = fork_generation.load(std::memory_order_relaxed);
+    if (generation != now) {
+      used = kSize;
+      generation = now;
+    }
+    if (kSize - used < n) {
+      if (RAND_bytes(bytes, static_cast<int>(kSize)) != 1) {
+        throw std::runtime_error("RAND_bytes failed: " + std::to_string(ERR_get_error()));
+      }
+      used = 0;
+    }
+    std::memcpy(out, bytes + used, n);
+    std::memset(bytes + used, 0, n);  // a byte given out is not kept
+    used += n;
+  }
+};
+
+RandomBuffer& random_buffer() {
+  static const bool registered = [] {
+    return pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1, std::memory_order_relaxed); }) == 0;
+  }();
+  (void)registered;
+  thread_local RandomBuffer buffer;
+  return buffer;
+}
 
 // 32 hex digits, with a dash before bytes 4, 6, 8 and 10 when `dashes` (8-4-4-4-12).
 std::string format_guid(const GuidBytes& g, bool dashes) {
@@ -46,13 +91,8 @@ std::string name_based_guid(const GuidBytes& name_space, std::string_view name) 
 }
 
 std::string random_guid() {
-  // One device per thread: std::random_device is not safe to share unsynchronised.
-  thread_local std::random_device device;
   GuidBytes g{};
-  for (std::size_t i = 0; i < g.size(); i += 4) {
-    const std::uint32_t word = device();
-    for (std::size_t j = 0; j < 4; ++j) g[i + j] = static_cast<std::uint8_t>(word >> (8 * j));
-  }
+  random_buffer().take(g.data(), g.size());
   set_version_and_variant(g, 4);
   return format_guid(g, /*dashes=*/false);
 }

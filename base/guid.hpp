@@ -32,10 +32,13 @@ std::string name_based_guid(std::string_view name);
 /// As above, in the namespace `name_space` (bytes in RFC 4122 order).
 std::string name_based_guid(const GuidBytes& name_space, std::string_view name);
 
-/// A new random version-4 UUID from std::random_device, as 32 lower-case hex
-/// digits without dashes (the form of .NET's Guid.NewGuid().ToString("N")).
-/// Safe to call from any thread (one device per thread). Throws
-/// std::system_error only if the OS entropy source fails.
+/// A new random version-4 UUID, as 32 lower-case hex digits without dashes
+/// (the form of .NET's Guid.NewGuid().ToString("N")). Its 122 random bits
+/// come from OpenSSL's CSPRNG (seeded from getrandom), so no one can predict
+/// another client's ids from its own: request ids de-duplicate entity
+/// signals. About a copy per call (bytes are drawn 1 KiB at a time per
+/// thread); safe from any thread and across fork(). Throws
+/// std::runtime_error only if OpenSSL cannot produce random bytes.
 std::string random_guid();
 
 }  // namespace durable

@@ -5,6 +5,7 @@
 //   signals into one hot counter the same, all to one counter
 //   call latency                 an orchestration calling a counter in a loop
 //   bank transfers               Transfer orchestrations (two locks, three calls)
+//   request ids                  random_guid() per second on 1 and 8 threads
 //
 // A signal counts as applied when the node has run its operation (the
 // node's entity_operations counter), i.e. committed in a batch.
@@ -18,6 +19,7 @@
 #include <random>
 #include <thread>
 
+#include "base/guid.hpp"
 #include "bench/bench_redis.hpp"
 #include "client/client.hpp"
 #include "cluster/node.hpp"
@@ -119,6 +121,24 @@ struct Bench {
   }
 };
 
+// random_guid() calls per second over `threads` threads (every signal
+// without a caller's request id and every start without an id makes one).
+double guids_per_s(int threads) {
+  constexpr int kEach = 500'000;
+  std::atomic<size_t> sink{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      size_t n = 0;
+      for (int i = 0; i < kEach; ++i) n += random_guid().size();
+      sink += n;
+    });
+  }
+  for (auto& w : workers) w.join();
+  return threads * double(kEach) / seconds_since(start);
+}
+
 orchestration::Task<int64_t> call_loop(orchestration::OrchestrationContext& ctx, int64_t calls) {
   const EntityId counter("Counter", "loop-" + ctx.instance_id());
   int64_t value = 0;
@@ -174,6 +194,8 @@ int main(int argc, char** argv) {
   const int signals = quick ? 20'000 : 200'000;
   b.signals(signals / 4, 1000, threads, batch);  // warm up
   json r;
+  r["random_guid_1_thread_per_s"] = guids_per_s(1);
+  r["random_guid_8_threads_per_s"] = guids_per_s(8);
   b.prefix = "many";
   auto [many_acked, many_applied] = b.signals(signals, 1000, threads, batch);
   r["signals_1000_counters_acked_per_s"] = many_acked;

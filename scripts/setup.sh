@@ -14,6 +14,7 @@ packages=(
   libboost-dev          # msgpack-cxx's CMake config requires Boost headers
   libspdlog-dev libfmt-dev
   libjemalloc-dev       # the node's allocator (about 15% more episodes/s than glibc's here)
+  libssl-dev            # OpenSSL: the CSPRNG behind random GUIDs (request ids)
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -71,8 +71,9 @@ Result<InstanceRow> Store::wait(std::string_view id, std::chrono::milliseconds t
       if (auto done = finished(row)) return *done ? Result<InstanceRow>(std::move(**row)) : Result<InstanceRow>(*done);
       look = false;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    // Rounded up: a wait never gives up before its deadline (Redis may end
+    // a BLOCK a fraction of a millisecond early by our clock: loop again).
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left <= std::chrono::milliseconds(0)) {
       return Status(Errc::deadline_exceeded,
                     "instance '" + std::string(id) + "' is still " +

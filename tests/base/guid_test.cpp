@@ -2,8 +2,16 @@
 
 #include "base/guid.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 #include <set>
 #include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -113,6 +121,59 @@ TEST(Guid, Random_Is32LowerHexWithVersion4AndRfcVariant) {
 TEST(Guid, Random_DoesNotRepeat) {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) EXPECT_TRUE(seen.insert(random_guid()).second);
+}
+
+// 8 threads in each of 2 processes, the second forked after the first had
+// drawn random bytes (a child must not repeat what its parent buffered).
+std::vector<std::string> guids_from_threads(int threads, int each) {
+  std::vector<std::vector<std::string>> per(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      per[t].reserve(each);
+      for (int i = 0; i < each; ++i) per[t].push_back(random_guid());
+    });
+  }
+  for (auto& w : workers) w.join();
+  std::vector<std::string> all;
+  for (auto& v : per) all.insert(all.end(), v.begin(), v.end());
+  return all;
+}
+
+TEST(Guid, Random_AMillionFrom8ThreadsIn2Processes_NoDuplicate) {
+  constexpr int kThreads = 8;
+  constexpr int kEach = 62'500;  // x 8 threads x 2 processes = 1,000,000
+  std::unordered_set<std::string> seen;
+  seen.reserve(2 * kThreads * kEach + 1);
+  seen.insert(random_guid());  // the parent's buffer is full when it forks
+  char path[] = "/tmp/durable-guids-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::ofstream out(path, std::ios::binary);
+    for (const std::string& g : guids_from_threads(kThreads, kEach)) out << g << '\n';
+    out.close();
+    ::_exit(out ? 0 : 1);
+  }
+  const auto mine = guids_from_threads(kThreads, kEach);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::ifstream in(path);
+  std::vector<std::string> theirs;
+  for (std::string line; std::getline(in, line);) theirs.push_back(line);
+  std::remove(path);
+  ASSERT_EQ(theirs.size(), size_t{kThreads * kEach});
+  size_t duplicates = 0;
+  const std::vector<std::string>* lists[] = {&mine, &theirs};
+  for (const std::vector<std::string>* list : lists) {
+    for (const std::string& g : *list) duplicates += seen.insert(g).second ? 0 : 1;
+  }
+  EXPECT_EQ(duplicates, 0u);
+  EXPECT_EQ(seen.size(), size_t{2 * kThreads * kEach + 1});
 }
 
 }  // namespace

@@ -319,8 +319,10 @@ TEST_F(EntitiesTest, ScheduledSignal_AppliesAtItsTime) {
   start_node();
   const EntityId id("Counter", "later");
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  ASSERT_TRUE(client_->signal_entity(id, "add", to_payload(int64_t{1})));
-  ASSERT_TRUE(client_->signal_entity(id, "add", to_payload(int64_t{10}), {}, now + 1500ms));
+  // Both in one write: the batch that applies the first has the second.
+  client::EntitySignal both[] = {{id, "add", to_payload(int64_t{1}), {}, {}},
+                                 {id, "add", to_payload(int64_t{10}), {}, now + 1500ms}};
+  ASSERT_TRUE(client_->signal_entities(both));
   EXPECT_EQ(counter_when(id, 1), 1);
   auto waiting = client_->get_entity(id);
   EXPECT_EQ(waiting->scheduled, 1u);
