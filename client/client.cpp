@@ -1,10 +1,13 @@
 #include "client/client.hpp"
 
 #include <algorithm>
+#include <future>
 
 #include "base/guid.hpp"
 #include "base/instance_id.hpp"
 #include "base/text.hpp"
+#include "client/completions.hpp"
+#include "store/async_store.hpp"
 
 namespace durable::client {
 namespace {
@@ -16,9 +19,8 @@ using orchestration::TimePoint;
 // entity's last 1,000 request ids).
 constexpr size_t kMaxNameLength = 256;
 
-// Idle wait() connections kept for reuse; more concurrent waits than this
-// open connections of their own and close them when done.
-constexpr size_t kMaxIdleWaitConnections = 4;
+// A wait looks at the row at least this often, whatever the notices say.
+constexpr std::chrono::seconds kRecheck{5};
 
 // Events are stamped with the client's clock: the node orders an instance's
 // events by arrival (inbox order), so clock skew only shows in timestamps.
@@ -66,22 +68,27 @@ auto Client::read(Fn fn) -> decltype(fn(std::declval<store::Store&>())) {
   return run(store_, /*repeatable=*/true, fn);
 }
 
-Result<store::Store> Client::take_wait_store() {
-  {
-    std::lock_guard lock(wait_mutex_);
-    if (!idle_waiters_.empty()) {
-      store::Store s = std::move(idle_waiters_.back());
-      idle_waiters_.pop_back();
-      return s;
+template <class Parse>
+auto Client::exchange(bool repeatable, std::vector<std::vector<std::string>> commands, Parse parse)
+    -> decltype(parse(std::declval<const Replies&>())) {
+  for (int attempt = 0;; ++attempt) {
+    if (!shared_->connected(options_.timeout)) {
+      return Status(Errc::unavailable, "redis at " + options_.address.to_string() + " is unreachable");
     }
+    // Shared with the callback: it may still be returning when get() does.
+    auto promise = std::make_shared<std::promise<Replies>>();
+    auto replies = promise->get_future();
+    const bool again = repeatable && attempt == 0;
+    shared_->request(again ? commands : std::move(commands),
+                     [promise](Replies r) { promise->set_value(std::move(r)); });
+    auto result = parse(replies.get());
+    if (!again || code_of(result) != Errc::unavailable) return result;
   }
-  return store::Store::connect(store_options(options_));  // outside the lock: it does I/O
 }
 
-void Client::give_back(store::Store store) {
-  if (store.broken()) return;
-  std::lock_guard lock(wait_mutex_);
-  if (idle_waiters_.size() < kMaxIdleWaitConnections) idle_waiters_.push_back(std::move(store));
+Result<std::optional<InstanceRow>> Client::get_row(const std::string& instance_id) {
+  return exchange(true, {store_.get_command(instance_id)},
+                  [&](const Replies& r) { return store::Store::parse_get(instance_id, r[0]); });
 }
 
 Status Client::check_payload(const Payload& payload, const char* what) const {
@@ -92,7 +99,8 @@ Status Client::check_payload(const Payload& payload, const char* what) const {
 }
 
 Status Client::send(const std::string& instance_id, HistoryEvent message) {
-  return write([&](store::Store& s) { return s.send(instance_id, message); });
+  return exchange(false, {store_.send_command(instance_id, message)},
+                  [&](const Replies& r) { return store::Store::parse_send(instance_id, r[0]); });
 }
 
 // ------------------------------------------------------------------ connect
@@ -102,8 +110,18 @@ Result<std::unique_ptr<Client>> Client::connect(ClientOptions options) {
   auto store = store::Store::connect(store_options(options));
   if (!store) return store.status();
   if (Status s = store->check_hub(); !s) return s;
-  return std::unique_ptr<Client>(new Client(std::move(options), std::move(*store)));
+  auto shared = store::AsyncStore::open(store_options(options));
+  if (!shared) return shared.status();
+  return std::unique_ptr<Client>(new Client(std::move(options), std::move(*store), std::move(*shared)));
 }
+
+Client::Client(ClientOptions options, store::Store store, std::unique_ptr<store::AsyncStore> shared)
+    : options_(std::move(options)),
+      store_(std::move(store)),
+      shared_(std::move(shared)),
+      completions_(std::make_unique<Completions>(store_options(options_))) {}
+
+Client::~Client() = default;
 
 // ------------------------------------------------------------------ writes
 
@@ -121,7 +139,9 @@ Result<std::string> Client::start(const std::string& name, Payload input, std::s
   // recognisably not for this one.
   const HistoryEvent started =
       events::execution_started(at, name, instance_id, std::move(input), random_guid());
-  if (Status s = write([&](store::Store& st) { return st.start(started, at); }); !s) return s;
+  Status s = exchange(false, {store_.start_command(started, at)},
+                      [&](const Replies& r) { return store::Store::parse_start(instance_id, r[0]); });
+  if (!s) return s;
   return instance_id;
 }
 
@@ -157,13 +177,15 @@ Result<size_t> Client::purge(const InstanceFilter& filter) {
 // ------------------------------------------------------------------ reads
 
 Result<InstanceState> Client::get(const std::string& instance_id, bool with_history) {
-  return read([&](store::Store& s) -> Result<InstanceState> {
-    auto row = s.get(instance_id);
+  std::vector<std::vector<std::string>> commands = {store_.get_command(instance_id)};
+  if (with_history) commands.push_back(store_.history_command(instance_id));  // the same round trip
+  return exchange(true, std::move(commands), [&](const Replies& r) -> Result<InstanceState> {
+    auto row = store::Store::parse_get(instance_id, r[0]);
     if (!row) return row.status();
     if (!*row) return not_found(instance_id);
     InstanceState state{std::move(**row), {}};
     if (with_history) {
-      auto history = s.history(instance_id);
+      auto history = store::Store::parse_history_reply(r[1]);
       if (!history) return history.status();
       state.history = std::move(*history);
     }
@@ -172,18 +194,40 @@ Result<InstanceState> Client::get(const std::string& instance_id, bool with_hist
 }
 
 Result<InstanceRow> Client::wait(const std::string& instance_id, std::chrono::milliseconds timeout) {
-  auto store = take_wait_store();
-  if (!store) return store.status();
-  // A repeat after a reconnect gets what is left of the time, not all of it.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto fn = [&](store::Store& s) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    return s.wait(instance_id, std::max(left, std::chrono::milliseconds(0)));
+  // The answer when the row says the wait is over: not found, or final.
+  auto over = [&](Result<std::optional<InstanceRow>>& row) -> std::optional<Result<InstanceRow>> {
+    if (!row) return Result<InstanceRow>(row.status());
+    if (!*row) return Result<InstanceRow>(not_found(instance_id));
+    if (orchestration::is_terminal((*row)->status)) return Result<InstanceRow>(std::move(**row));
+    return std::nullopt;
   };
-  auto row = run(*store, /*repeatable=*/true, fn);
-  give_back(std::move(*store));
-  return row;
+  // Most waits find the instance finished already: one round trip.
+  auto row = get_row(instance_id);
+  if (auto done = over(row)) return std::move(*done);
+  // Subscribed first, then the row again: a completion between the two is
+  // announced to the subscription.
+  auto subscription = completions_->subscribe(instance_id);
+  if (!subscription) return subscription.status();
+  struct Unsubscribe {
+    Completions& completions;
+    const std::string& id;
+    const Completions::SubscriptionPtr& subscription;
+    ~Unsubscribe() { completions.unsubscribe(id, subscription); }
+  } unsubscribe{*completions_, instance_id, *subscription};
+  for (;;) {
+    row = get_row(instance_id);
+    if (auto done = over(row)) return std::move(*done);
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      return Status(Errc::deadline_exceeded,
+                    "instance '" + instance_id + "' is still " +
+                        std::string(orchestration::status_name((*row)->status)) + " after " +
+                        std::to_string(timeout.count()) + " ms");
+    }
+    // A notice for it, or time to look anyway.
+    (void)(*subscription)->wait_until(std::min(deadline, now + kRecheck));
+  }
 }
 
 Result<InstancePage> Client::list(const InstanceFilter& filter, size_t page_size,
@@ -248,7 +292,9 @@ Status Client::signal_entities(std::span<EntitySignal> signals) {
     m.at = s.at;
     messages.push_back({s.entity.instance_id(), entities::to_event(m), {}});
   }
-  return write([&](store::Store& store) { return store.send_messages(messages); });
+  if (messages.empty()) return Status::ok();
+  return exchange(false, store_.messages_commands(messages),
+                  [](const Replies& r) { return store::Store::parse_messages(r); });
 }
 
 Result<std::string> Client::signal_entity(const EntityId& entity, std::string operation, Payload input,

@@ -8,15 +8,23 @@
 //   auto id = client->start("HelloSequence", to_payload(std::string("Tokyo")));
 //   auto done = client->wait(*id, std::chrono::seconds(30));
 //
-// Thread-safe. Calls are serialized on one connection, except wait(), which
-// blocks on a connection of its own (kept in a small pool for reuse) so that
-// a long wait never holds up other calls.
+// Thread-safe, and built for many callers at once (an HTTP front door):
+//  - starts, messages (raise, terminate, suspend, resume), entity signals and
+//    get() share one connection: what callers send while replies are due
+//    goes to Redis together (group commit), and each caller is answered when
+//    its own reply is in; a lone request goes at once;
+//  - every wait() listens through one reader of the completion notices
+//    (client/completions.hpp), not a connection each;
+//  - the rest (list, purge, entity queries, clean-up, cluster) take turns
+//    on a third connection.
 //
-// Reconnecting: a connection broken by an I/O error is re-established on the
-// next call. A read (get, list, wait) that fails with unavailable is tried
-// once more after a reconnect; a write never is, because a write whose reply
-// was lost may have happened: the caller decides (a start repeated with the
-// same id is refused with already_exists if the first one took).
+// Reconnecting: a lost connection is re-established in the background; a
+// call made meanwhile waits for it up to ClientOptions::timeout. A read
+// (get, list, wait) that fails with unavailable is tried once more; a write
+// never is, because a write whose reply was lost may have happened: the
+// caller decides (a start repeated with the same id is refused with
+// already_exists if the first one took; a signal repeated with the same
+// request id is applied once).
 
 #include <chrono>
 #include <memory>
@@ -31,7 +39,13 @@
 #include "orchestration/history.hpp"
 #include "store/store.hpp"
 
+namespace durable::store {
+class AsyncStore;
+}
+
 namespace durable::client {
+
+class Completions;
 
 using orchestration::EntityId;
 using orchestration::HistoryEvent;
@@ -99,6 +113,7 @@ class Client {
   /// (partitions is 0).
   static Result<std::unique_ptr<Client>> connect(ClientOptions options);
 
+  ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -176,8 +191,8 @@ class Client {
   Result<std::vector<store::NodeInfo>> nodes();
 
  private:
-  Client(ClientOptions options, store::Store store)
-      : options_(std::move(options)), store_(std::move(store)) {}
+  using Replies = std::vector<Result<store::ReplyPtr>>;
+  Client(ClientOptions options, store::Store store, std::unique_ptr<store::AsyncStore> shared);
   // Runs `fn(store_)` under the lock, reconnecting first if the connection
   // broke. Never repeats `fn`: for writes.
   template <class Fn>
@@ -186,21 +201,25 @@ class Client {
   // unavailable: for reads, which are safe to repeat.
   template <class Fn>
   auto read(Fn fn) -> decltype(fn(std::declval<store::Store&>()));
-  // A connection for wait(): an idle one from the pool, or a new one.
-  Result<store::Store> take_wait_store();
-  // Returns a wait() connection to the pool (dropped when broken or the pool is full).
-  void give_back(store::Store store);
+  // Sends `commands` on the shared connection (waiting for it first if it
+  // is down) and returns `parse(replies)`; when `repeatable`, sends them
+  // once more if that failed with unavailable.
+  template <class Parse>
+  auto exchange(bool repeatable, std::vector<std::vector<std::string>> commands, Parse parse)
+      -> decltype(parse(std::declval<const Replies&>()));
+  Result<std::optional<InstanceRow>> get_row(const std::string& instance_id);
   Status check_payload(const Payload& payload, const char* what) const;
   Status send(const std::string& instance_id, HistoryEvent message);
 
   // Constant after construction.
   const ClientOptions options_;
-  // Guards store_, the connection of every call but wait().
+  // Guards store_, the connection of the calls that do not share one. Its
+  // const members (the commands) are used without the lock: they only read
+  // the key layout, which never changes.
   std::mutex mutex_;
   store::Store store_;
-  // Guards idle_waiters_.
-  std::mutex wait_mutex_;
-  std::vector<store::Store> idle_waiters_;
+  std::unique_ptr<store::AsyncStore> shared_;
+  std::unique_ptr<Completions> completions_;
 };
 
 }  // namespace durable::client

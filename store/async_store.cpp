@@ -75,44 +75,44 @@ AsyncStore::~AsyncStore() {
 // ------------------------------------------------------------------ requests
 
 void AsyncStore::commit(const EpisodeWrite& write, std::function<void(Result<uint64_t>)> done) {
-  send({store_.episode_commit(write).argv()}, [done = std::move(done)](Replies replies) {
+  request({store_.episode_commit(write).argv()}, [done = std::move(done)](Replies replies) {
     done(Commit::parse_reply(replies[0]));
   });
 }
 
 void AsyncStore::load(std::string_view id, std::function<void(Result<LoadedInstance>)> done) {
-  send(store_.load_commands(id), [id = std::string(id), done = std::move(done)](Replies replies) {
+  request(store_.load_commands(id), [id = std::string(id), done = std::move(done)](Replies replies) {
     done(Store::parse_load(id, replies));
   });
 }
 
 void AsyncStore::commit(const EntityWrite& write, std::function<void(Result<uint64_t>)> done) {
-  send({store_.entity_commit(write).argv()}, [done = std::move(done)](Replies replies) {
+  request({store_.entity_commit(write).argv()}, [done = std::move(done)](Replies replies) {
     done(Commit::parse_reply(replies[0]));
   });
 }
 
 void AsyncStore::load_entity(std::string_view id, std::function<void(Result<LoadedEntity>)> done) {
-  send(store_.entity_load_commands(id), [id = std::string(id), done = std::move(done)](Replies replies) {
+  request(store_.entity_load_commands(id), [id = std::string(id), done = std::move(done)](Replies replies) {
     done(Store::parse_entity_load(id, replies));
   });
 }
 
 void AsyncStore::read_inbox(InboxQuery query, std::function<void(InboxRead)> done) {
   auto command = store_.inbox_command(query);
-  send({std::move(command)}, [query = std::move(query), done = std::move(done)](Replies replies) {
+  request({std::move(command)}, [query = std::move(query), done = std::move(done)](Replies replies) {
     done(Store::parse_inbox(query, replies[0]));
   });
 }
 
 void AsyncStore::active(uint32_t partition, std::function<void(Result<std::vector<std::string>>)> done) {
-  send({store_.active_command(partition)},
+  request({store_.active_command(partition)},
        [done = std::move(done)](Replies replies) { done(Store::parse_active(replies[0])); });
 }
 
 void AsyncStore::due_timers(uint32_t partition, TimePoint until,
                             std::function<void(Result<std::vector<DueTimer>>)> done) {
-  send({store_.due_timers_command(partition, until)},
+  request({store_.due_timers_command(partition, until)},
        [done = std::move(done)](Replies replies) { done(Store::parse_due_timers(replies[0])); });
 }
 
@@ -121,9 +121,14 @@ bool AsyncStore::drain(std::chrono::milliseconds timeout) {
   return drained_.wait_for(lock, timeout, [&] { return unfinished_ == 0; });
 }
 
+bool AsyncStore::connected(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return drained_.wait_for(lock, timeout, [&] { return fd_ >= 0 || stopping_; }) && fd_ >= 0 && !stopping_;
+}
+
 // ------------------------------------------------------------------ sending
 
-void AsyncStore::send(std::vector<std::vector<std::string>> commands, std::function<void(Replies)> done) {
+void AsyncStore::request(std::vector<std::vector<std::string>> commands, std::function<void(Replies)> done) {
   std::unique_lock lock(mu_);
   if (fd_ < 0 || stopping_) {
     const Status down = Status(Errc::unavailable, "redis at " + store_.connection().address().to_string() +
@@ -292,6 +297,7 @@ void AsyncStore::reconnect() {
       std::lock_guard lock(mu_);
       fd_ = store_.connection().fd();
       log->info("reconnected to redis at {}", store_.connection().address().to_string());
+      drained_.notify_all();  // connected() waiters
       return;
     }
     log->debug("reconnect to redis at {} failed: {}", store_.connection().address().to_string(), s.message());

@@ -50,12 +50,19 @@ class AsyncStore {
   void active(uint32_t partition, std::function<void(Result<std::vector<std::string>>)> done);
   void due_timers(uint32_t partition, TimePoint until, std::function<void(Result<std::vector<DueTimer>>)> done);
 
+  using Replies = std::vector<Result<ReplyPtr>>;
+  /// Any commands (one request: a Store's *_command), their replies in
+  /// order to `done`. What the calls above are built on.
+  void request(std::vector<std::vector<std::string>> commands, std::function<void(Replies)> done);
+
   /// Waits until every request sent so far has had its callback, or
   /// `timeout` passed. Returns whether none is left.
   bool drain(std::chrono::milliseconds timeout);
+  /// Waits up to `timeout` for the connection to be up (it is re-established
+  /// in the background after a loss). Returns whether it is.
+  bool connected(std::chrono::milliseconds timeout);
 
  private:
-  using Replies = std::vector<Result<ReplyPtr>>;
   struct Request {
     size_t expected;  // replies
     Replies replies;
@@ -64,7 +71,6 @@ class AsyncStore {
   };
 
   explicit AsyncStore(Store store);
-  void send(std::vector<std::vector<std::string>> commands, std::function<void(Replies)> done);
   // Writes what it can of out_ without blocking. REQUIRES: mu_ held.
   void flush_locked();
   void reader_loop();
@@ -83,7 +89,7 @@ class AsyncStore {
   int wake_fd_ = -1;               // eventfd: out_ has bytes, or stopping
 
   std::mutex mu_;
-  std::condition_variable drained_;
+  std::condition_variable drained_;  // also: the connection is back, or stopping
   int fd_ = -1;  // -1 while the connection is down
   std::string out_;
   std::deque<Request> in_flight_;

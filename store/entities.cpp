@@ -18,7 +18,6 @@ using entities::LockHolder;
 using orchestration::decode_events;
 using orchestration::encode_events;
 
-constexpr std::string_view kWakeMaxLen = "100000";
 // How long a cleaned-up entity's request ids are kept.
 constexpr std::chrono::seconds kCleanedRequestIdsTtl{3600};
 
@@ -178,16 +177,17 @@ Commit Store::entity_commit(const EntityWrite& w) const {
   for (const EntityMessage& m : w.unscheduled) c.write("ZREM", keys_.timers(p), {signal_timer(w.id, m)});
   for (const DeadLetter& d : w.dead_letters) {
     c.write("XADD", keys_.dead_letters(p),
-            {"MAXLEN", "~", "10000", "*", "i", d.instance_id, "at", d.stream_id, "r", d.reason, "b", d.bytes});
+            {"MAXLEN", "~", kDeadMaxLen, "*", "i", d.instance_id, "at", d.stream_id, "r", d.reason, "b", d.bytes});
   }
   c.remove_if_drained(keys_.active(p), w.id, inbox);
   return c;
 }
 
-Status Store::send_messages(std::span<const OutboundMessage> messages) {
-  if (messages.empty()) return Status::ok();
-  Pipeline pipe(connection_);
-  pipe.add("MULTI");
+std::vector<std::vector<std::string>> Store::messages_commands(std::span<const OutboundMessage> messages) const {
+  std::vector<std::vector<std::string>> commands;
+  if (messages.empty()) return commands;
+  commands.reserve(messages.size() + 4);
+  commands.push_back({"MULTI"});
   // One wake notice and one active-set update per partition, however many
   // messages and targets it gets.
   std::map<uint32_t, std::vector<std::string_view>> targets;
@@ -195,9 +195,9 @@ Status Store::send_messages(std::span<const OutboundMessage> messages) {
     const uint32_t p = partition_of(m.target_id);
     const HistoryEvent one[] = {m.event};
     if (m.target_execution_id.empty()) {
-      pipe.add({"XADD", keys_.inbox(p, m.target_id), "*", "e", encode_events(one)});
+      commands.push_back({"XADD", keys_.inbox(p, m.target_id), "*", "e", encode_events(one)});
     } else {
-      pipe.add({"XADD", keys_.inbox(p, m.target_id), "*", "e", encode_events(one), "x", m.target_execution_id});
+      commands.push_back({"XADD", keys_.inbox(p, m.target_id), "*", "e", encode_events(one), "x", m.target_execution_id});
     }
     targets[p].push_back(m.target_id);
   }
@@ -211,14 +211,18 @@ Status Store::send_messages(std::span<const OutboundMessage> messages) {
       lines += id;
       sadd.emplace_back(id);
     }
-    pipe.add({"XADD", keys_.wake(p), "MAXLEN", "~", std::string(kWakeMaxLen), "*", "i", std::move(lines)});
-    pipe.add(std::move(sadd));
+    commands.push_back({"XADD", keys_.wake(p), "MAXLEN", "~", std::string(kWakeMaxLen), "*", "i", std::move(lines)});
+    commands.push_back(std::move(sadd));
   }
-  pipe.add("EXEC");
-  auto replies = pipe.execute();
+  commands.push_back({"EXEC"});
+  return commands;
+}
+
+Status Store::parse_messages(std::span<const Result<ReplyPtr>> replies) {
   for (auto& r : replies) {
     if (!r) return r.status();
   }
+  if (replies.empty()) return Status::ok();
   const redisReply& exec = *replies.back().value();
   if (is_nil(exec)) return Status::internal("the transaction writing the messages was aborted");
   for (size_t i = 0; i < exec.elements; ++i) {
@@ -227,6 +231,13 @@ Status Store::send_messages(std::span<const OutboundMessage> messages) {
     }
   }
   return Status::ok();
+}
+
+Status Store::send_messages(std::span<const OutboundMessage> messages) {
+  Pipeline pipe(connection_);
+  for (auto& command : messages_commands(messages)) pipe.add(std::move(command));
+  auto replies = pipe.execute();
+  return parse_messages(replies);
 }
 
 Result<std::optional<EntityRecord>> Store::get_entity(std::string_view id) {
@@ -320,7 +331,7 @@ Result<EntityCleanup> Store::clean_entities() {
       // seen must still be recognised when it comes back.
       c.write("EXPIRE", keys_.entity_requests(p, e.id), {std::to_string(kCleanedRequestIdsTtl.count())});
       c.write("ZREM", keys_.entities(p), {e.id});
-      auto removed = execute(c);
+      auto removed = execute(std::move(c));
       if (removed) {
         ++done.removed;
       } else if (removed.status().code() != Errc::failed_precondition) {

@@ -68,4 +68,10 @@ class Keys {
   std::string hub_;
 };
 
+// Notices are only needed until their readers have read them; bounded
+// streams keep Redis' memory flat under load. Approximate trimming (~) is O(1).
+inline constexpr std::string_view kWakeMaxLen = "100000";  // wake notices per partition
+inline constexpr std::string_view kDoneMaxLen = "10000";   // completion notices per partition
+inline constexpr std::string_view kDeadMaxLen = "10000";   // dead letters per partition
+
 }  // namespace durable::store

@@ -18,11 +18,6 @@ using orchestration::decode_events;
 using orchestration::encode_events;
 using orchestration::is_terminal;
 
-// Notices are only needed until the owner has read them; a bounded stream
-// keeps Redis' memory flat under load. Approximate trimming (~) is O(1).
-constexpr std::string_view kWakeMaxLen = "100000";
-constexpr std::string_view kDoneMaxLen = "10000";
-constexpr std::string_view kDeadMaxLen = "10000";
 // Wake notices one read returns at most.
 constexpr std::string_view kWakeBatch = "1000";
 
@@ -303,10 +298,6 @@ Commit Store::episode_commit(const EpisodeWrite& w) const {
   return c;
 }
 
-std::vector<Result<uint64_t>> Store::execute(std::span<const Commit> commits) {
-  return execute(std::vector<Commit>(commits.begin(), commits.end()));
-}
-
 std::vector<Result<uint64_t>> Store::execute(std::vector<Commit>&& commits) {
   Pipeline pipe(connection_);
   for (Commit& c : commits) pipe.add(std::move(c).argv());
@@ -316,17 +307,45 @@ std::vector<Result<uint64_t>> Store::execute(std::vector<Commit>&& commits) {
   return out;
 }
 
-Result<uint64_t> Store::execute(const Commit& commit) {
-  return std::move(execute(std::span<const Commit>(&commit, 1))[0]);
+Result<uint64_t> Store::execute(Commit commit) {
+  const auto argv = std::move(commit).argv();
+  const auto v = views(argv);
+  return Commit::parse_reply(connection_.command(std::span<const std::string_view>(v)));
 }
 
 Result<std::vector<WakeNotice>> Store::read_wake(std::span<WakeCursor> cursors,
                                                  std::chrono::milliseconds block) {
+  return read_notices(&Keys::wake, cursors, block);
+}
+
+Result<std::vector<WakeNotice>> Store::read_done(std::span<WakeCursor> cursors, std::chrono::milliseconds block) {
+  return read_notices(&Keys::done, cursors, block);
+}
+
+Result<std::vector<std::string>> Store::done_positions() {
+  Pipeline pipe(connection_);
+  for (uint32_t p = 0; p < partitions(); ++p) pipe.add("XREVRANGE", keys_.done(p), "+", "-", "COUNT", "1");
+  std::vector<std::string> positions;
+  for (auto& reply : pipe.execute()) {
+    if (!reply) return reply.status();
+    std::string last = "0-0";
+    Status s = for_each_entry(**reply, [&](std::string_view sid, const auto&) {
+      last = std::string(sid);
+      return Status::ok();
+    });
+    if (!s) return s;
+    positions.push_back(std::move(last));
+  }
+  return positions;
+}
+
+Result<std::vector<WakeNotice>> Store::read_notices(std::string (Keys::*stream)(uint32_t) const,
+                                                    std::span<WakeCursor> cursors, std::chrono::milliseconds block) {
   std::vector<std::string> argv = {"XREAD", "COUNT", std::string(kWakeBatch), "BLOCK",
                                    std::to_string(std::max<int64_t>(1, block.count())), "STREAMS"};
   std::map<std::string, WakeCursor*> by_key;
   for (WakeCursor& c : cursors) {
-    argv.push_back(keys_.wake(c.partition));
+    argv.push_back((keys_.*stream)(c.partition));
     by_key[argv.back()] = &c;
   }
   for (const WakeCursor& c : cursors) argv.push_back(c.last_id);
@@ -478,36 +497,43 @@ Commit Store::start_commit(const HistoryEvent& started, TimePoint now) const {
   return c;
 }
 
-namespace {
-Status start_status(const std::string& id, const Result<uint64_t>& version) {
+std::vector<std::string> Store::start_command(const HistoryEvent& started, TimePoint now) const {
+  return start_commit(started, now).argv();
+}
+
+Status Store::parse_start(std::string_view id, const Result<ReplyPtr>& reply) {
+  auto version = Commit::parse_reply(reply);
   if (version) return Status::ok();
   if (version.status().code() == Errc::already_exists) {
-    return Status::already_exists("an instance with id '" + id + "' already exists and has not finished");
+    return Status::already_exists("an instance with id '" + std::string(id) + "' already exists and has not finished");
   }
   return version.status();
 }
-}  // namespace
 
 Status Store::start(const HistoryEvent& started, TimePoint now) {
-  return start_status(started.instance_id, execute(start_commit(started, now)));
+  const auto argv = start_command(started, now);
+  const auto v = views(argv);
+  return parse_start(started.instance_id, connection_.command(std::span<const std::string_view>(v)));
 }
 
 std::vector<Status> Store::start_many(std::span<const HistoryEvent> started, TimePoint now) {
-  std::vector<Commit> commits;
-  commits.reserve(started.size());
-  for (const HistoryEvent& e : started) commits.push_back(start_commit(e, now));
-  auto versions = execute(std::move(commits));
+  Pipeline pipe(connection_);
+  for (const HistoryEvent& e : started) pipe.add(start_command(e, now));
+  auto replies = pipe.execute();
   std::vector<Status> out;
   out.reserve(started.size());
-  for (size_t i = 0; i < started.size(); ++i) out.push_back(start_status(started[i].instance_id, versions[i]));
+  for (size_t i = 0; i < started.size(); ++i) out.push_back(parse_start(started[i].instance_id, replies[i]));
   return out;
 }
 
-Status Store::send(std::string_view id, const HistoryEvent& message) {
-  const uint32_t p = partition_of(id);
-  Commit c = Commit::live(keys_.instance(p, id));
+std::vector<std::string> Store::send_command(std::string_view id, const HistoryEvent& message) const {
+  Commit c = Commit::live(keys_.instance(partition_of(id), id));
   append_message(c, {std::string(id), message, {}});
-  auto done = execute(c);
+  return std::move(c).argv();
+}
+
+Status Store::parse_send(std::string_view id, const Result<ReplyPtr>& reply) {
+  auto done = Commit::parse_reply(reply);
   if (done) return Status::ok();
   switch (done.status().code()) {
     case Errc::not_found:
@@ -517,6 +543,12 @@ Status Store::send(std::string_view id, const HistoryEvent& message) {
     default:
       return done.status();
   }
+}
+
+Status Store::send(std::string_view id, const HistoryEvent& message) {
+  const auto argv = send_command(id, message);
+  const auto v = views(argv);
+  return parse_send(id, connection_.command(std::span<const std::string_view>(v)));
 }
 
 }  // namespace durable::store

@@ -298,12 +298,11 @@ class Store {
                                              size_t count, std::vector<DeadLetter>& undecodable);
   /// The fenced commit of one episode. Pure (no I/O).
   Commit episode_commit(const EpisodeWrite& write) const;
-  /// Executes commits in one pipeline (group commit): one result per commit,
-  /// the new version or the error of that commit.
-  std::vector<Result<uint64_t>> execute(std::span<const Commit> commits);
-  /// The same, consuming the commits (no copy of their arguments).
+  /// Executes commits in one pipeline (group commit), consuming them (no
+  /// copy of their arguments): one result per commit, the new version or
+  /// the error of that commit.
   std::vector<Result<uint64_t>> execute(std::vector<Commit>&& commits);
-  Result<uint64_t> execute(const Commit& commit);
+  Result<uint64_t> execute(Commit commit);
 
   // The owner's requests as commands and reply parsers, without I/O, for
   // sending them without waiting (AsyncStore). Each sync call above and
@@ -339,6 +338,13 @@ class Store {
   /// advances). An empty result means the time passed.
   Result<std::vector<WakeNotice>> read_wake(std::span<WakeCursor> cursors,
                                             std::chrono::milliseconds block);
+  /// As read_wake, for the completion notices (an instance finished, or
+  /// continued as new): what Client::wait listens to.
+  Result<std::vector<WakeNotice>> read_done(std::span<WakeCursor> cursors, std::chrono::milliseconds block);
+  /// Every partition's completion stream's last id ("0-0" when empty), in
+  /// partition order, in one round trip: read_done from there sees only
+  /// later notices.
+  Result<std::vector<std::string>> done_positions();
   /// The wake stream's last id ("0-0" when empty): read_wake from there sees
   /// only later notices.
   Result<std::string> wake_position(uint32_t partition);
@@ -363,13 +369,24 @@ class Store {
   /// such instance), failed_precondition (it has finished).
   Status send(std::string_view id, const HistoryEvent& message);
 
+  // The client's requests as commands and reply parsers, without I/O, for
+  // the Client's shared connection (an AsyncStore). Each sync call is its
+  // command(s) plus its parser, with the same errors.
+  std::vector<std::string> start_command(const HistoryEvent& execution_started, TimePoint now) const;
+  static Status parse_start(std::string_view id, const Result<ReplyPtr>& reply);
+  std::vector<std::string> send_command(std::string_view id, const HistoryEvent& message) const;
+  static Status parse_send(std::string_view id, const Result<ReplyPtr>& reply);
+  /// send_messages as one MULTI ... EXEC; empty for no messages.
+  std::vector<std::vector<std::string>> messages_commands(std::span<const OutboundMessage> messages) const;
+  static Status parse_messages(std::span<const Result<ReplyPtr>> replies);
+  std::vector<std::string> get_command(std::string_view id) const;
+  static Result<std::optional<InstanceRow>> parse_get(std::string_view id, const Result<ReplyPtr>& reply);
+  std::vector<std::string> history_command(std::string_view id) const;
+  static Result<std::vector<HistoryEvent>> parse_history_reply(const Result<ReplyPtr>& reply);
+
   // -- queries ----------------------------------------------------------------
   Result<std::optional<InstanceRow>> get(std::string_view id);
   Result<std::vector<HistoryEvent>> history(std::string_view id);
-  /// Waits until the instance is final (or continued as new when
-  /// `until_continued`), using the partition's completion notices. Errors:
-  /// not_found, deadline_exceeded.
-  Result<InstanceRow> wait(std::string_view id, std::chrono::milliseconds timeout);
   /// Instances matching `filter`, ordered by created time then id, at most
   /// `page_size`, after `continuation` (from an earlier page).
   Result<InstancePage> list(const InstanceFilter& filter, size_t page_size,
@@ -385,6 +402,8 @@ class Store {
       : options_(std::move(options)), keys_(options_.hub), connection_(std::move(connection)) {}
   void append_message(Commit& commit, const OutboundMessage& message) const;
   Commit start_commit(const HistoryEvent& execution_started, TimePoint now) const;
+  Result<std::vector<WakeNotice>> read_notices(std::string (Keys::*stream)(uint32_t) const,
+                                               std::span<WakeCursor> cursors, std::chrono::milliseconds block);
 
   StoreOptions options_;
   Keys keys_;

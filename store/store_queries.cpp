@@ -1,5 +1,5 @@
-// The store's queries: instance rows and histories, waiting for a
-// completion, listing by the created-time index, purging.
+// The store's queries: instance rows and histories, listing by the
+// created-time index, purging.
 #include <algorithm>
 
 #include "store/reply.hpp"
@@ -11,9 +11,6 @@ namespace {
 using namespace reply;
 using orchestration::is_terminal;
 
-// Leave room between a blocking read and the socket timeout.
-constexpr std::chrono::milliseconds kBlockMargin{1000};
-
 bool matches(const InstanceFilter& f, const InstanceRow& row) {
   if (!row.id.starts_with(f.id_prefix)) return false;
   if (f.created_from && row.created < *f.created_from) return false;
@@ -24,8 +21,11 @@ bool matches(const InstanceFilter& f, const InstanceRow& row) {
 
 }  // namespace
 
-Result<std::optional<InstanceRow>> Store::get(std::string_view id) {
-  auto reply = connection_.command("HGETALL", keys_.instance(partition_of(id), id));
+std::vector<std::string> Store::get_command(std::string_view id) const {
+  return {"HGETALL", keys_.instance(partition_of(id), id)};
+}
+
+Result<std::optional<InstanceRow>> Store::parse_get(std::string_view id, const Result<ReplyPtr>& reply) {
   if (!reply) return reply.status();
   auto list = as_array(**reply);
   if (!list) return list.status();
@@ -35,71 +35,27 @@ Result<std::optional<InstanceRow>> Store::get(std::string_view id) {
   return std::optional<InstanceRow>(std::move(*row));
 }
 
-Result<std::vector<HistoryEvent>> Store::history(std::string_view id) {
-  auto reply = connection_.command("XRANGE", keys_.history(partition_of(id), id), "-", "+");
+Result<std::optional<InstanceRow>> Store::get(std::string_view id) {
+  const auto argv = get_command(id);
+  const std::vector<std::string_view> v(argv.begin(), argv.end());
+  return parse_get(id, connection_.command(std::span<const std::string_view>(v)));
+}
+
+std::vector<std::string> Store::history_command(std::string_view id) const {
+  return {"XRANGE", keys_.history(partition_of(id), id), "-", "+"};
+}
+
+Result<std::vector<HistoryEvent>> Store::parse_history_reply(const Result<ReplyPtr>& reply) {
   if (!reply) return reply.status();
   std::vector<HistoryEvent> events;
   if (Status s = parse_history(**reply, events); !s) return s;
   return events;
 }
 
-Result<InstanceRow> Store::wait(std::string_view id, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const std::string done_key = keys_.done(partition_of(id));
-  auto finished = [&](const Result<std::optional<InstanceRow>>& row) -> std::optional<Status> {
-    if (!row) return row.status();
-    if (!*row) return Status::not_found("no instance with id '" + std::string(id) + "'");
-    if (is_terminal((*row)->status)) return Status::ok();
-    return std::nullopt;
-  };
-  // Most waits find the instance finished already: one round trip.
-  auto row = get(id);
-  if (auto done = finished(row)) return *done ? Result<InstanceRow>(std::move(**row)) : Result<InstanceRow>(*done);
-  // Position first, then the row again: a completion between the two is
-  // seen by the blocking reads, which then only look at the notices.
-  auto position = connection_.command("XREVRANGE", done_key, "+", "-", "COUNT", "1");
-  if (!position) return position.status();
-  std::string last = "0-0";
-  (void)for_each_entry(**position, [&](std::string_view sid, const auto&) {
-    last = std::string(sid);
-    return Status::ok();
-  });
-  bool look = true;  // whether the row may have changed since it was read
-  for (;;) {
-    if (look) {
-      row = get(id);
-      if (auto done = finished(row)) return *done ? Result<InstanceRow>(std::move(**row)) : Result<InstanceRow>(*done);
-      look = false;
-    }
-    // Rounded up: a wait never gives up before its deadline (Redis may end
-    // a BLOCK a fraction of a millisecond early by our clock: loop again).
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left <= std::chrono::milliseconds(0)) {
-      return Status(Errc::deadline_exceeded,
-                    "instance '" + std::string(id) + "' is still " +
-                        std::string(orchestration::status_name((*row)->status)) + " after " +
-                        std::to_string(timeout.count()) + " ms");
-    }
-    // Block for as long as the socket timeout allows (half of it when it is
-    // short), so a short timeout slows the loop down instead of breaking it.
-    const auto longest = options_.timeout > 2 * kBlockMargin ? options_.timeout - kBlockMargin : options_.timeout / 2;
-    const auto block = std::max(std::min(left, longest), std::chrono::milliseconds(1));
-    auto notice = connection_.command("XREAD", "BLOCK", std::to_string(block.count()), "STREAMS", done_key, last);
-    if (!notice) return notice.status();
-    if (is_nil(**notice)) continue;
-    auto streams = as_array(**notice);
-    if (!streams) return streams.status();
-    for (redisReply* stream : *streams) {
-      auto parts = as_array(*stream, 2);
-      if (!parts) return parts.status();
-      Status s = for_each_entry(*(*parts)[1], [&](std::string_view sid, const auto& fields) {
-        last = std::string(sid);
-        if (field(fields, "i") == id) look = true;
-        return Status::ok();
-      });
-      if (!s) return s;
-    }
-  }
+Result<std::vector<HistoryEvent>> Store::history(std::string_view id) {
+  const auto argv = history_command(id);
+  const std::vector<std::string_view> v(argv.begin(), argv.end());
+  return parse_history_reply(connection_.command(std::span<const std::string_view>(v)));
 }
 
 Result<InstancePage> Store::list(const InstanceFilter& filter, size_t page_size,

@@ -48,13 +48,16 @@ class NodeTest : public durable::testing::RedisTest {
     auto store = store::Store::connect(options_.store);
     ASSERT_TRUE(store) << store.status().to_string();
     client_.emplace(std::move(*store));
+    auto waiter = client::Client::connect({options_.store.address, options_.store.hub, options_.store.partitions});
+    ASSERT_TRUE(waiter) << waiter.status().to_string();
+    waiter_ = std::move(*waiter);
   }
   void start(const std::string& name, const std::string& id, orchestration::Payload input) {
     const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     ASSERT_TRUE(client_->start(execution_started(now, name, id, std::move(input), "x-" + id), now));
   }
   store::InstanceRow wait(const std::string& id, std::chrono::milliseconds timeout = 20s) {
-    auto row = client_->wait(id, timeout);
+    auto row = waiter_->wait(id, timeout);
     EXPECT_TRUE(row) << row.status().to_string();
     return row ? *row : store::InstanceRow{};
   }
@@ -72,6 +75,7 @@ class NodeTest : public durable::testing::RedisTest {
   NodeOptions options_;
   std::unique_ptr<Node> node_;
   std::optional<store::Store> client_;
+  std::unique_ptr<client::Client> waiter_;  // for wait()
 };
 
 TEST_F(NodeTest, HelloSequenceCompletesWithADurableFunctionsHistory) {

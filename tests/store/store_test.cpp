@@ -207,24 +207,6 @@ TEST_F(StoreTest, ListPagesAndPurge) {
   EXPECT_EQ(store().list(all, 100, "")->instances.size(), 6u);
 }
 
-TEST_F(StoreTest, WaitReturnsWhenTheInstanceFinishes) {
-  start("a");
-  auto timeout = store().wait("a", 50ms);
-  EXPECT_EQ(timeout.status().code(), Errc::deadline_exceeded);
-  std::thread finisher([&] {
-    auto address = RedisAddress::parse(server().url());
-    auto other = Store::connect({*address, "t", 4, 5000ms});
-    const uint32_t p = other->partition_of("a");
-    auto lease = other->acquire_lease(p, "n1", 10s);
-    std::this_thread::sleep_for(50ms);
-    (void)other->execute(other->episode_commit(completion("a", lease->epoch, 1)));
-  });
-  auto row = store().wait("a", 5s);
-  finisher.join();
-  ASSERT_TRUE(row) << row.status().to_string();
-  EXPECT_EQ(row->status, OrchestrationStatus::completed);
-}
-
 // --- entities ------------------------------------------------------------------
 
 entities::EntityMessage signal(std::string request_id, int64_t amount) {
