@@ -178,7 +178,9 @@ struct Entity {
     pending.clear();
 
     const size_t arrived = batch.size();
-    entities::BatchResult result = entities::run_batch(fn, entity, record.snapshot, std::move(batch), now);
+    // Moved, not copied (its request ids are a thousand strings): a failed
+    // commit reloads the record anyway.
+    entities::BatchResult result = entities::run_batch(fn, entity, std::move(record.snapshot), std::move(batch), now);
     ++rt->counters.entity_batches;
     rt->counters.entity_operations += result.results.size();
     for (const auto& r : result.results) {
@@ -195,7 +197,6 @@ struct Entity {
     w.record.snapshot = std::move(result.snapshot);
     w.record.inbox_position = inbox_position;
     w.record.updated = now;
-    committing = w.record;
     log->debug("[{}] batch: {} message(s), {} ran, {} duplicate(s), {} out, commit v{}", id, arrived,
                result.results.size(), result.duplicates, w.messages.size(), w.expected_version + 1);
     phase = Phase::committing;
@@ -204,6 +205,7 @@ struct Entity {
     rt->store_for(partition).commit(w, [to = me(), this_attempt](Result<uint64_t> r) {
       caf::anon_send(to, Committed{this_attempt, std::make_shared<Result<uint64_t>>(std::move(r))});
     });
+    committing = std::move(w.record);  // the commit's command is built: the record is ours again
   }
 
   void on_committed(Committed& msg) {

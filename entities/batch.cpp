@@ -1,7 +1,6 @@
 #include "entities/batch.hpp"
 
 #include <algorithm>
-#include <unordered_set>
 
 #include "base/guid.hpp"
 #include "base/text.hpp"
@@ -82,6 +81,21 @@ std::optional<EntityMessage> from_event(const HistoryEvent& e) {
   }
 }
 
+void RequestIdWindow::remember(std::string id) {
+  ids_.push_back(std::move(id));
+  index_.insert(ids_.back());
+  if (ids_.size() > kRecentRequestIds) {
+    index_.erase(ids_.front());
+    ids_.pop_front();
+  }
+}
+
+void RequestIdWindow::reindex() {
+  index_.clear();
+  index_.reserve(ids_.size());
+  for (const std::string& id : ids_) index_.insert(id);
+}
+
 std::optional<TimePoint> next_due(const EntitySnapshot& snapshot) {
   std::optional<TimePoint> first;
   for (const EntityMessage& m : snapshot.scheduled) {
@@ -98,7 +112,6 @@ class Batch {
   Batch(const EntityFn* entity, const EntityId& id, EntitySnapshot snapshot, TimePoint now)
       : entity_(entity), id_(id), self_(id.instance_id()), now_(now) {
     out_.snapshot = std::move(snapshot);
-    seen_.insert(out_.snapshot.recent_request_ids.begin(), out_.snapshot.recent_request_ids.end());
   }
 
   // A message as it arrives: dropped if seen before, kept for later if it is
@@ -107,7 +120,7 @@ class Batch {
     // An unlock shares its section's id with the lock request, and is
     // harmless twice: it is never a duplicate.
     if (!m.request_id.empty() && m.kind != MessageKind::unlock) {
-      if (seen_.count(m.request_id)) {
+      if (out_.snapshot.recent_request_ids.contains(m.request_id)) {
         ++out_.duplicates;
         return;
       }
@@ -139,13 +152,7 @@ class Batch {
 
  private:
   void remember(const std::string& request_id) {
-    auto& recent = out_.snapshot.recent_request_ids;
-    recent.push_back(request_id);
-    seen_.insert(request_id);
-    if (recent.size() > kRecentRequestIds) {
-      seen_.erase(recent.front());
-      recent.pop_front();
-    }
+    out_.snapshot.recent_request_ids.remember(request_id);
     out_.remembered.push_back(request_id);
   }
 
@@ -195,7 +202,7 @@ class Batch {
     std::erase_if(snap.queued, [&](const EntityMessage& q) {
       return q.kind == MessageKind::lock && q.request_id == m.request_id;
     });
-    if (!seen_.count(m.request_id)) remember(m.request_id);
+    if (!out_.snapshot.recent_request_ids.contains(m.request_id)) remember(m.request_id);
   }
 
   // What waited runs now, in order, until a lock request takes the lock again.
@@ -253,7 +260,6 @@ class Batch {
   const std::string self_;
   const TimePoint now_;
   BatchResult out_;
-  std::unordered_set<std::string> seen_;  // the recent request ids, for lookups
 };
 
 }  // namespace

@@ -21,6 +21,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "entities/entity.hpp"
@@ -84,11 +86,39 @@ struct LockHolder {
 /// How many request ids an entity remembers to drop duplicates.
 inline constexpr size_t kRecentRequestIds = 1000;
 
+/// The request ids an entity remembers, newest last, at most
+/// kRecentRequestIds, with O(1) lookups. Moving it is cheap; a batch moves
+/// it through rather than copying it.
+class RequestIdWindow {
+ public:
+  RequestIdWindow() = default;
+  RequestIdWindow(const RequestIdWindow& other) : ids_(other.ids_) { reindex(); }
+  RequestIdWindow& operator=(const RequestIdWindow& other) {
+    ids_ = other.ids_;
+    reindex();
+    return *this;
+  }
+  // A deque's elements stay where they are when it moves: the index's views stay valid.
+  RequestIdWindow(RequestIdWindow&&) noexcept = default;
+  RequestIdWindow& operator=(RequestIdWindow&&) noexcept = default;
+
+  bool contains(std::string_view id) const { return index_.count(id) > 0; }
+  /// Adds `id` as the newest; the oldest leaves past kRecentRequestIds.
+  void remember(std::string id);
+  const std::deque<std::string>& ids() const { return ids_; }
+  size_t size() const { return ids_.size(); }
+  bool operator==(const RequestIdWindow& other) const { return ids_ == other.ids_; }
+
+ private:
+  void reindex();
+  std::deque<std::string> ids_;
+  std::unordered_set<std::string_view> index_;  // views of ids_
+};
+
 /// What an entity keeps between batches (its Redis snapshot).
 struct EntitySnapshot {
   std::optional<Payload> state;
-  /// Newest last; at most kRecentRequestIds.
-  std::deque<std::string> recent_request_ids;
+  RequestIdWindow recent_request_ids;
   std::optional<LockHolder> lock;
   /// Messages waiting for the lock to be released, in arrival order.
   std::vector<EntityMessage> queued;

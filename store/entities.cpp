@@ -126,7 +126,7 @@ Result<LoadedEntity> Store::parse_entity_load(std::string_view id, std::span<con
   auto ids = as_array(*replies[1].value());
   if (!ids) return ids.status();
   if (!ids->empty() && !loaded.record) loaded.record.emplace();
-  for (redisReply* r : *ids) loaded.record->snapshot.recent_request_ids.emplace_back(str(r));
+  for (redisReply* r : *ids) loaded.record->snapshot.recent_request_ids.remember(std::string(str(r)));
   const auto position = stream_id(loaded.record ? loaded.record->inbox_position : "0-0");
   std::vector<InboxEntry>& inbox = loaded.inbox;
   Status s = for_each_entry(*replies[2].value(), [&](std::string_view sid, const auto& fields) {

@@ -101,7 +101,7 @@ TEST(EntityBatch, FunctionEntity_EachOperationSeesThePreviousState) {
   EXPECT_EQ(r.messages[0].event.type, orchestration::EventType::entity_operation_completed);
   EXPECT_EQ(r.messages[0].event.request_id, "r3");
   EXPECT_EQ(from_payload<int64_t>(r.messages[0].event.result), 12);
-  EXPECT_EQ(r.snapshot.recent_request_ids, (std::deque<std::string>{"r1", "r2", "r3"}));
+  EXPECT_EQ(r.snapshot.recent_request_ids.ids(), (std::deque<std::string>{"r1", "r2", "r3"}));
 }
 
 TEST(EntityBatch, ThrowingOperationFailsAloneAndLeavesTheStateAsItWas) {
@@ -139,7 +139,7 @@ TEST(EntityBatch, RecentRequestIdsAreBounded) {
   for (size_t i = 0; i < kRecentRequestIds + 5; ++i) ops.push_back(op("r" + std::to_string(i), "add", to_payload(int64_t{1})));
   BatchResult r = run_batch(counter, id, {}, ops);
   EXPECT_EQ(r.snapshot.recent_request_ids.size(), kRecentRequestIds);
-  EXPECT_EQ(r.snapshot.recent_request_ids.front(), "r5");
+  EXPECT_EQ(r.snapshot.recent_request_ids.ids().front(), "r5");
   EXPECT_EQ(from_payload<int64_t>(*r.snapshot.state), static_cast<int64_t>(kRecentRequestIds + 5));
 }
 

@@ -297,8 +297,8 @@ TEST_F(StoreTest, EntityCommit_RoundTripsTheRecord_ConsumesThousandsOfEntries_Le
   ASSERT_EQ(again->inbox.size(), 1u);
   EXPECT_EQ(again->inbox[0].event.request_id, "late");
   ASSERT_EQ(again->record->snapshot.recent_request_ids.size(), entities::kRecentRequestIds);
-  EXPECT_EQ(again->record->snapshot.recent_request_ids.back(), "r4999");
-  EXPECT_EQ(again->record->snapshot.recent_request_ids.front(), "r4000");
+  EXPECT_EQ(again->record->snapshot.recent_request_ids.ids().back(), "r4999");
+  EXPECT_EQ(again->record->snapshot.recent_request_ids.ids().front(), "r4000");
 
   // Consuming the last entry drains the inbox: the entity leaves the active set.
   EntityWrite drain = w;
