@@ -1,7 +1,9 @@
 #pragma once
 // The Redis a benchmark runs against: an embedded redis-server in a
 // temporary folder (removed afterwards), or the one given with --redis,
-// flushed and configured as the embedded server is.
+// flushed and configured as the embedded server is. And what a run cost:
+// Redis' CPU (INFO used_cpu_sys + used_cpu_user) and this process's (the
+// node runs in it, with the benchmark's driver), per unit of work.
 
 #include <fmt/core.h>
 
@@ -9,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cluster/embedded_redis.hpp"
@@ -55,11 +58,54 @@ class BenchRedis {
 
   const store::RedisAddress& address() const { return address_; }
 
+  /// Redis' CPU seconds so far (user + sys); -1 when INFO cannot be read.
+  double redis_cpu_seconds() const {
+    auto conn = store::RedisConnection::connect(address_, std::chrono::seconds(5));
+    if (!conn) return -1;
+    auto info = conn->command("INFO", "cpu");
+    if (!info) return -1;
+    const std::string text((*info)->str, (*info)->len);
+    double total = 0;
+    for (const char* field : {"used_cpu_sys:", "used_cpu_user:"}) {
+      const auto at = text.find(field);
+      if (at == std::string::npos) return -1;
+      total += std::stod(text.substr(at + std::string_view(field).size()));
+    }
+    return total;
+  }
+
  private:
   BenchRedis() = default;
   std::unique_ptr<cluster::EmbeddedRedis> embedded_;
   std::filesystem::path dir_;
   store::RedisAddress address_;
+};
+
+/// This process's CPU seconds so far (user + sys, every thread).
+inline double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
+
+/// CPU microseconds per unit of work between construction and per().
+class CpuMeter {
+ public:
+  explicit CpuMeter(const BenchRedis& redis)
+      : redis_(redis), redis0_(redis.redis_cpu_seconds()), process0_(process_cpu_seconds()) {}
+  struct PerUnit {
+    double redis_us;
+    double process_us;
+  };
+  PerUnit per(double units) const {
+    return {(redis_.redis_cpu_seconds() - redis0_) * 1e6 / units, (process_cpu_seconds() - process0_) * 1e6 / units};
+  }
+
+ private:
+  const BenchRedis& redis_;
+  double redis0_;
+  double process0_;
 };
 
 }  // namespace durable::bench

@@ -6,6 +6,8 @@
 //   call latency                 an orchestration calling a counter in a loop
 //   bank transfers               Transfer orchestrations (two locks, three calls)
 //   request ids                  random_guid() per second on 1 and 8 threads
+//   CPU per signal               Redis' and this process's (node + clients)
+//                                microseconds per signal into 1,000 counters
 //
 // A signal counts as applied when the node has run its operation (the
 // node's entity_operations counter), i.e. committed in a batch.
@@ -197,9 +199,13 @@ int main(int argc, char** argv) {
   r["random_guid_1_thread_per_s"] = guids_per_s(1);
   r["random_guid_8_threads_per_s"] = guids_per_s(8);
   b.prefix = "many";
+  bench::CpuMeter cpu(*redis);
   auto [many_acked, many_applied] = b.signals(signals, 1000, threads, batch);
+  const auto per_signal = cpu.per(signals);
   r["signals_1000_counters_acked_per_s"] = many_acked;
   r["signals_1000_counters_applied_per_s"] = many_applied;
+  r["signal_redis_cpu_us"] = per_signal.redis_us;
+  r["signal_process_cpu_us"] = per_signal.process_us;
   b.prefix = "hot";
   auto [hot_acked, hot_applied] = b.signals(signals / 2, 1, threads, batch);
   r["signals_1_counter_acked_per_s"] = hot_acked;

@@ -8,6 +8,9 @@
 //  - one sequence of 500 activities (500 episodes over a growing history);
 //  - the same with the instance cache off (every episode a full replay).
 //
+//  - CPU per unit: Redis' and this process's (node + driver) microseconds
+//    per bulk hello-5 and per activity of the 200 x 1,000 fan-out.
+//
 //   runtime_bench                  starts its own redis-server in a temp folder
 //   runtime_bench --redis URL      uses that server (it is flushed!)
 
@@ -191,8 +194,8 @@ struct Bench {
   }
 };
 
-json run_suite(const orchestration::Registry& registry, cluster::NodeOptions options, bool cache, bool quick,
-               bool hello_only) {
+json run_suite(const bench::BenchRedis& redis, const orchestration::Registry& registry, cluster::NodeOptions options,
+               bool cache, bool quick, bool hello_only) {
   options.runtime.cache_instances = cache;
   entities::EntityRegistry entities;
   samples::register_entity_samples(entities);
@@ -214,8 +217,15 @@ json run_suite(const orchestration::Registry& registry, cluster::NodeOptions opt
   // Warm up: the first thousand episodes of a process pay for heap growth
   // and page faults that a running node has long paid.
   b.hello_throughput(500, 8);
+  auto bulk = [&](int count) {
+    bench::CpuMeter cpu(redis);
+    r["hello5_bulk_per_s"] = b.hello_throughput_bulk(count);
+    const auto per = cpu.per(count);
+    r["hello5_bulk_redis_cpu_us"] = per.redis_us;
+    r["hello5_bulk_process_cpu_us"] = per.process_us;
+  };
   if (hello_only) {
-    r["hello5_bulk_per_s"] = b.hello_throughput_bulk(quick ? 3000 : 20000);
+    bulk(quick ? 3000 : 20000);
     (*node)->stop();
     return r;
   }
@@ -225,13 +235,18 @@ json run_suite(const orchestration::Registry& registry, cluster::NodeOptions opt
   r["hello5_p99_ms"] = p99;
   r["hello5_per_s"] = b.hello_throughput(quick ? 1000 : 5000, 8);
   b.prefix += "bulk-";
-  r["hello5_bulk_per_s"] = b.hello_throughput_bulk(quick ? 2000 : 10000);
+  bulk(quick ? 2000 : 10000);
   auto [wide_ms, wide_rate] = b.fan_out(1, 10'000);
   r["fanout_1x10000_ms"] = wide_ms;
   r["fanout_1x10000_activities_per_s"] = wide_rate;
-  auto [many_ms, many_rate] = b.fan_out(quick ? 20 : 200, 1'000);
+  const int fan_outs = quick ? 20 : 200;
+  bench::CpuMeter fan_cpu(redis);
+  auto [many_ms, many_rate] = b.fan_out(fan_outs, 1'000);
+  const auto per_activity = fan_cpu.per(fan_outs * 1000.0);
   r["fanout_200x1000_ms"] = many_ms;
   r["fanout_200x1000_activities_per_s"] = many_rate;
+  r["fanout_activity_redis_cpu_us"] = per_activity.redis_us;
+  r["fanout_activity_process_cpu_us"] = per_activity.process_us;
   r["sequence_500_ms"] = b.long_sequence_ms(500);
   r["episodes"] = (*node)->counters().episodes.load();
   r["commits"] = (*node)->counters().commits.load();
@@ -271,8 +286,8 @@ int main(int argc, char** argv) {
   orchestration::Registry registry;
   samples::register_samples(registry);
   json results;
-  results["live"] = run_suite(registry, options, true, quick, hello_only);
-  if (replay) results["full_replay"] = run_suite(registry, options, false, quick, hello_only);
+  results["live"] = run_suite(*redis, registry, options, true, quick, hello_only);
+  if (replay) results["full_replay"] = run_suite(*redis, registry, options, false, quick, hello_only);
 
   fmt::print("{:<38} {:>14} {:>14}\n", "metric", "live", "full replay");
   for (auto& [key, value] : results["live"].items()) {

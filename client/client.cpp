@@ -69,10 +69,11 @@ auto Client::read(Fn fn) -> decltype(fn(std::declval<store::Store&>())) {
 }
 
 template <class Parse>
-auto Client::exchange(bool repeatable, std::vector<std::vector<std::string>> commands, Parse parse)
+auto Client::exchange(bool repeatable, std::vector<std::vector<std::string>> commands, Parse parse,
+                      std::optional<std::chrono::milliseconds> reconnect_wait)
     -> decltype(parse(std::declval<const Replies&>())) {
   for (int attempt = 0;; ++attempt) {
-    if (!shared_->connected(options_.timeout)) {
+    if (!shared_->connected(reconnect_wait.value_or(options_.timeout))) {
       return Status(Errc::unavailable, "redis at " + options_.address.to_string() + " is unreachable");
     }
     // Shared with the callback: it may still be returning when get() does.
@@ -249,6 +250,12 @@ Result<std::vector<store::DeadLetter>> Client::dead_letters(size_t per_partition
 
 Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> Client::active_by_status() {
   return read([](store::Store& s) { return s.active_by_status(); });
+}
+
+Status Client::ping() {
+  return exchange(
+      false, {{"PING"}}, [](const Replies& r) { return r[0] ? Status::ok() : r[0].status(); },
+      std::chrono::milliseconds(0));
 }
 
 Result<std::vector<store::NodeInfo>> Client::nodes() {

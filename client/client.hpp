@@ -186,6 +186,9 @@ class Client {
   Result<std::vector<store::DeadLetter>> dead_letters(size_t per_partition = 100);
   /// The hub's instances with unfinished work, by status (Store::active_by_status).
   Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> active_by_status();
+  /// One PING on the shared connection, without waiting for a lost one to
+  /// come back: a liveness probe. Errors: unavailable.
+  Status ping();
   /// Every node the hub knows, live or gone (by options' node_timeout), with
   /// what it advertises and the partitions its unexpired leases own.
   Result<std::vector<store::NodeInfo>> nodes();
@@ -204,8 +207,10 @@ class Client {
   // Sends `commands` on the shared connection (waiting for it first if it
   // is down) and returns `parse(replies)`; when `repeatable`, sends them
   // once more if that failed with unavailable.
+  // A lost connection is waited for up to `reconnect_wait` (default: the timeout).
   template <class Parse>
-  auto exchange(bool repeatable, std::vector<std::vector<std::string>> commands, Parse parse)
+  auto exchange(bool repeatable, std::vector<std::vector<std::string>> commands, Parse parse,
+                std::optional<std::chrono::milliseconds> reconnect_wait = std::nullopt)
       -> decltype(parse(std::declval<const Replies&>()));
   Result<std::optional<InstanceRow>> get_row(const std::string& instance_id);
   Status check_payload(const Payload& payload, const char* what) const;

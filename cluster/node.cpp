@@ -89,6 +89,7 @@ Status Node::open(const orchestration::Registry& registry, const entities::Entit
                        options_.node_timeout);
 
   started_ = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  heartbeat_ok_ = std::chrono::steady_clock::now().time_since_epoch().count();
   http_address_ = options_.http_address;
   balance(*lease_store_);
   log->info("node {} started: hub '{}', {} partitions ({} owned), redis {}, {} activity workers, peers at {}",
@@ -126,6 +127,17 @@ void Node::lease_loop() {
   }
 }
 
+Status Node::health() const {
+  const std::chrono::steady_clock::time_point last{std::chrono::steady_clock::duration(heartbeat_ok_.load())};
+  const auto silent = std::chrono::steady_clock::now() - last;
+  if (silent < options_.lease_ttl) return Status::ok();
+  std::lock_guard lock(mutex_);
+  return Status(Errc::unavailable,
+                "no heartbeat written for " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(silent).count()) +
+                    " s (its leases have lapsed): " + (round_error_.empty() ? "redis does not answer" : round_error_));
+}
+
 void Node::set_http_address(std::string address) {
   std::lock_guard lock(mutex_);
   http_address_ = std::move(address);
@@ -147,8 +159,11 @@ void Node::balance(store::Store& store) {
   auto live = store.heartbeat(me, options_.node_timeout);
   if (!live) {
     log->warn("cannot write the heartbeat: {}", live.status().message());
+    std::lock_guard lock(mutex_);
+    round_error_ = live.status().message();
     return;
   }
+  heartbeat_ok_ = std::chrono::steady_clock::now().time_since_epoch().count();
   if (auto members = store.nodes(options_.node_timeout); members) {
     std::erase_if(*members, [](const store::NodeInfo& n) { return !n.live; });
     caf::anon_send(peers_, Membership{std::move(*members)});

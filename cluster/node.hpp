@@ -91,6 +91,10 @@ class Node {
   /// Wakes instance (or entity) `id` after a write to its inbox: here, or
   /// over CAF on the node that owns it. Thread-safe.
   void wake(const std::string& id) const { router_->wake(id); }
+  /// OK while the node's lease rounds reach Redis: the last heartbeat was
+  /// written within the lease TTL (a node that rightly owns no partition is
+  /// healthy). Otherwise unavailable, naming the last error. No I/O.
+  Status health() const;
   /// host:port where the node's peers reach it.
   const std::string& cluster_address() const { return cluster_address_; }
 
@@ -127,6 +131,8 @@ class Node {
   std::map<uint32_t, Lease> leases_;
   std::map<uint32_t, std::string> cursors_;  // wake stream positions
   std::string http_address_;  // guarded by mutex_
+  std::string round_error_;   // guarded by mutex_: why the last heartbeat failed
+  std::atomic<std::chrono::steady_clock::rep> heartbeat_ok_{0};  // when one was last written
   store::TimePoint started_{};
 
   std::atomic<bool> stopping_{false};

@@ -58,6 +58,9 @@ struct HttpOptions {
   /// inbox: a node wakes the owner at once, here or over CAF. Without it the
   /// owner finds the write on its partition's wake stream, a little later.
   std::function<void(const std::string& id)> wake;
+  /// The node's own health for GET /health (its lease rounds reach Redis);
+  /// without it, /health only asks Redis.
+  std::function<Status()> health;
 };
 
 /// "host:port" (a bare port means 127.0.0.1) as HttpOptions. Errors:

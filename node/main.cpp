@@ -180,6 +180,7 @@ int main(int argc, char** argv) {
     }
     listen->key = flags.http_key;
     listen->wake = [n = node->get()](const std::string& id) { n->wake(id); };
+    listen->health = [n = node->get()] { return n->health(); };
     auto started = http::HttpServer::start(*listen, registry, entities, c,
                                            [n = node->get()] { return node::node_metrics(n->counters()); });
     if (!started) {

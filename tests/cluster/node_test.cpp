@@ -2,6 +2,7 @@
 // through the store's client-side calls (start, raise, wait).
 #include "cluster/node.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "client/client.hpp"
@@ -209,6 +210,24 @@ TEST_F(NodeTest, FullReplayModeGivesTheSameResults) {
   start("HelloSequence", "hello", {});
   EXPECT_EQ(from_payload<int64_t>(wait("fan").output), 39800);
   EXPECT_EQ(wait("hello").status, OrchestrationStatus::completed);
+}
+
+TEST_F(NodeTest, Health_FailsWhileHeartbeatsCannotBeWritten_AndRecovers) {
+  options_.lease_ttl = 1s;
+  options_.lease_renewal = 100ms;
+  start_node();
+  EXPECT_TRUE(node_->health());
+  // Writes stall (a heartbeat is one) while reads still work: only the
+  // node's own rounds can tell.
+  reply("CLIENT", "PAUSE", "2500", "WRITE");
+  Status sick;
+  for (int i = 0; i < 300 && sick; ++i, std::this_thread::sleep_for(10ms)) sick = node_->health();
+  ASSERT_FALSE(sick) << "healthy through 3 s without a heartbeat";
+  EXPECT_EQ(sick.code(), Errc::unavailable);
+  EXPECT_THAT(sick.message(), ::testing::HasSubstr("no heartbeat written")) << sick.message();
+  Status well = sick;
+  for (int i = 0; i < 1000 && !well; ++i, std::this_thread::sleep_for(10ms)) well = node_->health();
+  EXPECT_TRUE(well) << well.to_string();
 }
 
 TEST_F(NodeTest, WorkWrittenBeforeTheNodeStartsIsRecovered) {

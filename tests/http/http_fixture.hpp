@@ -63,6 +63,7 @@ class HttpTest : public durable::testing::RedisTest {
       }
       node_->wake(id);
     };
+    o.health = [this] { return node_->health(); };
     auto started = HttpServer::start(o, registry_, entities_, client_options_,
                                      [n = node_.get()] { return node::node_metrics(n->counters()); });
     ASSERT_TRUE(started) << started.status().to_string();
