@@ -31,6 +31,17 @@ struct Partition {
     return instances.emplace(id, std::move(a)).first->second;
   }
 
+  // Wakes `id`'s actor to read its inbox. A new actor's load reads all of
+  // it anyway (the write came before the notice that led here): no wake,
+  // which would only read the inbox a second time.
+  void wake(const std::string& id) {
+    if (auto it = instances.find(id); it != instances.end()) {
+      self->send(it->second, wake_atom::value);
+    } else {
+      instance(id);
+    }
+  }
+
   void forget(const caf::actor_addr& addr) {
     auto it = ids.find(addr);
     if (it == ids.end()) return;
@@ -79,9 +90,9 @@ caf::behavior partition_behavior(caf::stateful_actor<Partition>* self, Runtime* 
   st.recover();
   st.poll_timers();
   return {
-      [self](wake_atom, const std::string& id) { self->send(self->state.instance(id), wake_atom::value); },
+      [self](wake_atom, const std::string& id) { self->state.wake(id); },
       [self](WakeIds& wake) {
-        for (const std::string& id : wake.ids) self->send(self->state.instance(id), wake_atom::value);
+        for (const std::string& id : wake.ids) self->state.wake(id);
       },
       [self](idle_atom, const std::string& id) {
         // Erase first: whatever comes for `id` from now on goes to a new
