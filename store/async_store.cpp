@@ -21,6 +21,11 @@ using Clock = std::chrono::steady_clock;
 // noticing a request that has waited past the timeout.
 constexpr int kPollMs = 100;
 constexpr auto kFirstRetry = 10ms;
+// Most commits in one durable_commit_many call (a call is one Lua run: a
+// long one would hold up lease renewals), and the largest commit that is
+// merged (a big one goes alone).
+constexpr size_t kMaxMerged = 32;
+constexpr size_t kMaxMergedArgs = 1000;
 constexpr auto kMaxRetry = 1s;
 
 // RESP: *<n>\r\n then $<len>\r\n<bytes>\r\n per argument (binary safe).
@@ -75,9 +80,7 @@ AsyncStore::~AsyncStore() {
 // ------------------------------------------------------------------ requests
 
 void AsyncStore::commit(const EpisodeWrite& write, std::function<void(Result<uint64_t>)> done) {
-  request({store_.episode_commit(write).argv()}, [done = std::move(done)](Replies replies) {
-    done(Commit::parse_reply(replies[0]));
-  });
+  send_commit(store_.episode_commit(write).argv(), std::move(done));
 }
 
 void AsyncStore::load(std::string_view id, std::function<void(Result<LoadedInstance>)> done) {
@@ -87,9 +90,7 @@ void AsyncStore::load(std::string_view id, std::function<void(Result<LoadedInsta
 }
 
 void AsyncStore::commit(const EntityWrite& write, std::function<void(Result<uint64_t>)> done) {
-  request({store_.entity_commit(write).argv()}, [done = std::move(done)](Replies replies) {
-    done(Commit::parse_reply(replies[0]));
-  });
+  send_commit(store_.entity_commit(write).argv(), std::move(done));
 }
 
 void AsyncStore::load_entity(std::string_view id, std::function<void(Result<LoadedEntity>)> done) {
@@ -128,8 +129,51 @@ bool AsyncStore::connected(std::chrono::milliseconds timeout) {
 
 // ------------------------------------------------------------------ sending
 
+void AsyncStore::send_commit(std::vector<std::string> argv, std::function<void(Result<uint64_t>)> done) {
+  {
+    std::lock_guard lock(mu_);
+    const bool replies_due = !in_flight_.empty() || !out_.empty();
+    if (fd_ >= 0 && !stopping_ && replies_due && argv.size() <= kMaxMergedArgs) {
+      pending_commits_.push_back({std::move(argv), std::move(done)});
+      ++unfinished_;
+      return;
+    }
+  }
+  request({std::move(argv)}, [done = std::move(done)](Replies replies) { done(Commit::parse_reply(replies[0])); });
+}
+
+void AsyncStore::merge_pending_locked() {
+  for (size_t first = 0; first < pending_commits_.size(); first += kMaxMerged) {
+    const size_t n = std::min(kMaxMerged, pending_commits_.size() - first);
+    auto group = pending_commits_.begin() + static_cast<std::ptrdiff_t>(first);
+    if (n == 1) {
+      append_command(out_, group->argv);
+      in_flight_.push_back({1, {}, [done = std::move(group->done)](Replies r) { done(Commit::parse_reply(r[0])); },
+                            Clock::now()});
+      continue;
+    }
+    std::vector<std::vector<std::string>> argvs;
+    std::vector<std::function<void(Result<uint64_t>)>> dones;
+    for (size_t i = 0; i < n; ++i, ++group) {
+      argvs.push_back(std::move(group->argv));
+      dones.push_back(std::move(group->done));
+    }
+    append_command(out_, Commit::merge(std::move(argvs)));
+    in_flight_.push_back({1, {},
+                          [dones = std::move(dones)](Replies r) {
+                            auto results = Commit::parse_many_reply(r[0], dones.size());
+                            for (size_t i = 0; i < dones.size(); ++i) dones[i](std::move(results[i]));
+                          },
+                          Clock::now()});
+    unfinished_ -= n - 1;  // n commits, one request
+    merged_commits_ += n;
+  }
+  pending_commits_.clear();
+}
+
 void AsyncStore::request(std::vector<std::vector<std::string>> commands, std::function<void(Replies)> done) {
   std::unique_lock lock(mu_);
+  merge_pending_locked();  // held commits keep their place before this
   if (fd_ < 0 || stopping_) {
     const Status down = Status(Errc::unavailable, "redis at " + store_.connection().address().to_string() +
                                             " is unreachable: " + (stopping_ ? "the store is closing" : down_reason_));
@@ -153,6 +197,7 @@ void AsyncStore::request(std::vector<std::vector<std::string>> commands, std::fu
 }
 
 void AsyncStore::flush_locked() {
+  merge_pending_locked();
   size_t written = 0;
   while (written < out_.size() && fd_ >= 0) {
     const ssize_t n = ::send(fd_, out_.data() + written, out_.size() - written, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -261,6 +306,7 @@ void AsyncStore::finish(std::vector<Request>& requests) {
 
 void AsyncStore::fail(const std::string& why, bool log) {
   std::vector<Request> lost;
+  std::vector<PendingCommit> held;  // never sent
   {
     std::lock_guard lock(mu_);
     if (fd_ >= 0 && log) durable::logger("store")->warn("redis connection lost: {}", why);
@@ -269,6 +315,7 @@ void AsyncStore::fail(const std::string& why, bool log) {
     out_.clear();
     lost.assign(std::make_move_iterator(in_flight_.begin()), std::make_move_iterator(in_flight_.end()));
     in_flight_.clear();
+    held.swap(pending_commits_);
   }
   if (parser_) {
     redisReaderFree(parser_);
@@ -279,6 +326,12 @@ void AsyncStore::fail(const std::string& why, bool log) {
     while (r.replies.size() < r.expected) r.replies.emplace_back(status);
   }
   finish(lost);
+  for (PendingCommit& c : held) c.done(status);
+  if (!held.empty()) {
+    std::lock_guard lock(mu_);
+    unfinished_ -= held.size();
+    if (unfinished_ == 0) drained_.notify_all();
+  }
 }
 
 // Re-establishes the connection with back-off; returns when connected or

@@ -5,6 +5,10 @@
 // socket at once (a non-blocking send); a reader thread of the store's own
 // reads the replies in order and hands each request's to its callback.
 //
+// Commits that gather while replies are due go as one durable_commit_many
+// call (up to 32), each under its own guard and answered alone: the
+// function call's fixed cost, paid once for all of them.
+//
 // Why not a thread that takes requests and sends them: on this 2-core VM
 // waking a sleeping thread costs 50-100 us, and an episode used to wake one
 // just to reach the socket. Requests of many actors still share the
@@ -18,6 +22,7 @@
 // functions reloaded. A request without a reply for `timeout` counts as a
 // lost connection.
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -58,6 +63,8 @@ class AsyncStore {
   /// Waits until every request sent so far has had its callback, or
   /// `timeout` passed. Returns whether none is left.
   bool drain(std::chrono::milliseconds timeout);
+  /// Commits that went to Redis several to a function call so far.
+  uint64_t merged_commits() const { return merged_commits_.load(); }
   /// Waits up to `timeout` for the connection to be up (it is re-established
   /// in the background after a loss). Returns whether it is.
   bool connected(std::chrono::milliseconds timeout);
@@ -70,7 +77,17 @@ class AsyncStore {
     std::chrono::steady_clock::time_point sent;
   };
 
+  struct PendingCommit {
+    std::vector<std::string> argv;
+    std::function<void(Result<uint64_t>)> done;
+  };
+
   explicit AsyncStore(Store store);
+  // A commit: sent at once when nothing is due, else held until the replies
+  // due come back and then sent with the others held, several to a call.
+  void send_commit(std::vector<std::string> argv, std::function<void(Result<uint64_t>)> done);
+  // Turns the held commits into calls in out_. REQUIRES: mu_ held.
+  void merge_pending_locked();
   // Writes what it can of out_ without blocking. REQUIRES: mu_ held.
   void flush_locked();
   void reader_loop();
@@ -93,9 +110,11 @@ class AsyncStore {
   int fd_ = -1;  // -1 while the connection is down
   std::string out_;
   std::deque<Request> in_flight_;
+  std::vector<PendingCommit> pending_commits_;  // in arrival order, before out_'s next bytes
   size_t unfinished_ = 0;  // requests whose callback has not returned
   std::string down_reason_;
   bool stopping_ = false;
+  std::atomic<uint64_t> merged_commits_{0};
   std::thread reader_;
 };
 

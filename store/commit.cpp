@@ -86,6 +86,54 @@ std::vector<std::string> Commit::argv() && {
 }
 
 
+std::vector<std::string> Commit::merge(std::vector<std::vector<std::string>>&& argvs) {
+  size_t keys = 0, size = 4;
+  for (const auto& a : argvs) {
+    keys += std::stoul(a[2]);
+    size += a.size() - 1;
+  }
+  std::vector<std::string> merged;
+  merged.reserve(size);
+  merged.emplace_back("FCALL");
+  merged.emplace_back("durable_commit_many");
+  merged.push_back(std::to_string(keys));
+  for (auto& a : argvs) {  // every commit's keys, in order
+    const size_t n = std::stoul(a[2]);
+    merged.insert(merged.end(), std::make_move_iterator(a.begin() + 3), std::make_move_iterator(a.begin() + 3 + n));
+  }
+  merged.push_back(std::to_string(argvs.size()));
+  for (auto& a : argvs) {  // then each one's counts and arguments
+    const size_t n = std::stoul(a[2]);
+    merged.push_back(a[2]);
+    merged.push_back(std::to_string(a.size() - 3 - n));
+    merged.insert(merged.end(), std::make_move_iterator(a.begin() + 3 + n), std::make_move_iterator(a.end()));
+  }
+  return merged;
+}
+
+std::vector<Result<uint64_t>> Commit::parse_many_reply(const Result<ReplyPtr>& reply, size_t count) {
+  std::vector<Result<uint64_t>> out;
+  out.reserve(count);
+  auto all = [&](const Status& s) {
+    while (out.size() < count) out.emplace_back(s);
+    return out;
+  };
+  if (!reply) return all(reply.status());
+  auto items = as_array(**reply, count);
+  if (!items) return all(items.status());
+  for (size_t i = 0; i < count; ++i) {
+    const redisReply& r = *(*items)[i];
+    if (r.type == REDIS_REPLY_ERROR) {
+      out.emplace_back(error_reply_status(std::string_view(r.str, r.len)));
+    } else if (auto version = as_integer(r); version) {
+      out.emplace_back(static_cast<uint64_t>(*version));
+    } else {
+      out.emplace_back(version.status());
+    }
+  }
+  return out;
+}
+
 Result<uint64_t> Commit::parse_reply(const Result<ReplyPtr>& reply) {
   if (!reply) return reply.status();
   auto version = as_integer(**reply);

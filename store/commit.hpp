@@ -66,6 +66,16 @@ class Commit {
   /// the arguments out (the commit is spent).
   std::vector<std::string> argv() &&;
 
+  /// Several commits' argv() as one call of durable_commit_many (group
+  /// commit in one function call), consuming them: each is checked and
+  /// applied under its own guard, and a guard that fails fails only its
+  /// own commit. Read the reply with parse_many_reply.
+  static std::vector<std::string> merge(std::vector<std::vector<std::string>>&& argvs);
+  /// One result per merged commit, as parse_reply; when the whole call
+  /// failed (I/O, or a Lua error, which may have left some applied), every
+  /// commit gets that error.
+  static std::vector<Result<uint64_t>> parse_many_reply(const Result<ReplyPtr>& reply, size_t count);
+
   /// Reads the reply of executing argv(): the new version for fenced and
   /// create commits, 0 for live and final. Errors: the execution's Status, or internal
   /// for a reply of the wrong type.

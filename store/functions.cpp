@@ -35,17 +35,26 @@ local function check_lease(lease_key, node, epoch)
   return nil
 end
 
+-- A commit's keys and arguments: keys[kb + i] is its KEYS[i] (up to
+-- keys[ke]), args[ab + i] its ARGV[i] (up to args[ae]): one call may carry
+-- several commits.
+local function key_at(keys, kb, ke, index)
+  local i = tonumber(index)
+  if i == nil or i < 1 or kb + i > ke then return nil end
+  return keys[kb + i]
+end
+
 -- Ops: a flat list of (command, key index, argument count, arguments...).
-local function parse_ops(keys, args, first)
+local function parse_ops(keys, kb, ke, args, first, ae)
   local ops = {}
   local i = first
-  while i <= #args do
-    local name, key, n = args[i], keys[tonumber(args[i + 1])], tonumber(args[i + 2])
-    if not OPS[name] or key == nil or n == nil or i + 2 + n > #args then
+  while i <= ae do
+    local name, key, n = args[i], key_at(keys, kb, ke, args[i + 1]), tonumber(args[i + 2])
+    if not OPS[name] or key == nil or n == nil or i + 2 + n > ae then
       return nil, 'ERR durable commit: malformed op at argument ' .. i
     end
     -- SREMIFDRAINED <set> 2 <member> <stream key index>
-    if name == 'SREMIFDRAINED' and (n ~= 2 or keys[tonumber(args[i + 4])] == nil) then
+    if name == 'SREMIFDRAINED' and (n ~= 2 or key_at(keys, kb, ke, args[i + 4]) == nil) then
       return nil, 'ERR durable commit: malformed SREMIFDRAINED at argument ' .. i
     end
     ops[#ops + 1] = { name, key, i + 3, i + 2 + n }
@@ -56,7 +65,7 @@ end
 
 -- Applies the ops; a new `version` rides on the first HSET of the row
 -- (one write fewer). Returns whether it did.
-local function apply_ops(keys, ops, args, row, version)
+local function apply_ops(keys, kb, ops, args, row, version)
   local stamped = false
   for _, op in ipairs(ops) do
     if version and not stamped and op[1] == 'HSET' and op[2] == row then
@@ -66,7 +75,7 @@ local function apply_ops(keys, ops, args, row, version)
       redis.call('HSET', row, unpack(fields))
       stamped = true
     elseif op[1] == 'SREMIFDRAINED' then
-      if redis.call('XLEN', keys[tonumber(args[op[3] + 1])]) == 0 then
+      if redis.call('XLEN', keys[kb + tonumber(args[op[3] + 1])]) == 0 then
         redis.call('SREM', op[2], args[op[3]])
       end
     else
@@ -86,36 +95,36 @@ end
 --   create   the row is absent or final; the version is incremented.
 --   live     the row exists and is not final.
 --   final    the row exists and is final (a purge).
-local function commit(keys, args)
-  local guard, first = args[1], 2
-  local row = keys[1]
+local function commit_at(keys, kb, ke, args, ab, ae)
+  local guard, first = args[ab + 1], ab + 2
+  local row = keys[kb + 1]
+  if row == nil or kb + 1 > ke then return redis.error_reply('ERR durable commit: no row key') end
   if guard == 'fenced' then
-    first = 6
+    first = ab + 6
   elseif guard == 'idle' then
-    first = 4
+    first = ab + 4
   elseif guard ~= 'create' and guard ~= 'live' and guard ~= 'final' then
     return redis.error_reply('ERR durable commit: unknown guard ' .. tostring(guard))
   end
-  local ops, err = parse_ops(keys, args, first)
+  local ops, err = parse_ops(keys, kb, ke, args, first, ae)
   if not ops then return redis.error_reply(err) end
-
   local version = nil
   if guard == 'fenced' then
-    local lease = keys[tonumber(args[2])]
+    local lease = key_at(keys, kb, ke, args[ab + 2])
     if lease == nil then return redis.error_reply('ERR durable commit: bad lease key index') end
-    local fenced = check_lease(lease, args[3], args[4])
+    local fenced = check_lease(lease, args[ab + 3], args[ab + 4])
     if fenced then return redis.error_reply(fenced) end
     local current = redis.call('HGET', row, 'v') or '0'
-    if current ~= args[5] then
+    if current ~= args[ab + 5] then
       return redis.error_reply('DURABLE_VERSION instance is at version ' .. current ..
-                               ', the writer expected ' .. args[5])
+                               ', the writer expected ' .. args[ab + 5])
     end
     version = tonumber(current) + 1
   elseif guard == 'idle' then
-    local inbox = keys[tonumber(args[2])]
+    local inbox = key_at(keys, kb, ke, args[ab + 2])
     if inbox == nil then return redis.error_reply('ERR durable commit: bad inbox key index') end
     local current = redis.call('HGET', row, 'v') or '0'
-    if current ~= args[3] or redis.call('XLEN', inbox) > 0 then
+    if current ~= args[ab + 3] or redis.call('XLEN', inbox) > 0 then
       return redis.error_reply('DURABLE_VERSION entity changed or has messages waiting')
     end
   else
@@ -136,12 +145,38 @@ local function commit(keys, args)
       version = tonumber(redis.call('HGET', row, 'v') or '0') + 1
     end
   end
-  local stamped = apply_ops(keys, ops, args, row, version)
+  local stamped = apply_ops(keys, kb, ops, args, row, version)
   -- A commit that only drops messages for an unknown instance leaves no row.
   if version and not stamped and redis.call('EXISTS', row) == 1 then
     redis.call('HSET', row, 'v', version)
   end
   return version or 0
+end
+
+local function commit(keys, args)
+  return commit_at(keys, 0, #keys, args, 0, #args)
+end
+
+-- Several commits in one call (group commit): ARGV = count, then for each
+-- commit its key count, its argument count and its arguments (key indices
+-- count from its own first key); KEYS = every commit's keys in order. Each
+-- commit is checked and applied under its own guard and answered alone: an
+-- array of versions and error replies, one per commit.
+local function commit_many(keys, args)
+  local n = tonumber(args[1])
+  if n == nil then return redis.error_reply('ERR durable commit_many: bad count') end
+  local out = {}
+  local kb, ab = 0, 1
+  for e = 1, n do
+    local nk, na = tonumber(args[ab + 1]), tonumber(args[ab + 2])
+    if nk == nil or na == nil or kb + nk > #keys or ab + 2 + na > #args then
+      return redis.error_reply('ERR durable commit_many: malformed commit ' .. e)
+    end
+    out[e] = commit_at(keys, kb, kb + nk, args, ab + 2, ab + 2 + na)
+    kb = kb + nk
+    ab = ab + 2 + na
+  end
+  return out
 end
 
 -- KEYS[1] = lease. ARGV = node, ttl ms. Takes the lease when it is free,
@@ -209,6 +244,7 @@ local function hub_meta(keys, args)
 end
 
 redis.register_function('durable_commit', commit)
+redis.register_function('durable_commit_many', commit_many)
 redis.register_function('durable_lease_acquire', lease_acquire)
 redis.register_function('durable_lease_renew', lease_renew)
 redis.register_function('durable_lease_release', lease_release)

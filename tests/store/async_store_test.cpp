@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <future>
+#include <map>
 #include <thread>
 
 #include "orchestration/codec.hpp"
@@ -108,6 +109,102 @@ TEST_F(AsyncStoreTest, CommitIsFencedLikeTheSyncOne) {
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.status().code(), Errc::failed_precondition);
   EXPECT_NE(refused.status().message().find("DURABLE_VERSION"), std::string::npos) << refused.status().message();
+}
+
+// Ten episode commits for c0..c9, each moving its row to Running and
+// appending one history entry; c8 fenced off (a stale epoch), c9 at a
+// version the row is not at.
+struct TenCommits {
+  std::vector<EpisodeWrite> writes;
+  std::vector<std::promise<Result<uint64_t>>> done{10};
+};
+
+TEST_F(AsyncStoreTest, CommitsGatheredWhileAReplyIsDue_GoInOneCall_EachUnderItsOwnGuard) {
+  TenCommits t;
+  std::map<uint32_t, uint64_t> epochs;
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    start(id, "in");
+    const uint32_t p = sync_->partition_of(id);
+    if (!epochs.count(p)) epochs[p] = sync_->acquire_lease(p, "n1", 10s)->epoch;
+    auto loaded = load(id);
+    ASSERT_TRUE(loaded && loaded->row);
+    EpisodeWrite w;
+    w.node = "n1";
+    w.epoch = i == 8 ? epochs[p] + 7 : epochs[p];
+    w.expected_version = i == 9 ? loaded->row->version + 5 : loaded->row->version;
+    w.row = *loaded->row;
+    w.row.status = OrchestrationStatus::running;
+    w.history_entry = orchestration::encode_events(std::vector<HistoryEvent>{execution_started(kT0, "Hello", id, "in", "x")});
+    t.writes.push_back(std::move(w));
+  }
+  // Writes wait 300 ms: the first commit's reply is due while the others
+  // are handed over, so they are held and go together.
+  ASSERT_TRUE(sync_->connection().command("CLIENT", "PAUSE", "300", "WRITE"));
+  const uint64_t merged_before = async_->merged_commits();
+  for (int i = 0; i < 10; ++i) {
+    async_->commit(t.writes[i], [&t, i](Result<uint64_t> r) { t.done[i].set_value(std::move(r)); });
+  }
+  for (int i = 0; i < 10; ++i) {
+    auto r = t.done[i].get_future().get();
+    const std::string id = "c" + std::to_string(i);
+    if (i == 8) {
+      EXPECT_EQ(r.status().code(), Errc::lease_lost) << r.status().to_string();
+    } else if (i == 9) {
+      EXPECT_EQ(r.status().code(), Errc::failed_precondition) << r.status().to_string();
+    } else {
+      ASSERT_TRUE(r) << id << ": " << r.status().to_string();
+      EXPECT_EQ(*r, t.writes[i].expected_version + 1);
+    }
+    auto row = sync_->get(id);
+    ASSERT_TRUE(row && *row);
+    EXPECT_EQ((*row)->status, i >= 8 ? OrchestrationStatus::pending : OrchestrationStatus::running) << id;
+    EXPECT_EQ(sync_->history(id)->size(), i >= 8 ? 0u : 1u) << id;
+  }
+  EXPECT_EQ(async_->merged_commits() - merged_before, 9u) << "all but the first went in one call";
+}
+
+TEST_F(AsyncStoreTest, AReplyLostAfterAMergedCall_EachCommitAppliedAtMostOnce) {
+  TenCommits t;
+  const uint32_t p0 = sync_->partition_of("c0");
+  std::map<uint32_t, uint64_t> epochs;
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    start(id, "in");
+    const uint32_t p = sync_->partition_of(id);
+    if (!epochs.count(p)) epochs[p] = sync_->acquire_lease(p, "n1", 10s)->epoch;
+    auto loaded = load(id);
+    ASSERT_TRUE(loaded && loaded->row);
+    EpisodeWrite w;
+    w.node = "n1";
+    w.epoch = epochs[p];
+    w.expected_version = loaded->row->version;
+    w.row = *loaded->row;
+    w.row.status = OrchestrationStatus::running;
+    w.history_entry = orchestration::encode_events(std::vector<HistoryEvent>{execution_started(kT0, "Hello", id, "in", "x")});
+    t.writes.push_back(std::move(w));
+  }
+  (void)p0;
+  ASSERT_TRUE(sync_->connection().command("CLIENT", "PAUSE", "300", "WRITE"));
+  for (int i = 0; i < 10; ++i) {
+    async_->commit(t.writes[i], [&t, i](Result<uint64_t> r) { t.done[i].set_value(std::move(r)); });
+  }
+  std::this_thread::sleep_for(50ms);  // sent, not answered: writes are paused
+  ASSERT_TRUE(sync_->connection().command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"));
+  for (int i = 0; i < 10; ++i) {
+    auto r = t.done[i].get_future().get();
+    // Whatever the answer, a repeat of the same commit applies at most once
+    // in all: the version guard refuses a second one.
+    std::promise<Result<uint64_t>> again;
+    for (int tries = 0; tries < 100 && !async_->connected(100ms); ++tries) {
+    }
+    async_->commit(t.writes[i], [&](Result<uint64_t> r2) { again.set_value(std::move(r2)); });
+    auto second = again.get_future().get();
+    const std::string id = "c" + std::to_string(i);
+    EXPECT_FALSE(r && second) << id << " applied twice";
+    EXPECT_EQ(sync_->history(id)->size(), 1u) << id << ": " << r.status().to_string() << " / "
+                                               << second.status().to_string();
+  }
 }
 
 TEST_F(AsyncStoreTest, KilledConnectionFailsInFlightThenRecovers) {

@@ -207,6 +207,37 @@ TEST_F(StoreTest, ListPagesAndPurge) {
   EXPECT_EQ(store().list(all, 100, "")->instances.size(), 6u);
 }
 
+TEST_F(StoreTest, MergedCommits_OneMalformedOrFencedFailsAlone) {
+  const uint32_t p = store().partition_of("m1");
+  auto lease = store().acquire_lease(p, "n1", 10s);
+  ASSERT_TRUE(lease && lease->epoch > 0);
+  std::vector<std::vector<std::string>> argvs;
+  for (const char* id : {"m1", "m2", "m3"}) {
+    Commit c = Commit::fenced(store().keys().instance(p, id), store().keys().lease(p), "n1",
+                              std::string(id) == "m2" ? lease->epoch + 1 : lease->epoch, 0);
+    c.write("HSET", store().keys().instance(p, id), {"s", "1"});
+    if (std::string(id) == "m3") c.write("FLUSHALL", store().keys().instance(p, id), {});  // not an op we allow
+    argvs.push_back(std::move(c).argv());
+  }
+  Commit ok = Commit::create(store().keys().instance(p, "m4"));
+  ok.write("HSET", store().keys().instance(p, "m4"), {"s", "0"});
+  argvs.push_back(std::move(ok).argv());
+  const auto merged = Commit::merge(std::move(argvs));
+  const std::vector<std::string_view> v(merged.begin(), merged.end());
+  auto results = Commit::parse_many_reply(store().connection().command(std::span<const std::string_view>(v)), 4);
+  ASSERT_EQ(results.size(), 4u);
+  ASSERT_TRUE(results[0]) << results[0].status().to_string();
+  EXPECT_EQ(*results[0], 1u);
+  EXPECT_EQ(results[1].status().code(), Errc::lease_lost) << results[1].status().to_string();
+  EXPECT_EQ(results[2].status().code(), Errc::internal);
+  EXPECT_NE(results[2].status().message().find("malformed op"), std::string::npos) << results[2].status().message();
+  ASSERT_TRUE(results[3]) << results[3].status().to_string();
+  EXPECT_EQ(reply("HGET", store().keys().instance(p, "m1"), "s")->str, std::string("1"));
+  EXPECT_EQ(reply("EXISTS", store().keys().instance(p, "m2"))->integer, 0);
+  EXPECT_EQ(reply("EXISTS", store().keys().instance(p, "m3"))->integer, 0);
+  EXPECT_EQ(reply("HGET", store().keys().instance(p, "m4"), "v")->str, std::string("1"));
+}
+
 // --- entities ------------------------------------------------------------------
 
 entities::EntityMessage signal(std::string request_id, int64_t amount) {
