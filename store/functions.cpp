@@ -95,7 +95,8 @@ end
 --   create   the row is absent or final; the version is incremented.
 --   live     the row exists and is not final.
 --   final    the row exists and is final (a purge).
-local function commit_at(keys, kb, ke, args, ab, ae)
+-- `leases` (optional) remembers check_lease's answers within one call.
+local function commit_at(keys, kb, ke, args, ab, ae, leases)
   local guard, first = args[ab + 1], ab + 2
   local row = keys[kb + 1]
   if row == nil or kb + 1 > ke then return redis.error_reply('ERR durable commit: no row key') end
@@ -112,7 +113,17 @@ local function commit_at(keys, kb, ke, args, ab, ae)
   if guard == 'fenced' then
     local lease = key_at(keys, kb, ke, args[ab + 2])
     if lease == nil then return redis.error_reply('ERR durable commit: bad lease key index') end
-    local fenced = check_lease(lease, args[ab + 3], args[ab + 4])
+    local fenced
+    if leases then
+      local seen = lease .. '\n' .. args[ab + 3] .. '\n' .. args[ab + 4]
+      fenced = leases[seen]
+      if fenced == nil then
+        fenced = check_lease(lease, args[ab + 3], args[ab + 4]) or false
+        leases[seen] = fenced
+      end
+    else
+      fenced = check_lease(lease, args[ab + 3], args[ab + 4])
+    end
     if fenced then return redis.error_reply(fenced) end
     local current = redis.call('HGET', row, 'v') or '0'
     if current ~= args[ab + 5] then
@@ -161,18 +172,19 @@ end
 -- commit its key count, its argument count and its arguments (key indices
 -- count from its own first key); KEYS = every commit's keys in order. Each
 -- commit is checked and applied under its own guard and answered alone: an
--- array of versions and error replies, one per commit.
+-- array of versions and error replies, one per commit. A lease is checked
+-- once per call (the call is atomic: it cannot change in between).
 local function commit_many(keys, args)
   local n = tonumber(args[1])
   if n == nil then return redis.error_reply('ERR durable commit_many: bad count') end
-  local out = {}
+  local out, leases = {}, {}
   local kb, ab = 0, 1
   for e = 1, n do
     local nk, na = tonumber(args[ab + 1]), tonumber(args[ab + 2])
     if nk == nil or na == nil or kb + nk > #keys or ab + 2 + na > #args then
       return redis.error_reply('ERR durable commit_many: malformed commit ' .. e)
     end
-    out[e] = commit_at(keys, kb, kb + nk, args, ab + 2, ab + 2 + na)
+    out[e] = commit_at(keys, kb, kb + nk, args, ab + 2, ab + 2 + na, leases)
     kb = kb + nk
     ab = ab + 2 + na
   end
