@@ -324,6 +324,25 @@ TEST_F(ClientTest, WaitReturnsWhenTheInstanceFinishes_WhoeverFinishesIt) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s) << "woken by the notices, not by the 5 s re-check";
 }
 
+TEST_F(ClientTest, AWaitAcrossARedisRestart_SeesTheCompletionAfterIt) {
+  start("a");
+  Result<InstanceRow> row = Status::internal("not yet");
+  std::thread waiter([&] { row = client().wait("a", 20s); });
+  std::this_thread::sleep_for(100ms);  // subscribed, blocked on the notices
+  ASSERT_TRUE(server().restart());
+  ASSERT_TRUE(reconnect());
+  std::this_thread::sleep_for(100ms);  // the reader has lost its place and found it again
+  const auto t0 = std::chrono::steady_clock::now();
+  store::Keys keys("t");
+  const uint32_t p = store::partition_of("a", 4);
+  reply("HSET", keys.instance(p, "a"), "s", std::to_string(static_cast<int>(OrchestrationStatus::completed)));
+  reply("XADD", keys.done(p), "*", "i", "a", "s", "1");
+  waiter.join();
+  ASSERT_TRUE(row) << row.status().to_string();
+  EXPECT_EQ(row->status, OrchestrationStatus::completed);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s) << "woken by the notice, not by the 5 s re-check";
+}
+
 TEST_F(ClientTest, ConcurrentWritesSharingAConnectionThatDrops_NoneAppliedTwice) {
   // A pending instance takes every raised event into its inbox: each event
   // acknowledged must be there exactly once; one whose reply was lost
