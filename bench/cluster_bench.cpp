@@ -6,6 +6,8 @@
 //   fan-out   FanOutFanIn: many orchestrations of 100 no-op activities each
 //   signals   C++ clients pipelining signals into 1,000 Counter entities,
 //             applied once the counters' states sum up
+// and for each, Redis' and the nodes' CPU microseconds per hello-5, per
+// fan-out activity and per signal (INFO and /proc, before and after).
 // Then recovery: a fan-out on 3 nodes, one node SIGKILLed mid-run; the time
 // until its partitions have live owners, the time until every orchestration
 // has finished, and every result checked (exit 1 if one is off).
@@ -27,6 +29,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -143,6 +148,25 @@ class Cluster {
   /// it took. Nodes started together settle a lease round or two after the
   /// first one took everything, so "every partition owned" alone could
   /// measure a one-node cluster.
+  /// CPU seconds so far: Redis' and the node processes' together.
+  std::pair<double, double> cpu_seconds() const {
+    double nodes = 0;
+    for (const Node& n : nodes_) {
+      if (n.pid <= 0) continue;
+      std::ifstream stat(fmt::format("/proc/{}/stat", n.pid));
+      std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+      // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+      std::istringstream rest(text.substr(text.rfind(')') + 2));
+      std::string field;
+      double ticks = 0;
+      for (int i = 1; i <= 13 && rest >> field; ++i) {
+        if (i >= 12) ticks += std::stod(field);
+      }
+      nodes += ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
+    return {redis_->redis_cpu_seconds(), nodes};
+  }
+
   Result<double> wait_balanced(std::chrono::seconds timeout = 60s) {
     const auto t = Clock::now();
     std::vector<const Node*> live;
@@ -450,15 +474,26 @@ Result<json> run_cluster(const Config& config, int n, const Sizes& sizes) {
   // The workloads take turns, so that a slow spell of the machine spreads
   // over all of them.
   std::vector<double> hello, fan_out, acked, applied;
+  // CPU microseconds per unit of work, Redis' and the nodes'.
+  std::map<std::string, std::vector<double>> cpu;
+  auto measured = [&](const std::string& name, double units, auto work) {
+    const auto before = (*cluster)->cpu_seconds();
+    auto result = work();
+    const auto after = (*cluster)->cpu_seconds();
+    cpu[name + "_redis_cpu_us"].push_back((after.first - before.first) * 1e6 / units);
+    cpu[name + "_nodes_cpu_us"].push_back((after.second - before.second) * 1e6 / units);
+    return result;
+  };
   for (int run = 0; run < sizes.runs; ++run) {
     const std::string tag = std::to_string(run) + "-";
-    auto h = load.hello("hello" + tag, sizes.hello);
+    auto h = measured("hello5", sizes.hello, [&] { return load.hello("hello" + tag, sizes.hello); });
     if (!h) return fail(h.status());
     hello.push_back(*h);
-    auto f = load.fan_out("fan" + tag, sizes.fan_outs);
+    auto f = measured("fanout_activity", double(sizes.fan_outs) * kFanOutWidth,
+                      [&] { return load.fan_out("fan" + tag, sizes.fan_outs); });
     if (!f) return fail(f.status());
     fan_out.push_back(*f);
-    auto s = load.signals("c" + tag, sizes.signals);
+    auto s = measured("signal", sizes.signals, [&] { return load.signals("c" + tag, sizes.signals); });
     if (!s) return fail(s.status());
     acked.push_back(s->first);
     applied.push_back(s->second);
@@ -474,6 +509,7 @@ Result<json> run_cluster(const Config& config, int n, const Sizes& sizes) {
   r["signals_acked_per_s"] = median(acked);
   r["signals_applied_per_s"] = median(applied);
   r["partitions_balanced_s"] = *balanced;
+  for (auto& [name, values] : cpu) r[name] = median(values);
   return r;
 }
 
