@@ -69,10 +69,7 @@ local function apply_ops(keys, kb, ops, args, row, version)
   local stamped = false
   for _, op in ipairs(ops) do
     if version and not stamped and op[1] == 'HSET' and op[2] == row then
-      local fields = { unpack(args, op[3], op[4]) }
-      fields[#fields + 1] = 'v'
-      fields[#fields + 1] = version
-      redis.call('HSET', row, unpack(fields))
+      redis.call('HSET', row, 'v', version, unpack(args, op[3], op[4]))
       stamped = true
     elseif op[1] == 'SREMIFDRAINED' then
       if redis.call('XLEN', keys[kb + tonumber(args[op[3] + 1])]) == 0 then
@@ -139,7 +136,8 @@ local function commit_at(keys, kb, ke, args, ab, ae, leases)
       return redis.error_reply('DURABLE_VERSION entity changed or has messages waiting')
     end
   else
-    local status = redis.call('HGET', row, 's')
+    local row_now = redis.call('HMGET', row, 's', 'v')
+    local status = row_now[1]
     if guard == 'create' and status and not FINAL[status] then
       return redis.error_reply('DURABLE_EXISTS instance exists and has not finished')
     end
@@ -153,7 +151,7 @@ local function commit_at(keys, kb, ke, args, ab, ae, leases)
       end
     end
     if guard == 'create' then
-      version = tonumber(redis.call('HGET', row, 'v') or '0') + 1
+      version = tonumber(row_now[2] or '0') + 1
     end
   end
   local stamped = apply_ops(keys, kb, ops, args, row, version)
