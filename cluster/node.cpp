@@ -127,6 +127,12 @@ void Node::lease_loop() {
   }
 }
 
+uint64_t Node::merged_commits() const {
+  uint64_t n = 0;
+  for (const auto& store : runtime_->stores) n += store->merged_commits();
+  return n;
+}
+
 Status Node::health() const {
   const std::chrono::steady_clock::time_point last{std::chrono::steady_clock::duration(heartbeat_ok_.load())};
   const auto silent = std::chrono::steady_clock::now() - last;

@@ -83,6 +83,8 @@ class Node {
   void stop();
 
   const actors::Counters& counters() const { return runtime_->counters; }
+  /// Commits that went to Redis several to a function call (group commit).
+  uint64_t merged_commits() const;
   /// Partitions this node owns now.
   std::vector<uint32_t> owned_partitions() const;
   /// The HTTP address to advertise from the next heartbeat on (known only

@@ -14,6 +14,8 @@ std::string prometheus_text(const Metrics& m) {
   };
   counter("durable_episodes_total", "Orchestration episodes run (replays on load not counted).", m.episodes);
   counter("durable_commits_total", "Episode commits acknowledged by Redis.", m.commits);
+  counter("durable_commits_merged_total", "Commits (episodes and entity batches) sent several to one function call.",
+          m.commits_merged);
   counter("durable_activities_total", "Activities scheduled by this node's orchestrations.", m.activities);
   counter("durable_activities_sent_total", "Of those, sent to other nodes to run.", m.activities_sent);
   counter("durable_activities_for_peers_total", "Activities run here for other nodes.", m.activities_for_peers);

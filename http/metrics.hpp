@@ -15,6 +15,7 @@ namespace durable::http {
 struct Metrics {
   uint64_t episodes = 0;
   uint64_t commits = 0;
+  uint64_t commits_merged = 0;
   uint64_t activities = 0;
   uint64_t activities_sent = 0;
   uint64_t activities_for_peers = 0;

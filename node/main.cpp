@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
     listen->wake = [n = node->get()](const std::string& id) { n->wake(id); };
     listen->health = [n = node->get()] { return n->health(); };
     auto started = http::HttpServer::start(*listen, registry, entities, c,
-                                           [n = node->get()] { return node::node_metrics(n->counters()); });
+                                           [n = node->get()] { return node::node_metrics(*n); });
     if (!started) {
       log->error("cannot serve HTTP: {}", started.status().message());
       (*node)->stop();

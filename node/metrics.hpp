@@ -2,12 +2,15 @@
 // A node's runtime counters as the HTTP API's /metrics shows them.
 
 #include "actors/runtime.hpp"
+#include "cluster/node.hpp"
 #include "http/metrics.hpp"
 
 namespace durable::node {
 
-inline http::Metrics node_metrics(const actors::Counters& c) {
+inline http::Metrics node_metrics(const cluster::Node& node) {
+  const actors::Counters& c = node.counters();
   http::Metrics m;
+  m.commits_merged = node.merged_commits();
   m.episodes = c.episodes.load();
   m.commits = c.commits.load();
   m.activities = c.activities.load();

@@ -65,7 +65,7 @@ class HttpTest : public durable::testing::RedisTest {
     };
     o.health = [this] { return node_->health(); };
     auto started = HttpServer::start(o, registry_, entities_, client_options_,
-                                     [n = node_.get()] { return node::node_metrics(n->counters()); });
+                                     [n = node_.get()] { return node::node_metrics(*n); });
     ASSERT_TRUE(started) << started.status().to_string();
     http_ = std::move(*started);
     client_ = std::make_unique<httplib::Client>("127.0.0.1", http_->port());
