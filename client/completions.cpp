@@ -97,6 +97,7 @@ void Completions::reader_loop() {
   // Blocks well inside the socket timeout.
   const auto block = std::min<std::chrono::milliseconds>(1000ms, options_.timeout / 2);
   bool logged_failure = false;
+  bool lost_place = false;  // a read failed: notices may have gone by unseen
   for (;;) {
     bool positioned;
     {
@@ -134,7 +135,10 @@ void Completions::reader_loop() {
           ++attempts_;
           failure_.clear();
           // Notices may have gone by while the place was lost: look again.
-          wake_all_locked();
+          // (Subscribers that came while the reader was quiet have not
+          // looked yet: no wake for them.)
+          if (lost_place) wake_all_locked();
+          lost_place = false;
           changed_.notify_all();
           delay = kFirstRetry;
           if (logged_failure) durable::logger("client")->info("completion notices: following them again");
@@ -156,6 +160,7 @@ void Completions::reader_loop() {
       failure = notices.status().message();
     }
     // Lost: the subscribers learn of it, the reader retries with back-off.
+    lost_place = true;
     std::unique_lock lock(mu_);
     if (stopping_) return;
     positioned_ = false;

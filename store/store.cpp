@@ -25,6 +25,19 @@ std::vector<std::string_view> views(const std::vector<std::string>& argv) {
   return {argv.begin(), argv.end()};
 }
 
+// The id in the reply of XREVRANGE key + - COUNT 1: the stream's last id,
+// "0-0" when it is empty.
+Result<std::string> last_stream_id(const Result<ReplyPtr>& reply) {
+  if (!reply) return reply.status();
+  std::string last = "0-0";
+  Status s = for_each_entry(**reply, [&](std::string_view sid, const auto&) {
+    last = std::string(sid);
+    return Status::ok();
+  });
+  if (!s) return s;
+  return last;
+}
+
 std::string timer_member(std::string_view id, std::string_view execution, int32_t timer_id) {
   std::string m(id);
   m += '\n';
@@ -327,14 +340,9 @@ Result<std::vector<std::string>> Store::done_positions() {
   for (uint32_t p = 0; p < partitions(); ++p) pipe.add("XREVRANGE", keys_.done(p), "+", "-", "COUNT", "1");
   std::vector<std::string> positions;
   for (auto& reply : pipe.execute()) {
-    if (!reply) return reply.status();
-    std::string last = "0-0";
-    Status s = for_each_entry(**reply, [&](std::string_view sid, const auto&) {
-      last = std::string(sid);
-      return Status::ok();
-    });
-    if (!s) return s;
-    positions.push_back(std::move(last));
+    auto last = last_stream_id(reply);
+    if (!last) return last.status();
+    positions.push_back(std::move(*last));
   }
   return positions;
 }
@@ -380,15 +388,7 @@ Result<std::vector<WakeNotice>> Store::read_notices(std::string (Keys::*stream)(
 }
 
 Result<std::string> Store::wake_position(uint32_t partition) {
-  auto reply = connection_.command("XREVRANGE", keys_.wake(partition), "+", "-", "COUNT", "1");
-  if (!reply) return reply.status();
-  std::string last = "0-0";
-  Status s = for_each_entry(**reply, [&](std::string_view sid, const auto&) {
-    last = std::string(sid);
-    return Status::ok();
-  });
-  if (!s) return s;
-  return last;
+  return last_stream_id(connection_.command("XREVRANGE", keys_.wake(partition), "+", "-", "COUNT", "1"));
 }
 
 std::vector<std::string> Store::active_command(uint32_t partition) const {
