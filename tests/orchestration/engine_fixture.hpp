@@ -32,6 +32,15 @@ inline Task<int> two_activities(OrchestrationContext& ctx) {
   co_return a + b;
 }
 
+/// Calls activity A, then waits for "Go" twice (names compare
+/// case-insensitively) and returns both event values.
+inline Task<std::vector<int>> two_events(OrchestrationContext& ctx) {
+  co_await ctx.call_activity<int>("A");
+  int first = co_await ctx.wait_for_external_event<int>("Go");
+  int second = co_await ctx.wait_for_external_event<int>("go");
+  co_return std::vector<int>{first, second};
+}
+
 class EngineTest : public ::testing::Test {
  protected:
   static constexpr const char* kId = "instance-1";
