@@ -8,7 +8,11 @@
 //   pipeline.add(std::move(c).argv());
 //
 // Keys travel as KEYS (the function never builds a key itself), so a commit
-// names every key it touches, as Redis Cluster requires.
+// names every key it touches, as Redis Cluster requires. The commit's shape
+// (guard, op codes, key indices, argument counts) travels as one string of
+// small integers, its "layout", so the function reads it with one
+// string.byte instead of converting a number per argument; strings
+// (node, versions, the ops' arguments) follow it as arguments of their own.
 
 #include <cstdint>
 #include <initializer_list>
@@ -60,9 +64,14 @@ class Commit {
   /// arrived meanwhile keeps the member in the set.
   void remove_if_drained(const std::string& set_key, std::string_view member, const std::string& stream_key);
 
-  bool empty() const { return ops_.empty(); }
+  bool empty() const { return layout_.size() <= guard_size_; }
 
-  /// FCALL durable_commit <numkeys> <keys...> <guard...> <ops...>, moving
+  /// The ops by code (code i + 1 is kOps[i]), as the function's OPS table
+  /// lists them.
+  static constexpr std::string_view kOps[] = {"XADD", "HSET",  "HDEL",   "DEL",   "XDEL",    "SADD",   "SREM",
+                                              "ZADD", "ZREM",  "RPUSH",  "LTRIM", "EXPIRE",  "PERSIST", "SREMIFDRAINED"};
+
+  /// FCALL durable_commit <numkeys> <keys...> <layout> <strings...>, moving
   /// the arguments out (the commit is spent).
   std::vector<std::string> argv() &&;
 
@@ -82,13 +91,17 @@ class Commit {
   static Result<uint64_t> parse_reply(const Result<ReplyPtr>& reply);
 
  private:
-  Commit(std::string guard, std::string row_key);
-  std::string key_index(const std::string& key);
+  Commit(uint32_t guard, std::string row_key);
+  uint32_t key_index(const std::string& key);
+  void add_op(std::string_view command, const std::string& key, size_t argument_count);
 
   std::vector<std::string> keys_;
-  std::map<std::string, size_t, std::less<>> key_positions_;  // key -> 1-based index
-  std::vector<std::string> guard_;
-  std::vector<std::string> ops_;
+  std::map<std::string, uint32_t, std::less<>> key_positions_;  // key -> 1-based index
+  // Guard code and its key indices, then per op: code, key index, argument
+  // count (SREMIFDRAINED adds its stream's key index).
+  std::vector<uint32_t> layout_;
+  size_t guard_size_ = 0;
+  std::vector<std::string> strings_;  // the guard's strings, then the ops' arguments
 };
 
 }  // namespace durable::store

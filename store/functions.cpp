@@ -12,9 +12,13 @@ namespace {
 constexpr std::string_view kSource = R"lua(#!lua name=durable
 
 local FINAL = { ['2'] = true, ['4'] = true, ['5'] = true }
-local OPS = { XADD = true, HSET = true, HDEL = true, DEL = true, XDEL = true,
-              SADD = true, SREM = true, ZADD = true, ZREM = true, RPUSH = true, LTRIM = true, EXPIRE = true, PERSIST = true,
-              SREMIFDRAINED = true }
+-- Op codes: OPS[i] is code i (store/commit.hpp, Commit::kOps).
+local OPS = { 'XADD', 'HSET', 'HDEL', 'DEL', 'XDEL', 'SADD', 'SREM', 'ZADD', 'ZREM', 'RPUSH', 'LTRIM', 'EXPIRE', 'PERSIST', 'SREMIFDRAINED' }
+local HSET, SREMIFDRAINED = 2, 14
+-- Guard codes: the layout integers and the strings each guard takes.
+local FENCED, IDLE, CREATE, LIVE, FINALGUARD = 1, 2, 3, 4, 5
+local GUARD_INTS = { 1, 1, 0, 0, 0 }
+local GUARD_STRINGS = { 3, 1, 0, 0, 0 }
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -22,139 +26,144 @@ local function now_ms()
 end
 
 -- Nil when `node` holds the lease at `epoch` and it has not expired by
--- Redis' clock; else the error text.
-local function check_lease(lease_key, node, epoch)
+-- Redis' clock (`now`); else the error text.
+local function check_lease(lease_key, node, epoch, now)
   local l = redis.call('HMGET', lease_key, 'owner', 'epoch', 'expires')
   if l[1] ~= node or l[2] ~= epoch then
     return 'DURABLE_FENCED lease is held by ' .. tostring(l[1]) .. ' at epoch ' ..
            tostring(l[2]) .. ', not by ' .. node .. ' at epoch ' .. epoch
   end
-  if tonumber(l[3] or '0') <= now_ms() then
+  if tonumber(l[3] or '0') <= now then
     return 'DURABLE_FENCED lease of ' .. node .. ' at epoch ' .. epoch .. ' has expired'
   end
   return nil
 end
 
--- A commit's keys and arguments: keys[kb + i] is its KEYS[i] (up to
--- keys[ke]), args[ab + i] its ARGV[i] (up to args[ae]): one call may carry
--- several commits.
-local function key_at(keys, kb, ke, index)
-  local i = tonumber(index)
-  if i == nil or i < 1 or kb + i > ke then return nil end
-  return keys[kb + i]
+-- What one call remembers across its commits (the call is atomic: the
+-- clock and a lease cannot change in between): Redis' time, the last lease
+-- checked and the answer.
+local function new_call()
+  return { now = nil, lease = nil, node = nil, epoch = nil, fenced = nil }
 end
 
--- Ops: a flat list of (command, key index, argument count, arguments...).
-local function parse_ops(keys, kb, ke, args, first, ae)
-  local ops = {}
-  local i = first
-  while i <= ae do
-    local name, key, n = args[i], key_at(keys, kb, ke, args[i + 1]), tonumber(args[i + 2])
-    if not OPS[name] or key == nil or n == nil or i + 2 + n > ae then
-      return nil, 'ERR durable commit: malformed op at argument ' .. i
-    end
-    -- SREMIFDRAINED <set> 2 <member> <stream key index>
-    if name == 'SREMIFDRAINED' and (n ~= 2 or key_at(keys, kb, ke, args[i + 4]) == nil) then
-      return nil, 'ERR durable commit: malformed SREMIFDRAINED at argument ' .. i
-    end
-    ops[#ops + 1] = { name, key, i + 3, i + 2 + n }
-    i = i + 3 + n
+local function lease_error(call, lease, node, epoch)
+  if call.lease ~= lease or call.node ~= node or call.epoch ~= epoch then
+    call.now = call.now or now_ms()
+    call.lease, call.node, call.epoch = lease, node, epoch
+    call.fenced = check_lease(lease, node, epoch, call.now)
   end
-  return ops
+  return call.fenced
 end
 
--- Applies the ops; a new `version` rides on the first HSET of the row
--- (one write fewer). Returns whether it did.
-local function apply_ops(keys, kb, ops, args, row, version)
-  local stamped = false
-  for _, op in ipairs(ops) do
-    if version and not stamped and op[1] == 'HSET' and op[2] == row then
-      redis.call('HSET', row, 'v', version, unpack(args, op[3], op[4]))
-      stamped = true
-    elseif op[1] == 'SREMIFDRAINED' then
-      if redis.call('XLEN', keys[kb + tonumber(args[op[3] + 1])]) == 0 then
-        redis.call('SREM', op[2], args[op[3]])
-      end
-    else
-      redis.call(op[1], op[2], unpack(args, op[3], op[4]))
+-- A commit is keys[kb + 1 .. kb + L[1]] and strings args[sb + 1 .. sb + L[2]],
+-- shaped by its layout L: L[3] the guard, the guard's key indices, then per
+-- op its code, key index and argument count (SREMIFDRAINED: and its
+-- stream's key index). Returns the position of the first op in L, or nil
+-- and an error when the layout does not fit its keys and strings.
+local function check_layout(keys, kb, L, sb)
+  local nk, ns, guard = L[1], L[2], L[3]
+  local gi = GUARD_INTS[guard]
+  if gi == nil then return nil, 'ERR durable commit: unknown guard ' .. tostring(guard) end
+  local j, s, n = 4, sb + GUARD_STRINGS[guard], #L
+  for g = 4, 3 + gi do
+    local k = L[g]
+    if k == nil or k < 1 or k > nk then
+      return nil, 'ERR durable commit: bad guard key index'
     end
+  end
+  j = j + gi
+  local first = j
+  while j <= n do
+    local code, k, c = L[j], L[j + 1], L[j + 2]
+    if OPS[code] == nil or k == nil or k < 1 or k > nk or c == nil or s + c > sb + ns then
+      return nil, 'ERR durable commit: malformed op at layout position ' .. j
+    end
+    if code == SREMIFDRAINED then
+      local k2 = L[j + 3]
+      if c ~= 1 or k2 == nil or k2 < 1 or k2 > nk then
+        return nil, 'ERR durable commit: malformed SREMIFDRAINED at layout position ' .. j
+      end
+      j = j + 1
+    end
+    j = j + 3
+    s = s + c
+  end
+  if s ~= sb + ns then return nil, 'ERR durable commit: the layout does not use every argument' end
+  return first
+end
+
+-- Applies the ops from L[j] on; a new `version` rides on the first HSET of
+-- the row (one write fewer). Returns whether it did.
+local function apply_ops(keys, kb, L, j, args, s, row, version)
+  local stamped, n = false, #L
+  while j <= n do
+    local code, key, c = L[j], keys[kb + L[j + 1]], L[j + 2]
+    if code == HSET and version and not stamped and key == row then
+      redis.call('HSET', row, 'v', version, unpack(args, s + 1, s + c))
+      stamped = true
+    elseif code == SREMIFDRAINED then
+      if redis.call('XLEN', keys[kb + L[j + 3]]) == 0 then
+        redis.call('SREM', key, args[s + 1])
+      end
+      j = j + 1
+    else
+      redis.call(OPS[code], key, unpack(args, s + 1, s + c))
+    end
+    j = j + 3
+    s = s + c
   end
   return stamped
 end
 
--- KEYS[1] = instance row. ARGV[1] = guard, then the guard's arguments,
--- then the ops. Guards:
---   fenced <lease key index> <node> <epoch> <expected version>
+-- One commit (see check_layout for its shape), checked under its guard and
+-- applied. Guards, with their key indices and strings:
+--   fenced <lease key> / <node> <epoch> <expected version>
 --       the writer owns the partition and has seen the row's latest version;
 --       the version is incremented. Returns the new version.
---   idle <stream key index> <expected version>
+--   idle <inbox key> / <expected version>
 --       the row is at that version and the stream is empty (clean-up).
 --   create   the row is absent or final; the version is incremented.
 --   live     the row exists and is not final.
 --   final    the row exists and is final (a purge).
--- `leases` (optional) remembers check_lease's answers within one call.
-local function commit_at(keys, kb, ke, args, ab, ae, leases)
-  local guard, first = args[ab + 1], ab + 2
-  local row = keys[kb + 1]
-  if row == nil or kb + 1 > ke then return redis.error_reply('ERR durable commit: no row key') end
-  if guard == 'fenced' then
-    first = ab + 6
-  elseif guard == 'idle' then
-    first = ab + 4
-  elseif guard ~= 'create' and guard ~= 'live' and guard ~= 'final' then
-    return redis.error_reply('ERR durable commit: unknown guard ' .. tostring(guard))
-  end
-  local ops, err = parse_ops(keys, kb, ke, args, first, ae)
-  if not ops then return redis.error_reply(err) end
+local function commit_at(keys, kb, L, args, sb, call)
+  local first, err = check_layout(keys, kb, L, sb)
+  if not first then return redis.error_reply(err) end
+  local guard, row = L[3], keys[kb + 1]
   local version = nil
-  if guard == 'fenced' then
-    local lease = key_at(keys, kb, ke, args[ab + 2])
-    if lease == nil then return redis.error_reply('ERR durable commit: bad lease key index') end
-    local fenced
-    if leases then
-      local seen = lease .. '\n' .. args[ab + 3] .. '\n' .. args[ab + 4]
-      fenced = leases[seen]
-      if fenced == nil then
-        fenced = check_lease(lease, args[ab + 3], args[ab + 4]) or false
-        leases[seen] = fenced
-      end
-    else
-      fenced = check_lease(lease, args[ab + 3], args[ab + 4])
-    end
+  if guard == FENCED then
+    local fenced = lease_error(call, keys[kb + L[4]], args[sb + 1], args[sb + 2])
     if fenced then return redis.error_reply(fenced) end
     local current = redis.call('HGET', row, 'v') or '0'
-    if current ~= args[ab + 5] then
+    if current ~= args[sb + 3] then
       return redis.error_reply('DURABLE_VERSION instance is at version ' .. current ..
-                               ', the writer expected ' .. args[ab + 5])
+                               ', the writer expected ' .. args[sb + 3])
     end
     version = tonumber(current) + 1
-  elseif guard == 'idle' then
-    local inbox = key_at(keys, kb, ke, args[ab + 2])
-    if inbox == nil then return redis.error_reply('ERR durable commit: bad inbox key index') end
+  elseif guard == IDLE then
     local current = redis.call('HGET', row, 'v') or '0'
-    if current ~= args[ab + 3] or redis.call('XLEN', inbox) > 0 then
+    if current ~= args[sb + 1] or redis.call('XLEN', keys[kb + L[4]]) > 0 then
       return redis.error_reply('DURABLE_VERSION entity changed or has messages waiting')
     end
   else
     local row_now = redis.call('HMGET', row, 's', 'v')
     local status = row_now[1]
-    if guard == 'create' and status and not FINAL[status] then
+    if guard == CREATE and status and not FINAL[status] then
       return redis.error_reply('DURABLE_EXISTS instance exists and has not finished')
     end
-    if guard == 'live' or guard == 'final' then
+    if guard == LIVE or guard == FINALGUARD then
       if not status then return redis.error_reply('DURABLE_NOTFOUND no such instance') end
-      if guard == 'live' and FINAL[status] then
+      if guard == LIVE and FINAL[status] then
         return redis.error_reply('DURABLE_FINISHED instance has finished')
       end
-      if guard == 'final' and not FINAL[status] then
+      if guard == FINALGUARD and not FINAL[status] then
         return redis.error_reply('DURABLE_RUNNING instance has not finished')
       end
     end
-    if guard == 'create' then
+    if guard == CREATE then
       version = tonumber(row_now[2] or '0') + 1
     end
   end
-  local stamped = apply_ops(keys, kb, ops, args, row, version)
+  local stamped = apply_ops(keys, kb, L, first, args, sb + GUARD_STRINGS[guard], row, version)
   -- A commit that only drops messages for an unknown instance leaves no row.
   if version and not stamped and redis.call('EXISTS', row) == 1 then
     redis.call('HSET', row, 'v', version)
@@ -162,29 +171,69 @@ local function commit_at(keys, kb, ke, args, ab, ae, leases)
   return version or 0
 end
 
-local function commit(keys, args)
-  return commit_at(keys, 0, #keys, args, 0, #args)
+-- A layout's integers: its first byte 0 says every integer is one byte
+-- (the usual case), 1 that they are LEB128 (7 bits a byte, low first, the
+-- high bit set on all bytes but an integer's last).
+local function decode_layout(text)
+  local bytes, n = {}, #text
+  for i = 2, n, 4000 do  -- string.byte returns at most a few thousand values at once
+    local chunk = { string.byte(text, i, math.min(n, i + 3999)) }
+    if i == 2 then bytes = chunk else for _, b in ipairs(chunk) do bytes[#bytes + 1] = b end end
+  end
+  local format = string.byte(text, 1)
+  if format == 0 then return bytes end
+  if format ~= 1 then return nil end
+  local out, v, scale = {}, 0, 1
+  for _, b in ipairs(bytes) do
+    if b < 128 then
+      out[#out + 1] = v + b * scale
+      v, scale = 0, 1
+    else
+      v, scale = v + (b - 128) * scale, scale * 128
+    end
+  end
+  if scale ~= 1 then return nil end
+  return out
 end
 
--- Several commits in one call (group commit): ARGV = count, then for each
--- commit its key count, its argument count and its arguments (key indices
--- count from its own first key); KEYS = every commit's keys in order. Each
--- commit is checked and applied under its own guard and answered alone: an
--- array of versions and error replies, one per commit. A lease is checked
--- once per call (the call is atomic: it cannot change in between).
-local function commit_many(keys, args)
-  local n = tonumber(args[1])
-  if n == nil then return redis.error_reply('ERR durable commit_many: bad count') end
-  local out, leases = {}, {}
-  local kb, ab = 0, 1
-  for e = 1, n do
-    local nk, na = tonumber(args[ab + 1]), tonumber(args[ab + 2])
-    if nk == nil or na == nil or kb + nk > #keys or ab + 2 + na > #args then
-      return redis.error_reply('ERR durable commit_many: malformed commit ' .. e)
+-- Reads the layouts of the commits in one call: ARGV is, per commit, its
+-- layout and then its strings; KEYS every commit's keys in order. Returns
+-- the layouts, or nil and an error when they do not add up (nothing is
+-- written then).
+local function layouts(keys, args)
+  local out, kb, ab, nargs = {}, 0, 0, #args
+  while ab < nargs do
+    local L = decode_layout(args[ab + 1])
+    if L == nil or L[1] == nil or L[2] == nil or L[1] < 1 or kb + L[1] > #keys or ab + 1 + L[2] > nargs then
+      return nil, 'ERR durable commit: malformed layout of commit ' .. (#out + 1)
     end
-    out[e] = commit_at(keys, kb, kb + nk, args, ab + 2, ab + 2 + na, leases)
-    kb = kb + nk
-    ab = ab + 2 + na
+    out[#out + 1] = L
+    kb = kb + L[1]
+    ab = ab + 1 + L[2]
+  end
+  if kb ~= #keys then return nil, 'ERR durable commit: the layouts do not use every key' end
+  return out
+end
+
+local function commit(keys, args)
+  local all, err = layouts(keys, args)
+  if not all then return redis.error_reply(err) end
+  if #all ~= 1 then return redis.error_reply('ERR durable commit: one commit expected') end
+  return commit_at(keys, 0, all[1], args, 1, new_call())
+end
+
+-- Several commits in one call (group commit): each is checked and applied
+-- under its own guard and answered alone: an array of versions and error
+-- replies, one per commit.
+local function commit_many(keys, args)
+  local all, err = layouts(keys, args)
+  if not all then return redis.error_reply(err) end
+  local out, call = {}, new_call()
+  local kb, ab = 0, 0
+  for e, L in ipairs(all) do
+    out[e] = commit_at(keys, kb, L, args, ab + 1, call)
+    kb = kb + L[1]
+    ab = ab + 1 + L[2]
   end
   return out
 end
@@ -206,7 +255,7 @@ end
 
 -- KEYS[1] = lease. ARGV = node, epoch, ttl ms.
 local function lease_renew(keys, args)
-  local fenced = check_lease(keys[1], args[1], args[2])
+  local fenced = check_lease(keys[1], args[1], args[2], now_ms())
   if fenced then return redis.error_reply(fenced) end
   redis.call('HSET', keys[1], 'expires', now_ms() + tonumber(args[3]))
   return 1

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "orchestration/codec.hpp"
+#include "store/functions.hpp"
 #include "orchestration/payload.hpp"
 #include "tests/support/redis_server.hpp"
 
@@ -205,6 +206,13 @@ TEST_F(StoreTest, ListPagesAndPurge) {
   EXPECT_TRUE(store().purge("job-1"));
   EXPECT_FALSE(*store().get("job-1"));
   EXPECT_EQ(store().list(all, 100, "")->instances.size(), 6u);
+}
+
+TEST(CommitLayoutTest, TheFunctionKnowsTheOpsByTheSameCodes) {
+  std::string table = "local OPS = {";
+  for (size_t i = 0; i < std::size(Commit::kOps); ++i) table += (i ? ", '" : " '") + std::string(Commit::kOps[i]) + "'";
+  table += " }";
+  EXPECT_NE(function_source().find(table), std::string_view::npos) << table;
 }
 
 TEST_F(StoreTest, MergedCommits_OneMalformedOrFencedFailsAlone) {
