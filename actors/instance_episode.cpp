@@ -302,6 +302,8 @@ void Instance::finish_episode(const EpisodeResult& result, TimePoint now, store:
 
   store::InstanceRow& r = *row;
   const bool was_final = is_terminal(r.status);
+  w.changed = {r.status != result.status, r.custom_status != result.custom_status,
+               r.inbox_position != inbox_position};
   r.status = result.status;
   r.output = result.output;
   r.custom_status = result.custom_status;

@@ -88,11 +88,13 @@ std::vector<std::string> row_fields(const InstanceRow& row) {
           "ip", row.inbox_position.empty() ? "0-0" : row.inbox_position};
 }
 
-std::vector<std::string> row_progress_fields(const InstanceRow& row) {
-  std::vector<std::string> fields = {"s",  std::to_string(static_cast<int>(row.status)),
-                                     "cs", row.custom_status,
-                                     "ut", ms_text(row.updated),
-                                     "ip", row.inbox_position.empty() ? "0-0" : row.inbox_position};
+std::vector<std::string> row_progress_fields(const InstanceRow& row, EpisodeWrite::Changed changed) {
+  std::vector<std::string> fields = {"ut", ms_text(row.updated)};
+  if (changed.status) fields.insert(fields.end(), {"s", std::to_string(static_cast<int>(row.status))});
+  if (changed.custom_status) fields.insert(fields.end(), {"cs", row.custom_status});
+  if (changed.inbox_position) {
+    fields.insert(fields.end(), {"ip", row.inbox_position.empty() ? "0-0" : row.inbox_position});
+  }
   if (is_terminal(row.status)) {
     fields.insert(fields.end(), {"out", row.output});
     // The execution's first write cleared them; only a failure sets them.
@@ -291,7 +293,7 @@ Commit Store::episode_commit(const EpisodeWrite& w) const {
   }
   if (!w.history_entry.empty()) c.write("XADD", keys_.history(p, id), {"*", "e", w.history_entry});
   // Within one execution only the progress fields change.
-  if (w.write_row) c.write("HSET", row_key, w.new_execution ? row_fields(w.row) : row_progress_fields(w.row));
+  if (w.write_row) c.write("HSET", row_key, w.new_execution ? row_fields(w.row) : row_progress_fields(w.row, w.changed));
   if (!w.consumed.empty()) c.write_members("XDEL", keys_.inbox(p, id), w.consumed);
   for (const OutboundMessage& m : w.messages) append_message(c, m);
   auto member = [&](const TimerEntry& t) {

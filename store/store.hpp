@@ -115,6 +115,14 @@ struct EpisodeWrite {
   /// False when the episode only drops messages for an instance that does
   /// not exist: no row is created.
   bool write_row = true;
+  /// Which progress fields of the row changed; unchanged ones are not
+  /// written (the update time and the version always are; a new execution
+  /// writes every field).
+  struct Changed {
+    bool status = true;
+    bool custom_status = true;
+    bool inbox_position = true;
+  } changed;
   /// The instance has no unfinished work: leave the partition's active set.
   bool inactive = false;
   /// The instance has just finished: announce it on the completion stream.
