@@ -230,7 +230,7 @@ namespace {
 using instance_detail::Instance;
 
 caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt, std::string id,
-                                uint32_t partition, uint64_t epoch, caf::actor owner) {
+                                uint32_t partition, uint64_t epoch, caf::actor owner, Started started) {
   Instance& st = self->state;
   st.self = self;
   st.rt = rt;
@@ -241,7 +241,13 @@ caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt
   st.log = durable::logger("instance");
   ++rt->counters.live_instances;
   self->attach_functor([rt] { --rt->counters.live_instances; });
-  st.load();
+  if (started.loaded) {
+    ++rt->counters.starts_handed_off;
+    Loaded loaded{std::move(started.loaded)};
+    st.on_loaded(loaded);
+  } else {
+    st.load();
+  }
   return {
       [self](wake_atom) {
         if (self->state.evicting) return self->state.forward_wake();
@@ -270,7 +276,13 @@ caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt
 caf::actor spawn_instance(caf::local_actor* parent, Runtime& runtime, std::string id, uint32_t partition,
                           uint64_t epoch, caf::actor partition_actor) {
   return parent->home_system().spawn(instance_behavior, &runtime, std::move(id), partition, epoch,
-                                     std::move(partition_actor));
+                                     std::move(partition_actor), Started{});
+}
+
+caf::actor spawn_started_instance(caf::local_actor* parent, Runtime& runtime, std::string id, uint32_t partition,
+                                  uint64_t epoch, caf::actor partition_actor, Started started) {
+  return parent->home_system().spawn(instance_behavior, &runtime, std::move(id), partition, epoch,
+                                     std::move(partition_actor), std::move(started));
 }
 
 }  // namespace durable::actors

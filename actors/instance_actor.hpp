@@ -21,6 +21,7 @@
 
 #include <string>
 
+#include "actors/messages.hpp"
 #include "actors/runtime.hpp"
 
 namespace durable::actors {
@@ -29,5 +30,9 @@ namespace durable::actors {
 /// `partition_actor` receives its idle notices.
 caf::actor spawn_instance(caf::local_actor* parent, Runtime& runtime, std::string id,
                           uint32_t partition, uint64_t epoch, caf::actor partition_actor);
+/// The same, beginning from `started` (a start written in this process, as
+/// a load would read it) instead of loading.
+caf::actor spawn_started_instance(caf::local_actor* parent, Runtime& runtime, std::string id, uint32_t partition,
+                                  uint64_t epoch, caf::actor partition_actor, Started started);
 
 }  // namespace durable::actors

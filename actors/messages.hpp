@@ -59,6 +59,15 @@ struct Committed {
 struct WakeIds {
   std::vector<std::string> ids;
 };
+/// To a partition actor: a start a front door in this process wrote, as a
+/// load would read it (Store::parse_start); the instance begins from it.
+struct Started {
+  std::shared_ptr<Result<store::LoadedInstance>> loaded;
+};
+/// To a partition actor: the notice of a start on the wake stream.
+struct StartNotice {
+  std::string id;
+};
 
 /// Activities an instance scheduled, to the node actor, which runs them here
 /// or on a peer; each result comes back to `reply_to` as an ActivityResult.
@@ -136,4 +145,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::EntityLoaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::InboxReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Committed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::WakeIds)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Started)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::StartNotice)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Dispatch)

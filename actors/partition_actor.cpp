@@ -1,6 +1,7 @@
 #include "actors/partition_actor.hpp"
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include "actors/entity_actor.hpp"
 #include "actors/instance_actor.hpp"
@@ -18,17 +19,66 @@ struct Partition {
   uint64_t epoch = 0;
   std::unordered_map<std::string, caf::actor> instances;
   std::unordered_map<caf::actor_addr, std::string> ids;
+  // Starts this node is handed in-process (Started) race their own notices
+  // on the wake stream. Instances begun from a Started whose notice has not
+  // come yet; past kMaxHandedOff they are forgotten (a notice then costs
+  // one inbox read).
+  std::unordered_set<std::string> handed_off;
+  static constexpr size_t kMaxHandedOff = 100000;
+  // Notices that came first: their Started is due. If it does not come by
+  // the deadline (its writer never learnt the start took), a wake-up.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> awaiting;
 
   caf::actor me() const { return caf::actor_cast<caf::actor>(self); }
 
   caf::actor& instance(const std::string& id) {
     auto it = instances.find(id);
     if (it != instances.end()) return it->second;
-    caf::actor a = orchestration::is_entity_id(id) ? spawn_entity(self, *rt, id, partition, epoch, me())
-                                                   : spawn_instance(self, *rt, id, partition, epoch, me());
+    return add(id, orchestration::is_entity_id(id) ? spawn_entity(self, *rt, id, partition, epoch, me())
+                                                   : spawn_instance(self, *rt, id, partition, epoch, me()));
+  }
+
+  caf::actor& add(const std::string& id, caf::actor a) {
     self->monitor(a);
     ids[a.address()] = id;
     return instances.emplace(id, std::move(a)).first->second;
+  }
+
+  // A start written in this process. A new instance (its first version,
+  // nothing cached here) begins from it; otherwise this is a wake-up, as
+  // for any other write (a replaced instance loads, since a cached actor
+  // holds the previous execution).
+  void started(Started& s) {
+    const store::LoadedInstance& loaded = **s.loaded;
+    const std::string id = loaded.row->id;
+    const bool noticed = awaiting.erase(id) > 0;
+    if (instances.count(id) || loaded.row->version != 1) return wake(id);
+    add(id, spawn_started_instance(self, *rt, id, partition, epoch, me(), std::move(s)));
+    if (noticed) return;
+    if (handed_off.size() >= kMaxHandedOff) handed_off.clear();
+    handed_off.insert(id);
+  }
+
+  // The notice of a start this node is handed in-process: nothing new for
+  // an instance begun from its Started; a cached actor reads its inbox;
+  // otherwise the Started is on its way.
+  void start_notice(const std::string& id) {
+    if (handed_off.erase(id)) return;
+    if (instances.count(id)) return wake(id);
+    awaiting.try_emplace(id, std::chrono::steady_clock::now() + rt->options.timer_poll);
+  }
+
+  void wake_overdue_starts() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = awaiting.begin(); it != awaiting.end();) {
+      if (it->second > now) {
+        ++it;
+        continue;
+      }
+      const std::string id = it->first;
+      it = awaiting.erase(it);
+      wake(id);
+    }
   }
 
   // Wakes `id`'s actor to read its inbox. A new actor's load reads all of
@@ -91,6 +141,8 @@ caf::behavior partition_behavior(caf::stateful_actor<Partition>* self, Runtime* 
   st.poll_timers();
   return {
       [self](wake_atom, const std::string& id) { self->state.wake(id); },
+      [self](Started& s) { self->state.started(s); },
+      [self](StartNotice& n) { self->state.start_notice(n.id); },
       [self](WakeIds& wake) {
         for (const std::string& id : wake.ids) self->state.wake(id);
       },
@@ -102,7 +154,10 @@ caf::behavior partition_behavior(caf::stateful_actor<Partition>* self, Runtime* 
         if (it != self->state.instances.end() && it->second == sender) self->state.instances.erase(it);
         if (sender) self->send(sender, evict_atom::value);
       },
-      [self](tick_atom) { self->state.poll_timers(); },
+      [self](tick_atom) {
+        self->state.wake_overdue_starts();
+        self->state.poll_timers();
+      },
       [self](stop_atom) { self->state.stop(); },
   };
 }

@@ -22,6 +22,23 @@ void Router::wake(const std::string& id) const {
   }
 }
 
+void Router::started(store::LoadedInstance&& loaded) const {
+  const std::string id = loaded.row->id;
+  if (auto actor = partition_actor(store::partition_of(id, partitions_))) {
+    caf::anon_send(actor, Started{std::make_shared<Result<store::LoadedInstance>>(std::move(loaded))});
+  } else {
+    wake(id);
+  }
+}
+
+void Router::start_notice(const std::string& id) const {
+  if (auto actor = partition_actor(store::partition_of(id, partitions_))) {
+    caf::anon_send(actor, StartNotice{id});
+  } else {
+    wake(id);
+  }
+}
+
 void Router::wake_local(const std::string& id) const {
   if (auto actor = partition_actor(store::partition_of(id, partitions_))) {
     caf::anon_send(actor, wake_atom::value, id);

@@ -55,6 +55,7 @@ struct Counters {
   std::atomic<uint64_t> activities_for_peers{0};  // run here for peers
   std::atomic<uint64_t> activities_rerun{0};    // run again here after a peer went down
   std::atomic<uint64_t> loads{0};
+  std::atomic<uint64_t> starts_handed_off{0};  // instances begun from their start, not loaded
   std::atomic<uint64_t> live_instances{0};
   std::atomic<uint64_t> entity_batches{0};
   std::atomic<uint64_t> entity_operations{0};

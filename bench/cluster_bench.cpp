@@ -169,8 +169,8 @@ class Load {
         ids.push_back(prefix + std::to_string(i));
         starts.push_back(orchestration::events::execution_started(now, name, ids.back(), input, "x-" + ids.back()));
       }
-      for (const Status& st : loader->start_many(starts, now)) {
-        if (!st) return st;
+      for (auto& written : loader->start_many(starts, now)) {
+        if (!written) return written.status();
       }
     }
     return ids;

@@ -135,8 +135,11 @@ struct Bench {
         starts.push_back(orchestration::events::execution_started(now, "HelloSequence", instance,
                                                                   to_payload(kCities), "x-" + instance));
       }
-      for (const Status& st : loader->start_many(starts, now)) {
-        if (!st) return -1;
+      // As a front door in the node's process does (ClientOptions::hand_off).
+      const std::string_view starter = options.hand_off ? std::string_view(options.hand_off->node) : "";
+      for (auto& written : loader->start_many(starts, now, starter)) {
+        if (!written) return -1;
+        if (options.hand_off) options.hand_off->deliver(std::move(*written));
       }
     }
     int finished = 0;
@@ -207,6 +210,7 @@ json run_suite(const bench::BenchRedis& redis, const orchestration::Registry& re
   client::ClientOptions c;
   c.address = options.store.address;
   c.partitions = options.store.partitions;
+  c.hand_off = (*node)->start_hand_off();
   auto client = client::Client::connect(c);
   if (!client) {
     fmt::print(stderr, "client: {}\n", client.status().message());

@@ -140,9 +140,16 @@ Result<std::string> Client::start(const std::string& name, Payload input, std::s
   // recognisably not for this one.
   const HistoryEvent started =
       events::execution_started(at, name, instance_id, std::move(input), random_guid());
-  Status s = exchange(false, {store_.start_command(started, at)},
-                      [&](const Replies& r) { return store::Store::parse_start(instance_id, r[0]); });
+  std::optional<store::LoadedInstance> written;
+  const std::string_view starter = options_.hand_off ? std::string_view(options_.hand_off->node) : std::string_view();
+  Status s = exchange(false, {store_.start_command(started, at, starter)}, [&](const Replies& r) {
+    auto loaded = store::Store::parse_start(started, at, r[0]);
+    if (!loaded) return loaded.status();
+    written = std::move(*loaded);
+    return Status::ok();
+  });
   if (!s) return s;
+  if (options_.hand_off) options_.hand_off->deliver(std::move(*written));
   return instance_id;
 }
 

@@ -27,6 +27,7 @@
 // request id is applied once).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -66,6 +67,16 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{5000};
   /// A node silent this long counts as gone; match the nodes' --node-timeout.
   std::chrono::milliseconds node_timeout{6000};
+  /// A node in the same process that takes this client's starts: each
+  /// start's wake notice names `node`, and `deliver` gets what the start
+  /// wrote (as a load would read it), so that the owner, when it is that
+  /// node, begins the instance without reading Redis. Without it, the owner
+  /// finds the start on its partition's wake stream.
+  struct HandOff {
+    std::string node;
+    std::function<void(store::LoadedInstance&&)> deliver;
+  };
+  std::optional<HandOff> hand_off;
 };
 
 /// What get() returns: the row, and the history when asked for.

@@ -75,7 +75,7 @@ Status Node::open(const orchestration::Registry& registry, const entities::Entit
   }
   pool_ = std::make_unique<actors::ActivityPool>(registry, or_cores(options_.workers),
                                                  options_.runtime.activity_timeout);
-  router_ = std::make_unique<actors::Router>(options_.store.partitions);
+  router_ = std::make_shared<actors::Router>(options_.store.partitions);
   runtime_.reset(new actors::Runtime{registry, entities, options_.runtime, options_.store.partitions,
                                      std::move(stores), *pool_, *router_, {}, {}});
   runtime_->node_actor = actors::spawn_node_actor(*system_, *runtime_);
@@ -313,9 +313,17 @@ void Node::wake_loop() {
         if (auto it = cursors_.find(c.partition); it != cursors_.end()) it->second = c.last_id;
       }
     }
-    std::set<std::string> seen;
+    // One wake-up per id; the notice of a start this node is handed
+    // in-process, alone, is told apart (the instance may have begun from it).
+    std::map<std::string, bool> start_only;
     for (const store::WakeNotice& n : *notices) {
-      if (seen.insert(n.instance_id).second) router_->wake(n.instance_id);
+      const bool mine = n.starter == options_.runtime.node_id;
+      auto [it, fresh] = start_only.try_emplace(n.instance_id, mine);
+      if (!fresh) it->second = it->second && mine;
+    }
+    for (const auto& [id, start] : start_only) {
+      if (start) router_->start_notice(id);
+      else router_->wake(id);
     }
   }
 }

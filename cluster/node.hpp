@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "actors/runtime.hpp"
+#include "client/client.hpp"
 #include "base/status.hpp"
 #include "orchestration/registry.hpp"
 #include "store/store.hpp"
@@ -93,6 +94,14 @@ class Node {
   /// Wakes instance (or entity) `id` after a write to its inbox: here, or
   /// over CAF on the node that owns it. Thread-safe.
   void wake(const std::string& id) const { router_->wake(id); }
+  /// For a client in this process (a front door): its starts are given to
+  /// this node, whose partition actor begins an instance it owns from what
+  /// the start wrote instead of loading it; a peer owner is woken.
+  client::ClientOptions::HandOff start_hand_off() const {
+    return {options_.runtime.node_id, [router = router_](store::LoadedInstance&& loaded) {
+              router->started(std::move(loaded));
+            }};
+  }
   /// OK while the node's lease rounds reach Redis: the last heartbeat was
   /// written within the lease TTL (a node that rightly owns no partition is
   /// healthy). Otherwise unavailable, naming the last error. No I/O.
@@ -123,7 +132,7 @@ class Node {
   std::unique_ptr<caf::actor_system_config> config_;
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<actors::ActivityPool> pool_;
-  std::unique_ptr<actors::Router> router_;
+  std::shared_ptr<actors::Router> router_;  // shared with the clients it takes starts from
   std::unique_ptr<actors::Runtime> runtime_;
   caf::actor peers_;
   std::string cluster_address_;

@@ -22,6 +22,8 @@ std::string prometheus_text(const Metrics& m) {
   counter("durable_activities_rerun_total", "Activities run again here because the node running them went down.",
           m.activities_rerun);
   counter("durable_instance_loads_total", "Instances loaded from Redis (history replayed).", m.loads);
+  counter("durable_starts_handed_off_total",
+          "Instances begun from a start written in this process, without a load.", m.starts_handed_off);
   gauge("durable_live_instances", "Instance actors in this node's memory.", m.live_instances);
   counter("durable_entity_batches_total", "Entity batches committed.", m.entity_batches);
   counter("durable_entity_operations_total", "Entity operations run (signals and calls).", m.entity_operations);

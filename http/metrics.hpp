@@ -21,6 +21,7 @@ struct Metrics {
   uint64_t activities_for_peers = 0;
   uint64_t activities_rerun = 0;
   uint64_t loads = 0;
+  uint64_t starts_handed_off = 0;
   uint64_t live_instances = 0;
   uint64_t entity_batches = 0;
   uint64_t entity_operations = 0;

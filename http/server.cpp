@@ -213,10 +213,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpOptions options, const
                                                       client::ClientOptions client_options,
                                                       std::function<Metrics()> metrics) {
   const uint32_t partitions = client_options.partitions;
+  const bool hands_off_starts = client_options.hand_off.has_value();
   auto client = client::Client::connect(std::move(client_options));
   if (!client) return client.status();
   std::unique_ptr<HttpServer> self(
       new HttpServer(std::move(options), registry, entities, std::move(*client), partitions, std::move(metrics)));
+  self->hands_off_starts_ = hands_off_starts;
   self->routes();
   self->entity_routes();
   self->cluster_routes();
@@ -312,7 +314,7 @@ void HttpServer::routes() {
     if (!timeout) return fail(res, timeout.status());
     auto started = client_->start(name, payload_from_json(*input), id);
     if (!started) return fail(res, started.status());
-    woke(*started);
+    if (!hands_off_starts_) woke(*started);  // else the client gave the start to the node
     // Waits hold a request thread each: past half of them, a start answers
     // at once (as if its wait timed out), so waits never starve other calls.
     if (*timeout > 0) {

@@ -105,6 +105,7 @@ class HttpServer {
   std::unique_ptr<httplib::Server> server_;
   uint16_t port_ = 0;
   std::atomic<size_t> waits_{0};  // starts waiting for their instance
+  bool hands_off_starts_ = false;  // the client gives each start to the node (ClientOptions::hand_off)
   std::thread thread_;
 };
 

@@ -170,6 +170,7 @@ int main(int argc, char** argv) {
   c.hub = options.store.hub;
   c.partitions = options.store.partitions;
   c.node_timeout = options.node_timeout;
+  c.hand_off = (*node)->start_hand_off();
   std::unique_ptr<http::HttpServer> http;
   if (flags.http != "off") {
     auto listen = http::parse_listen_address(flags.http);

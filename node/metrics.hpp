@@ -18,6 +18,7 @@ inline http::Metrics node_metrics(const cluster::Node& node) {
   m.activities_for_peers = c.activities_for_peers.load();
   m.activities_rerun = c.activities_rerun.load();
   m.loads = c.loads.load();
+  m.starts_handed_off = c.starts_handed_off.load();
   m.live_instances = c.live_instances.load();
   m.entity_batches = c.entity_batches.load();
   m.entity_operations = c.entity_operations.load();

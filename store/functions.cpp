@@ -17,7 +17,7 @@ local OPS = { 'XADD', 'HSET', 'HDEL', 'DEL', 'XDEL', 'SADD', 'SREM', 'ZADD', 'ZR
 local HSET, SREMIFDRAINED = 2, 14
 -- Guard codes: the layout integers and the strings each guard takes.
 local FENCED, IDLE, CREATE, LIVE, FINALGUARD = 1, 2, 3, 4, 5
-local GUARD_INTS = { 1, 1, 0, 0, 0 }
+local GUARD_INTS = { 1, 1, 1, 0, 0 }
 local GUARD_STRINGS = { 3, 1, 0, 0, 0 }
 
 local function now_ms()
@@ -65,9 +65,9 @@ local function check_layout(keys, kb, L, sb)
   local gi = GUARD_INTS[guard]
   if gi == nil then return nil, 'ERR durable commit: unknown guard ' .. tostring(guard) end
   local j, s, n = 4, sb + GUARD_STRINGS[guard], #L
-  for g = 4, 3 + gi do
+  for g = 4, 3 + gi do  -- fenced and idle name a key; create names an op
     local k = L[g]
-    if k == nil or k < 1 or k > nk then
+    if guard ~= CREATE and (k == nil or k < 1 or k > nk) then
       return nil, 'ERR durable commit: bad guard key index'
     end
   end
@@ -93,26 +93,30 @@ local function check_layout(keys, kb, L, sb)
 end
 
 -- Applies the ops from L[j] on; a new `version` rides on the first HSET of
--- the row (one write fewer). Returns whether it did.
-local function apply_ops(keys, kb, L, j, args, s, row, version)
-  local stamped, n = false, #L
+-- the row (one write fewer). Returns whether it did, and the reply of the
+-- `report`th op (none when 0).
+local function apply_ops(keys, kb, L, j, args, s, row, version, report)
+  local stamped, n, op, reported = false, #L, 0, nil
   while j <= n do
     local code, key, c = L[j], keys[kb + L[j + 1]], L[j + 2]
+    local reply
+    op = op + 1
     if code == HSET and version and not stamped and key == row then
-      redis.call('HSET', row, 'v', version, unpack(args, s + 1, s + c))
+      reply = redis.call('HSET', row, 'v', version, unpack(args, s + 1, s + c))
       stamped = true
     elseif code == SREMIFDRAINED then
       if redis.call('XLEN', keys[kb + L[j + 3]]) == 0 then
-        redis.call('SREM', key, args[s + 1])
+        reply = redis.call('SREM', key, args[s + 1])
       end
       j = j + 1
     else
-      redis.call(OPS[code], key, unpack(args, s + 1, s + c))
+      reply = redis.call(OPS[code], key, unpack(args, s + 1, s + c))
     end
+    if op == report then reported = reply end
     j = j + 3
     s = s + c
   end
-  return stamped
+  return stamped, reported
 end
 
 -- One commit (see check_layout for its shape), checked under its guard and
@@ -122,7 +126,10 @@ end
 --       the version is incremented. Returns the new version.
 --   idle <inbox key> / <expected version>
 --       the row is at that version and the stream is empty (clean-up).
---   create   the row is absent or final; the version is incremented.
+--   create <reported op> /
+--       the row is absent or final; the version is incremented. When the
+--       reported op (its number among the ops, from 1) is not 0, the reply
+--       is {version, that op's reply} (a start learns its inbox entry's id).
 --   live     the row exists and is not final.
 --   final    the row exists and is final (a purge).
 local function commit_at(keys, kb, L, args, sb, call)
@@ -163,11 +170,13 @@ local function commit_at(keys, kb, L, args, sb, call)
       version = tonumber(row_now[2] or '0') + 1
     end
   end
-  local stamped = apply_ops(keys, kb, L, first, args, sb + GUARD_STRINGS[guard], row, version)
+  local report = guard == CREATE and L[4] or 0
+  local stamped, reported = apply_ops(keys, kb, L, first, args, sb + GUARD_STRINGS[guard], row, version, report)
   -- A commit that only drops messages for an unknown instance leaves no row.
   if version and not stamped and redis.call('EXISTS', row) == 1 then
     redis.call('HSET', row, 'v', version)
   end
+  if report ~= 0 then return { version, reported or false } end
   return version or 0
 end
 

@@ -377,9 +377,10 @@ Result<std::vector<WakeNotice>> Store::read_notices(std::string (Keys::*stream)(
       // One notice may name several ids, one per line (ids hold no control
       // characters): a batch of signals wakes each partition once.
       const std::string ids = field(fields, "i");
+      const std::string starter = field(fields, "by");
       for (size_t from = 0; from <= ids.size();) {
         const size_t end = std::min(ids.find('\n', from), ids.size());
-        if (end > from) notices.push_back({cursor.partition, ids.substr(from, end - from)});
+        if (end > from) notices.push_back({cursor.partition, ids.substr(from, end - from), starter});
         from = end + 1;
       }
       return Status::ok();
@@ -478,53 +479,79 @@ Result<std::vector<DeadLetter>> Store::dead_letters(uint32_t partition, size_t c
 
 // ------------------------------------------------------------------ client writes
 
-Commit Store::start_commit(const HistoryEvent& started, TimePoint now) const {
-  const std::string& id = started.instance_id;
-  const uint32_t p = partition_of(id);
-  const std::string row_key = keys_.instance(p, id);
+namespace {
+
+InstanceRow start_row(const HistoryEvent& started, TimePoint now) {
   InstanceRow row;
-  row.id = id;
+  row.id = started.instance_id;
   row.name = started.name;
   row.input = started.input;
   row.created = now;
   row.updated = now;
   row.execution_id = started.execution_id;
+  return row;
+}
+
+}  // namespace
+
+Commit Store::start_commit(const HistoryEvent& started, TimePoint now, std::string_view starter) const {
+  const std::string& id = started.instance_id;
+  const uint32_t p = partition_of(id);
+  const std::string row_key = keys_.instance(p, id);
   Commit c = Commit::create(row_key);
   // Whatever the previous (finished) execution left is not for this one.
   c.write("DEL", keys_.history(p, id), {});
   c.write("DEL", keys_.inbox(p, id), {});
-  c.write("HSET", row_key, row_fields(row));
+  c.write("HSET", row_key, row_fields(start_row(started, now)));
   c.write("ZADD", keys_.index(p), {ms_text(now), id});
-  append_message(c, {id, started, started.execution_id});
+  const HistoryEvent one[] = {started};
+  c.write("XADD", keys_.inbox(p, id), {"*", "e", encode_events(one), "x", started.execution_id});
+  c.report_last_op();  // the entry's id
+  if (starter.empty()) {
+    c.write("XADD", keys_.wake(p), {"MAXLEN", "~", kWakeMaxLen, "*", "i", id});
+  } else {
+    c.write("XADD", keys_.wake(p), {"MAXLEN", "~", kWakeMaxLen, "*", "i", id, "by", starter});
+  }
+  c.write("SADD", keys_.active(p), {id});
   return c;
 }
 
-std::vector<std::string> Store::start_command(const HistoryEvent& started, TimePoint now) const {
-  return start_commit(started, now).argv();
+std::vector<std::string> Store::start_command(const HistoryEvent& started, TimePoint now,
+                                              std::string_view starter) const {
+  return start_commit(started, now, starter).argv();
 }
 
-Status Store::parse_start(std::string_view id, const Result<ReplyPtr>& reply) {
-  auto version = Commit::parse_reply(reply);
-  if (version) return Status::ok();
-  if (version.status().code() == Errc::already_exists) {
-    return Status::already_exists("an instance with id '" + std::string(id) + "' already exists and has not finished");
+Result<LoadedInstance> Store::parse_start(const HistoryEvent& started, TimePoint now, const Result<ReplyPtr>& reply) {
+  auto written = Commit::parse_reported_reply(reply);
+  if (!written) {
+    if (written.status().code() == Errc::already_exists) {
+      return Status::already_exists("an instance with id '" + started.instance_id +
+                                    "' already exists and has not finished");
+    }
+    return written.status();
   }
-  return version.status();
+  LoadedInstance loaded;
+  loaded.row = start_row(started, now);
+  loaded.row->version = written->first;
+  loaded.inbox.push_back({std::move(written->second), started, started.execution_id});
+  return loaded;
 }
 
 Status Store::start(const HistoryEvent& started, TimePoint now) {
   const auto argv = start_command(started, now);
   const auto v = views(argv);
-  return parse_start(started.instance_id, connection_.command(std::span<const std::string_view>(v)));
+  auto loaded = parse_start(started, now, connection_.command(std::span<const std::string_view>(v)));
+  return loaded ? Status::ok() : loaded.status();
 }
 
-std::vector<Status> Store::start_many(std::span<const HistoryEvent> started, TimePoint now) {
+std::vector<Result<LoadedInstance>> Store::start_many(std::span<const HistoryEvent> started, TimePoint now,
+                                                     std::string_view starter) {
   Pipeline pipe(connection_);
-  for (const HistoryEvent& e : started) pipe.add(start_command(e, now));
+  for (const HistoryEvent& e : started) pipe.add(start_command(e, now, starter));
   auto replies = pipe.execute();
-  std::vector<Status> out;
+  std::vector<Result<LoadedInstance>> out;
   out.reserve(started.size());
-  for (size_t i = 0; i < started.size(); ++i) out.push_back(parse_start(started[i].instance_id, replies[i]));
+  for (size_t i = 0; i < started.size(); ++i) out.push_back(parse_start(started[i], now, replies[i]));
   return out;
 }
 

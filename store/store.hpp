@@ -168,6 +168,9 @@ struct WakeCursor {
 struct WakeNotice {
   uint32_t partition = 0;
   std::string instance_id;
+  /// For the notice of a start whose writer hands it to the owner in its
+  /// own process (ClientOptions::hand_off): that node's id. Empty otherwise.
+  std::string starter;
 };
 
 struct DueTimer {
@@ -372,7 +375,9 @@ class Store {
   Status start(const HistoryEvent& execution_started, TimePoint now);
   /// start() of many instances in one round trip (a bulk load); one Status
   /// per start, in order.
-  std::vector<Status> start_many(std::span<const HistoryEvent> execution_started, TimePoint now);
+  /// Each start's outcome as parse_start reads it.
+  std::vector<Result<LoadedInstance>> start_many(std::span<const HistoryEvent> execution_started, TimePoint now,
+                                                 std::string_view starter = {});
   /// Writes `message` to a running instance's inbox. Errors: not_found (no
   /// such instance), failed_precondition (it has finished).
   Status send(std::string_view id, const HistoryEvent& message);
@@ -380,8 +385,15 @@ class Store {
   // The client's requests as commands and reply parsers, without I/O, for
   // the Client's shared connection (an AsyncStore). Each sync call is its
   // command(s) plus its parser, with the same errors.
-  std::vector<std::string> start_command(const HistoryEvent& execution_started, TimePoint now) const;
-  static Status parse_start(std::string_view id, const Result<ReplyPtr>& reply);
+  /// `starter`: the node in the writer's process that will be handed the
+  /// start (its wake notice says so); empty for none.
+  std::vector<std::string> start_command(const HistoryEvent& execution_started, TimePoint now,
+                                         std::string_view starter = {}) const;
+  /// Reads a start's reply as what a load would then read: the row at its
+  /// new version, no history, and the start message in the inbox, so that
+  /// an owner in this process may begin the instance without loading it.
+  static Result<LoadedInstance> parse_start(const HistoryEvent& execution_started, TimePoint now,
+                                            const Result<ReplyPtr>& reply);
   std::vector<std::string> send_command(std::string_view id, const HistoryEvent& message) const;
   static Status parse_send(std::string_view id, const Result<ReplyPtr>& reply);
   /// send_messages as one MULTI ... EXEC; empty for no messages.
@@ -409,7 +421,7 @@ class Store {
   Store(StoreOptions options, RedisConnection connection)
       : options_(std::move(options)), keys_(options_.hub), connection_(std::move(connection)) {}
   void append_message(Commit& commit, const OutboundMessage& message) const;
-  Commit start_commit(const HistoryEvent& execution_started, TimePoint now) const;
+  Commit start_commit(const HistoryEvent& execution_started, TimePoint now, std::string_view starter) const;
   Result<std::vector<WakeNotice>> read_notices(std::string (Keys::*stream)(uint32_t) const,
                                                std::span<WakeCursor> cursors, std::chrono::milliseconds block);
 

@@ -155,6 +155,56 @@ TEST_F(NodeTest, AFinishedInstanceCanBeStartedAgain) {
   EXPECT_EQ(count("again", EventType::task_scheduled), 5u);
 }
 
+// A front door in the node's process gives each start to the owner, which
+// begins without a load; the start's own wake notice then costs nothing. A
+// replaced instance, and an event raised right after a start, still work.
+TEST_F(NodeTest, StartsFromThisProcessBeginWithoutALoad) {
+  start_node();
+  client::ClientOptions options{options_.store.address, options_.store.hub, options_.store.partitions};
+  options.hand_off = node_->start_hand_off();
+  auto client = client::Client::connect(options);
+  ASSERT_TRUE(client) << client.status().to_string();
+  for (int i = 0; i < 20; ++i) {
+    auto id = (*client)->start("HelloSequence", to_payload(std::vector<std::string>{"Oslo"}), "h" + std::to_string(i));
+    ASSERT_TRUE(id) << id.status().to_string();
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto row = wait("h" + std::to_string(i));
+    ASSERT_EQ(row.status, OrchestrationStatus::completed);
+    EXPECT_EQ(from_payload<std::vector<std::string>>(row.output), std::vector<std::string>{"Hello Oslo!"});
+  }
+  EXPECT_EQ(node_->counters().starts_handed_off.load(), 20u);
+  EXPECT_EQ(node_->counters().loads.load(), 0u);
+
+  ASSERT_TRUE((*client)->start("Approval", to_payload(samples::ApprovalRequest{"new laptop", 600}), "approval"));
+  ASSERT_TRUE((*client)->raise_event("approval", "Approval", to_payload(true)));
+  auto approval = wait("approval");
+  ASSERT_EQ(approval.status, OrchestrationStatus::completed);
+  EXPECT_EQ(from_payload<std::string>(approval.output), "approved");
+
+  // Started again: a new execution, whether its old actor is cached or not.
+  ASSERT_TRUE((*client)->start("HelloSequence", to_payload(std::vector<std::string>{"Rome"}), "h0"));
+  auto again = wait("h0");
+  EXPECT_EQ(from_payload<std::vector<std::string>>(again.output), std::vector<std::string>{"Hello Rome!"});
+  EXPECT_EQ(count("h0", EventType::task_scheduled), 1u);
+}
+
+// The notice names this node, but the start never reaches it in-process (as
+// when the writer's reply was lost): the owner wakes the instance anyway.
+TEST_F(NodeTest, AStartWhoseHandOffNeverComesIsWokenAnyway) {
+  start_node();
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  const orchestration::HistoryEvent starts[] = {
+      execution_started(now, "HelloSequence", "lost", to_payload(std::vector<std::string>{"Lima"}), "x-lost")};
+  auto written = client_->start_many(starts, now, node_->start_hand_off().node);
+  ASSERT_EQ(written.size(), 1u);
+  ASSERT_TRUE(written[0]) << written[0].status().to_string();
+  auto row = wait("lost");
+  ASSERT_EQ(row.status, OrchestrationStatus::completed);
+  EXPECT_EQ(from_payload<std::vector<std::string>>(row.output), std::vector<std::string>{"Hello Lima!"});
+  EXPECT_EQ(node_->counters().starts_handed_off.load(), 0u);
+}
+
 TEST_F(NodeTest, SendEventReachesAnotherInstance) {
   registry_.add_orchestrator("Sender", [](OrchestrationContext& ctx, std::string target) -> Task<void> {
     ctx.send_event(target, "Approval", true);

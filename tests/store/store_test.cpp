@@ -93,10 +93,43 @@ TEST_F(StoreTest, StartManyStartsEachOrSaysWhyNot) {
   auto results = store().start_many(starts, kT0);
   ASSERT_EQ(results.size(), 3u);
   EXPECT_TRUE(results[0]);
-  EXPECT_EQ(results[1].code(), Errc::already_exists);
+  EXPECT_EQ(results[1].status().code(), Errc::already_exists);
   EXPECT_TRUE(results[2]);
   EXPECT_EQ((*store().get("c"))->execution_id, "xc");
   EXPECT_EQ(store().load("a")->inbox.size(), 1u);
+}
+
+// An owner in the starter's process begins from what the start answers
+// instead of loading: it must be exactly what a load reads.
+TEST_F(StoreTest, StartAnswersWhatALoadWouldRead) {
+  const HistoryEvent starts[] = {execution_started(kT0, "Hello", "s1", "\"in\"", "x1")};
+  auto written = store().start_many(starts, kT0 + 5ms);
+  ASSERT_EQ(written.size(), 1u);
+  ASSERT_TRUE(written[0]) << written[0].status().to_string();
+  auto loaded = store().load("s1");
+  ASSERT_TRUE(loaded && loaded->row);
+  const InstanceRow& a = *written[0]->row;
+  const InstanceRow& b = *loaded->row;
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.input, b.input);
+  EXPECT_EQ(a.output, b.output);
+  EXPECT_EQ(a.custom_status, b.custom_status);
+  EXPECT_EQ(a.failure.has_value(), b.failure.has_value());
+  EXPECT_EQ(a.created, b.created);
+  EXPECT_EQ(a.updated, b.updated);
+  EXPECT_EQ(a.execution_id, b.execution_id);
+  EXPECT_EQ(a.version, b.version);
+  EXPECT_EQ(a.version, 1u);
+  EXPECT_TRUE(written[0]->history.empty());
+  EXPECT_TRUE(loaded->history.empty());
+  ASSERT_EQ(written[0]->inbox.size(), 1u);
+  ASSERT_EQ(loaded->inbox.size(), 1u);
+  EXPECT_EQ(written[0]->inbox[0].stream_id, loaded->inbox[0].stream_id);
+  EXPECT_EQ(written[0]->inbox[0].execution_id, loaded->inbox[0].execution_id);
+  EXPECT_EQ(written[0]->inbox[0].event.type, loaded->inbox[0].event.type);
+  EXPECT_EQ(written[0]->inbox[0].event.input, loaded->inbox[0].event.input);
 }
 
 TEST_F(StoreTest, SendNeedsARunningInstance) {
