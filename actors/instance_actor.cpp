@@ -58,6 +58,7 @@ void Instance::on_loaded(Loaded& msg) {
   }
   if (running()) recover_open_work();
   if (loaded.inbox.size() + loaded.undecodable.size() >= store::kLoadInboxCount) inbox_dirty = true;  // more waits
+  if (loaded.start) pending.push_back(std::move(*loaded.start));  // held by the row, before any message
   add_inbox(std::move(loaded.inbox), std::move(loaded.undecodable));
   phase = Phase::ready;
   if (inbox_dirty) read_inbox();

@@ -67,12 +67,12 @@ Commit Commit::idle(std::string row_key, const std::string& inbox_key, uint64_t 
 
 Commit Commit::create(std::string row_key) {
   Commit c(kCreate, std::move(row_key));
-  c.layout_.push_back(0);  // the op whose reply is reported: none
+  c.layout_.push_back(0);  // how many first ops run only when replacing
   c.guard_size_ = c.layout_.size();
   return c;
 }
 
-void Commit::report_last_op() {
+void Commit::only_when_replacing() {
   if (layout_[2] == kCreate) layout_[3] = op_count_;
 }
 Commit Commit::live(std::string row_key) { return Commit(kLive, std::move(row_key)); }
@@ -175,17 +175,6 @@ std::vector<Result<uint64_t>> Commit::parse_many_reply(const Result<ReplyPtr>& r
     }
   }
   return out;
-}
-
-Result<std::pair<uint64_t, std::string>> Commit::parse_reported_reply(const Result<ReplyPtr>& reply) {
-  if (!reply) return reply.status();
-  auto parts = as_array(**reply, 2);
-  if (!parts) return parts.status();
-  auto version = as_integer(*(*parts)[0]);
-  if (!version) return version.status();
-  const redisReply& r = *(*parts)[1];
-  std::string text = r.type == REDIS_REPLY_STRING || r.type == REDIS_REPLY_STATUS ? std::string(r.str, r.len) : "";
-  return std::pair<uint64_t, std::string>{static_cast<uint64_t>(*version), std::move(text)};
 }
 
 Result<uint64_t> Commit::parse_reply(const Result<ReplyPtr>& reply) {

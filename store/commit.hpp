@@ -37,9 +37,9 @@ class Commit {
   /// The row is absent or final (a start); bumps the version. Error:
   /// already_exists (DURABLE_EXISTS).
   static Commit create(std::string row_key);
-  /// For a create commit: the reply also carries the reply of the op
-  /// written last before this call (read it with parse_reported_reply).
-  void report_last_op();
+  /// For a create commit: the ops written so far run only when the row
+  /// exists (they clear what a finished execution left behind).
+  void only_when_replacing();
   /// The row exists and is not final (a raised event, terminate, ...).
   /// Errors: not_found (DURABLE_NOTFOUND), failed_precondition (DURABLE_FINISHED).
   static Commit live(std::string row_key);
@@ -92,9 +92,6 @@ class Commit {
   /// create commits, 0 for live and final. Errors: the execution's Status, or internal
   /// for a reply of the wrong type.
   static Result<uint64_t> parse_reply(const Result<ReplyPtr>& reply);
-  /// The reply of a create commit with report_last_op(): the new version and
-  /// the reported op's reply as text (empty when it replied nil).
-  static Result<std::pair<uint64_t, std::string>> parse_reported_reply(const Result<ReplyPtr>& reply);
 
  private:
   Commit(uint32_t guard, std::string row_key);

@@ -65,14 +65,14 @@ local function check_layout(keys, kb, L, sb)
   local gi = GUARD_INTS[guard]
   if gi == nil then return nil, 'ERR durable commit: unknown guard ' .. tostring(guard) end
   local j, s, n = 4, sb + GUARD_STRINGS[guard], #L
-  for g = 4, 3 + gi do  -- fenced and idle name a key; create names an op
+  for g = 4, 3 + gi do  -- fenced and idle name a key; create counts ops
     local k = L[g]
     if guard ~= CREATE and (k == nil or k < 1 or k > nk) then
       return nil, 'ERR durable commit: bad guard key index'
     end
   end
   j = j + gi
-  local first = j
+  local first, ops = j, 0
   while j <= n do
     local code, k, c = L[j], L[j + 1], L[j + 2]
     if OPS[code] == nil or k == nil or k < 1 or k > nk or c == nil or s + c > sb + ns then
@@ -87,36 +87,42 @@ local function check_layout(keys, kb, L, sb)
     end
     j = j + 3
     s = s + c
+    ops = ops + 1
   end
   if s ~= sb + ns then return nil, 'ERR durable commit: the layout does not use every argument' end
+  if guard == CREATE and (L[4] == nil or L[4] > ops) then
+    return nil, 'ERR durable commit: the create guard names ops it does not have'
+  end
   return first
 end
 
--- Applies the ops from L[j] on; a new `version` rides on the first HSET of
--- the row (one write fewer). Returns whether it did, and the reply of the
--- `report`th op (none when 0).
-local function apply_ops(keys, kb, L, j, args, s, row, version, report)
-  local stamped, n, op, reported = false, #L, 0, nil
+-- Applies the ops from L[j] on, except the first `skip`; a new `version`
+-- rides on the first HSET of the row (one write fewer). Returns whether it
+-- did.
+local function apply_ops(keys, kb, L, j, args, s, row, version, skip)
+  local stamped, n = false, #L
+  for _ = 1, skip do
+    if L[j] == SREMIFDRAINED then j = j + 1 end
+    s = s + L[j + 2]
+    j = j + 3
+  end
   while j <= n do
     local code, key, c = L[j], keys[kb + L[j + 1]], L[j + 2]
-    local reply
-    op = op + 1
     if code == HSET and version and not stamped and key == row then
-      reply = redis.call('HSET', row, 'v', version, unpack(args, s + 1, s + c))
+      redis.call('HSET', row, 'v', version, unpack(args, s + 1, s + c))
       stamped = true
     elseif code == SREMIFDRAINED then
       if redis.call('XLEN', keys[kb + L[j + 3]]) == 0 then
-        reply = redis.call('SREM', key, args[s + 1])
+        redis.call('SREM', key, args[s + 1])
       end
       j = j + 1
     else
-      reply = redis.call(OPS[code], key, unpack(args, s + 1, s + c))
+      redis.call(OPS[code], key, unpack(args, s + 1, s + c))
     end
-    if op == report then reported = reply end
     j = j + 3
     s = s + c
   end
-  return stamped, reported
+  return stamped
 end
 
 -- One commit (see check_layout for its shape), checked under its guard and
@@ -126,17 +132,17 @@ end
 --       the version is incremented. Returns the new version.
 --   idle <inbox key> / <expected version>
 --       the row is at that version and the stream is empty (clean-up).
---   create <reported op> /
---       the row is absent or final; the version is incremented. When the
---       reported op (its number among the ops, from 1) is not 0, the reply
---       is {version, that op's reply} (a start learns its inbox entry's id).
+--   create <replacing ops> /
+--       the row is absent or final; the version is incremented. The first
+--       <replacing ops> ops run only when the row exists (they clear what a
+--       finished execution left).
 --   live     the row exists and is not final.
 --   final    the row exists and is final (a purge).
 local function commit_at(keys, kb, L, args, sb, call)
   local first, err = check_layout(keys, kb, L, sb)
   if not first then return redis.error_reply(err) end
   local guard, row = L[3], keys[kb + 1]
-  local version = nil
+  local version, skip = nil, 0
   if guard == FENCED then
     local fenced = lease_error(call, keys[kb + L[4]], args[sb + 1], args[sb + 2])
     if fenced then return redis.error_reply(fenced) end
@@ -154,6 +160,7 @@ local function commit_at(keys, kb, L, args, sb, call)
   else
     local row_now = redis.call('HMGET', row, 's', 'v')
     local status = row_now[1]
+    if guard == CREATE and not status then skip = L[4] end
     if guard == CREATE and status and not FINAL[status] then
       return redis.error_reply('DURABLE_EXISTS instance exists and has not finished')
     end
@@ -170,13 +177,11 @@ local function commit_at(keys, kb, L, args, sb, call)
       version = tonumber(row_now[2] or '0') + 1
     end
   end
-  local report = guard == CREATE and L[4] or 0
-  local stamped, reported = apply_ops(keys, kb, L, first, args, sb + GUARD_STRINGS[guard], row, version, report)
+  local stamped = apply_ops(keys, kb, L, first, args, sb + GUARD_STRINGS[guard], row, version, skip)
   -- A commit that only drops messages for an unknown instance leaves no row.
   if version and not stamped and redis.call('EXISTS', row) == 1 then
     redis.call('HSET', row, 'v', version)
   end
-  if report ~= 0 then return { version, reported or false } end
   return version or 0
 end
 

@@ -73,19 +73,21 @@ bool stream_id_less(std::string_view a, std::string_view b) { return stream_id(a
 std::vector<std::string> row_fields(const InstanceRow& row) {
   const FailureDetails none;
   const FailureDetails& f = row.failure ? *row.failure : none;
-  return {"n",  row.name,
+  // The fields every episode writes come first: Redis finds a field of a
+  // small hash by walking them in order.
+  return {"ut", ms_text(row.updated),
           "s",  std::to_string(static_cast<int>(row.status)),
+          "ip", row.inbox_position.empty() ? "0-0" : row.inbox_position,
+          "cs", row.custom_status,
+          "n",  row.name,
+          "x",  row.execution_id,
+          "ct", ms_text(row.created),
           "in", row.input,
           "out", row.output,
-          "cs", row.custom_status,
           "fe", row.failure ? "1" : "",
           "ft", f.error_type,
           "fm", f.message,
-          "fs", f.stack_trace,
-          "ct", ms_text(row.created),
-          "ut", ms_text(row.updated),
-          "x",  row.execution_id,
-          "ip", row.inbox_position.empty() ? "0-0" : row.inbox_position};
+          "fs", f.stack_trace};
 }
 
 std::vector<std::string> row_progress_fields(const InstanceRow& row, EpisodeWrite::Changed changed) {
@@ -237,6 +239,15 @@ Result<LoadedInstance> Store::parse_load(std::string_view id, std::span<const Re
     return parse_inbox_entry(id, sid, fields, loaded.inbox, loaded.undecodable);
   });
   if (!s) return s;
+  // A Pending row with no history holds its start (start_commit), unless
+  // the inbox does (a start written before the row held it).
+  const bool start_in_inbox = std::any_of(loaded.inbox.begin(), loaded.inbox.end(), [](const InboxEntry& e) {
+    return e.event.type == orchestration::EventType::execution_started;
+  });
+  if (loaded.row && loaded.row->status == OrchestrationStatus::pending && loaded.history.empty() &&
+      !start_in_inbox) {
+    loaded.start = start_event(*loaded.row);
+  }
   return loaded;
 }
 
@@ -494,19 +505,23 @@ InstanceRow start_row(const HistoryEvent& started, TimePoint now) {
 
 }  // namespace
 
+HistoryEvent start_event(const InstanceRow& row) {
+  return orchestration::events::execution_started(row.created, row.name, row.id, row.input, row.execution_id);
+}
+
 Commit Store::start_commit(const HistoryEvent& started, TimePoint now, std::string_view starter) const {
   const std::string& id = started.instance_id;
   const uint32_t p = partition_of(id);
   const std::string row_key = keys_.instance(p, id);
   Commit c = Commit::create(row_key);
-  // Whatever the previous (finished) execution left is not for this one.
+  // Whatever the previous (finished) execution left is not for this one: its
+  // history (there is none without a row), and messages sent to the id
+  // before this start. The row holds the start itself (start_event).
   c.write("DEL", keys_.history(p, id), {});
+  c.only_when_replacing();
   c.write("DEL", keys_.inbox(p, id), {});
   c.write("HSET", row_key, row_fields(start_row(started, now)));
   c.write("ZADD", keys_.index(p), {ms_text(now), id});
-  const HistoryEvent one[] = {started};
-  c.write("XADD", keys_.inbox(p, id), {"*", "e", encode_events(one), "x", started.execution_id});
-  c.report_last_op();  // the entry's id
   if (starter.empty()) {
     c.write("XADD", keys_.wake(p), {"MAXLEN", "~", kWakeMaxLen, "*", "i", id});
   } else {
@@ -522,18 +537,18 @@ std::vector<std::string> Store::start_command(const HistoryEvent& started, TimeP
 }
 
 Result<LoadedInstance> Store::parse_start(const HistoryEvent& started, TimePoint now, const Result<ReplyPtr>& reply) {
-  auto written = Commit::parse_reported_reply(reply);
-  if (!written) {
-    if (written.status().code() == Errc::already_exists) {
+  auto version = Commit::parse_reply(reply);
+  if (!version) {
+    if (version.status().code() == Errc::already_exists) {
       return Status::already_exists("an instance with id '" + started.instance_id +
                                     "' already exists and has not finished");
     }
-    return written.status();
+    return version.status();
   }
   LoadedInstance loaded;
   loaded.row = start_row(started, now);
-  loaded.row->version = written->first;
-  loaded.inbox.push_back({std::move(written->second), started, started.execution_id});
+  loaded.row->version = *version;
+  loaded.start = start_event(*loaded.row);
   return loaded;
 }
 

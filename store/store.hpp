@@ -84,6 +84,10 @@ struct DeadLetter {
 struct LoadedInstance {
   std::optional<InstanceRow> row;
   std::vector<HistoryEvent> history;  // of the current execution
+  /// A client's start that no episode has begun: the row holds it (status
+  /// Pending, no history), so it is not in the inbox. It comes before the
+  /// inbox's messages.
+  std::optional<HistoryEvent> start;
   std::vector<InboxEntry> inbox;      // after row->inbox_position, in order
   std::vector<DeadLetter> undecodable;
 };
@@ -390,8 +394,8 @@ class Store {
   std::vector<std::string> start_command(const HistoryEvent& execution_started, TimePoint now,
                                          std::string_view starter = {}) const;
   /// Reads a start's reply as what a load would then read: the row at its
-  /// new version, no history, and the start message in the inbox, so that
-  /// an owner in this process may begin the instance without loading it.
+  /// new version, no history, the start (held by the row), so that an owner
+  /// in this process may begin the instance without loading it.
   static Result<LoadedInstance> parse_start(const HistoryEvent& execution_started, TimePoint now,
                                             const Result<ReplyPtr>& reply);
   std::vector<std::string> send_command(std::string_view id, const HistoryEvent& message) const;
@@ -435,6 +439,8 @@ bool stream_id_less(std::string_view a, std::string_view b);
 
 /// The row's hash fields as HSET arguments (field, value, ...), without "v".
 std::vector<std::string> row_fields(const InstanceRow& row);
+/// The ExecutionStarted that a client's start leaves in the row it writes.
+HistoryEvent start_event(const InstanceRow& row);
 /// The fields an episode within one execution changes: status, custom
 /// status, updated time, inbox position; output and failure once final.
 std::vector<std::string> row_progress_fields(const InstanceRow& row);

@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "orchestration/codec.hpp"
-#include "store/functions.hpp"
 #include "orchestration/payload.hpp"
+#include "store/functions.hpp"
 #include "tests/support/redis_server.hpp"
 
 namespace durable::store {
@@ -54,7 +54,7 @@ class StoreTest : public durable::testing::RedisTest {
   std::optional<Store> store_;
 };
 
-TEST_F(StoreTest, StartWritesRowInboxWakeAndIndex) {
+TEST_F(StoreTest, StartWritesRowWakeAndIndex_TheRowHoldsTheStart) {
   start("a");
   auto row = store().get("a");
   ASSERT_TRUE(row && *row);
@@ -63,9 +63,13 @@ TEST_F(StoreTest, StartWritesRowInboxWakeAndIndex) {
   EXPECT_EQ((*row)->version, 1u);
   auto loaded = store().load("a");
   ASSERT_TRUE(loaded);
-  ASSERT_EQ(loaded->inbox.size(), 1u);
-  EXPECT_EQ(loaded->inbox[0].event.type, orchestration::EventType::execution_started);
-  EXPECT_EQ(loaded->inbox[0].execution_id, "exec-a");
+  EXPECT_TRUE(loaded->inbox.empty());
+  ASSERT_TRUE(loaded->start);
+  EXPECT_EQ(loaded->start->type, orchestration::EventType::execution_started);
+  EXPECT_EQ(loaded->start->execution_id, "exec-a");
+  EXPECT_EQ(loaded->start->name, "Hello");
+  EXPECT_EQ(loaded->start->instance_id, "a");
+  EXPECT_EQ(reply("EXISTS", store().keys().inbox(store().partition_of("a"), "a"))->integer, 0);
   std::vector<WakeCursor> cursors;
   for (uint32_t p = 0; p < 4; ++p) cursors.push_back({p, "0-0"});
   auto notices = store().read_wake(cursors, 10ms);
@@ -96,14 +100,28 @@ TEST_F(StoreTest, StartManyStartsEachOrSaysWhyNot) {
   EXPECT_EQ(results[1].status().code(), Errc::already_exists);
   EXPECT_TRUE(results[2]);
   EXPECT_EQ((*store().get("c"))->execution_id, "xc");
-  EXPECT_EQ(store().load("a")->inbox.size(), 1u);
+  EXPECT_TRUE(store().load("a")->start);
+}
+
+// A start written while the inbox held starts (before rows held them) is
+// begun from the inbox, once.
+TEST_F(StoreTest, AStartInTheInboxIsNotTakenTwice) {
+  start("old");
+  const uint32_t p = store().partition_of("old");
+  const HistoryEvent one[] = {execution_started(kT0, "Hello", "old", "", "exec-old")};
+  reply("XADD", store().keys().inbox(p, "old"), "*", "e", orchestration::encode_events(one), "x", "exec-old");
+  auto loaded = store().load("old");
+  ASSERT_TRUE(loaded);
+  EXPECT_FALSE(loaded->start);
+  ASSERT_EQ(loaded->inbox.size(), 1u);
+  EXPECT_EQ(loaded->inbox[0].event.type, orchestration::EventType::execution_started);
 }
 
 // An owner in the starter's process begins from what the start answers
 // instead of loading: it must be exactly what a load reads.
 TEST_F(StoreTest, StartAnswersWhatALoadWouldRead) {
   const HistoryEvent starts[] = {execution_started(kT0, "Hello", "s1", "\"in\"", "x1")};
-  auto written = store().start_many(starts, kT0 + 5ms);
+  auto written = store().start_many(starts, kT0);
   ASSERT_EQ(written.size(), 1u);
   ASSERT_TRUE(written[0]) << written[0].status().to_string();
   auto loaded = store().load("s1");
@@ -124,12 +142,21 @@ TEST_F(StoreTest, StartAnswersWhatALoadWouldRead) {
   EXPECT_EQ(a.version, 1u);
   EXPECT_TRUE(written[0]->history.empty());
   EXPECT_TRUE(loaded->history.empty());
-  ASSERT_EQ(written[0]->inbox.size(), 1u);
-  ASSERT_EQ(loaded->inbox.size(), 1u);
-  EXPECT_EQ(written[0]->inbox[0].stream_id, loaded->inbox[0].stream_id);
-  EXPECT_EQ(written[0]->inbox[0].execution_id, loaded->inbox[0].execution_id);
-  EXPECT_EQ(written[0]->inbox[0].event.type, loaded->inbox[0].event.type);
-  EXPECT_EQ(written[0]->inbox[0].event.input, loaded->inbox[0].event.input);
+  EXPECT_TRUE(written[0]->inbox.empty());
+  EXPECT_TRUE(loaded->inbox.empty());
+  ASSERT_TRUE(written[0]->start && loaded->start);
+  const HistoryEvent& x = *written[0]->start;
+  const HistoryEvent& y = *loaded->start;
+  EXPECT_EQ(x.type, y.type);
+  EXPECT_EQ(x.timestamp, y.timestamp);
+  EXPECT_EQ(x.name, y.name);
+  EXPECT_EQ(x.instance_id, y.instance_id);
+  EXPECT_EQ(x.input, y.input);
+  EXPECT_EQ(x.execution_id, y.execution_id);
+  // The client's own event, as the row holds it.
+  EXPECT_EQ(x.timestamp, starts[0].timestamp);
+  EXPECT_EQ(x.input, starts[0].input);
+  EXPECT_EQ(x.execution_id, starts[0].execution_id);
 }
 
 TEST_F(StoreTest, SendNeedsARunningInstance) {
