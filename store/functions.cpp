@@ -40,19 +40,20 @@ local function check_lease(lease_key, node, epoch, now)
 end
 
 -- What one call remembers across its commits (the call is atomic: the
--- clock and a lease cannot change in between): Redis' time, the last lease
--- checked and the answer.
+-- clock and a lease cannot change in between): Redis' time, and each lease
+-- checked with the answer.
 local function new_call()
-  return { now = nil, lease = nil, node = nil, epoch = nil, fenced = nil }
+  return { now = nil, leases = {} }
 end
 
 local function lease_error(call, lease, node, epoch)
-  if call.lease ~= lease or call.node ~= node or call.epoch ~= epoch then
+  local seen = call.leases[lease]
+  if seen == nil or seen.node ~= node or seen.epoch ~= epoch then
     call.now = call.now or now_ms()
-    call.lease, call.node, call.epoch = lease, node, epoch
-    call.fenced = check_lease(lease, node, epoch, call.now)
+    seen = { node = node, epoch = epoch, fenced = check_lease(lease, node, epoch, call.now) or false }
+    call.leases[lease] = seen
   end
-  return call.fenced
+  return seen.fenced
 end
 
 -- A commit is keys[kb + 1 .. kb + L[1]] and strings args[sb + 1 .. sb + L[2]],
