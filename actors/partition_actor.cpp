@@ -77,6 +77,7 @@ struct Partition {
       }
       const std::string id = it->first;
       it = awaiting.erase(it);
+      durable::logger("partition")->debug("[{}] its start was not handed over in time; waking it", id);
       wake(id);
     }
   }

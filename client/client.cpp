@@ -210,11 +210,10 @@ Result<InstanceRow> Client::wait(const std::string& instance_id, std::chrono::mi
     if (orchestration::is_terminal((*row)->status)) return Result<InstanceRow>(std::move(**row));
     return std::nullopt;
   };
-  // Most waits find the instance finished already: one round trip.
-  auto row = get_row(instance_id);
-  if (auto done = over(row)) return std::move(*done);
-  // Subscribed first, then the row again: a completion between the two is
-  // announced to the subscription.
+  // Subscribed first, then the row: a completion between the two is
+  // announced to the subscription. (Reading the row first would save the
+  // subscription for a finished instance, but cost a start-and-wait a round
+  // trip more.)
   auto subscription = completions_->subscribe(instance_id);
   if (!subscription) return subscription.status();
   struct Unsubscribe {
@@ -224,7 +223,7 @@ Result<InstanceRow> Client::wait(const std::string& instance_id, std::chrono::mi
     ~Unsubscribe() { completions.unsubscribe(id, subscription); }
   } unsubscribe{*completions_, instance_id, *subscription};
   for (;;) {
-    row = get_row(instance_id);
+    auto row = get_row(instance_id);
     if (auto done = over(row)) return std::move(*done);
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
