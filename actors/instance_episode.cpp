@@ -399,6 +399,10 @@ void Instance::on_committed(Committed& msg) {
   if (effects.finished) ++rt->counters.finished[static_cast<size_t>(*effects.finished)];
   version = **msg.result;
   log->debug("[{}] committed v{} in {} us", id, version, took.count());
+  if (effects.finished && row) {
+    row->version = version;
+    rt->router.finished(*row);
+  }
   phase = Phase::ready;
   if (row && is_terminal(row->status)) {
     exec.reset();

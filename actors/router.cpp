@@ -39,6 +39,22 @@ void Router::start_notice(const std::string& id) const {
   }
 }
 
+uint64_t Router::add_finish_listener(std::function<void(const store::InstanceRow&)> listener) {
+  std::unique_lock lock(mutex_);
+  listeners_.emplace_back(++next_listener_, std::move(listener));
+  return next_listener_;
+}
+
+void Router::remove_finish_listener(uint64_t id) {
+  std::unique_lock lock(mutex_);
+  std::erase_if(listeners_, [&](const auto& l) { return l.first == id; });
+}
+
+void Router::finished(const store::InstanceRow& row) const {
+  std::shared_lock lock(mutex_);
+  for (const auto& [id, listener] : listeners_) listener(row);
+}
+
 void Router::wake_local(const std::string& id) const {
   if (auto actor = partition_actor(store::partition_of(id, partitions_))) {
     caf::anon_send(actor, wake_atom::value, id);

@@ -14,6 +14,7 @@
 
 #include <caf/all.hpp>
 
+#include <functional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -40,6 +41,14 @@ class Router {
   /// begun here from its start has nothing to read.
   void start_notice(const std::string& id) const;
 
+  /// Functions called with the row of every instance this node finishes,
+  /// once its commit is acknowledged (the clients of front doors in this
+  /// process, whose waits then end without reading Redis). Thread-safe;
+  /// add returns the id that removes it.
+  uint64_t add_finish_listener(std::function<void(const store::InstanceRow&)> listener);
+  void remove_finish_listener(uint64_t id);
+  void finished(const store::InstanceRow& row) const;
+
   /// Installs (or with an invalid handle removes) the actor of a partition
   /// owned here.
   void set_partition(uint32_t partition, caf::actor actor);
@@ -53,6 +62,8 @@ class Router {
   mutable std::shared_mutex mutex_;
   std::vector<caf::actor> local_;
   std::vector<caf::actor> remote_;
+  std::vector<std::pair<uint64_t, std::function<void(const store::InstanceRow&)>>> listeners_;
+  uint64_t next_listener_ = 0;
 };
 
 }  // namespace durable::actors

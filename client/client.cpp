@@ -120,9 +120,15 @@ Client::Client(ClientOptions options, store::Store store, std::unique_ptr<store:
     : options_(std::move(options)),
       store_(std::move(store)),
       shared_(std::move(shared)),
-      completions_(std::make_unique<Completions>(store_options(options_))) {}
+      completions_(std::make_unique<Completions>(store_options(options_))) {
+  if (options_.hand_off && options_.hand_off->listen) {
+    unlisten_ = options_.hand_off->listen([c = completions_.get()](const InstanceRow& row) { c->finished(row); });
+  }
+}
 
-Client::~Client() = default;
+Client::~Client() {
+  if (unlisten_) unlisten_();  // before the completions it reaches go
+}
 
 // ------------------------------------------------------------------ writes
 
@@ -232,8 +238,11 @@ Result<InstanceRow> Client::wait(const std::string& instance_id, std::chrono::mi
                         std::string(orchestration::status_name((*row)->status)) + " after " +
                         std::to_string(timeout.count()) + " ms");
     }
-    // A notice for it, or time to look anyway.
-    (void)(*subscription)->wait_until(std::min(deadline, now + kRecheck));
+    // A notice for it, or time to look anyway; a node in this process may
+    // hand the finished row over with the wake-up.
+    if ((*subscription)->wait_until(std::min(deadline, now + kRecheck))) {
+      if (auto finished = (*subscription)->take_row()) return std::move(*finished);
+    }
   }
 }
 

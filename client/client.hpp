@@ -71,10 +71,14 @@ struct ClientOptions {
   /// start's wake notice names `node`, and `deliver` gets what the start
   /// wrote (as a load would read it), so that the owner, when it is that
   /// node, begins the instance without reading Redis. Without it, the owner
-  /// finds the start on its partition's wake stream.
+  /// finds the start on its partition's wake stream. `listen`, if set,
+  /// registers a function the node calls with each row it finishes (so a
+  /// wait here ends without reading Redis) and returns what unregisters it.
   struct HandOff {
+    using Listener = std::function<void(const store::InstanceRow&)>;
     std::string node;
     std::function<void(store::LoadedInstance&&)> deliver;
+    std::function<std::function<void()>(Listener)> listen;
   };
   std::optional<HandOff> hand_off;
 };
@@ -236,6 +240,7 @@ class Client {
   store::Store store_;
   std::unique_ptr<store::AsyncStore> shared_;
   std::unique_ptr<Completions> completions_;
+  std::function<void()> unlisten_;  // from options_.hand_off->listen
 };
 
 }  // namespace durable::client

@@ -29,12 +29,24 @@ bool Completions::Subscription::wait_until(Clock::time_point deadline) {
   return true;
 }
 
-void Completions::Subscription::wake() {
+void Completions::Subscription::wake(const store::InstanceRow* row) {
   {
     std::lock_guard lock(mu_);
     woken_ = true;
+    if (row) row_ = *row;
   }
   cv_.notify_one();
+}
+
+std::optional<store::InstanceRow> Completions::Subscription::take_row() {
+  std::lock_guard lock(mu_);
+  return std::exchange(row_, std::nullopt);
+}
+
+void Completions::finished(const store::InstanceRow& row) {
+  std::lock_guard lock(mu_);
+  auto [first, last] = subscribers_.equal_range(row.id);
+  for (auto it = first; it != last; ++it) it->second->wake(&row);
 }
 
 // ------------------------------------------------------------------ Completions

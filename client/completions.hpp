@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -36,13 +37,17 @@ class Completions {
     /// Waits until woken or `deadline`; returns whether woken (then look at
     /// the row again). A wake-up that came before this call counts.
     bool wait_until(std::chrono::steady_clock::time_point deadline);
+    /// The finished row, when the node in this process handed it over
+    /// (Completions::finished): no need to read it.
+    std::optional<store::InstanceRow> take_row();
 
    private:
     friend class Completions;
     std::mutex mu_;
     std::condition_variable cv_;
     bool woken_ = false;
-    void wake();
+    std::optional<store::InstanceRow> row_;
+    void wake(const store::InstanceRow* row = nullptr);
   };
   using SubscriptionPtr = std::shared_ptr<Subscription>;
 
@@ -60,6 +65,10 @@ class Completions {
   Result<SubscriptionPtr> subscribe(const std::string& id);
   /// Ends a subscription (every subscribe needs one).
   void unsubscribe(const std::string& id, const SubscriptionPtr& subscription);
+  /// A node in this process finished `row` (its commit is acknowledged):
+  /// its subscribers are woken with the row itself. The completion notice
+  /// on the stream still comes, and wakes nobody who was handed the row.
+  void finished(const store::InstanceRow& row);
 
  private:
   void reader_loop();

@@ -96,10 +96,15 @@ class Node {
   void wake(const std::string& id) const { router_->wake(id); }
   /// For a client in this process (a front door): its starts are given to
   /// this node, whose partition actor begins an instance it owns from what
-  /// the start wrote instead of loading it; a peer owner is woken.
+  /// the start wrote instead of loading it (a peer owner is woken), and the
+  /// rows of instances this node finishes are given to its waits.
   client::ClientOptions::HandOff start_hand_off() const {
-    return {options_.runtime.node_id, [router = router_](store::LoadedInstance&& loaded) {
-              router->started(std::move(loaded));
+    auto router = router_;
+    return {options_.runtime.node_id,
+            [router](store::LoadedInstance&& loaded) { router->started(std::move(loaded)); },
+            [router](client::ClientOptions::HandOff::Listener listener) -> std::function<void()> {
+              const uint64_t id = router->add_finish_listener(std::move(listener));
+              return [router, id] { router->remove_finish_listener(id); };
             }};
   }
   /// OK while the node's lease rounds reach Redis: the last heartbeat was

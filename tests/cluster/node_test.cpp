@@ -172,8 +172,25 @@ TEST_F(NodeTest, StartsFromThisProcessBeginWithoutALoad) {
     auto row = wait("h" + std::to_string(i));
     ASSERT_EQ(row.status, OrchestrationStatus::completed);
     EXPECT_EQ(from_payload<std::vector<std::string>>(row.output), std::vector<std::string>{"Hello Oslo!"});
+    // The same row through the client the node hands finished rows to.
+    auto handed = (*client)->wait("h" + std::to_string(i), 20s);
+    ASSERT_TRUE(handed) << handed.status().to_string();
+    EXPECT_EQ(handed->output, row.output);
+    EXPECT_EQ(handed->version, row.version);
   }
-  EXPECT_EQ(node_->counters().starts_handed_off.load(), 20u);
+  // A wait begun before the instance finishes ends with the row the node
+  // hands over: the same as Redis holds.
+  ASSERT_TRUE((*client)->start("HelloSequence", to_payload(std::vector<std::string>{"Kyiv", "Bern"}), "w"));
+  auto waited = (*client)->wait("w", 20s);
+  ASSERT_TRUE(waited) << waited.status().to_string();
+  auto stored = client_->get("w");
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ(waited->status, OrchestrationStatus::completed);
+  EXPECT_EQ(waited->output, (*stored)->output);
+  EXPECT_EQ(waited->version, (*stored)->version);
+  EXPECT_EQ(waited->updated, (*stored)->updated);
+  EXPECT_EQ(waited->execution_id, (*stored)->execution_id);
+  EXPECT_EQ(node_->counters().starts_handed_off.load(), 21u);
   EXPECT_EQ(node_->counters().loads.load(), 0u);
 
   ASSERT_TRUE((*client)->start("Approval", to_payload(samples::ApprovalRequest{"new laptop", 600}), "approval"));
