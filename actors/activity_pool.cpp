@@ -7,6 +7,9 @@ namespace {
 
 // Each run moves an activity's mean duration this far towards its own.
 constexpr double kMeanWeight = 0.1;
+// How many times an idle worker looks at the queue (yielding in between)
+// before it sleeps.
+constexpr int kSpins = 50;
 
 int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -81,6 +84,15 @@ void ActivityPool::work(std::shared_ptr<Shared> shared, std::shared_ptr<Worker> 
   for (;;) {
     ActivityJob job;
     {
+      // Under load the next job comes within microseconds: look a little
+      // while before sleeping, since a sleep and a wake-up cost far more.
+      for (int i = 0; i < kSpins; ++i) {
+        {
+          std::lock_guard lock(shared->mutex);
+          if (shared->stopping || !shared->queue.empty()) break;
+        }
+        std::this_thread::yield();
+      }
       std::unique_lock lock(shared->mutex);
       shared->ready.wait(lock, [&] { return shared->stopping || !shared->queue.empty(); });
       if (shared->stopping) return;
