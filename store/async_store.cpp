@@ -17,6 +17,10 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+// How many times the reader looks for a lone reply that is due before it
+// sleeps (a lone request waits for it; with more in flight, replies come
+// back to back anyway).
+constexpr int kSpins = 50;
 // How long the reader sleeps in poll() with nothing to do: the bound on
 // noticing a request that has waited past the timeout.
 constexpr int kPollMs = 100;
@@ -225,11 +229,13 @@ void AsyncStore::reader_loop() {
   for (;;) {
     int fd;
     bool want_write;
+    bool lone_reply_due;
     {
       std::lock_guard lock(mu_);
       if (stopping_ && (in_flight_.empty() || fd_ < 0)) return;
       fd = fd_;
       want_write = !out_.empty();
+      lone_reply_due = in_flight_.size() == 1;
       if (fd >= 0 && !in_flight_.empty() && Clock::now() - in_flight_.front().sent > timeout_) {
         fd = -2;  // timed out: handled below, outside the lock
       }
@@ -243,7 +249,12 @@ void AsyncStore::reader_loop() {
       continue;
     }
     pollfd fds[2] = {{fd, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0}, {wake_fd_, POLLIN, 0}};
-    if (::poll(fds, 2, kPollMs) < 0 && errno != EINTR) {
+    int ready = 0;
+    for (int i = 0; lone_reply_due && i < kSpins && ready == 0; ++i) {
+      ready = ::poll(fds, 2, 0);
+      if (ready == 0) std::this_thread::yield();
+    }
+    if (ready == 0 && ::poll(fds, 2, kPollMs) < 0 && errno != EINTR) {
       fail(std::string("poll: ") + std::strerror(errno));
       continue;
     }
