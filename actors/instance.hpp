@@ -61,6 +61,10 @@ struct Instance {
   Phase phase = Phase::loading;
   bool reading = false;      // an inbox read is in flight
   bool inbox_dirty = false;  // a wake came in meanwhile: read again
+  // Woken while finished or absent here: a client's start may have replaced
+  // the row, and such a start lives in the row, not the inbox: load again
+  // once nothing is in flight (reload_if_replaced).
+  bool reload_wanted = false;
   bool evicting = false;
 
   std::optional<store::InstanceRow> row;
@@ -98,6 +102,7 @@ struct Instance {
 
   // loading and the inbox (instance_actor.cpp)
   void load();
+  bool reload_if_replaced();
   void on_loaded(Loaded& msg);
   // Activities scheduled without a result are dispatched again; timers
   // created and not fired are armed again.

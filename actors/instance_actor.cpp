@@ -14,6 +14,7 @@ const std::string& Instance::execution_id() const {
 
 void Instance::load() {
   phase = Phase::loading;
+  reload_wanted = false;  // this load reads what the wake-up was for
   exec.reset();
   pending.clear();
   pending_ids.clear();
@@ -61,8 +62,18 @@ void Instance::on_loaded(Loaded& msg) {
   if (loaded.start) pending.push_back(std::move(*loaded.start));  // held by the row, before any message
   add_inbox(std::move(loaded.inbox), std::move(loaded.undecodable));
   phase = Phase::ready;
+  if (reload_if_replaced()) return;
   if (inbox_dirty) read_inbox();
   maybe_run();
+}
+
+bool Instance::reload_if_replaced() {
+  if (!reload_wanted || phase != Phase::ready || reading) return false;
+  reload_wanted = false;
+  if (row && !is_terminal(row->status)) return false;  // live now: its inbox has the rest
+  log->debug("[{}] woken while {}: loading again", id, row ? "finished" : "absent");
+  load();
+  return true;
 }
 
 void Instance::recover_open_work() {
@@ -85,10 +96,12 @@ void Instance::recover_open_work() {
 }
 
 void Instance::on_wake() {
+  if (!row || is_terminal(row->status)) reload_wanted = true;
   if (phase == Phase::loading || reading) {
     inbox_dirty = true;
     return;
   }
+  if (reload_if_replaced()) return;
   read_inbox();
 }
 
@@ -110,6 +123,7 @@ void Instance::on_inbox(InboxReply& msg) {
     self->delayed_send(self, kRetryDelay, wake_atom::value);
     return;
   }
+  if (reload_if_replaced()) return;  // the load reads the inbox too
   const bool full = read.entries->size() + read.undecodable.size() >= kInboxBatch;
   add_inbox(std::move(*read.entries), std::move(read.undecodable));
   if (inbox_dirty || full) read_inbox();

@@ -422,6 +422,7 @@ void Instance::on_committed(Committed& msg) {
     }
   }
   effects = {};
+  if (reload_if_replaced()) return;
   maybe_run();
 }
 }  // namespace durable::actors::instance_detail
