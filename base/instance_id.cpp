@@ -1,6 +1,7 @@
 #include "base/instance_id.hpp"
 
 #include "base/guid.hpp"
+#include "base/text.hpp"
 
 namespace durable {
 namespace {
@@ -56,6 +57,11 @@ Status validate_instance_id(std::string_view id) {
     // describe() adds the length: a too-long id is always shortened.
     return Status::invalid_argument(describe(id) + " is too long; at most " +
                                     std::to_string(kMaxInstanceIdLength) + " characters are allowed");
+  }
+  if (auto at = invalid_utf8_at(id)) {
+    return Status::invalid_argument("instance id \"" + escape_non_ascii(id.substr(0, kMaxQuotedBytes)) +
+                                    (id.size() > kMaxQuotedBytes ? "\"..." : "\"") + " is not valid UTF-8 at byte " +
+                                    std::to_string(*at) + "; an id is UTF-8 text");
   }
   if (id.front() == '@') {
     return Status::invalid_argument(describe(id) +

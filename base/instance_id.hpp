@@ -2,13 +2,12 @@
 // Orchestration instance ids: the rules a caller-supplied id must follow and
 // a generator for new ones.
 //
-// Rules (byte-based; the id is treated as UTF-8 but not decoded):
-//   - 1 to kMaxInstanceIdLength bytes;
+// Rules:
+//   - 1 to kMaxInstanceIdLength bytes of well-formed UTF-8;
 //   - must not start with '@' (that prefix is reserved for entity ids);
 //   - no '/', '\', '#' or '?' (they break URLs and Redis key layouts);
 //   - no control characters (0x00-0x1F and 0x7F).
-// Bytes 0x80 and above are allowed, so any UTF-8 text without the characters
-// above is a valid id.
+// So any UTF-8 text without the characters above is a valid id.
 
 #include <cstddef>
 #include <string>

@@ -35,4 +35,53 @@ std::string url_encode(std::string_view text) {
   return out;
 }
 
+std::optional<std::size_t> invalid_utf8_at(std::string_view text) {
+  const auto* b = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = b[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // The sequence length and the range of its second byte (RFC 3629's table).
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      length = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      length = 3;
+      if (c == 0xe0) low = 0xa0;   // overlong
+      if (c == 0xed) high = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      length = 4;
+      if (c == 0xf0) low = 0x90;   // overlong
+      if (c == 0xf4) high = 0x8f;  // above U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + length > n || b[i + 1] < low || b[i + 1] > high) return i;
+    for (std::size_t k = 2; k < length; ++k) {
+      if (b[i + k] < 0x80 || b[i + k] > 0xbf) return i;
+    }
+    i += length;
+  }
+  return std::nullopt;
+}
+
+std::string escape_non_ascii(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace durable

@@ -2,6 +2,8 @@
 // Text helpers. ASCII case folding: Durable Functions compares function,
 // event and entity names case-insensitively (ordinal, ignore case).
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,5 +14,12 @@ bool iequals(std::string_view a, std::string_view b);
 /// Percent-encodes all but RFC 3986's unreserved characters, for a URL's
 /// path segment or query value.
 std::string url_encode(std::string_view text);
+/// The offset of the first byte that does not begin a well-formed UTF-8
+/// sequence (RFC 3629: no overlong forms, no surrogates, nothing above
+/// U+10FFFF); nullopt when all of `text` is UTF-8.
+std::optional<std::size_t> invalid_utf8_at(std::string_view text);
+/// `text` with every byte outside printable ASCII as \xNN (for messages
+/// about text that is not UTF-8).
+std::string escape_non_ascii(std::string_view text);
 
 }  // namespace durable

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "base/instance_id.hpp"
 #include "base/log.hpp"
 #include "base/text.hpp"
 #include "base/time.hpp"
@@ -337,6 +338,7 @@ void HttpServer::routes() {
 
   s.Get(kBase + "/instances/([^/]+)", [this](const Request& req, Response& res) {
     const std::string id = req.matches[1];
+    if (Status s = validate_instance_id(id); !s) return fail(res, s);  // it names no instance: say why
     const bool history = flag(req, "showHistory");
     auto state = client_->get(id, history);
     if (!state) return fail(res, state.status());
@@ -367,6 +369,7 @@ void HttpServer::routes() {
   });
 
   s.Post(kBase + "/instances/([^/]+)/raiseEvent/([^/]+)", [this](const Request& req, Response& res) {
+    if (Status s = validate_instance_id(req.matches[1].str()); !s) return fail(res, s);
     auto input = body_json(req);
     if (!input) return fail(res, input.status());
     const Status sent = client_->raise_event(req.matches[1], req.matches[2], payload_from_json(*input));
@@ -377,6 +380,7 @@ void HttpServer::routes() {
 
   s.Post(kBase + "/instances/([^/]+)/(terminate|suspend|resume)", [this](const Request& req, Response& res) {
     const std::string id = req.matches[1];
+    if (Status s = validate_instance_id(id); !s) return fail(res, s);
     const std::string what = req.matches[2];
     const json reason = req.has_param("reason") ? json(req.get_param_value("reason")) : json(nullptr);
     const orchestration::Payload payload = payload_from_json(reason);
@@ -389,6 +393,7 @@ void HttpServer::routes() {
   });
 
   s.Delete(kBase + "/instances/([^/]+)", [this](const Request& req, Response& res) {
+    if (Status s = validate_instance_id(req.matches[1].str()); !s) return fail(res, s);
     const Status purged = client_->purge(req.matches[1]);
     if (!purged) return fail(res, purged.code() == Errc::failed_precondition ? 409 : http_status(purged), purged.message());
     reply(res, 200, {{"instancesDeleted", 1}});

@@ -14,6 +14,11 @@ Status check_part(std::string_view what, std::string_view text, size_t max, bool
     return Status::invalid_argument("entity " + std::string(what) + " is " + std::to_string(text.size()) +
                                     " bytes long; the limit is " + std::to_string(max));
   }
+  if (auto at = invalid_utf8_at(text)) {
+    return Status::invalid_argument("entity " + std::string(what) + " \"" + escape_non_ascii(text.substr(0, 64)) +
+                                    "\" is not valid UTF-8 at byte " + std::to_string(*at) +
+                                    "; names and keys are UTF-8 text");
+  }
   for (size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     const bool bad = c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '#' || c == '?' || (c == '@' && !allow_at);

@@ -45,6 +45,9 @@ const Row kRows[] = {
     {"nul byte", with_byte("ab", '\0', "c"), Errc::invalid_argument, "'\\x00' at position 2"},
     {"newline quoted escaped", "a\nb", Errc::invalid_argument, "instance id \"a\\x0ab\""},
     {"delete", "x\x7f", Errc::invalid_argument, "'\\x7f' at position 1"},
+    // Not UTF-8, shown escaped.
+    {"invalid byte", "x\xffy", Errc::invalid_argument, "instance id \"x\\xffy\" is not valid UTF-8 at byte 1"},
+    {"truncated sequence", "ab\xe6\x97", Errc::invalid_argument, "is not valid UTF-8 at byte 2"},
     // The first broken rule wins, and long ids are shortened in the message.
     {"slash beyond the quoted prefix", std::string(100, 'x') + "/", Errc::invalid_argument,
      "\"... (101 bytes) contains '/' at position 100"},

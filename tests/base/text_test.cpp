@@ -13,6 +13,21 @@ TEST(UrlEncode, KeepsUnreservedCharactersAndEncodesEveryOtherByte) {
   EXPECT_EQ(url_encode(""), "");
 }
 
+TEST(Utf8, FindsTheFirstByteThatIsNotWellFormed) {
+  EXPECT_EQ(invalid_utf8_at(""), std::nullopt);
+  EXPECT_EQ(invalid_utf8_at("plain ascii"), std::nullopt);
+  EXPECT_EQ(invalid_utf8_at("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80"), std::nullopt);  // 2, 3 and 4 bytes
+  EXPECT_EQ(invalid_utf8_at("x\xffy"), 1u);
+  EXPECT_EQ(invalid_utf8_at("\x80"), 0u);                 // a continuation byte first
+  EXPECT_EQ(invalid_utf8_at("a\xc0\xaf"), 1u);            // overlong '/'
+  EXPECT_EQ(invalid_utf8_at("\xe0\x80\xaf"), 0u);         // overlong, 3 bytes
+  EXPECT_EQ(invalid_utf8_at("ok\xed\xa0\x80"), 2u);       // a surrogate
+  EXPECT_EQ(invalid_utf8_at("\xf4\x90\x80\x80"), 0u);     // above U+10FFFF
+  EXPECT_EQ(invalid_utf8_at("ab\xe6\x97"), 2u);            // cut short
+  EXPECT_EQ(invalid_utf8_at("\xe6\x41\x41"), 0u);         // not a continuation
+  EXPECT_EQ(escape_non_ascii("x\xffy\\z\n"), "x\\xffy\\x5cz\\x0a");
+}
+
 TEST(Iequals, ComparesAsciiIgnoringCase) {
   EXPECT_TRUE(iequals("HelloSequence", "hellosequence"));
   EXPECT_FALSE(iequals("Hello", "Hell"));
