@@ -253,7 +253,14 @@ TEST_F(EntitiesTest, ConcurrentTransfers_TotalUnchanged_NoneLostOrDoubled) {
   int64_t total = 0;
   for (int a = 0; a < kAccounts; ++a) {
     const std::string key = "a" + std::to_string(a);
+    // A finished transfer's unlock is a message the account applies a
+    // little later: wait for it (its balance moved under the lock, before).
     auto e = client_->get_entity(EntityId("Account", key));
+    for (const auto until = std::chrono::steady_clock::now() + 10s;
+         e && e->locked_by && std::chrono::steady_clock::now() < until;) {
+      std::this_thread::sleep_for(5ms);
+      e = client_->get_entity(EntityId("Account", key));
+    }
     ASSERT_TRUE(e) << e.status().to_string();
     const auto balance = from_payload<samples::Account>(*e->state).balance;
     EXPECT_EQ(balance, expected[key]) << key;
