@@ -13,11 +13,12 @@ static_assert(kMaxQuotedBytes < kMaxInstanceIdLength, "a too-long id must be sho
 
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
-// Appends `c` in a printable, unambiguous form: control bytes as \xNN,
-// backslash as \\ and, inside a quoted id, the quote as \".
-void append_printable(std::string& out, unsigned char c, char quote) {
+// Appends `c` in a printable, unambiguous form: control bytes (and, for an
+// id that is not UTF-8, every byte above ASCII) as \xNN, a backslash
+// doubled and, inside a quoted id, the quote escaped.
+void append_printable(std::string& out, unsigned char c, char quote, bool escape_high = false) {
   static constexpr char kHex[] = "0123456789abcdef";
-  if (is_control(c)) {
+  if (is_control(c) || (escape_high && c >= 0x80)) {
     out += "\\x";
     out += kHex[c >> 4];
     out += kHex[c & 0x0f];
@@ -30,10 +31,10 @@ void append_printable(std::string& out, unsigned char c, char quote) {
 }
 
 // `instance id "..."` with the id escaped and cut to kMaxQuotedBytes.
-std::string describe(std::string_view id) {
+std::string describe(std::string_view id, bool escape_high = false) {
   std::string out = "instance id \"";
   const std::string_view shown = id.substr(0, kMaxQuotedBytes);
-  for (char c : shown) append_printable(out, static_cast<unsigned char>(c), '"');
+  for (char c : shown) append_printable(out, static_cast<unsigned char>(c), '"', escape_high);
   out += '"';
   if (shown.size() < id.size()) out += "... (" + std::to_string(id.size()) + " bytes)";
   return out;
@@ -59,8 +60,7 @@ Status validate_instance_id(std::string_view id) {
                                     std::to_string(kMaxInstanceIdLength) + " characters are allowed");
   }
   if (auto at = invalid_utf8_at(id)) {
-    return Status::invalid_argument("instance id \"" + escape_non_ascii(id.substr(0, kMaxQuotedBytes)) +
-                                    (id.size() > kMaxQuotedBytes ? "\"..." : "\"") + " is not valid UTF-8 at byte " +
+    return Status::invalid_argument(describe(id, /*escape_high=*/true) + " is not valid UTF-8 at byte " +
                                     std::to_string(*at) + "; an id is UTF-8 text");
   }
   if (id.front() == '@') {
