@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "base/text.hpp"
+
 namespace durable {
 namespace {
 
@@ -41,8 +43,7 @@ std::string format_utc_roundtrip(TimePointMs t) {
 Result<TimePointMs> parse_utc(std::string_view text) {
   using namespace std::chrono;
   const auto bad = [&] {
-    return Status::invalid_argument("'" + std::string(text) +
-                                    "' is not a UTC time like 2026-11-23T10:55:07Z");
+    return Status::invalid_argument("'" + shortened(text, 200) + "' is not a UTC time like 2026-11-23T10:55:07Z");
   };
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, consumed = 0;
   const std::string str(text);

@@ -207,42 +207,52 @@ Result<InstanceState> Client::get(const std::string& instance_id, bool with_hist
   });
 }
 
+Client::Watch::Watch(Client& client, std::string id, std::shared_ptr<Subscription> subscription)
+    : client_(client), id_(std::move(id)), subscription_(std::move(subscription)) {}
+
+Client::Watch::~Watch() {
+  client_.completions_->unsubscribe(id_, subscription_);
+}
+
+Result<InstanceRow> Client::Watch::look() {
+  // A node in this process may have handed the finished row over.
+  if (auto finished = subscription_->take_row()) {
+    return std::move(*finished);
+  }
+  auto row = client_.get_row(id_);
+  if (!row) return row.status();
+  if (!*row) return not_found(id_);
+  return std::move(**row);
+}
+
+bool Client::Watch::wait_until(std::chrono::steady_clock::time_point deadline) {
+  return subscription_->wait_until(deadline);
+}
+
+Result<std::unique_ptr<Client::Watch>> Client::watch(const std::string& instance_id, std::function<void()> notify) {
+  auto subscription = completions_->subscribe(instance_id, std::move(notify));
+  if (!subscription) return subscription.status();
+  return std::unique_ptr<Watch>(new Watch(*this, instance_id, std::move(*subscription)));
+}
+
 Result<InstanceRow> Client::wait(const std::string& instance_id, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  // The answer when the row says the wait is over: not found, or final.
-  auto over = [&](Result<std::optional<InstanceRow>>& row) -> std::optional<Result<InstanceRow>> {
-    if (!row) return Result<InstanceRow>(row.status());
-    if (!*row) return Result<InstanceRow>(not_found(instance_id));
-    if (orchestration::is_terminal((*row)->status)) return Result<InstanceRow>(std::move(**row));
-    return std::nullopt;
-  };
-  // Subscribed first, then the row: a completion between the two is
-  // announced to the subscription. (Reading the row first would save the
-  // subscription for a finished instance, but cost a start-and-wait a round
-  // trip more.)
-  auto subscription = completions_->subscribe(instance_id);
-  if (!subscription) return subscription.status();
-  struct Unsubscribe {
-    Completions& completions;
-    const std::string& id;
-    const Completions::SubscriptionPtr& subscription;
-    ~Unsubscribe() { completions.unsubscribe(id, subscription); }
-  } unsubscribe{*completions_, instance_id, *subscription};
+  // Watching first, then the row: a completion between the two is
+  // announced to the watch. (Reading the row first would save the watch
+  // for a finished instance, but cost a start-and-wait a round trip more.)
+  auto watch = this->watch(instance_id);
+  if (!watch) return watch.status();
   for (;;) {
-    auto row = get_row(instance_id);
-    if (auto done = over(row)) return std::move(*done);
+    auto row = (*watch)->look();
+    if (!row || orchestration::is_terminal(row->status)) return row;
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
-      return Status(Errc::deadline_exceeded,
-                    "instance '" + instance_id + "' is still " +
-                        std::string(orchestration::status_name((*row)->status)) + " after " +
-                        std::to_string(timeout.count()) + " ms");
+      return Status(Errc::deadline_exceeded, "instance '" + instance_id + "' is still " +
+                                                 std::string(orchestration::status_name(row->status)) + " after " +
+                                                 std::to_string(timeout.count()) + " ms");
     }
-    // A notice for it, or time to look anyway; a node in this process may
-    // hand the finished row over with the wake-up.
-    if ((*subscription)->wait_until(std::min(deadline, now + kRecheck))) {
-      if (auto finished = (*subscription)->take_row()) return std::move(*finished);
-    }
+    // A notice for it, or time to look anyway.
+    (*watch)->wait_until(std::min(deadline, now + kRecheck));
   }
 }
 

@@ -47,6 +47,7 @@ class AsyncStore;
 namespace durable::client {
 
 class Completions;
+class Subscription;
 
 using orchestration::EntityId;
 using orchestration::HistoryEvent;
@@ -146,6 +147,35 @@ class Client {
   /// Waits until the instance has finished (Completed, Failed, Terminated).
   /// Errors: not_found, deadline_exceeded (the message says its status).
   Result<InstanceRow> wait(const std::string& instance_id, std::chrono::milliseconds timeout);
+
+  /// A wait that holds no thread, for servers answering many waits from a
+  /// few threads: look() at the instance whenever `notify` is called, and
+  /// now and then anyway. Destroying the Watch ends it.
+  class Watch {
+   public:
+    ~Watch();
+    Watch(const Watch&) = delete;
+    Watch& operator=(const Watch&) = delete;
+    /// The instance's row: the finished one when a node in this process
+    /// handed it over, else read from Redis (one round trip); finished or
+    /// not. Errors: not_found, unavailable.
+    Result<InstanceRow> look();
+    /// Blocks until notified or `deadline`; true when notified.
+    bool wait_until(std::chrono::steady_clock::time_point deadline);
+
+   private:
+    friend class Client;
+    Watch(Client& client, std::string id, std::shared_ptr<Subscription> subscription);
+    Client& client_;
+    const std::string id_;
+    std::shared_ptr<Subscription> subscription_;
+  };
+  /// Starts watching `instance_id`: `notify` (optional) is called, from a
+  /// Client thread and so briefly, each time the instance may have finished
+  /// (a completion notice named it, or the notice reader lost its place and
+  /// found it again). A completion after this returns is always notified.
+  /// Errors: unavailable (Redis unreachable for the timeout).
+  Result<std::unique_ptr<Watch>> watch(const std::string& instance_id, std::function<void()> notify = {});
 
   /// Errors for these four: not_found (no such instance), failed_precondition
   /// (it has finished), invalid_argument (payload too large, empty event

@@ -22,23 +22,24 @@ constexpr auto kMaxRetry = 1s;
 
 // ------------------------------------------------------------------ Subscription
 
-bool Completions::Subscription::wait_until(Clock::time_point deadline) {
+bool Subscription::wait_until(Clock::time_point deadline) {
   std::unique_lock lock(mu_);
   if (!cv_.wait_until(lock, deadline, [&] { return woken_; })) return false;
   woken_ = false;
   return true;
 }
 
-void Completions::Subscription::wake(const store::InstanceRow* row) {
+void Subscription::wake(const store::InstanceRow* row) {
   {
     std::lock_guard lock(mu_);
     woken_ = true;
     if (row) row_ = *row;
   }
   cv_.notify_one();
+  if (notify_) notify_();
 }
 
-std::optional<store::InstanceRow> Completions::Subscription::take_row() {
+std::optional<store::InstanceRow> Subscription::take_row() {
   std::lock_guard lock(mu_);
   return std::exchange(row_, std::nullopt);
 }
@@ -66,8 +67,9 @@ Completions::~Completions() {
   reader_.join();
 }
 
-Result<Completions::SubscriptionPtr> Completions::subscribe(const std::string& id) {
+Result<Completions::SubscriptionPtr> Completions::subscribe(const std::string& id, std::function<void()> notify) {
   auto subscription = std::make_shared<Subscription>();
+  subscription->notify_ = std::move(notify);
   std::unique_lock lock(mu_);
   subscribers_.emplace(id, subscription);
   last_subscriber_ = Clock::now();
@@ -84,7 +86,7 @@ Result<Completions::SubscriptionPtr> Completions::subscribe(const std::string& i
                 "cannot wait for instance '" + id + "': redis at " + options_.address.to_string() + ": " + why);
 }
 
-void Completions::unsubscribe(const std::string& id, const SubscriptionPtr& subscription) {
+void Completions::unsubscribe(const std::string& id, const Completions::SubscriptionPtr& subscription) {
   std::lock_guard lock(mu_);
   auto [first, last] = subscribers_.equal_range(id);
   for (auto it = first; it != last; ++it) {

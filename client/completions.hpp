@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,27 +29,29 @@
 
 namespace durable::client {
 
+/// One subscriber's mailbox. Woken by a notice naming its id, a lost
+/// place, or the Completions closing.
+class Subscription {
+ public:
+  /// Waits until woken or `deadline`; returns whether woken (then look at
+  /// the row again). A wake-up that came before this call counts.
+  bool wait_until(std::chrono::steady_clock::time_point deadline);
+  /// The finished row, when the node in this process handed it over
+  /// (Completions::finished): no need to read it.
+  std::optional<store::InstanceRow> take_row();
+
+ private:
+  friend class Completions;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool woken_ = false;
+  std::optional<store::InstanceRow> row_;
+  std::function<void()> notify_;  // called on each wake-up, after the waiter
+  void wake(const store::InstanceRow* row = nullptr);
+};
+
 class Completions {
  public:
-  /// One subscriber's mailbox. Woken by a notice naming its id, a lost
-  /// place, or the Completions closing.
-  class Subscription {
-   public:
-    /// Waits until woken or `deadline`; returns whether woken (then look at
-    /// the row again). A wake-up that came before this call counts.
-    bool wait_until(std::chrono::steady_clock::time_point deadline);
-    /// The finished row, when the node in this process handed it over
-    /// (Completions::finished): no need to read it.
-    std::optional<store::InstanceRow> take_row();
-
-   private:
-    friend class Completions;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool woken_ = false;
-    std::optional<store::InstanceRow> row_;
-    void wake(const store::InstanceRow* row = nullptr);
-  };
   using SubscriptionPtr = std::shared_ptr<Subscription>;
 
   /// No I/O: the reader connects when the first subscriber comes.
@@ -60,9 +63,11 @@ class Completions {
 
   /// Subscribes to `id`'s completion notices. Returns once the reader's
   /// place in every stream precedes anything committed after this call
-  /// (one round trip when the reader was quiet). Errors: unavailable (Redis
-  /// unreachable for `options.timeout`).
-  Result<SubscriptionPtr> subscribe(const std::string& id);
+  /// (one round trip when the reader was quiet). `notify`, if set, is called
+  /// on each wake-up (from the reader's or a node's thread, under a lock: it
+  /// must be brief and must not call back into this object). Errors:
+  /// unavailable (Redis unreachable for `options.timeout`).
+  Result<SubscriptionPtr> subscribe(const std::string& id, std::function<void()> notify = {});
   /// Ends a subscription (every subscribe needs one).
   void unsubscribe(const std::string& id, const SubscriptionPtr& subscription);
   /// A node in this process finished `row` (its commit is acknowledged):

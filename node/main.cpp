@@ -35,6 +35,7 @@ struct Flags {
   bool no_cache = false;
   std::string http = "127.0.0.1:7071";
   std::string http_key;
+  http::HttpOptions http_options;  // what the --http-* flags set besides the address
   double lease_ttl_s = 10;
   double lease_renewal_s = 2;
   double node_timeout_s = 6;
@@ -99,6 +100,20 @@ int main(int argc, char** argv) {
   app.add_option("--cluster-advertise", options.cluster_advertise,
                  "address peers dial for this node (default: --cluster-host; needed with 0.0.0.0)");
   app.add_option("--http-key", flags.http_key, "a key every HTTP request must carry (?code= or Bearer)");
+  app.add_option("--public-url", flags.http_options.public_url,
+                 "where clients reach the HTTP API, for the links it gives (default: http://<--http address>)");
+  app.add_option("--http-max-body", flags.http_options.max_body_bytes,
+                 "largest request body in bytes, however it is sent (past it: 413)")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--http-max-connections", flags.http_options.max_connections,
+                 "HTTP connections open at once (one more is refused at once)")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--http-threads", flags.http_options.threads,
+                 "threads that run HTTP requests (waits and slow clients hold none)")
+      ->check(CLI::Range(size_t{1}, size_t{1024}))
+      ->capture_default_str();
   app.add_option("--lease-ttl", flags.lease_ttl_s, "seconds a partition lease lasts unrenewed (another node may take it after)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -179,6 +194,9 @@ int main(int argc, char** argv) {
       (*node)->stop();
       return 2;
     }
+    flags.http_options.host = listen->host;
+    flags.http_options.port = listen->port;
+    *listen = flags.http_options;
     listen->key = flags.http_key;
     listen->wake = [n = node->get()](const std::string& id) { n->wake(id); };
     listen->health = [n = node->get()] { return n->health(); };

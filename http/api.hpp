@@ -1,0 +1,88 @@
+#pragma once
+// Api: Durable Functions' built-in HTTP API over a Client, as routes from a
+// Request to a Response, with no transport in it (HttpServer serves it).
+// Routes, under /runtime/webhooks/durabletask:
+//
+//   POST   /orchestrators/{name}[/{instanceId}][?timeout=S]  start (202, or 200 when done in time)
+//   GET    /instances/{id}[?showHistory&showHistoryOutput&showInput]
+//   GET    /instances[?runtimeStatus&createdTimeFrom&createdTimeTo&instanceIdPrefix&top]
+//          (paging: x-ms-continuation-token request and response header)
+//   POST   /instances/{id}/raiseEvent/{event}   body: the event's JSON
+//   POST   /instances/{id}/terminate|suspend|resume[?reason=]
+//   DELETE /instances/{id}                       purge one
+//   DELETE /instances?createdTimeFrom=...        purge by filter
+//   POST   /entities/{name}/{key}?op=OP[&requestId&scheduledTime]   signal, body: the input
+//   GET    /entities/{name}/{key}                the state (404 without one)
+//   GET    /entities[/{namePrefix}][?fetchState&includeDeleted&top]  (paging as /instances)
+//   DELETE /entities/{name}/{key}                delete the state (a message, in order)
+//   POST   /cleanEntityStorage                   remove empty entities, release orphaned locks
+//   GET    /cluster                              the nodes, their partitions, the unowned ones
+//   GET    /health
+//   GET    /metrics                              Prometheus text
+//
+// Every client mistake is a 4xx with {"error": "..."} naming it (quoting at
+// most 200 bytes of what the client sent); nothing a client sends is a 500.
+// With a key set, every route wants it as ?code= or "Authorization: Bearer <key>".
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/client.hpp"
+#include "entities/batch.hpp"
+#include "http/metrics.hpp"
+#include "http/options.hpp"
+#include "http/request.hpp"
+#include "orchestration/registry.hpp"
+
+namespace durable::http {
+
+class Waits;
+
+class Api {
+ public:
+  /// `base_url` is where clients reach the server (links start with it);
+  /// `metrics` reads the node's counters for GET /metrics (none: 404).
+  /// `hands_off_starts`: the client gives each start to the node, which
+  /// then needs no wake-up.
+  Api(const HttpOptions& options, std::string base_url, const orchestration::Registry& registry,
+      const entities::EntityRegistry& entities, client::Client& client, uint32_t partitions,
+      std::function<Metrics()> metrics, Waits& waits, bool hands_off_starts);
+
+  /// Answers `request` through `respond`, at once or (a start that waits)
+  /// later from another thread. Blocks for its Redis round trips.
+  void handle(Request request, Respond respond) const;
+  /// The error body every failure has: {"error": message}.
+  static Response error(int status, const std::string& message);
+
+ private:
+  using Handler = std::function<void(Request&, Respond&)>;
+  struct Route {
+    std::string method;
+    std::vector<std::string> pattern;  // literal segments, "*" (one), "**" (the rest)
+    Handler handler;
+  };
+  void on(std::string method, std::string pattern, std::function<void(const Request&, Response&)> handler);
+  void on_later(std::string method, std::string pattern, Handler handler);
+  void instance_routes();
+  void entity_routes();
+  void node_routes();
+  void start(Request& req, Respond& respond) const;
+  void woke(const std::string& id) const {
+    if (options_.wake) options_.wake(id);
+  }
+
+  const HttpOptions& options_;
+  const std::string base_url_;  // ends with the API's base path
+  const orchestration::Registry& registry_;
+  const entities::EntityRegistry& entities_;
+  client::Client& client_;
+  const uint32_t partitions_;
+  const std::function<Metrics()> metrics_;
+  Waits& waits_;
+  const bool hands_off_starts_;
+  std::vector<Route> routes_;
+};
+
+}  // namespace durable::http
