@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -48,7 +49,8 @@ class HttpTest : public durable::testing::RedisTest {
     if (node_) node_->stop();
     RedisTest::TearDown();
   }
-  void serve(std::string key, size_t threads = 64) {
+  // Serves with `key`; `tune` changes the options last.
+  void serve(std::string key, size_t threads = 16, const std::function<void(HttpOptions&)>& tune = {}) {
     http_.reset();
     HttpOptions o;
     o.threads = threads;
@@ -64,6 +66,7 @@ class HttpTest : public durable::testing::RedisTest {
       node_->wake(id);
     };
     o.health = [this] { return node_->health(); };
+    if (tune) tune(o);
     auto started = HttpServer::start(o, registry_, entities_, client_options_,
                                      [n = node_.get()] { return node::node_metrics(*n); });
     ASSERT_TRUE(started) << started.status().to_string();
