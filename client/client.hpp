@@ -81,7 +81,7 @@ struct ClientOptions {
     std::function<void(store::LoadedInstance&&)> deliver;
     std::function<std::function<void()>(Listener)> listen;
   };
-  std::optional<HandOff> hand_off;
+  std::optional<HandOff> hand_off = std::nullopt;
 };
 
 /// What get() returns: the row, and the history when asked for.

@@ -89,11 +89,12 @@ struct HttpServer::Impl {
 
   ~Impl() {
     stop();
-    // I/O objects before their io_context; the io_context (and the handlers
-    // it still holds, which reach connections, waits and the client) before
-    // the rest.
+    // Objects with timers and strands before their io_context; the
+    // io_context (and the handlers it still holds, which reach connections
+    // and the client) before the rest.
     retry.reset();
     acceptor.reset();
+    waits.reset();
     io.reset();
   }
 

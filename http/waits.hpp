@@ -27,7 +27,7 @@ class Waits {
   using Done = std::function<void(Result<std::optional<store::InstanceRow>>)>;
 
   Waits(boost::asio::io_context& io, client::Client& client);
-  /// Posts nothing (the io_context may be gone): close() first.
+  /// Answers nobody: close() first, while the io_context runs.
   ~Waits();
   Waits(const Waits&) = delete;
   Waits& operator=(const Waits&) = delete;
