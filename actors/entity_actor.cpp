@@ -14,6 +14,11 @@ using namespace std::chrono_literals;
 using entities::EntityMessage;
 using orchestration::TimePoint;
 
+bool is_power_of_ten(uint64_t n) {
+  while (n >= 10 && n % 10 == 0) n /= 10;
+  return n == 1;
+}
+
 struct Entity {
   static inline const char* name = "durable.entity";
 
@@ -184,7 +189,16 @@ struct Entity {
     ++rt->counters.entity_batches;
     rt->counters.entity_operations += result.results.size();
     for (const auto& r : result.results) {
-      if (r.failure) log->debug("[{}] {} failed: {}: {}", id, r.operation, r.failure->error_type, r.failure->message);
+      if (!r.failure) continue;
+      // A signal has no caller to tell: the log says so, once and then at
+      // every power of ten, and /metrics counts them all.
+      const uint64_t failed = ++rt->counters.entity_operations_failed;
+      if (is_power_of_ten(failed)) {
+        log->warn("[{}] operation '{}' failed: {}: {} ({} entity operations failed on this node so far)", id,
+                  r.operation, r.failure->error_type, r.failure->message, failed);
+      } else {
+        log->debug("[{}] {} failed: {}: {}", id, r.operation, r.failure->error_type, r.failure->message);
+      }
     }
     wake_after.clear();
     for (entities::Outbound& out : result.messages) {

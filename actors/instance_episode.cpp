@@ -156,11 +156,11 @@ void Instance::run_episode() {
 
 void Instance::enforce_action_limit(EpisodeResult& result, TimePoint now) {
   const size_t size = history.size() + result.new_history.size();
-  if (size <= rt->options.max_actions || is_terminal(result.status)) return;
+  if (size <= rt->options.max_history_events || is_terminal(result.status)) return;
   FailureDetails failure{"ActionLimitExceeded",
                          "the history of '" + id + "' has " + std::to_string(size) +
-                             " events, over the limit of " + std::to_string(rt->options.max_actions) +
-                             "; use continue_as_new to keep eternal orchestrations short",
+                             " events, over the limit of " + std::to_string(rt->options.max_history_events) +
+                             " (--max-history-events); use continue_as_new to keep eternal orchestrations short",
                          {}};
   log->error("[{}] {}", id, failure.message);
   HistoryEvent completed;

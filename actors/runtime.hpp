@@ -30,8 +30,9 @@ struct RuntimeOptions {
   /// An activity without a result after this long fails its task (a retry
   /// policy may schedule it again).
   std::chrono::milliseconds activity_timeout{std::chrono::minutes(10)};
-  /// An instance whose history grows past this many events fails.
-  size_t max_actions = 100'000;
+  /// An instance whose history grows past this many events fails
+  /// (durable-node --max-history-events).
+  size_t max_history_events = 100'000;
   /// An instance with nothing in flight leaves memory after this long idle.
   std::chrono::milliseconds idle_eviction{std::chrono::minutes(5)};
   /// Past this many live instance (or entity) actors on the node, idle ones
@@ -59,6 +60,7 @@ struct Counters {
   std::atomic<uint64_t> live_instances{0};
   std::atomic<uint64_t> entity_batches{0};
   std::atomic<uint64_t> entity_operations{0};
+  std::atomic<uint64_t> entity_operations_failed{0};  // threw (a signal's failure reaches nobody else)
   std::atomic<uint64_t> live_entities{0};
   std::atomic<uint64_t> peers{0};       // other nodes connected over CAF
   std::atomic<uint64_t> peer_wakes{0};  // wake-ups peers sent for instances here

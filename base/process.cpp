@@ -42,7 +42,8 @@ char process_state(pid_t pid) {
 }
 
 // Runs in the forked child: only async-signal-safe calls from here to exec.
-[[noreturn]] void exec_child(char* const* argv, int log_fd, int null_fd, ChildLifetime lifetime,
+// `envp` null: the parent's environment.
+[[noreturn]] void exec_child(char* const* argv, char* const* envp, int log_fd, int null_fd, ChildLifetime lifetime,
                              pid_t parent, const char* exec_failed, size_t exec_failed_len) {
   if (lifetime == ChildLifetime::die_with_parent) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -61,7 +62,11 @@ char process_state(pid_t pid) {
   ::dup2(log_fd, STDOUT_FILENO);
   ::dup2(log_fd, STDERR_FILENO);
   ::close_range(3, ~0U, 0);  // no inherited sockets or locks
-  ::execv(argv[0], argv);
+  if (envp) {
+    ::execve(argv[0], argv, envp);
+  } else {
+    ::execv(argv[0], argv);
+  }
   (void)!::write(STDERR_FILENO, exec_failed, exec_failed_len);
   ::_exit(127);
 }
@@ -95,6 +100,10 @@ Result<pid_t> spawn(const SpawnOptions& options) {
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env = options.environment.value_or(std::vector<std::string>());
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
   const std::string exec_failed = "durable: execv " + args[0] + " failed\n";
 
   const std::string log = options.log.string();
@@ -108,7 +117,8 @@ Result<pid_t> spawn(const SpawnOptions& options) {
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
-    exec_child(argv.data(), log_fd, null_fd, options.lifetime, parent, exec_failed.data(), exec_failed.size());
+    exec_child(argv.data(), options.environment ? envp.data() : nullptr, log_fd, null_fd, options.lifetime, parent,
+               exec_failed.data(), exec_failed.size());
   }
   const int fork_errno = errno;
   ::close(log_fd);

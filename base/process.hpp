@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,8 @@ struct SpawnOptions {
   /// its stdin is /dev/null.
   std::filesystem::path log;
   ChildLifetime lifetime = ChildLifetime::die_with_parent;
+  /// The child's whole environment, as NAME=VALUE; nullopt: the parent's.
+  std::optional<std::vector<std::string>> environment;
 };
 
 /// Forks and execs `options.argv`. In the child, before exec: the lifetime

@@ -17,6 +17,9 @@ std::string url_encode(std::string_view text);
 /// Decodes %XX escapes (a malformed one stays as it is); with
 /// `plus_is_space`, '+' becomes ' ' (a query's form encoding).
 std::string url_decode(std::string_view text, bool plus_is_space);
+/// Whether `given` equals `secret`, in a time that depends on the secret's
+/// length only (not on where the first difference is): for comparing keys.
+bool equal_in_constant_time(std::string_view given, std::string_view secret);
 /// `text` itself when it has at most `max_bytes`, else its first
 /// `max_bytes` followed by "... (N bytes)": for quoting client input in
 /// messages without echoing all of it.

@@ -222,8 +222,9 @@ static int run(int argc, char** argv) {
   CLI::App app{"durable: start, watch and control durable orchestrations and entities on a node (over its HTTP API)"};
   app.fallthrough();
   app.require_subcommand(1);
-  app.add_option("--url", g.url, "the node's HTTP API")->capture_default_str();
-  app.add_option("--key", g.key, "the node's --http-key, if it has one");
+  app.add_option("--url", g.url, "the node's HTTP API")->envname("DURABLE_URL")->capture_default_str();
+  app.add_option("--key", g.key, "the node's --http-key, if it has one (better in DURABLE_KEY: ps shows arguments)")
+      ->envname("DURABLE_KEY");
   app.add_flag("--json", g.json, "print JSON (for scripts)");
 
   std::string name, id, input, event, reason, status_filter, prefix, from, to;

@@ -11,6 +11,7 @@
 #include "actors/partition_actor.hpp"
 #include "cluster/balance.hpp"
 #include "cluster/peers.hpp"
+#include "base/guid.hpp"
 #include "base/log.hpp"
 
 namespace durable::cluster {
@@ -28,7 +29,7 @@ size_t or_cores(size_t n) { return n ? n : std::max(1u, std::thread::hardware_co
 
 }  // namespace
 
-Node::Node(NodeOptions options) : options_(std::move(options)) {}
+Node::Node(NodeOptions options) : options_(std::move(options)), incarnation_(random_guid()) {}
 
 Node::~Node() { stop(); }
 
@@ -52,6 +53,7 @@ Status Node::open(const orchestration::Registry& registry, const entities::Entit
   auto control = store::Store::connect(options_.store);
   if (!control) return control.status();
   if (Status s = control->check_hub(); !s) return s;
+  if (Status s = check_id_unused(*control); !s) return s;
   lease_store_.emplace(std::move(*control));
 
   config_ = std::make_unique<caf::actor_system_config>();
@@ -100,6 +102,45 @@ Status Node::open(const orchestration::Registry& registry, const entities::Entit
   return Status::ok();
 }
 
+Status Node::check_id_unused(store::Store& store) {
+  const std::string& id = options_.runtime.node_id;
+  const auto same_id = [&]() -> Result<std::optional<store::NodeInfo>> {
+    auto members = store.nodes(options_.node_timeout);
+    if (!members) return members.status();
+    for (auto& n : *members) {
+      if (n.id == id && n.live) return std::optional(std::move(n));
+    }
+    return std::optional<store::NodeInfo>();
+  };
+  auto first = same_id();
+  if (!first) return first.status();
+  if (!*first) return Status::ok();
+  // A fresh heartbeat under this id: a predecessor killed a moment ago, or
+  // another process. Only the other process beats again within a renewal.
+  durable::logger("node")->info("a node '{}' wrote its heartbeat {} ms ago: waiting up to {} ms to see whether it "
+                                "still runs",
+                                id, (*first)->since_heartbeat.count(), (options_.lease_renewal * 3 / 2).count());
+  const auto since = std::chrono::steady_clock::now();
+  const auto deadline = since + options_.lease_renewal * 3 / 2;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(100ms, options_.lease_renewal / 4));
+    auto now = same_id();
+    if (!now) return now.status();
+    if (!*now) return Status::ok();  // it left
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - since);
+    // Beat again: its last heartbeat is younger than the first one seen, aged by the wait.
+    constexpr auto kSlack = 50ms;
+    if ((*now)->since_heartbeat + kSlack < (*first)->since_heartbeat + waited) {
+      const store::NodeInfo& other = **now;
+      return Status(Errc::already_exists,
+                    "another node runs with --node-id '" + id + "' (peers reach it at " + other.cluster_address +
+                        (other.http_address.empty() ? "" : ", HTTP at " + other.http_address) +
+                        "): give every node of a hub its own id");
+    }
+  }
+  return Status::ok();
+}
+
 std::vector<uint32_t> Node::owned_partitions() const {
   std::lock_guard lock(mutex_);
   std::vector<uint32_t> owned;
@@ -136,8 +177,10 @@ uint64_t Node::merged_commits() const {
 Status Node::health() const {
   const std::chrono::steady_clock::time_point last{std::chrono::steady_clock::duration(heartbeat_ok_.load())};
   const auto silent = std::chrono::steady_clock::now() - last;
-  if (silent < options_.lease_ttl) return Status::ok();
   std::lock_guard lock(mutex_);
+  // A store refusing writes is unhealthy at once: nothing can be committed.
+  if (round_error_.starts_with(store::kDiskFailing)) return Status(Errc::unavailable, round_error_);
+  if (silent < options_.lease_ttl) return Status::ok();
   return Status(Errc::unavailable,
                 "no heartbeat written for " +
                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(silent).count()) +
@@ -153,6 +196,7 @@ void Node::balance(store::Store& store) {
   auto log = durable::logger("lease");
   store::NodeInfo me;
   me.id = options_.runtime.node_id;
+  me.incarnation = incarnation_;
   me.cluster_address = cluster_address_;
   me.started = started_;
   me.load = pool_ ? pool_->backlog() : 0;
@@ -164,12 +208,21 @@ void Node::balance(store::Store& store) {
   renew(store);
   auto live = store.heartbeat(me, options_.node_timeout);
   if (!live) {
-    log->warn("cannot write the heartbeat: {}", live.status().message());
+    // Once, then counted: the next success says how many rounds failed.
+    if (failed_rounds_++ == 0) log->error("cannot write the heartbeat: {}", live.status().message());
     std::lock_guard lock(mutex_);
     round_error_ = live.status().message();
     return;
   }
   heartbeat_ok_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  if (failed_rounds_ > 0) {
+    log->info("heartbeat written again after {} failed round(s)", failed_rounds_);
+    failed_rounds_ = 0;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    round_error_.clear();
+  }
   if (auto members = store.nodes(options_.node_timeout); members) {
     std::erase_if(*members, [](const store::NodeInfo& n) { return !n.live; });
     caf::anon_send(peers_, Membership{std::move(*members)});

@@ -122,6 +122,9 @@ class Node {
 
   explicit Node(NodeOptions options);
   Status open(const orchestration::Registry& registry, const entities::EntityRegistry& entities);
+  // Refuses to start (already_exists) while another process heartbeats
+  // under this node's id.
+  Status check_id_unused(store::Store& store);
   void lease_loop();
   // One round of the lease loop: heartbeat, renew what is owned, hand
   // over what is above the fair share, take free partitions up to it.
@@ -148,8 +151,10 @@ class Node {
   std::map<uint32_t, std::string> cursors_;  // wake stream positions
   std::string http_address_;  // guarded by mutex_
   std::string round_error_;   // guarded by mutex_: why the last heartbeat failed
+  uint64_t failed_rounds_ = 0;  // heartbeats failed in a row (lease loop only)
   std::atomic<std::chrono::steady_clock::rep> heartbeat_ok_{0};  // when one was last written
   store::TimePoint started_{};
+  const std::string incarnation_;  // this process's, in every heartbeat
 
   std::atomic<bool> stopping_{false};
   std::mutex stop_mutex_;

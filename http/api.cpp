@@ -192,6 +192,13 @@ std::vector<uint32_t> unowned(const std::vector<store::NodeInfo>& nodes, uint32_
   return out;
 }
 
+// Whether the request carries `key`, as ?code= or a bearer token.
+bool has_key(const Request& req, const std::string& key) {
+  const std::string auth = req.header("Authorization");
+  const bool bearer = auth.rfind("Bearer ", 0) == 0 && equal_in_constant_time(std::string_view(auth).substr(7), key);
+  return equal_in_constant_time(req.param("code"), key) || bearer;
+}
+
 // Whether `segments` (after the base path) fit `pattern`; fills `matches`
 // with what the wildcards matched, decoded.
 bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& segments, size_t from,
@@ -260,8 +267,7 @@ void Api::on_later(std::string method, std::string pattern, Handler handler) {
 }
 
 void Api::handle(Request req, Respond respond) const {
-  if (!options_.key.empty() && req.param("code") != options_.key &&
-      req.header("Authorization") != "Bearer " + options_.key) {
+  if (!options_.key.empty() && !has_key(req, options_.key)) {
     return respond(error(401, "a key is required: ?code=<key> or 'Authorization: Bearer <key>'"));
   }
   static const std::vector<std::string> kBaseSegments = {"runtime", "webhooks", "durabletask"};

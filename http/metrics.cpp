@@ -27,6 +27,7 @@ std::string prometheus_text(const Metrics& m) {
   gauge("durable_live_instances", "Instance actors in this node's memory.", m.live_instances);
   counter("durable_entity_batches_total", "Entity batches committed.", m.entity_batches);
   counter("durable_entity_operations_total", "Entity operations run (signals and calls).", m.entity_operations);
+  counter("durable_entity_operations_failed_total", "Entity operations that threw.", m.entity_operations_failed);
   gauge("durable_live_entities", "Entity actors in this node's memory.", m.live_entities);
   gauge("durable_peers", "Other nodes this node is connected to.", m.peers);
   counter("durable_peer_wakes_total", "Wake-ups other nodes sent over CAF for instances and entities owned here.",

@@ -25,6 +25,7 @@ struct Metrics {
   uint64_t live_instances = 0;
   uint64_t entity_batches = 0;
   uint64_t entity_operations = 0;
+  uint64_t entity_operations_failed = 0;
   uint64_t live_entities = 0;
   uint64_t peers = 0;
   uint64_t peer_wakes = 0;

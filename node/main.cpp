@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "base/log.hpp"
@@ -87,6 +89,11 @@ int main(int argc, char** argv) {
   app.add_option("--activity-timeout", flags.activity_timeout_s, "seconds before a running activity fails its task")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--max-history-events", options.runtime.max_history_events,
+                 "an orchestration whose history grows past this many events fails (continue_as_new keeps "
+                 "eternal ones short)")
+      ->check(CLI::Range(size_t{100}, size_t{100'000'000}))
+      ->capture_default_str();
   app.add_flag("--no-cache", flags.no_cache, "replay every episode from history (no live coroutines)");
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
@@ -99,7 +106,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--cluster-advertise", options.cluster_advertise,
                  "address peers dial for this node (default: --cluster-host; needed with 0.0.0.0)");
-  app.add_option("--http-key", flags.http_key, "a key every HTTP request must carry (?code= or Bearer)");
+  app.add_option("--http-key", flags.http_key,
+                 "a key every HTTP request must carry (?code= or Bearer); better in DURABLE_HTTP_KEY");
   app.add_option("--public-url", flags.http_options.public_url,
                  "where clients reach the HTTP API, for the links it gives (default: http://<--http address>)");
   app.add_option("--http-max-body", flags.http_options.max_body_bytes,
@@ -123,7 +131,22 @@ int main(int argc, char** argv) {
   app.add_option("--node-timeout", flags.node_timeout_s, "seconds without a heartbeat before a node counts as gone")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  // Every flag can also come from DURABLE_<FLAG>: secrets (--http-key, a
+  // password in --redis) belong there, since ps shows a command line to
+  // every local user.
+  for (CLI::Option* option : app.get_options()) {
+    if (option->get_lnames().empty() || option->get_lnames().front() == "help") continue;
+    std::string name = "DURABLE_" + option->get_lnames().front();
+    for (char& c : name) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    option->envname(name);
+  }
   CLI11_PARSE(app, argc, argv);
+  // An empty key would turn authentication off without a word.
+  const char* key_env = std::getenv("DURABLE_HTTP_KEY");
+  if ((app.count("--http-key") > 0 || key_env) && flags.http_key.empty()) {
+    std::fprintf(stderr, "--http-key (or DURABLE_HTTP_KEY) is empty: give a key, or leave the flag out for none\n");
+    return 2;
+  }
   if (flags.lease_renewal_s * 2 > flags.lease_ttl_s || flags.lease_renewal_s * 2 > flags.node_timeout_s) {
     std::fprintf(stderr, "--lease-renewal (%gs) must be at most half of --lease-ttl (%gs) and of --node-timeout (%gs)\n",
                  flags.lease_renewal_s, flags.lease_ttl_s, flags.node_timeout_s);
@@ -177,7 +200,7 @@ int main(int argc, char** argv) {
   }
   if (!node) {
     log->error("cannot start: {}", node.status().message());
-    return 1;
+    return node.status().code() == Errc::already_exists ? 3 : 1;  // 3: another node has this id
   }
 
   client::ClientOptions c;

@@ -22,6 +22,7 @@ inline http::Metrics node_metrics(const cluster::Node& node) {
   m.live_instances = c.live_instances.load();
   m.entity_batches = c.entity_batches.load();
   m.entity_operations = c.entity_operations.load();
+  m.entity_operations_failed = c.entity_operations_failed.load();
   m.live_entities = c.live_entities.load();
   m.peers = c.peers.load();
   m.peer_wakes = c.peer_wakes.load();

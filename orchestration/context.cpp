@@ -46,6 +46,14 @@ int32_t OrchestrationContext::record_action(HistoryEvent action,
 }
 
 DurableTask<void> OrchestrationContext::create_timer(TimePoint fire_at) {
+  // The node waits for a timer on clocks counting nanoseconds: a later
+  // time would wrap around and fire at once.
+  constexpr auto kLatest =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::duration::max());
+  if (fire_at.time_since_epoch() >= kLatest || fire_at.time_since_epoch() <= -kLatest) {
+    throw std::invalid_argument("a timer at " + std::to_string(fire_at.time_since_epoch().count()) +
+                                " ms since 1970 is past what the clock can represent (1677-09-21 to 2262-04-11)");
+  }
   DurableTask<void> task;
   HistoryEvent action;
   action.type = EventType::timer_created;

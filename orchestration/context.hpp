@@ -129,6 +129,8 @@ class OrchestrationContext {
 
   /// A durable timer firing at `fire_at`. Cancel it with `cancel()` when it is
   /// no longer needed (e.g. the when_any it raced was won by something else).
+  /// Throws std::invalid_argument (naming the time) for a time past what the
+  /// system clock can represent (2262-04-11), which the orchestration fails with.
   DurableTask<void> create_timer(TimePoint fire_at);
 
   /// Waits for an external event. Names compare case-insensitively; an event

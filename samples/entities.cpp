@@ -15,7 +15,18 @@ void positive(int64_t n, const char* what) {
 void counter(EntityContext& ctx) {
   const std::string& op = ctx.operation();
   if (iequals(op, "add")) {
-    ctx.set_state(ctx.state<int64_t>() + ctx.input<int64_t>());
+    int64_t amount = 0;
+    try {
+      amount = ctx.input<int64_t>();
+    } catch (const orchestration::PayloadError&) {
+      throw std::invalid_argument("counter 'add' needs a whole number as its input");
+    }
+    int64_t sum = 0;
+    if (__builtin_add_overflow(ctx.state<int64_t>(), amount, &sum)) {
+      throw std::overflow_error("counter 'add': " + std::to_string(ctx.state<int64_t>()) + " + " +
+                                std::to_string(amount) + " is past the range of a 64-bit integer");
+    }
+    ctx.set_state(sum);
   } else if (iequals(op, "reset")) {
     ctx.set_state(int64_t{0});
   } else if (iequals(op, "get")) {

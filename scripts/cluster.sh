@@ -45,11 +45,21 @@ alive() {
 # True when something listens on 127.0.0.1:$1 (bash's /dev/tcp: no curl needed).
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# The nodes' --http-key, if they have one: from the start's NODE FLAGS or
+# DURABLE_HTTP_KEY, kept (0600) for later status calls. The tool reads it
+# from DURABLE_KEY.
+key_file=$dir/http.key
+http_key=${DURABLE_HTTP_KEY:-}
+[ -z "$http_key" ] && [ -f "$key_file" ] && http_key=$(cat "$key_file")
+export DURABLE_KEY=$http_key
+
 # True when the node on 127.0.0.1:$1 answers GET /health with 200 (Redis reachable).
 healthy() {
+  local auth=""
+  [ -n "$http_key" ] && auth="Authorization: Bearer $http_key"$'\r\n'
   (
     exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-    printf 'GET %s/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$base" >&3
+    printf 'GET %s/health HTTP/1.0\r\nHost: 127.0.0.1\r\n%s\r\n' "$base" "$auth" >&3
     read -r -t 5 _ status _ <&3 || exit 1
     [ "$status" = 200 ]
   ) 2>/dev/null
@@ -158,6 +168,15 @@ start() {
   ((count >= 1)) || { echo "cluster: N must be at least 1" >&2; exit 2; }
   ensure_built
   mkdir -p "$dir"
+  local arg prev=""
+  for arg in "$@"; do
+    [ "$prev" = --http-key ] && http_key=$arg
+    [[ $arg == --http-key=* ]] && http_key=${arg#--http-key=}
+    prev=$arg
+  done
+  export DURABLE_KEY=$http_key
+  rm -f "$key_file"
+  if [ -n "$http_key" ]; then (umask 077 && printf '%s' "$http_key" >"$key_file"); fi
   local redis i url=http://127.0.0.1:$base_port
   redis=$(redis_port)
   start_redis "$redis"

@@ -16,12 +16,14 @@ struct PackedNode {
   int64_t started_ms = 0;
   uint64_t load = 0;
   uint64_t workers = 0;
-  MSGPACK_DEFINE_MAP(cluster_address, http_address, started_ms, load, workers)
+  std::string incarnation;
+  MSGPACK_DEFINE_MAP(cluster_address, http_address, started_ms, load, workers, incarnation)
 };
 
 std::string pack(const NodeInfo& n) {
   msgpack::sbuffer buffer;
-  msgpack::pack(buffer, PackedNode{n.cluster_address, n.http_address, reply::to_ms(n.started), n.load, n.workers});
+  msgpack::pack(buffer, PackedNode{n.cluster_address, n.http_address, reply::to_ms(n.started), n.load, n.workers,
+                                    n.incarnation});
   return {buffer.data(), buffer.size()};
 }
 
@@ -34,6 +36,7 @@ Status unpack(std::string_view bytes, NodeInfo& n) {
     n.started = TimePoint(std::chrono::milliseconds(p.started_ms));
     n.load = p.load;
     n.workers = p.workers;
+    n.incarnation = std::move(p.incarnation);
     return Status::ok();
   } catch (const std::exception& e) {
     return Status::corruption("node " + n.id + ": " + e.what());

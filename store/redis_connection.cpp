@@ -124,6 +124,11 @@ Status error_reply_status(std::string_view text) {
   for (const auto& p : kPrefixes) {
     if (text.starts_with(p.prefix)) return Status(p.code, std::string(text));
   }
+  // Redis refuses writes while it cannot write its AOF (a full disk, most
+  // often): the store is unavailable until it can, not broken.
+  if (text.find("MISCONF") != std::string_view::npos) {
+    return Status(Errc::unavailable, std::string(kDiskFailing) + " (" + std::string(text) + ")");
+  }
   return Status::internal(std::string(text));
 }
 

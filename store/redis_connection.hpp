@@ -60,9 +60,14 @@ struct RedisAddress {
 ///   DURABLE_RUNNING  -> failed_precondition (a purge of an unfinished instance)
 ///   BUSYGROUP        -> already_exists (XGROUP CREATE of an existing group)
 ///   LOADING          -> unavailable (server still loading its data; retry)
+///   ...MISCONF...    -> unavailable, the message starting with kDiskFailing
+///                       (writes refused: the AOF cannot be written)
 ///   anything else    -> internal (WRONGTYPE, ERR syntax, ... are our bugs)
 /// No I/O.
 Status error_reply_status(std::string_view text);
+/// How a refused write (MISCONF) is described: the disk, not Redis, is the problem.
+inline constexpr std::string_view kDiskFailing =
+    "the store cannot write to its disk (full?), so it refuses writes until it can";
 
 /// Name of a reply type ("STRING", "ARRAY", "INTEGER", "NIL", "STATUS",
 /// "ERROR", or "TYPE <n>"), for messages.

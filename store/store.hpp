@@ -254,6 +254,9 @@ struct NodeInfo {
   std::string id;
   std::string cluster_address;  // host:port of its CAF middleman
   std::string http_address;     // host:port of its HTTP API; empty: none
+  /// A random id each node process makes at start: two processes with one
+  /// node id tell each other apart by it.
+  std::string incarnation;
   TimePoint started{};
   uint64_t load = 0;     // activities queued or running
   uint64_t workers = 0;  // activity worker threads

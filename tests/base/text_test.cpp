@@ -34,5 +34,23 @@ TEST(Iequals, ComparesAsciiIgnoringCase) {
   EXPECT_EQ(ascii_lower("Counter@Key"), "counter@key");
 }
 
+TEST(UrlDecode, DecodesEscapesAndPlusOnlyInQueries) {
+  EXPECT_EQ(url_decode("a%2Fb+c%zz%4", false), "a/b+c%zz%4");  // malformed escapes stay
+  EXPECT_EQ(url_decode("a+b%20c", true), "a b c");
+}
+
+TEST(Shortened, CutsLongInputAndSaysHowLongItWas) {
+  EXPECT_EQ(shortened("short", 200), "short");
+  EXPECT_EQ(shortened(std::string(300, 'x'), 4), "xxxx... (300 bytes)");
+}
+
+TEST(EqualInConstantTime, ComparesWholeStrings) {
+  EXPECT_TRUE(equal_in_constant_time("s3cret", "s3cret"));
+  EXPECT_FALSE(equal_in_constant_time("s3cre", "s3cret"));
+  EXPECT_FALSE(equal_in_constant_time("s3cretX", "s3cret"));
+  EXPECT_FALSE(equal_in_constant_time("s3creT", "s3cret"));
+  EXPECT_FALSE(equal_in_constant_time("", "s3cret"));
+}
+
 }  // namespace
 }  // namespace durable

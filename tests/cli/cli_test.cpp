@@ -314,11 +314,8 @@ TEST_F(CliTest, Cluster_ATableOfNodesAndPartitions_OrTheRawJson) {
 
 // The README's main command runs scripts/samples.sh against its node.
 TEST_F(CliTest, SamplesScript_RunsEverySampleToItsOutcome) {
-  ::setenv("DURABLE_URL", url_.c_str(), 1);
-  ::setenv("DURABLE_TOOL", (std::string(DURABLE_BINARY_DIR) + "/durable").c_str(), 1);
-  auto r = run_program({"/bin/bash", std::string(DURABLE_SOURCE_DIR) + "/scripts/samples.sh"});
-  ::unsetenv("DURABLE_URL");
-  ::unsetenv("DURABLE_TOOL");
+  auto r = run_program({"/bin/bash", std::string(DURABLE_SOURCE_DIR) + "/scripts/samples.sh"},
+                       {"DURABLE_URL=" + url_, "DURABLE_TOOL=" + std::string(DURABLE_BINARY_DIR) + "/durable"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const char* expected : {R"(output   ["Hello Tokyo!","Hello Seattle!","Hello London!"])",
                                R"(output   ["Hello Paris!","Hello Oslo!"])", R"("status":"confirmed")",
@@ -499,6 +496,23 @@ TEST_F(CliClusterScript, StartTwo_StatusShowsThemOwningEveryPartition_StopStopsA
   EXPECT_EQ(after.exit_code, 1);
   EXPECT_NE(after.out.find("no node started by scripts/cluster.sh answers"), std::string::npos) << after.out;
   EXPECT_LT(std::chrono::steady_clock::now() - started_at, 30s);
+}
+
+TEST_F(CliClusterScript, StartWithAKey_ProbesAndReportsWithIt) {
+  const auto started_at = std::chrono::steady_clock::now();
+  auto start = script({"start", "1", "--http-key", "k3y"});
+  ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
+  EXPECT_NE(start.out.find("node-1  live   32: "), std::string::npos) << start.out;
+  EXPECT_LT(std::chrono::steady_clock::now() - started_at, 20s);
+  auto status = script({"status"});  // a later call: the key kept in the state folder
+  EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
+  const std::string url = "http://127.0.0.1:" + std::to_string(http_port_);
+  EXPECT_EQ(run_durable({"--url", url, "list"}).exit_code, 2);  // refused: no key
+  EXPECT_EQ(run_durable({"--url", url, "list"}, {"DURABLE_KEY=k3y"}).exit_code, 0);
+  const auto key_file = dir_ / ".durable" / "cluster" / "http.key";
+  EXPECT_EQ(std::filesystem::status(key_file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(script({"stop"}).exit_code, 0);
 }
 
 }  // namespace

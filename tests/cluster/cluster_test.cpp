@@ -16,6 +16,7 @@
 #include "orchestration/payload.hpp"
 #include "tests/support/node_process.hpp"
 #include "tests/support/redis_server.hpp"
+#include "tests/support/tool_run.hpp"
 
 namespace durable::cluster {
 namespace {
@@ -247,6 +248,34 @@ TEST_F(ClusterTest, ANodeWithAnotherPartitionCount_IsRefusedNamingBothCounts) {
             std::string::npos)
       << wrong.log_tail();
   EXPECT_EQ(counts(), (std::map<std::string, size_t>{{"a", 8}}));
+}
+
+TEST_F(ClusterTest, ASecondNodeWithTheSameId_ExitsWithCode3NamingTheOther_ARestartAfterAKillStarts) {
+  Node a = start_node("a");
+  wait_for({{"a", 8}});
+  const auto t = Clock::now();
+  const durable::testing::ToolRun twin = durable::testing::run_program({std::string(DURABLE_BINARY_DIR) + "/durable-node", "--redis", server().url(),
+                                    "--hub", "cluster", "--partitions", std::to_string(kPartitions), "--node-id",
+                                    "a", "--http", "off", "--lease-ttl", "2", "--lease-renewal", "0.4",
+                                    "--node-timeout", "1.2"});
+  EXPECT_EQ(twin.exit_code, 3) << twin.out << twin.err;
+  EXPECT_NE((twin.out + twin.err).find("another node runs with --node-id 'a' (peers reach it at 127.0.0.1:"),
+            std::string::npos)
+      << twin.out << twin.err;
+  EXPECT_LT(Clock::now() - t, 10s);
+  EXPECT_EQ(counts(), (std::map<std::string, size_t>{{"a", 8}}));  // nothing stolen
+
+  // A restart right after a SIGKILL: the old heartbeat stops, so it starts.
+  a->kill();
+  const auto restarted = Clock::now();
+  Node again = start_node("a");
+  while (again->log_tail().find("node a started") == std::string::npos && Clock::now() - restarted < 10s) {
+    std::this_thread::sleep_for(20ms);
+  }
+  const auto took = Clock::now() - restarted;
+  std::printf("restarted right after a kill: started in %.2f s\n", std::chrono::duration<double>(took).count());
+  EXPECT_LT(took, 3s) << again->log_tail();  // one renewal (0.4 s) of waiting, and the usual start
+  EXPECT_TRUE(again->running()) << again->log_tail();
 }
 
 TEST(ClusterStart, ANodeStartedBeforeRedis_RetriesAndSaysSo_ThenRuns) {

@@ -368,13 +368,13 @@ TEST_F(NodeTest, RunawayOrchestrationFailsAtTheActionLimit) {
   registry_.add_orchestrator("Forever", [](OrchestrationContext& ctx) -> Task<void> {
     for (;;) co_await ctx.call_activity<int64_t>("Double", int64_t{1});
   });
-  options_.runtime.max_actions = 50;
+  options_.runtime.max_history_events = 50;
   start_node();
   start("Forever", "loop", {});
   auto row = wait("loop");
   ASSERT_EQ(row.status, OrchestrationStatus::failed);
   EXPECT_EQ(row.failure->error_type, "ActionLimitExceeded");
-  EXPECT_NE(row.failure->message.find("limit of 50"), std::string::npos) << row.failure->message;
+  EXPECT_NE(row.failure->message.find("limit of 50 (--max-history-events)"), std::string::npos) << row.failure->message;
   auto history = client_->history("loop");
   EXPECT_EQ(history->back().type, EventType::orchestrator_completed);
 }

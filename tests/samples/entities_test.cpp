@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace durable::samples {
 namespace {
 
@@ -40,6 +42,20 @@ TEST_F(EntitySamples, Counter_AddResetGet) {
   EXPECT_EQ(from_payload<int64_t>(r.results[4].result), 0);
   ASSERT_TRUE(r.results[5].failure);
   EXPECT_NE(r.results[5].failure->message.find("no operation 'divide' (add, reset, get)"), std::string::npos);
+}
+
+TEST_F(EntitySamples, Counter_AddFailsPastTheRangeOrWithoutANumber_AndKeepsItsState) {
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  auto r = run("counter", {op("add", to_payload(max)), op("add", to_payload(max)), op("add", to_payload(std::string("abc"))),
+                           op("get")});
+  EXPECT_FALSE(r.results[0].failure);
+  ASSERT_TRUE(r.results[1].failure);
+  EXPECT_NE(r.results[1].failure->message.find("past the range of a 64-bit integer"), std::string::npos)
+      << r.results[1].failure->message;
+  ASSERT_TRUE(r.results[2].failure);
+  EXPECT_NE(r.results[2].failure->message.find("needs a whole number"), std::string::npos)
+      << r.results[2].failure->message;
+  EXPECT_EQ(from_payload<int64_t>(r.results[3].result), max);
 }
 
 TEST_F(EntitySamples, Cart_AddRemoveGetClear) {

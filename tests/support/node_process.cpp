@@ -4,10 +4,22 @@
 
 #include "base/process.hpp"
 
+extern char** environ;
+
 namespace durable::testing {
 
-NodeProcess::NodeProcess(std::vector<std::string> args)
+std::vector<std::string> clean_environment(const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    if (std::string_view(*e).rfind("DURABLE_", 0) != 0) env.emplace_back(*e);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+NodeProcess::NodeProcess(std::vector<std::string> args, std::vector<std::string> env)
     : args_(std::move(args)),
+      env_(std::move(env)),
       log_(std::filesystem::temp_directory_path() /
            ("durable-node-" + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<uintptr_t>(this)) +
             ".log")) {}
@@ -24,6 +36,7 @@ Status NodeProcess::start() {
   options.argv.insert(options.argv.end(), args_.begin(), args_.end());
   options.log = log_;
   options.lifetime = ChildLifetime::die_with_parent;
+  options.environment = clean_environment(env_);
   auto pid = spawn(options);
   if (!pid) return pid.status();
   pid_ = *pid;

@@ -12,10 +12,15 @@
 
 namespace durable::testing {
 
+/// This process' environment without any DURABLE_* variable (so that a
+/// developer's shell cannot change a test), plus `extra` (NAME=VALUE).
+std::vector<std::string> clean_environment(const std::vector<std::string>& extra = {});
+
 class NodeProcess {
  public:
-  /// `args` follow the binary's name, e.g. {"--redis", url, "--partitions", "4"}.
-  explicit NodeProcess(std::vector<std::string> args);
+  /// `args` follow the binary's name, e.g. {"--redis", url, "--partitions", "4"};
+  /// `env`: DURABLE_* variables to set (NAME=VALUE), no others.
+  explicit NodeProcess(std::vector<std::string> args, std::vector<std::string> env = {});
   /// kill() if it still runs.
   ~NodeProcess();
   NodeProcess(const NodeProcess&) = delete;
@@ -34,6 +39,7 @@ class NodeProcess {
 
  private:
   std::vector<std::string> args_;
+  std::vector<std::string> env_;
   std::filesystem::path log_;
   pid_t pid_ = -1;
 };

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-extern char** environ;
+#include "tests/support/node_process.hpp"
 
 namespace durable::testing {
 namespace {
@@ -23,13 +23,13 @@ std::string slurp(const std::filesystem::path& path) {
 
 }  // namespace
 
-ToolRun run_durable(const std::vector<std::string>& args) {
+ToolRun run_durable(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   std::vector<std::string> argv = {std::string(DURABLE_BINARY_DIR) + "/durable"};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_program(argv);
+  return run_program(argv, env);
 }
 
-ToolRun run_program(const std::vector<std::string>& args) {
+ToolRun run_program(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   const std::string& binary = args.at(0);
   const auto dir = std::filesystem::temp_directory_path();
   const std::string stem = "durable-tool-" + std::to_string(::getpid()) + "-";
@@ -43,9 +43,13 @@ ToolRun run_program(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<std::string> environment = clean_environment(env);
+  std::vector<char*> envp;
+  for (std::string& e : environment) envp.push_back(e.data());
+  envp.push_back(nullptr);
   ToolRun run;
   pid_t pid = -1;
-  if (posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ) == 0) {
+  if (posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data()) == 0) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

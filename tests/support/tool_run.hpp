@@ -14,9 +14,10 @@ struct ToolRun {
 };
 
 /// Runs argv[0] (a path) with the rest as arguments, stdin from /dev/null,
-/// in this process' environment; waits for it to exit.
-ToolRun run_program(const std::vector<std::string>& argv);
+/// in this process' environment without its DURABLE_* variables, plus `env`
+/// (NAME=VALUE); waits for it to exit.
+ToolRun run_program(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
 /// build/durable with `args`.
-ToolRun run_durable(const std::vector<std::string>& args);
+ToolRun run_durable(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
 
 }  // namespace durable::testing
