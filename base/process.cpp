@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,7 +45,8 @@ char process_state(pid_t pid) {
 // Runs in the forked child: only async-signal-safe calls from here to exec.
 // `envp` null: the parent's environment.
 [[noreturn]] void exec_child(char* const* argv, char* const* envp, int log_fd, int null_fd, ChildLifetime lifetime,
-                             pid_t parent, const char* exec_failed, size_t exec_failed_len) {
+                             bool private_files, pid_t parent, const char* exec_failed, size_t exec_failed_len) {
+  if (private_files) ::umask(077);
   if (lifetime == ChildLifetime::die_with_parent) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(126);  // the parent died before prctl
@@ -107,8 +109,9 @@ Result<pid_t> spawn(const SpawnOptions& options) {
   const std::string exec_failed = "durable: execv " + args[0] + " failed\n";
 
   const std::string log = options.log.string();
-  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, options.private_files ? 0600 : 0644);
   if (log_fd < 0) return Status::internal(errno_text("open " + log));
+  if (options.private_files) (void)::fchmod(log_fd, 0600);  // also when it existed
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0) {
     ::close(log_fd);
@@ -117,8 +120,8 @@ Result<pid_t> spawn(const SpawnOptions& options) {
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
-    exec_child(argv.data(), options.environment ? envp.data() : nullptr, log_fd, null_fd, options.lifetime, parent,
-               exec_failed.data(), exec_failed.size());
+    exec_child(argv.data(), options.environment ? envp.data() : nullptr, log_fd, null_fd, options.lifetime,
+               options.private_files, parent, exec_failed.data(), exec_failed.size());
   }
   const int fork_errno = errno;
   ::close(log_fd);

@@ -55,6 +55,9 @@ struct SpawnOptions {
   ChildLifetime lifetime = ChildLifetime::die_with_parent;
   /// The child's whole environment, as NAME=VALUE; nullopt: the parent's.
   std::optional<std::vector<std::string>> environment;
+  /// The log is created 0600 and the child runs with umask 077, so what it
+  /// creates is its user's alone.
+  bool private_files = false;
 };
 
 /// Forks and execs `options.argv`. In the child, before exec: the lifetime

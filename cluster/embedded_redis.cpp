@@ -15,6 +15,7 @@
 #include <thread>
 #include <utility>
 
+#include "base/guid.hpp"
 #include "base/log.hpp"
 #include "base/process.hpp"
 
@@ -28,6 +29,8 @@ using store::RedisConnection;
 constexpr const char* kHost = "127.0.0.1";
 constexpr const char* kLockFile = "redis.lock";
 constexpr const char* kLogFile = "redis.log";
+constexpr const char* kPasswordFile = "redis.password";
+constexpr const char* kConfigFile = "redis.conf";
 // Connect and command timeout of one probe. Loopback answers in well under a
 // millisecond; a server that takes a second is stopped or hung, so poll again.
 constexpr milliseconds kProbeTimeout{1000};
@@ -114,12 +117,13 @@ Status ensure_config(RedisConnection& conn, const std::string& name, const std::
 
 // Writes `text` to `path` via a temp file, fsync and rename, so readers see
 // the old or the new content, never a mix, even after a power cut.
-Status write_file_atomically(const std::filesystem::path& path, const std::string& text) {
+Status write_file_atomically(const std::filesystem::path& path, const std::string& text, mode_t mode = 0600) {
   const std::filesystem::path tmp = path.string() + ".tmp";
   const auto fail = [&](const std::string& what) {
     return Status::failed_precondition("cannot write " + in_quotes(path) + " (" + what + "): " + errno_text());
   };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ::unlink(tmp.c_str());  // a leftover may have looser permissions
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return fail("open " + tmp.string());
   const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   ::close(fd);
@@ -137,6 +141,31 @@ template <class Int>
 bool parse_int(std::string_view text, Int& out) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && end == text.data() + text.size();
+}
+
+// The folder and everything in it: its user's alone (folders 0700, files 0600).
+void make_private(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const bool folder = it->is_directory(ec);
+    fs::permissions(it->path(), folder ? fs::perms::owner_all : fs::perms::owner_read | fs::perms::owner_write,
+                    fs::perm_options::replace, ec);
+    ec.clear();
+  }
+}
+
+// 256 random bits as 64 hex digits (from the CSPRNG behind random GUIDs).
+std::string new_password() {
+  std::string out;
+  for (int i = 0; i < 2; ++i) {
+    for (char c : random_guid()) {
+      if (c != '-') out += c;
+    }
+  }
+  return out;
 }
 
 void remove_record(const std::filesystem::path& dir) {
@@ -238,7 +267,7 @@ Status EmbeddedRedis::open_folder() {
   ::unlink(probe.c_str());
 
   const std::filesystem::path lock = dir_ / kLockFile;
-  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) return Status::failed_precondition("cannot open " + in_quotes(lock) + ": " + errno_text());
   // Two nodes on one folder would each run a server on the same AOF.
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
@@ -246,7 +275,27 @@ Status EmbeddedRedis::open_folder() {
     unlock();
     return Status::failed_precondition("cannot lock " + named + ": " + why);
   }
-  return Status::ok();
+  make_private(dir_);
+  return ensure_password();
+}
+
+Status EmbeddedRedis::ensure_password() {
+  auto existing = read_password(dir_);
+  if (existing) {
+    address_.password = *existing;
+    return Status::ok();
+  }
+  address_.password = new_password();
+  return write_file_atomically(dir_ / kPasswordFile, address_.password + "\n");
+}
+
+Result<std::string> EmbeddedRedis::read_password(const std::filesystem::path& data_dir) {
+  std::ifstream in(data_dir / kPasswordFile);
+  std::string password;
+  if (!in || !std::getline(in, password) || password.empty()) {
+    return Status::not_found("no password in " + in_quotes(data_dir / kPasswordFile));
+  }
+  return password;
 }
 
 Result<bool> EmbeddedRedis::adopt_recorded_server() {
@@ -299,6 +348,20 @@ Status EmbeddedRedis::adopt(const ServerRecord& record) {
   pid_ = record.pid;
   address_.port = record.port;
   bool port_clash = false;
+  // A server started before folders had passwords refuses AUTH: once it
+  // answers (it may still be loading), it gets the folder's password.
+  auto probe = RedisConnection::connect(address_, kProbeTimeout);
+  if (!probe && probe.status().message().find("without any password configured") != std::string::npos) {
+    const std::string password = std::exchange(address_.password, std::string());
+    Status ready = wait_until_ready(port_clash);
+    store::RedisAddress open = address_;
+    address_.password = password;
+    if (!ready) return ready;
+    auto conn = RedisConnection::connect(open, kProbeTimeout);
+    if (!conn) return conn.status();
+    if (auto set = conn->command("CONFIG", "SET", "requirepass", password); !set) return set.status();
+    redis_log()->info("adopted redis-server pid {} had no password: it has the folder's now", pid_);
+  }
   if (Status s = wait_until_ready(port_clash); !s) return s;
   auto conn = RedisConnection::connect(address_, kProbeTimeout);
   if (!conn) return conn.status();
@@ -329,11 +392,18 @@ Status EmbeddedRedis::launch_fresh() {
 
 Status EmbeddedRedis::launch_on(uint16_t port, bool& port_clash) {
   address_.port = port;
+  // The password goes in the config file, never on the command line.
+  const std::filesystem::path config = dir_ / kConfigFile;
+  if (Status s = write_file_atomically(config, "# written by durable at each start\nrequirepass " +
+                                                   address_.password + "\n");
+      !s) {
+    return s;
+  }
   SpawnOptions spawn_options;
-  spawn_options.argv = {options_.binary,  "--bind",        kHost,         "--port",      std::to_string(port),
-                        "--save",         "",              "--appendonly", "yes",        "--appendfsync",
-                        std::string(fsync_name(options_.fsync)), "--dir",  dir_.string(), "--daemonize", "no",
-                        "--stream-node-max-bytes", kStreamNodeMaxBytes};
+  spawn_options.private_files = true;
+  spawn_options.argv = {options_.binary, config.string(), "--bind", kHost, "--port", std::to_string(port),
+                        "--save", "", "--appendonly", "yes", "--appendfsync", std::string(fsync_name(options_.fsync)),
+                        "--dir", dir_.string(), "--daemonize", "no", "--stream-node-max-bytes", kStreamNodeMaxBytes};
   spawn_options.log = dir_ / kLogFile;
   // Outlives a crashed node, ignores the node's Ctrl-C: see the header.
   spawn_options.lifetime = ChildLifetime::own_session;

@@ -8,6 +8,12 @@
 //   redis.log        the server's stdout and stderr, appended across runs
 //   redis.state      which server serves the folder (see ServerRecord)
 //   redis.lock       flock()ed by the EmbeddedRedis that owns the folder
+//   redis.password   the server's password, made with the folder
+//   redis.conf       the server's config file: the password (a command line
+//                    is shown by ps to every local user)
+// The folder is its user's alone (0700, files 0600; the server runs with
+// umask 077), and the server wants the password: other local users can
+// neither read the data nor connect and FLUSHALL it.
 //
 // Why the server outlives a crashed node. The server runs in its own session
 // (setsid) and gets no parent-death signal:
@@ -136,11 +142,14 @@ class EmbeddedRedis {
   EmbeddedRedis(const EmbeddedRedis&) = delete;
   EmbeddedRedis& operator=(const EmbeddedRedis&) = delete;
 
-  /// Where the server listens (127.0.0.1, no password). Valid after stop()
-  /// too, but nothing answers there then.
+  /// Where the server listens (127.0.0.1, with the folder's password).
+  /// Valid after stop() too, but nothing answers there then.
   const store::RedisAddress& address() const { return address_; }
   /// The server's pid; -1 after stop().
   pid_t pid() const { return pid_; }
+  /// The password of the server serving `data_dir` (its redis.password),
+  /// for tools and tests that reach it directly. Errors: not_found.
+  static Result<std::string> read_password(const std::filesystem::path& data_dir);
   /// True when start() adopted a server left by an earlier run on this
   /// folder, false when it started a fresh one.
   bool reused() const { return reused_; }
@@ -177,8 +186,11 @@ class EmbeddedRedis {
   EmbeddedRedis(Passkey, const EmbeddedRedisOptions& options);
 
  private:
-  // Creates, canonicalises, probes and locks the folder.
+  // Creates, canonicalises, probes and locks the folder, makes it private
+  // and gives it a password.
   Status open_folder();
+  // Sets address_.password from redis.password, making one if missing.
+  Status ensure_password();
   // Step 2 of start(): true if the recorded server was adopted.
   Result<bool> adopt_recorded_server();
   // True if `pid` is a redis-server working in dir_ (by /proc, no I/O to it).

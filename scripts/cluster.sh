@@ -95,21 +95,28 @@ redis_port() {
 start_redis() {
   local port=$1
   if alive "$dir/redis.pid" redis-server; then
+    # One started before it had a password gets one (through stdin, not argv).
+    if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
+      printf 'CONFIG SET requirepass %s\n' "$redis_password" | redis-cli -p "$port" >/dev/null
+    fi
     echo "redis-server already runs on 127.0.0.1:$port (pid $(cat "$dir/redis.pid"))."
     return
   fi
   # The same settings as a node's embedded server: every acknowledged write
-  # in the AOF (fsync'd every second), no RDB snapshots, and small stream
-  # nodes, since every instance has two small streams.
-  redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save "" --appendonly yes \
-    --appendfsync everysec --stream-node-max-bytes 256 --daemonize yes \
-    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+  # in the AOF (fsync'd every second), no RDB snapshots, small stream nodes
+  # (every instance has two small streams), a private folder (umask 077) and
+  # a password, which goes in a config file: ps shows a command line to every
+  # local user.
+  (umask 077 && printf '# written by scripts/cluster.sh\nrequirepass %s\n' "$redis_password" >"$dir/redis.conf")
+  (umask 077 && exec redis-server "$dir/redis.conf" --bind 127.0.0.1 --port "$port" --dir "$dir" --save "" \
+    --appendonly yes --appendfsync everysec --stream-node-max-bytes 256 --daemonize yes \
+    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log")
   echo "$port" >"$dir/redis.port"
   for _ in $(seq 1 100); do
-    [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break
+    [ "$(REDISCLI_AUTH=$redis_password redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break
     sleep 0.1
   done
-  if [ "$(redis-cli -p "$port" ping 2>/dev/null)" != PONG ]; then
+  if [ "$(REDISCLI_AUTH=$redis_password redis-cli -p "$port" ping 2>/dev/null)" != PONG ]; then
     echo "cluster: redis-server did not start on 127.0.0.1:$port:" >&2
     tail -20 "$dir/redis.log" >&2
     exit 1
@@ -127,7 +134,8 @@ start_node() {
     return
   fi
   # Its own session: it keeps running when this script (or the terminal) ends.
-  setsid nohup "$bin/durable-node" --redis "redis://127.0.0.1:$redis" --node-id "$name" \
+  # The Redis URL holds the password: it goes in the environment.
+  DURABLE_REDIS="redis://:$redis_password@127.0.0.1:$redis" setsid nohup "$bin/durable-node" --node-id "$name" \
     --http "127.0.0.1:$http" "$@" >>"$dir/$name.log" 2>&1 </dev/null &
   echo $! >"$dir/$name.pid"
   echo "$http" >"$dir/$name.port"
@@ -167,7 +175,12 @@ start() {
   if [[ ${1:-} =~ ^[0-9]+$ ]]; then count=$1; shift; fi
   ((count >= 1)) || { echo "cluster: N must be at least 1" >&2; exit 2; }
   ensure_built
-  mkdir -p "$dir"
+  (umask 077 && mkdir -p "$dir")
+  chmod 700 "$dir"
+  if [ ! -s "$dir/redis.password" ]; then
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/redis.password")
+  fi
+  redis_password=$(cat "$dir/redis.password")
   local arg prev=""
   for arg in "$@"; do
     [ "$prev" = --http-key ] && http_key=$arg

@@ -9,11 +9,13 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "base/process.hpp"
 #include "http/json.hpp"
 #include "store/keys.hpp"
+#include "store/redis_connection.hpp"
 #include "tests/support/node_process.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/tool_run.hpp"
@@ -512,6 +514,22 @@ TEST_F(CliClusterScript, StartWithAKey_ProbesAndReportsWithIt) {
   const auto key_file = dir_ / ".durable" / "cluster" / "http.key";
   EXPECT_EQ(std::filesystem::status(key_file).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  // The shared redis-server wants the folder's password; the folder is private.
+  store::RedisAddress redis;
+  redis.port = redis_port_;
+  auto anonymous = store::RedisConnection::connect(redis, 2s);
+  ASSERT_TRUE(anonymous.is_ok());
+  auto refused = anonymous->command("PING");
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("NOAUTH"), std::string::npos) << refused.status().message();
+  std::ifstream password_file(dir_ / ".durable" / "cluster" / "redis.password");
+  std::getline(password_file, redis.password);
+  EXPECT_EQ(redis.password.size(), 64u);
+  auto authorized = store::RedisConnection::connect(redis, 2s);
+  ASSERT_TRUE(authorized.is_ok()) << authorized.status().to_string();
+  EXPECT_TRUE(authorized->command("PING").is_ok());
+  EXPECT_EQ(std::filesystem::status(dir_ / ".durable" / "cluster").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_all);
   EXPECT_EQ(script({"stop"}).exit_code, 0);
 }
 

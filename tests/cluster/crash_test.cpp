@@ -152,6 +152,7 @@ TEST(EmbeddedNodeCrash, RestartOnTheSameFolderAdoptsTheServerAndLosesNothing) {
   ASSERT_TRUE(record) << record.status().to_string() << "\n" << node.log_tail();
   store::StoreOptions options;
   options.address.port = record->port;
+  options.address.password = cluster::EmbeddedRedis::read_password(dir).value();
   options.partitions = 4;
   std::optional<store::Store> client;
   for (int i = 0; i < 500 && !client; ++i) {

@@ -427,5 +427,72 @@ TEST_F(EmbeddedRedis, ParseFsync_AcceptsRedisSpellingsOnly) {
   EXPECT_EQ(cluster::parse_fsync("no").status().code(), Errc::invalid_argument);
 }
 
+TEST_F(EmbeddedRedis, TheFolderIsPrivate_AndTheServerWantsItsPassword_WhichNoCommandLineShows) {
+  // A folder left readable by an earlier version: made private at start.
+  std::filesystem::create_directories(root_ / "data");
+  std::filesystem::permissions(root_ / "data", std::filesystem::perms::all);
+  auto redis = start();
+  ASSERT_TRUE(redis);
+  ASSERT_TRUE(connect(*redis).command("SET", "k", "v").is_ok());  // the AOF gets a write
+  const auto mode = [](const std::filesystem::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 0777;
+  };
+  EXPECT_EQ(mode(redis->data_dir()), 0700u);
+  size_t files = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(redis->data_dir())) {
+    EXPECT_EQ(mode(e.path()), e.is_directory() ? 0700u : 0600u) << e.path();
+    ++files;
+  }
+  EXPECT_GE(files, 6u);  // lock, log, state, password, config, the AOF folder and its files
+  auto password = Server::read_password(redis->data_dir());
+  ASSERT_TRUE(password.is_ok());
+  EXPECT_EQ(password->size(), 64u);
+  EXPECT_EQ(redis->address().password, *password);
+  EXPECT_EQ(process_command_line(redis->pid()).find(*password), std::string::npos);
+
+  store::RedisAddress without = redis->address();
+  without.password.clear();
+  auto anonymous = store::RedisConnection::connect(without, 2s);
+  ASSERT_TRUE(anonymous.is_ok());
+  auto refused = anonymous->command("FLUSHALL");
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("NOAUTH"), std::string::npos) << refused.status().message();
+
+  // The next start keeps the folder's password.
+  EXPECT_TRUE(redis->stop().is_ok());
+  auto again = start();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->address().password, *password);
+  EXPECT_EQ(std::string(connect(*again).command("GET", "k").value()->str), "v");
+  EXPECT_TRUE(again->stop().is_ok());
+}
+
+TEST_F(EmbeddedRedis, AnAdoptedServerWithoutAPassword_GetsTheFoldersPassword) {
+  const auto dir = root_ / "data";
+  std::filesystem::create_directories(dir);
+  const uint16_t port = free_port();
+  SpawnOptions o;
+  o.argv = {"/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", std::to_string(port), "--save", "",
+            "--appendonly", "yes", "--dir", dir.string()};
+  o.log = dir / "redis.log";
+  o.lifetime = ChildLifetime::own_session;
+  const pid_t old = spawn(o).value();
+  track(old);
+  ASSERT_TRUE((ServerRecord{old, port}.write(dir).is_ok()));
+  auto redis = start();
+  ASSERT_TRUE(redis);
+  EXPECT_TRUE(redis->reused());
+  EXPECT_EQ(redis->pid(), old);
+  EXPECT_TRUE(connect(*redis).command("PING").is_ok());
+  store::RedisAddress without = redis->address();
+  without.password.clear();
+  auto anonymous = store::RedisConnection::connect(without, 2s);
+  ASSERT_TRUE(anonymous.is_ok());
+  EXPECT_FALSE(anonymous->command("PING").is_ok());
+  EXPECT_TRUE(redis->stop().is_ok());
+}
+
 }  // namespace
 }  // namespace durable::cluster_test
