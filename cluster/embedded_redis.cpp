@@ -458,11 +458,73 @@ EmbeddedRedis::~EmbeddedRedis() {
 }
 
 Status EmbeddedRedis::stop() {
+  end_watch();
+  std::lock_guard lock(mu_);
   Status s;
   if (pid_ != -1) s = shut_down();
   pid_ = -1;
   unlock();
   return s;
+}
+
+// -- EmbeddedRedis: supervision -------------------------------------------------
+
+void EmbeddedRedis::supervise(std::function<void(const Status&)> gave_up, milliseconds first_retry) {
+  watcher_ = std::thread([this, gave_up = std::move(gave_up), first_retry] { watch(gave_up, first_retry); });
+}
+
+int EmbeddedRedis::restarts() const {
+  std::lock_guard lock(mu_);
+  return restarts_;
+}
+
+void EmbeddedRedis::end_watch() {
+  {
+    std::lock_guard lock(mu_);
+    watch_stopping_ = true;
+  }
+  watch_wake_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+void EmbeddedRedis::watch(std::function<void(const Status&)> gave_up, milliseconds first_retry) {
+  constexpr milliseconds kCheckEvery{200};
+  std::unique_lock lock(mu_);
+  while (!watch_stopping_) {
+    watch_wake_.wait_for(lock, kCheckEvery, [&] { return watch_stopping_; });
+    if (watch_stopping_ || pid_ == -1) return;
+    int wstatus = -1;
+    if (process_running(pid_, &wstatus)) continue;  // reaps it if it is our child
+    // Gone: the AOF is free, and nothing acknowledged is lost (a fresh
+    // server replays it), so start another on the same port.
+    redis_log()->error("{} {}; starting it again on the same folder", describe(),
+                       wstatus == -1 ? "is gone" : describe_exit(wstatus));
+    const uint16_t port = address_.port;
+    pid_ = -1;
+    Status last;
+    milliseconds delay = first_retry;
+    for (int attempt = 1; attempt <= kMaxRestarts && !watch_stopping_; ++attempt) {
+      bool port_clash = false;
+      last = launch_on(port, port_clash);
+      if (last) {
+        ++restarts_;
+        break;
+      }
+      redis_log()->warn("start {} of {} failed: {}", attempt, kMaxRestarts, last.message());
+      if (attempt < kMaxRestarts) watch_wake_.wait_for(lock, delay, [&] { return watch_stopping_; });
+      delay *= 2;
+    }
+    if (watch_stopping_) return;
+    if (!last) {
+      const Status why(Errc::unavailable, "the embedded redis-server for " + dir_.string() + " failed to start " +
+                                              std::to_string(kMaxRestarts) + " times in a row; last: " +
+                                              last.message());
+      redis_log()->error("{}", why.message());
+      lock.unlock();
+      gave_up(why);
+      return;
+    }
+  }
 }
 
 Status EmbeddedRedis::shut_down() {
@@ -497,6 +559,8 @@ Status EmbeddedRedis::shut_down() {
 }
 
 void EmbeddedRedis::TEST_abandon() {
+  end_watch();
+  std::lock_guard lock(mu_);
   pid_ = -1;
   unlock();
 }

@@ -30,15 +30,26 @@
 // node starts and stops on that folder again (or `redis-cli -p <port>
 // shutdown`, the port being in redis.state).
 //
+// Supervision: once supervise() is called, a thread of its own checks every
+// 200 ms that the server still runs. One that died (kill -9, a crash, the
+// OOM killer) is logged once and started again on the same folder and port,
+// with back-off; after kMaxRestarts failed starts in a row it gives up and
+// says why. A replacement starts only once the old process is confirmed gone.
+//
 // Thread affinity: an EmbeddedRedis is used from one thread at a time (start,
-// stop and the destructor may run on different threads).
+// stop and the destructor may run on different threads); the supervising
+// thread shares its state under a lock.
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <string_view>
 
@@ -136,6 +147,19 @@ class EmbeddedRedis {
   ///   internal             a system call failed (fork, socket)
   static Result<std::unique_ptr<EmbeddedRedis>> start(const EmbeddedRedisOptions& options);
 
+  /// Failed starts in a row after which supervision gives up.
+  static constexpr int kMaxRestarts = 5;
+
+  /// Watches the server from a thread of its own (see the header comment):
+  /// a server that died is started again on the same folder and port, with
+  /// back-off starting at `first_retry` and doubling. After kMaxRestarts
+  /// failed starts in a row, `gave_up` is called once (from that thread)
+  /// with why. Call once, after start(); stop() ends the watch first.
+  void supervise(std::function<void(const Status&)> gave_up,
+                 std::chrono::milliseconds first_retry = std::chrono::milliseconds(500));
+  /// Servers started again by supervision so far.
+  int restarts() const;
+
   /// Stops the server as stop() does; a failure is logged (a destructor
   /// cannot report).
   ~EmbeddedRedis();
@@ -213,6 +237,10 @@ class EmbeddedRedis {
   // The last lines of redis.log, for error messages.
   std::string log_tail() const;
   void unlock();
+  // The supervising thread's loop.
+  void watch(std::function<void(const Status&)> gave_up, std::chrono::milliseconds first_retry);
+  // Ends the supervising thread, if any, and waits for it.
+  void end_watch();
 
   // Fixed after construction.
   const EmbeddedRedisOptions options_;
@@ -220,9 +248,15 @@ class EmbeddedRedis {
   std::filesystem::path dir_;
   store::RedisAddress address_;
   bool reused_ = false;
-  // Mutable state.
+  // Mutable state, under mu_ once supervised.
+  mutable std::mutex mu_;
   pid_t pid_ = -1;     // -1: no server is ours to stop
   int lock_fd_ = -1;   // holds the flock on redis.lock while not -1
+  int restarts_ = 0;
+  // Supervision.
+  std::thread watcher_;
+  std::condition_variable watch_wake_;
+  bool watch_stopping_ = false;
 };
 
 }  // namespace durable::cluster

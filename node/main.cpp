@@ -9,7 +9,9 @@
 #include <CLI/CLI.hpp>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -44,6 +46,9 @@ struct Flags {
 };
 
 using namespace std::chrono_literals;
+
+// Set by the embedded server's supervision when it gives up.
+std::atomic<bool> redis_gave_up{false};
 
 bool is_transient(const Status& s) { return s.code() == Errc::unavailable || s.code() == Errc::deadline_exceeded; }
 
@@ -170,6 +175,12 @@ int main(int argc, char** argv) {
     }
     embedded = std::move(*started);
     options.store.address = embedded->address();
+    // A server that keeps failing to start ends the node (exit 1), so that
+    // a supervisor such as systemd takes over.
+    embedded->supervise([](const Status&) {
+      redis_gave_up = true;
+      ::kill(::getpid(), SIGTERM);
+    });
   } else {
     auto address = store::RedisAddress::parse(flags.redis_url);
     if (!address) {
@@ -238,9 +249,14 @@ int main(int argc, char** argv) {
   log->info("running; Ctrl-C or SIGTERM stops it");
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  log->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  if (redis_gave_up) {
+    log->error("shutting down: the embedded redis-server cannot be started again (its log: {}/redis.log)",
+               embedded->data_dir().string());
+  } else {
+    log->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  }
   if (http) http->stop();
   (*node)->stop();
   if (embedded) (void)embedded->stop();
-  return 0;
+  return redis_gave_up ? 1 : 0;
 }

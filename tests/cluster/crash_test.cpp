@@ -1,6 +1,7 @@
 // Crash recovery with real node processes: a node SIGKILLed mid-run and
 // started again loses nothing and applies nothing twice.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <thread>
 
@@ -186,6 +187,63 @@ TEST(EmbeddedNodeCrash, RestartOnTheSameFolderAdoptsTheServerAndLosesNothing) {
   // A clean stop stops the server too.
   ASSERT_TRUE(again.stop()) << again.log_tail();
   EXPECT_TRUE(wait_for_exit(record->pid, 10s));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(EmbeddedNodeCrash, AKilledServerIsStartedAgainAtOnce_LoggedOnce_AndWorkGoesOn) {
+  const auto dir = std::filesystem::temp_directory_path() / ("durable-supervised-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  durable::testing::NodeProcess node({"--data", dir.string(), "--fsync", "always", "--partitions", "4", "--http",
+                                      "off", "--log-level", "info"});
+  ASSERT_TRUE(node.start());
+  Result<ServerRecord> record = Status::not_found("not yet");
+  for (int i = 0; i < 500 && !record; ++i) {
+    std::this_thread::sleep_for(10ms);
+    record = ServerRecord::read(dir);
+  }
+  ASSERT_TRUE(record) << node.log_tail();
+  client::ClientOptions options;
+  options.address.port = record->port;
+  options.address.password = cluster::EmbeddedRedis::read_password(dir).value();
+  options.partitions = 4;
+  std::unique_ptr<client::Client> client;
+  for (int i = 0; i < 500 && !client; ++i) {
+    auto c = client::Client::connect(options);
+    if (c) client = std::move(*c);
+    else std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(client->start("HelloSequence", to_payload(std::vector<std::string>{"Before"}), "before"));
+  ASSERT_TRUE(client->wait("before", 30s));
+
+  ASSERT_EQ(::kill(record->pid, SIGKILL), 0);
+  const auto killed = std::chrono::steady_clock::now();
+  Result<ServerRecord> replaced = Status::not_found("not yet");
+  while (std::chrono::steady_clock::now() - killed < 10s) {
+    replaced = ServerRecord::read(dir);
+    if (replaced && replaced->pid != record->pid) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(replaced && replaced->pid != record->pid) << node.log_tail();
+  std::printf("a new redis-server %.2f s after the kill\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count());
+  EXPECT_EQ(replaced->port, record->port);  // the node's connections find it where they were
+  EXPECT_FALSE(process_running(record->pid)) << "the killed server was reaped, not left a zombie";
+  // What was acknowledged is there, and work goes on.
+  auto before = client->get("before");
+  ASSERT_TRUE(before) << before.status().to_string();
+  ASSERT_TRUE(client->start("HelloSequence", to_payload(std::vector<std::string>{"After"}), "after"));
+  auto after = client->wait("after", 30s);
+  ASSERT_TRUE(after) << after.status().to_string() << node.log_tail();
+  EXPECT_EQ(from_payload<std::vector<std::string>>(after->output), std::vector<std::string>{"Hello After!"});
+  const std::string log = node.log_tail();
+  size_t errors = 0;
+  for (size_t at = log.find("starting it again"); at != std::string::npos; at = log.find("starting it again", at + 1)) {
+    ++errors;
+  }
+  EXPECT_EQ(errors, 1u) << log;
+  ASSERT_TRUE(node.stop()) << node.log_tail();
+  EXPECT_TRUE(wait_for_exit(replaced->pid, 10s));
   std::filesystem::remove_all(dir);
 }
 

@@ -4,15 +4,20 @@
 
 #include "cluster/embedded_redis.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -491,6 +496,52 @@ TEST_F(EmbeddedRedis, AnAdoptedServerWithoutAPassword_GetsTheFoldersPassword) {
   auto anonymous = store::RedisConnection::connect(without, 2s);
   ASSERT_TRUE(anonymous.is_ok());
   EXPECT_FALSE(anonymous->command("PING").is_ok());
+  EXPECT_TRUE(redis->stop().is_ok());
+}
+
+TEST_F(EmbeddedRedis, Supervised_AKilledServerIsStartedAgainOnTheSamePort_ThenGivesUpAfterFiveFailedStarts) {
+  auto redis = start(options(Fsync::always));
+  ASSERT_TRUE(redis);
+  std::atomic<int> gave_up{0};
+  std::string why;
+  std::mutex why_mu;
+  redis->supervise(
+      [&](const Status& s) {
+        std::lock_guard lock(why_mu);
+        why = s.message();
+        ++gave_up;
+      },
+      50ms);
+  ASSERT_TRUE(connect(*redis).command("SET", "k", "v").is_ok());
+  const pid_t first = redis->pid();
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  for (int i = 0; i < 200 && redis->restarts() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(redis->restarts(), 1);
+  track(redis->pid());
+  EXPECT_NE(redis->pid(), first);
+  EXPECT_EQ(std::string(connect(*redis).command("GET", "k").value()->str), "v");
+
+  // Its port taken by someone else: every start fails, and it gives up.
+  const uint16_t port = redis->address().port;
+  ASSERT_EQ(::kill(redis->pid(), SIGKILL), 0);
+  const int squatter = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int one = 1;
+  ::setsockopt(squatter, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  bool bound = false;
+  for (int i = 0; i < 100 && !bound; ++i) {  // until the killed server's socket is gone
+    bound = ::bind(squatter, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(squatter, 1) == 0;
+    if (!bound) std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(bound);
+  for (int i = 0; i < 1000 && gave_up == 0; ++i) std::this_thread::sleep_for(10ms);
+  ::close(squatter);
+  ASSERT_EQ(gave_up.load(), 1);
+  std::lock_guard lock(why_mu);
+  EXPECT_NE(why.find("failed to start 5 times in a row"), std::string::npos) << why;
   EXPECT_TRUE(redis->stop().is_ok());
 }
 
