@@ -244,6 +244,7 @@ void Node::renew(store::Store& store) {
     std::lock_guard lock(mutex_);
     leases = leases_;
   }
+  bool failed = false;
   for (const auto& [p, lease] : leases) {
     if (stopping_) return;
     Status s = store.renew_lease(p, options_.runtime.node_id, lease.epoch, options_.lease_ttl);
@@ -251,7 +252,10 @@ void Node::renew(store::Store& store) {
       log->warn("lost the lease of partition {} (epoch {}): {}", p, lease.epoch, s.message());
       drop_partition(p);
     } else if (!s) {
-      log->warn("cannot renew the lease of partition {}: {}", p, s.message());
+      // Said once: the others fail alike, and so do the next rounds until
+      // the heartbeat (which counts them) goes through again.
+      if (!failed && failed_rounds_ == 0) log->warn("cannot renew the lease of partition {}: {}", p, s.message());
+      failed = true;
       if (store.broken()) return;
     }
   }
