@@ -350,8 +350,16 @@ Status EmbeddedRedis::adopt(const ServerRecord& record) {
   bool port_clash = false;
   // A server started before folders had passwords refuses AUTH: once it
   // answers (it may still be loading), it gets the folder's password.
-  auto probe = RedisConnection::connect(address_, kProbeTimeout);
-  if (!probe && probe.status().message().find("without any password configured") != std::string::npos) {
+  bool without_password = false;
+  for (const auto deadline = Clock::now() + options_.start_timeout;;) {
+    auto probe = RedisConnection::connect(address_, kProbeTimeout);
+    without_password =
+        !probe && probe.status().message().find("without any password configured") != std::string::npos;
+    // Answered (either way), gone, or out of time: wait_until_ready says which.
+    if (probe || without_password || !process_running(pid_) || Clock::now() >= deadline) break;
+    std::this_thread::sleep_for(kPollInterval);  // not listening yet
+  }
+  if (without_password) {
     const std::string password = std::exchange(address_.password, std::string());
     Status ready = wait_until_ready(port_clash);
     store::RedisAddress open = address_;

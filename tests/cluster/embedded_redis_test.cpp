@@ -485,6 +485,15 @@ TEST_F(EmbeddedRedis, AnAdoptedServerWithoutAPassword_GetsTheFoldersPassword) {
   o.lifetime = ChildLifetime::own_session;
   const pid_t old = spawn(o).value();
   track(old);
+  store::RedisAddress plain;
+  plain.port = port;
+  bool up = false;  // an earlier node's server: up and serving the folder
+  for (int i = 0; i < 500 && !up; ++i) {
+    auto conn = store::RedisConnection::connect(plain, 1s);
+    up = conn && conn->command("PING").is_ok();
+    if (!up) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(up);
   ASSERT_TRUE((ServerRecord{old, port}.write(dir).is_ok()));
   auto redis = start();
   ASSERT_TRUE(redis);
