@@ -38,6 +38,7 @@
 #include "bench/bench_cluster.hpp"
 #include "bench/bench_redis.hpp"
 #include "client/client.hpp"
+#include "store/store.hpp"
 #include "orchestration/payload.hpp"
 
 namespace {

@@ -56,52 +56,79 @@ Status not_found(const std::string& id) { return Status::not_found("no instance 
 
 // ------------------------------------------------------------------ plumbing
 
-template <class Fn>
-auto Client::write(Fn fn) -> decltype(fn(std::declval<store::Store&>())) {
-  std::lock_guard lock(mutex_);
-  return run(store_, /*repeatable=*/false, fn);
-}
+struct Client::State {
+  State(ClientOptions o, store::Store s, std::unique_ptr<store::AsyncStore> a)
+      : options(std::move(o)),
+        store(std::move(s)),
+        shared(std::move(a)),
+        completions(std::make_unique<Completions>(store_options(options))) {}
 
-template <class Fn>
-auto Client::read(Fn fn) -> decltype(fn(std::declval<store::Store&>())) {
-  std::lock_guard lock(mutex_);
-  return run(store_, /*repeatable=*/true, fn);
-}
+  using Replies = std::vector<Result<store::ReplyPtr>>;
 
-template <class Parse>
-auto Client::exchange(bool repeatable, std::vector<std::vector<std::string>> commands, Parse parse,
-                      std::optional<std::chrono::milliseconds> reconnect_wait)
-    -> decltype(parse(std::declval<const Replies&>())) {
-  for (int attempt = 0;; ++attempt) {
-    if (!shared_->connected(reconnect_wait.value_or(options_.timeout))) {
-      return Status(Errc::unavailable, "redis at " + options_.address.to_string() + " is unreachable");
-    }
-    // Shared with the callback: it may still be returning when get() does.
-    auto promise = std::make_shared<std::promise<Replies>>();
-    auto replies = promise->get_future();
-    const bool again = repeatable && attempt == 0;
-    shared_->request(again ? commands : std::move(commands),
-                     [promise](Replies r) { promise->set_value(std::move(r)); });
-    auto result = parse(replies.get());
-    if (!again || code_of(result) != Errc::unavailable) return result;
+  // Runs `fn(store)` under the lock, reconnecting first if the connection
+  // broke. Never repeats `fn`: for writes.
+  template <class Fn>
+  auto write(Fn fn) -> decltype(fn(std::declval<store::Store&>())) {
+    std::lock_guard lock(mutex);
+    return run(store, /*repeatable=*/false, fn);
   }
-}
+  // As write(), and runs `fn` once more after a reconnect if it failed with
+  // unavailable: for reads, which are safe to repeat.
+  template <class Fn>
+  auto read(Fn fn) -> decltype(fn(std::declval<store::Store&>())) {
+    std::lock_guard lock(mutex);
+    return run(store, /*repeatable=*/true, fn);
+  }
+  // Sends `commands` on the shared connection (waiting for it first if it
+  // is down, up to `reconnect_wait`, default the timeout) and returns
+  // `parse(replies)`; when `repeatable`, sends them once more if that
+  // failed with unavailable.
+  template <class Parse>
+  auto exchange(bool repeatable, std::vector<std::vector<std::string>> commands, Parse parse,
+                std::optional<std::chrono::milliseconds> reconnect_wait = std::nullopt)
+      -> decltype(parse(std::declval<const Replies&>())) {
+    for (int attempt = 0;; ++attempt) {
+      if (!shared->connected(reconnect_wait.value_or(options.timeout))) {
+        return Status(Errc::unavailable, "redis at " + options.address.to_string() + " is unreachable");
+      }
+      // Shared with the callback: it may still be returning when get() does.
+      auto promise = std::make_shared<std::promise<Replies>>();
+      auto replies = promise->get_future();
+      const bool again = repeatable && attempt == 0;
+      shared->request(again ? commands : std::move(commands),
+                      [promise](Replies r) { promise->set_value(std::move(r)); });
+      auto result = parse(replies.get());
+      if (!again || code_of(result) != Errc::unavailable) return result;
+    }
+  }
+
+  // Constant after construction.
+  const ClientOptions options;
+  // Guards `store`, the connection of the calls that do not share one. Its
+  // const members (the commands) are used without the lock: they only read
+  // the key layout, which never changes.
+  std::mutex mutex;
+  store::Store store;
+  std::unique_ptr<store::AsyncStore> shared;
+  std::unique_ptr<Completions> completions;
+  std::function<void()> unlisten;  // from options.hand_off->listen
+};
 
 Result<std::optional<InstanceRow>> Client::get_row(const std::string& instance_id) {
-  return exchange(true, {store_.get_command(instance_id)},
-                  [&](const Replies& r) { return store::Store::parse_get(instance_id, r[0]); });
+  return state_->exchange(true, {state_->store.get_command(instance_id)},
+                  [&](const State::Replies& r) { return store::Store::parse_get(instance_id, r[0]); });
 }
 
 Status Client::check_payload(const Payload& payload, const char* what) const {
-  if (payload.size() <= options_.max_payload_bytes) return Status::ok();
+  if (payload.size() <= state_->options.max_payload_bytes) return Status::ok();
   return Status::invalid_argument(std::string(what) + " is " + std::to_string(payload.size()) +
-                                  " bytes; the limit is " + std::to_string(options_.max_payload_bytes) +
+                                  " bytes; the limit is " + std::to_string(state_->options.max_payload_bytes) +
                                   " bytes (ClientOptions::max_payload_bytes)");
 }
 
 Status Client::send(const std::string& instance_id, HistoryEvent message) {
-  return exchange(false, {store_.send_command(instance_id, message)},
-                  [&](const Replies& r) { return store::Store::parse_send(instance_id, r[0]); });
+  return state_->exchange(false, {state_->store.send_command(instance_id, message)},
+                  [&](const State::Replies& r) { return store::Store::parse_send(instance_id, r[0]); });
 }
 
 // ------------------------------------------------------------------ connect
@@ -113,21 +140,20 @@ Result<std::unique_ptr<Client>> Client::connect(ClientOptions options) {
   if (Status s = store->check_hub(); !s) return s;
   auto shared = store::AsyncStore::open(store_options(options));
   if (!shared) return shared.status();
-  return std::unique_ptr<Client>(new Client(std::move(options), std::move(*store), std::move(*shared)));
+  return std::unique_ptr<Client>(
+      new Client(std::make_unique<State>(std::move(options), std::move(*store), std::move(*shared))));
 }
 
-Client::Client(ClientOptions options, store::Store store, std::unique_ptr<store::AsyncStore> shared)
-    : options_(std::move(options)),
-      store_(std::move(store)),
-      shared_(std::move(shared)),
-      completions_(std::make_unique<Completions>(store_options(options_))) {
-  if (options_.hand_off && options_.hand_off->listen) {
-    unlisten_ = options_.hand_off->listen([c = completions_.get()](const InstanceRow& row) { c->finished(row); });
+Client::Client(std::unique_ptr<State> state) : state_(std::move(state)) {
+  if (state_->options.hand_off && state_->options.hand_off->listen) {
+    Completions* completions = state_->completions.get();
+    state_->unlisten =
+        state_->options.hand_off->listen([completions](const InstanceRow& row) { completions->finished(row); });
   }
 }
 
 Client::~Client() {
-  if (unlisten_) unlisten_();  // before the completions it reaches go
+  if (state_->unlisten) state_->unlisten();  // before the completions it reaches go
 }
 
 // ------------------------------------------------------------------ writes
@@ -147,15 +173,15 @@ Result<std::string> Client::start(const std::string& name, Payload input, std::s
   const HistoryEvent started =
       events::execution_started(at, name, instance_id, std::move(input), random_guid());
   std::optional<store::LoadedInstance> written;
-  const std::string_view starter = options_.hand_off ? std::string_view(options_.hand_off->node) : std::string_view();
-  Status s = exchange(false, {store_.start_command(started, at, starter)}, [&](const Replies& r) {
+  const std::string_view starter = state_->options.hand_off ? std::string_view(state_->options.hand_off->node) : std::string_view();
+  Status s = state_->exchange(false, {state_->store.start_command(started, at, starter)}, [&](const State::Replies& r) {
     auto loaded = store::Store::parse_start(started, at, r[0]);
     if (!loaded) return loaded.status();
     written = std::move(*loaded);
     return Status::ok();
   });
   if (!s) return s;
-  if (options_.hand_off) options_.hand_off->deliver(std::move(*written));
+  if (state_->options.hand_off) state_->options.hand_off->deliver(std::move(*written));
   return instance_id;
 }
 
@@ -181,19 +207,19 @@ Status Client::resume(const std::string& instance_id, Payload reason) {
 }
 
 Status Client::purge(const std::string& instance_id) {
-  return write([&](store::Store& s) { return s.purge(instance_id); });
+  return state_->write([&](store::Store& s) { return s.purge(instance_id); });
 }
 
 Result<size_t> Client::purge(const InstanceFilter& filter) {
-  return write([&](store::Store& s) { return s.purge(filter); });
+  return state_->write([&](store::Store& s) { return s.purge(filter); });
 }
 
 // ------------------------------------------------------------------ reads
 
 Result<InstanceState> Client::get(const std::string& instance_id, bool with_history) {
-  std::vector<std::vector<std::string>> commands = {store_.get_command(instance_id)};
-  if (with_history) commands.push_back(store_.history_command(instance_id));  // the same round trip
-  return exchange(true, std::move(commands), [&](const Replies& r) -> Result<InstanceState> {
+  std::vector<std::vector<std::string>> commands = {state_->store.get_command(instance_id)};
+  if (with_history) commands.push_back(state_->store.history_command(instance_id));  // the same round trip
+  return state_->exchange(true, std::move(commands), [&](const State::Replies& r) -> Result<InstanceState> {
     auto row = store::Store::parse_get(instance_id, r[0]);
     if (!row) return row.status();
     if (!*row) return not_found(instance_id);
@@ -211,7 +237,7 @@ Client::Watch::Watch(Client& client, std::string id, std::shared_ptr<Subscriptio
     : client_(client), id_(std::move(id)), subscription_(std::move(subscription)) {}
 
 Client::Watch::~Watch() {
-  client_.completions_->unsubscribe(id_, subscription_);
+  client_.state_->completions->unsubscribe(id_, subscription_);
 }
 
 Result<InstanceRow> Client::Watch::look() {
@@ -230,7 +256,7 @@ bool Client::Watch::wait_until(std::chrono::steady_clock::time_point deadline) {
 }
 
 Result<std::unique_ptr<Client::Watch>> Client::watch(const std::string& instance_id, std::function<void()> notify) {
-  auto subscription = completions_->subscribe(instance_id, std::move(notify));
+  auto subscription = state_->completions->subscribe(instance_id, std::move(notify));
   if (!subscription) return subscription.status();
   return std::unique_ptr<Watch>(new Watch(*this, instance_id, std::move(*subscription)));
 }
@@ -258,11 +284,11 @@ Result<InstanceRow> Client::wait(const std::string& instance_id, std::chrono::mi
 
 Result<InstancePage> Client::list(const InstanceFilter& filter, size_t page_size,
                                   const std::string& continuation) {
-  return read([&](store::Store& s) { return s.list(filter, page_size, continuation); });
+  return state_->read([&](store::Store& s) { return s.list(filter, page_size, continuation); });
 }
 
 Result<std::vector<store::DeadLetter>> Client::dead_letters(size_t per_partition) {
-  return read([&](store::Store& s) -> Result<std::vector<store::DeadLetter>> {
+  return state_->read([&](store::Store& s) -> Result<std::vector<store::DeadLetter>> {
     std::vector<store::DeadLetter> all;
     for (uint32_t p = 0; p < s.partitions(); ++p) {
       auto some = s.dead_letters(p, per_partition);
@@ -274,17 +300,17 @@ Result<std::vector<store::DeadLetter>> Client::dead_letters(size_t per_partition
 }
 
 Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> Client::active_by_status() {
-  return read([](store::Store& s) { return s.active_by_status(); });
+  return state_->read([](store::Store& s) { return s.active_by_status(); });
 }
 
 Status Client::ping() {
-  return exchange(
-      false, {{"PING"}}, [](const Replies& r) { return r[0] ? Status::ok() : r[0].status(); },
+  return state_->exchange(
+      false, {{"PING"}}, [](const State::Replies& r) { return r[0] ? Status::ok() : r[0].status(); },
       std::chrono::milliseconds(0));
 }
 
 Result<std::vector<store::NodeInfo>> Client::nodes() {
-  return read([this](store::Store& s) { return s.nodes(options_.node_timeout); });
+  return state_->read([this](store::Store& s) { return s.nodes(state_->options.node_timeout); });
 }
 
 // ------------------------------------------------------------------ entities
@@ -325,8 +351,8 @@ Status Client::signal_entities(std::span<EntitySignal> signals) {
     messages.push_back({s.entity.instance_id(), entities::to_event(m), {}});
   }
   if (messages.empty()) return Status::ok();
-  return exchange(false, store_.messages_commands(messages),
-                  [](const Replies& r) { return store::Store::parse_messages(r); });
+  return state_->exchange(false, state_->store.messages_commands(messages),
+                  [](const State::Replies& r) { return store::Store::parse_messages(r); });
 }
 
 Result<std::string> Client::signal_entity(const EntityId& entity, std::string operation, Payload input,
@@ -342,7 +368,7 @@ Result<std::string> Client::delete_entity(const EntityId& entity, std::string re
 
 Result<EntityState> Client::get_entity(const EntityId& entity) {
   if (Status v = entity.validate(); !v) return v;
-  auto record = read([&](store::Store& store) { return store.get_entity(entity.instance_id()); });
+  auto record = state_->read([&](store::Store& store) { return store.get_entity(entity.instance_id()); });
   if (!record) return record.status();
   if (!*record) return Status::not_found("no entity " + entity.name() + "@" + entity.key());
   return state_of(entity, **record);
@@ -354,7 +380,7 @@ Result<EntityStatePage> Client::list_entities(const std::string& prefix, size_t 
   const auto at = prefix.find('@');
   const std::string id_prefix =
       "@" + (at == std::string::npos ? ascii_lower(prefix) : ascii_lower(prefix.substr(0, at)) + prefix.substr(at));
-  auto page = read([&](store::Store& store) {
+  auto page = state_->read([&](store::Store& store) {
     return store.list_entities(id_prefix, page_size, continuation, include_empty);
   });
   if (!page) return page.status();
@@ -369,7 +395,7 @@ Result<EntityStatePage> Client::list_entities(const std::string& prefix, size_t 
 }
 
 Result<store::EntityCleanup> Client::clean_entity_storage() {
-  return write([](store::Store& store) { return store.clean_entities(); });
+  return state_->write([](store::Store& store) { return store.clean_entities(); });
 }
 
 }  // namespace durable::client

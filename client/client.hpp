@@ -38,11 +38,8 @@
 #include "base/status.hpp"
 #include "orchestration/entity_id.hpp"
 #include "orchestration/history.hpp"
-#include "store/store.hpp"
+#include "store/types.hpp"
 
-namespace durable::store {
-class AsyncStore;
-}
 
 namespace durable::client {
 
@@ -239,38 +236,15 @@ class Client {
   Result<std::vector<store::NodeInfo>> nodes();
 
  private:
-  using Replies = std::vector<Result<store::ReplyPtr>>;
-  Client(ClientOptions options, store::Store store, std::unique_ptr<store::AsyncStore> shared);
-  // Runs `fn(store_)` under the lock, reconnecting first if the connection
-  // broke. Never repeats `fn`: for writes.
-  template <class Fn>
-  auto write(Fn fn) -> decltype(fn(std::declval<store::Store&>()));
-  // As write(), and runs `fn` once more after a reconnect if it failed with
-  // unavailable: for reads, which are safe to repeat.
-  template <class Fn>
-  auto read(Fn fn) -> decltype(fn(std::declval<store::Store&>()));
-  // Sends `commands` on the shared connection (waiting for it first if it
-  // is down) and returns `parse(replies)`; when `repeatable`, sends them
-  // once more if that failed with unavailable.
-  // A lost connection is waited for up to `reconnect_wait` (default: the timeout).
-  template <class Parse>
-  auto exchange(bool repeatable, std::vector<std::vector<std::string>> commands, Parse parse,
-                std::optional<std::chrono::milliseconds> reconnect_wait = std::nullopt)
-      -> decltype(parse(std::declval<const Replies&>()));
+  // The connections and what they share (client.cpp): kept out of this
+  // header, which shows no Redis client.
+  struct State;
+  explicit Client(std::unique_ptr<State> state);
   Result<std::optional<InstanceRow>> get_row(const std::string& instance_id);
   Status check_payload(const Payload& payload, const char* what) const;
   Status send(const std::string& instance_id, HistoryEvent message);
 
-  // Constant after construction.
-  const ClientOptions options_;
-  // Guards store_, the connection of the calls that do not share one. Its
-  // const members (the commands) are used without the lock: they only read
-  // the key layout, which never changes.
-  std::mutex mutex_;
-  store::Store store_;
-  std::unique_ptr<store::AsyncStore> shared_;
-  std::unique_ptr<Completions> completions_;
-  std::function<void()> unlisten_;  // from options_.hand_off->listen
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace durable::client

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/log.hpp"
+#include "store/store.hpp"
 
 namespace durable::client {
 namespace {

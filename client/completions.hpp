@@ -25,7 +25,7 @@
 #include <unordered_map>
 
 #include "base/status.hpp"
-#include "store/store.hpp"
+#include "store/types.hpp"
 
 namespace durable::client {
 

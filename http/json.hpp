@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "orchestration/history.hpp"
-#include "store/store.hpp"
+#include "store/types.hpp"
 
 namespace durable::http {
 

@@ -29,25 +29,10 @@
 
 #include "base/status.hpp"
 #include "store/hiredis.hpp"
+#include "store/redis_address.hpp"
 
 namespace durable::store {
 
-/// Where a Redis server is, parsed from "redis://[:password@]host[:port]".
-struct RedisAddress {
-  std::string host = "127.0.0.1";
-  uint16_t port = 6379;
-  /// Empty: no AUTH is sent.
-  std::string password;
-
-  /// Parses "redis://[:password@]host[:port]" (port defaults to 6379; an
-  /// optional trailing "/" is accepted). No I/O. Errors: invalid_argument
-  /// naming what is wrong (scheme, empty host, bad or out-of-range port,
-  /// user name before ':' which Redis 6 ACL users would need, trailing path).
-  static Result<RedisAddress> parse(std::string_view url);
-
-  /// "host:port", for messages (never contains the password).
-  std::string to_string() const;
-};
 
 /// Maps the text of a REDIS_REPLY_ERROR to a Status that keeps the text as
 /// its message. By prefix:

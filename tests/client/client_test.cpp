@@ -2,6 +2,7 @@
 // instances stay Pending: these tests cover validation, the store's guards
 // as the client reports them, queries, reconnecting and thread safety.
 #include "client/client.hpp"
+#include "store/store.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

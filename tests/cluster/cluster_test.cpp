@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "client/client.hpp"
+#include "store/store.hpp"
 #include "orchestration/payload.hpp"
 #include "tests/support/node_process.hpp"
 #include "tests/support/redis_server.hpp"

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "client/client.hpp"
+#include "store/store.hpp"
 #include "orchestration/payload.hpp"
 #include "samples/entities.hpp"
 #include "tests/support/node_process.hpp"
