@@ -71,12 +71,7 @@ void Instance::quarantine() {
   r.output.clear();
   r.updated = now;
   r.inbox_position = inbox_position;
-  HistoryEvent completed;
-  completed.type = EventType::execution_completed;
-  completed.timestamp = now;
-  completed.status = OrchestrationStatus::failed;
-  completed.failure = r.failure;
-  entry.push_back(std::move(completed));
+  entry.push_back(events::execution_completed(now, OrchestrationStatus::failed, {}, r.failure));
   entry.push_back(events::orchestrator_completed(now));
   history.insert(history.end(), entry.begin(), entry.end());
   w.history_entry = orchestration::encode_events(entry);
@@ -163,11 +158,7 @@ void Instance::enforce_action_limit(EpisodeResult& result, TimePoint now) {
                              " (--max-history-events); use continue_as_new to keep eternal orchestrations short",
                          {}};
   log->error("[{}] {}", id, failure.message);
-  HistoryEvent completed;
-  completed.type = EventType::execution_completed;
-  completed.timestamp = now;
-  completed.status = OrchestrationStatus::failed;
-  completed.failure = failure;
+  HistoryEvent completed = events::execution_completed(now, OrchestrationStatus::failed, {}, failure);
   // Before the closing OrchestratorCompleted, where the engine puts it.
   auto at = result.new_history.end();
   if (!result.new_history.empty() && result.new_history.back().type == EventType::orchestrator_completed) --at;

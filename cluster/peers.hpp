@@ -4,11 +4,15 @@
 //
 // The lease loop hands it the member list every round (Membership). It
 // connects to each live member it has no link to, asynchronously and with a
-// finite timeout (a frozen peer never blocks anything), monitors the link,
+// finite timeout, monitors the link,
 // reports the connected peers to the node actor (PeerUp), and gives the
 // router the owner of each partition (from the leases, as the member list
 // carries them). A link that goes down is dropped until the next round
 // connects again: a down message never moves a partition.
+//
+// CAF 0.17's middleman connects with a blocking ::connect(): an address that
+// drops packets holds the middleman (not this actor, not the node) until the
+// kernel gives up, so a failed connect backs off, doubling up to a minute.
 
 #include <caf/all.hpp>
 

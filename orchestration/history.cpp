@@ -66,6 +66,15 @@ HistoryEvent make(EventType type, TimePoint at) {
 HistoryEvent orchestrator_started(TimePoint at) { return make(EventType::orchestrator_started, at); }
 HistoryEvent orchestrator_completed(TimePoint at) { return make(EventType::orchestrator_completed, at); }
 
+HistoryEvent execution_completed(TimePoint at, OrchestrationStatus status, Payload result,
+                                 std::optional<FailureDetails> failure) {
+  auto e = make(EventType::execution_completed, at);
+  e.status = status;
+  e.result = std::move(result);
+  e.failure = std::move(failure);
+  return e;
+}
+
 HistoryEvent execution_started(TimePoint at, std::string name, std::string instance_id,
                                Payload input, std::string execution_id,
                                std::optional<ParentInstance> parent) {

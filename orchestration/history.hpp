@@ -134,6 +134,10 @@ struct HistoryEvent {
 namespace events {
 HistoryEvent orchestrator_started(TimePoint at);
 HistoryEvent orchestrator_completed(TimePoint at);
+/// The end of an execution: `status` Completed (with `result`), Failed (with
+/// `failure`) or Terminated.
+HistoryEvent execution_completed(TimePoint at, OrchestrationStatus status, Payload result,
+                                 std::optional<FailureDetails> failure = std::nullopt);
 HistoryEvent execution_started(TimePoint at, std::string name, std::string instance_id,
                                Payload input, std::string execution_id = {},
                                std::optional<ParentInstance> parent = {});

@@ -465,17 +465,13 @@ void OrchestrationExecution::raise_event(const HistoryEvent& event) {
 }
 
 HistoryEvent OrchestrationExecution::completion_event(TimePoint now) const {
+  if (status_ != OrchestrationStatus::continued_as_new) {
+    return events::execution_completed(now, status_, output_, failure_);
+  }
   HistoryEvent e;
   e.timestamp = now;
-  if (status_ == OrchestrationStatus::continued_as_new) {
-    e.type = EventType::continue_as_new;
-    e.result = ctx_->continue_as_new_input_.value_or(Payload{});
-  } else {
-    e.type = EventType::execution_completed;
-    e.status = status_;
-    e.result = output_;
-    e.failure = failure_;
-  }
+  e.type = EventType::continue_as_new;
+  e.result = ctx_->continue_as_new_input_.value_or(Payload{});
   return e;
 }
 

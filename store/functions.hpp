@@ -1,9 +1,16 @@
 #pragma once
 // The server-side functions (Redis 7 FUNCTION LOAD / FCALL) that make every
-// multi-key write atomic: the fenced episode commit, client writes to
-// inboxes, partition leases and the hub's meta record. The Lua source lives
-// in functions.cpp; docs/architecture.md ("The commit function") explains
-// the guards.
+// multi-key write atomic:
+//   durable_commit, durable_commit_many   a write of episodes, entity batches
+//                                         and client starts and messages under
+//                                         its guard (store/commit.hpp), one or
+//                                         several to a call
+//   durable_lease_acquire|renew|release   partition leases and their epochs
+//   durable_hub_meta                      the hub's partition count, checked
+//   durable_heartbeat                     membership (store/membership.cpp)
+// The Lua source lives in functions.cpp; docs/architecture.md explains the
+// guards. Entity signals from clients are a MULTI/EXEC instead (several
+// keys, no guard to check).
 
 #include <string_view>
 
