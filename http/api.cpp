@@ -304,7 +304,7 @@ void Api::start(Request& req, Respond& respond) const {
   if (!timeout) return respond(error(400, timeout.status().message()));
   auto started = client_.start(name, payload_from_json(*input), id);
   if (!started) return respond(error(http_status(started.status()), started.status().message()));
-  if (!hands_off_starts_) woke(*started);  // else the client gave the start to the node
+  if (!hands_off_starts_) wake_owner(*started);  // else the client gave the start to the node
   // The links, for when the instance has not finished in time.
   auto accepted = [links = check_status(base_url_, *started, options_.key)] {
     Response res;
@@ -366,7 +366,7 @@ void Api::instance_routes() {
     if (!input) return fail(res, input.status());
     const Status sent = client_.raise_event(req.matches[0], req.matches[1], payload_from_json(*input));
     if (!sent) return fail(res, sent.code() == Errc::failed_precondition ? 410 : http_status(sent), sent.message());
-    woke(req.matches[0]);
+    wake_owner(req.matches[0]);
     res.status = 202;
   });
 
@@ -383,7 +383,7 @@ void Api::instance_routes() {
                         : what == "suspend" ? client_.suspend(id, payload)
                                             : client_.resume(id, payload);
     if (!done) return fail(res, done.code() == Errc::failed_precondition ? 410 : http_status(done), done.message());
-    woke(id);
+    wake_owner(id);
     res.status = 202;
   });
 
@@ -442,7 +442,7 @@ void Api::entity_routes() {
     if (!at) return fail(res, at.status());
     auto sent = client_.signal_entity(*entity, op, payload_from_json(*input), req.param("requestId"), *at);
     if (!sent) return fail(res, sent.status());
-    if (!*at) woke(entity->instance_id());  // a signal for later waits for its timer
+    if (!*at) wake_owner(entity->instance_id());  // a signal for later waits for its timer
     reply(res, 202, {{"requestId", *sent}});
   });
 
@@ -476,7 +476,7 @@ void Api::entity_routes() {
     if (!entity) return fail(res, entity.status());
     auto sent = client_.delete_entity(*entity, req.param("requestId"));
     if (!sent) return fail(res, sent.status());
-    woke(entity->instance_id());
+    wake_owner(entity->instance_id());
     reply(res, 202, {{"requestId", *sent}});
   });
 

@@ -69,7 +69,7 @@ class Api {
   void entity_routes();
   void node_routes();
   void start(Request& req, Respond& respond) const;
-  void woke(const std::string& id) const {
+  void wake_owner(const std::string& id) const {
     if (options_.wake) options_.wake(id);
   }
 

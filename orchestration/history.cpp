@@ -61,6 +61,21 @@ HistoryEvent make(EventType type, TimePoint at) {
   e.timestamp = at;
   return e;
 }
+
+// The answer to a scheduled task or sub-orchestration: its result or its failure.
+HistoryEvent answer(EventType type, TimePoint at, int32_t scheduled_id, Payload result) {
+  auto e = make(type, at);
+  e.task_scheduled_id = scheduled_id;
+  e.result = std::move(result);
+  return e;
+}
+
+HistoryEvent failed(EventType type, TimePoint at, int32_t scheduled_id, FailureDetails failure) {
+  auto e = make(type, at);
+  e.task_scheduled_id = scheduled_id;
+  e.failure = std::move(failure);
+  return e;
+}
 }  // namespace
 
 HistoryEvent orchestrator_started(TimePoint at) { return make(EventType::orchestrator_started, at); }
@@ -88,17 +103,11 @@ HistoryEvent execution_started(TimePoint at, std::string name, std::string insta
 }
 
 HistoryEvent task_completed(TimePoint at, int32_t scheduled_id, Payload result) {
-  auto e = make(EventType::task_completed, at);
-  e.task_scheduled_id = scheduled_id;
-  e.result = std::move(result);
-  return e;
+  return answer(EventType::task_completed, at, scheduled_id, std::move(result));
 }
 
 HistoryEvent task_failed(TimePoint at, int32_t scheduled_id, FailureDetails failure) {
-  auto e = make(EventType::task_failed, at);
-  e.task_scheduled_id = scheduled_id;
-  e.failure = std::move(failure);
-  return e;
+  return failed(EventType::task_failed, at, scheduled_id, std::move(failure));
 }
 
 HistoryEvent timer_fired(TimePoint at, int32_t timer_id, TimePoint fire_at) {
@@ -116,17 +125,11 @@ HistoryEvent event_raised(TimePoint at, std::string name, Payload input) {
 }
 
 HistoryEvent sub_orchestration_completed(TimePoint at, int32_t scheduled_id, Payload result) {
-  auto e = make(EventType::sub_orchestration_instance_completed, at);
-  e.task_scheduled_id = scheduled_id;
-  e.result = std::move(result);
-  return e;
+  return answer(EventType::sub_orchestration_instance_completed, at, scheduled_id, std::move(result));
 }
 
 HistoryEvent sub_orchestration_failed(TimePoint at, int32_t scheduled_id, FailureDetails failure) {
-  auto e = make(EventType::sub_orchestration_instance_failed, at);
-  e.task_scheduled_id = scheduled_id;
-  e.failure = std::move(failure);
-  return e;
+  return failed(EventType::sub_orchestration_instance_failed, at, scheduled_id, std::move(failure));
 }
 
 HistoryEvent execution_terminated(TimePoint at, Payload reason) {

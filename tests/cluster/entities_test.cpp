@@ -13,7 +13,7 @@
 #include "orchestration/payload.hpp"
 #include "samples/entities.hpp"
 #include "samples/samples.hpp"
-#include "tests/support/redis_server.hpp"
+#include "tests/cluster/node_fixture.hpp"
 
 namespace durable::cluster {
 namespace {
@@ -28,34 +28,9 @@ using orchestration::Task;
 using orchestration::to_payload;
 using Items = std::map<std::string, int64_t>;
 
-class EntitiesTest : public durable::testing::RedisTest {
+class EntitiesTest : public NodeFixture {
  protected:
-  void SetUp() override {
-    RedisTest::SetUp();
-    samples::register_samples(registry_);
-    samples::register_entity_samples(entities_);
-    options_.store.address = *store::RedisAddress::parse(server().url());
-    options_.store.hub = "e";
-    options_.store.partitions = 4;
-    options_.workers = 2;
-    options_.store_connections = 1;
-  }
-  void TearDown() override {
-    if (node_) node_->stop();
-    RedisTest::TearDown();
-  }
-  void start_node() {
-    auto node = Node::start(registry_, entities_, options_);
-    ASSERT_TRUE(node) << node.status().to_string();
-    node_ = std::move(*node);
-    client::ClientOptions o;
-    o.address = options_.store.address;
-    o.hub = options_.store.hub;
-    o.partitions = options_.store.partitions;
-    auto c = client::Client::connect(o);
-    ASSERT_TRUE(c) << c.status().to_string();
-    client_ = std::move(*c);
-  }
+  EntitiesTest() : NodeFixture("e") {}
 
   // The entity's state once `done` holds for it, or the last state seen.
   template <class T, class Pred>
@@ -81,17 +56,6 @@ class EntitiesTest : public durable::testing::RedisTest {
     EXPECT_TRUE(id) << id.status().to_string();
     return id ? *id : std::string();
   }
-  store::InstanceRow wait(const std::string& id, std::chrono::milliseconds timeout = 30s) {
-    auto row = client_->wait(id, timeout);
-    EXPECT_TRUE(row) << row.status().to_string();
-    return row ? *row : store::InstanceRow{};
-  }
-
-  orchestration::Registry registry_;
-  entities::EntityRegistry entities_;
-  NodeOptions options_;
-  std::unique_ptr<Node> node_;
-  std::unique_ptr<client::Client> client_;
 };
 
 TEST_F(EntitiesTest, SignalsFromClients_EveryCounterExact_RetriesWithTheSameIdApplyOnce) {

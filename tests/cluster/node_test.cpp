@@ -10,7 +10,7 @@
 #include "orchestration/payload.hpp"
 #include "samples/entities.hpp"
 #include "samples/samples.hpp"
-#include "tests/support/redis_server.hpp"
+#include "tests/cluster/node_fixture.hpp"
 
 namespace durable::cluster {
 namespace {
@@ -26,57 +26,21 @@ using orchestration::to_payload;
 using orchestration::events::event_raised;
 using orchestration::events::execution_started;
 
-class NodeTest : public durable::testing::RedisTest {
+class NodeTest : public NodeFixture {
  protected:
-  void SetUp() override {
-    RedisTest::SetUp();
-    samples::register_samples(registry_);
-    samples::register_entity_samples(entities_);
-    options_.store.address = *store::RedisAddress::parse(server().url());
-    options_.store.hub = "t";
-    options_.store.partitions = 4;
-    options_.workers = 2;
-    options_.store_connections = 1;
-  }
-  void TearDown() override {
-    if (node_) node_->stop();
-    RedisTest::TearDown();
-  }
-  void start_node() {
-    auto node = Node::start(registry_, entities_, options_);
-    ASSERT_TRUE(node) << node.status().to_string();
-    node_ = std::move(*node);
-    auto store = store::Store::connect(options_.store);
-    ASSERT_TRUE(store) << store.status().to_string();
-    client_.emplace(std::move(*store));
-    auto waiter = client::Client::connect({options_.store.address, options_.store.hub, options_.store.partitions});
-    ASSERT_TRUE(waiter) << waiter.status().to_string();
-    waiter_ = std::move(*waiter);
-  }
+  NodeTest() : NodeFixture("t") {}
+
   void start(const std::string& name, const std::string& id, orchestration::Payload input) {
     const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-    ASSERT_TRUE(client_->start(execution_started(now, name, id, std::move(input), "x-" + id), now));
+    ASSERT_TRUE(store_->start(execution_started(now, name, id, std::move(input), "x-" + id), now));
   }
-  store::InstanceRow wait(const std::string& id, std::chrono::milliseconds timeout = 20s) {
-    auto row = waiter_->wait(id, timeout);
-    EXPECT_TRUE(row) << row.status().to_string();
-    return row ? *row : store::InstanceRow{};
-  }
-
   // How many events of `type` the instance's history holds.
   size_t count(const std::string& id, EventType type) {
-    auto history = client_->history(id);
+    auto history = store_->history(id);
     EXPECT_TRUE(history) << history.status().to_string();
     if (!history) return 0;
     return std::count_if(history->begin(), history->end(), [&](const auto& e) { return e.type == type; });
   }
-
-  orchestration::Registry registry_;
-  entities::EntityRegistry entities_;
-  NodeOptions options_;
-  std::unique_ptr<Node> node_;
-  std::optional<store::Store> client_;
-  std::unique_ptr<client::Client> waiter_;  // for wait()
 };
 
 TEST_F(NodeTest, HelloSequenceCompletesWithADurableFunctionsHistory) {
@@ -86,7 +50,7 @@ TEST_F(NodeTest, HelloSequenceCompletesWithADurableFunctionsHistory) {
   ASSERT_EQ(row.status, OrchestrationStatus::completed) << (row.failure ? row.failure->message : "");
   EXPECT_EQ(from_payload<std::vector<std::string>>(row.output),
             (std::vector<std::string>{"Hello Tokyo!", "Hello London!"}));
-  auto history = client_->history("hello");
+  auto history = store_->history("hello");
   ASSERT_TRUE(history);
   std::vector<EventType> types;
   for (const auto& e : *history) {
@@ -147,7 +111,7 @@ TEST_F(NodeTest, AFinishedInstanceCanBeStartedAgain) {
   start("FanOutFanIn", "again", to_payload(int64_t{3}));
   EXPECT_EQ(from_payload<int64_t>(wait("again").output), 6);
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  ASSERT_TRUE(client_->start(execution_started(now, "FanOutFanIn", "again", to_payload(int64_t{5}), "second"), now));
+  ASSERT_TRUE(store_->start(execution_started(now, "FanOutFanIn", "again", to_payload(int64_t{5}), "second"), now));
   auto row = wait("again");
   EXPECT_EQ(row.execution_id, "second");
   EXPECT_EQ(from_payload<int64_t>(row.output), 20);
@@ -193,7 +157,7 @@ TEST_F(NodeTest, StartsFromThisProcessBeginWithoutALoad) {
   ASSERT_TRUE((*client)->start("HelloSequence", to_payload(std::vector<std::string>{"Kyiv", "Bern"}), "w"));
   auto waited = (*client)->wait("w", 20s);
   ASSERT_TRUE(waited) << waited.status().to_string();
-  auto stored = client_->get("w");
+  auto stored = store_->get("w");
   ASSERT_TRUE(stored && *stored);
   EXPECT_EQ(waited->status, OrchestrationStatus::completed);
   EXPECT_EQ(waited->output, (*stored)->output);
@@ -223,7 +187,7 @@ TEST_F(NodeTest, AStartWhoseHandOffNeverComesIsWokenAnyway) {
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   const orchestration::HistoryEvent starts[] = {
       execution_started(now, "HelloSequence", "lost", to_payload(std::vector<std::string>{"Lima"}), "x-lost")};
-  auto written = client_->start_many(starts, now, node_->start_hand_off().node);
+  auto written = store_->start_many(starts, now, node_->start_hand_off().node);
   ASSERT_EQ(written.size(), 1u);
   ASSERT_TRUE(written[0]) << written[0].status().to_string();
   auto row = wait("lost");
@@ -241,7 +205,7 @@ TEST_F(NodeTest, AnInstanceStartedAgainAsSoonAsItFinishesRunsEachTime) {
   for (int i = 0; i < 20; ++i) {
     const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     const std::string city = "c" + std::to_string(i);
-    ASSERT_TRUE(client_->start(execution_started(now, "HelloSequence", "again", to_payload(std::vector<std::string>{city}),
+    ASSERT_TRUE(store_->start(execution_started(now, "HelloSequence", "again", to_payload(std::vector<std::string>{city}),
                                                  "x" + std::to_string(i)),
                                now));
     auto row = wait("again", 10s);
@@ -269,7 +233,7 @@ TEST_F(NodeTest, ApprovalWaitsForTheRaisedEvent) {
   start("Approval", "approval", to_payload(request));
   std::this_thread::sleep_for(100ms);
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  ASSERT_TRUE(client_->send("approval", event_raised(now, "Approval", to_payload(true))));
+  ASSERT_TRUE(store_->send("approval", event_raised(now, "Approval", to_payload(true))));
   auto row = wait("approval");
   ASSERT_EQ(row.status, OrchestrationStatus::completed);
   EXPECT_EQ(from_payload<std::string>(row.output), "approved");
@@ -293,7 +257,7 @@ TEST_F(NodeTest, MonitorContinuesAsNewUntilTheJobIsDone) {
   start("Monitor", "monitor", to_payload(input));
   auto row = wait("monitor");
   ASSERT_EQ(row.status, OrchestrationStatus::completed) << (row.failure ? row.failure->message : "");
-  auto history = client_->history("monitor");
+  auto history = store_->history("monitor");
   ASSERT_TRUE(history);
   // Only the last execution's history is kept.
   EXPECT_LT(history->size(), 20u);
@@ -335,7 +299,7 @@ TEST_F(NodeTest, WorkWrittenBeforeTheNodeStartsIsRecovered) {
     return o;
   }());
   ASSERT_TRUE(store);
-  client_.emplace(std::move(*store));
+  store_.emplace(std::move(*store));
   for (int i = 0; i < 10; ++i) start("FanOutFanIn", "early-" + std::to_string(i), to_payload(int64_t{10}));
   start_node();
   for (int i = 0; i < 10; ++i) EXPECT_EQ(from_payload<int64_t>(wait("early-" + std::to_string(i)).output), 90);
@@ -375,7 +339,7 @@ TEST_F(NodeTest, RunawayOrchestrationFailsAtTheActionLimit) {
   ASSERT_EQ(row.status, OrchestrationStatus::failed);
   EXPECT_EQ(row.failure->error_type, "ActionLimitExceeded");
   EXPECT_NE(row.failure->message.find("limit of 50 (--max-history-events)"), std::string::npos) << row.failure->message;
-  auto history = client_->history("loop");
+  auto history = store_->history("loop");
   EXPECT_EQ(history->back().type, EventType::orchestrator_completed);
 }
 
@@ -426,7 +390,7 @@ TEST_F(NodeTest, NondeterministicCodeAfterARestartFailsTheInstance) {
   ASSERT_TRUE(node);
   node_ = std::move(*node);
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  ASSERT_TRUE(client_->send("nd", event_raised(now, "Go", to_payload(std::string("go")))));
+  ASSERT_TRUE(store_->send("nd", event_raised(now, "Go", to_payload(std::string("go")))));
   auto row = wait("nd");
   ASSERT_EQ(row.status, OrchestrationStatus::failed);
   EXPECT_EQ(row.failure->error_type, "NondeterminismError");
@@ -437,14 +401,14 @@ TEST_F(NodeTest, UndecodableInboxEntryGoesToTheDeadLetterStream) {
   start_node();
   start("Approval", "poisoned", to_payload(samples::ApprovalRequest{"p", 600}));
   std::this_thread::sleep_for(200ms);
-  const uint32_t p = client_->partition_of("poisoned");
-  const store::Keys& keys = client_->keys();
+  const uint32_t p = store_->partition_of("poisoned");
+  const store::Keys& keys = store_->keys();
   ASSERT_TRUE(reply("XADD", keys.inbox(p, "poisoned"), "*", "e", "\xc1garbage", "x", ""));
   ASSERT_TRUE(reply("XADD", keys.wake(p), "*", "i", "poisoned"));
   std::vector<store::DeadLetter> dead;
   for (int i = 0; i < 100 && dead.empty(); ++i) {
     std::this_thread::sleep_for(20ms);
-    dead = *client_->dead_letters(p, 10);
+    dead = *store_->dead_letters(p, 10);
   }
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].instance_id, "poisoned");
@@ -460,7 +424,7 @@ TEST_F(NodeTest, UndecodableInboxEntryGoesToTheDeadLetterStream) {
   EXPECT_EQ(dead[0].bytes, "\xc1garbage");
   // The instance carries on.
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  ASSERT_TRUE(client_->send("poisoned", event_raised(now, "Approval", to_payload(false))));
+  ASSERT_TRUE(store_->send("poisoned", event_raised(now, "Approval", to_payload(false))));
   EXPECT_EQ(from_payload<std::string>(wait("poisoned").output), "rejected");
 }
 
@@ -477,14 +441,14 @@ TEST_F(NodeTest, EpisodeThatKeepsCrashingIsQuarantined) {
   EXPECT_EQ(row.failure->error_type, "PoisonMessage");
   EXPECT_NE(row.failure->message.find("crashed 3 times: factory exploded"), std::string::npos)
       << row.failure->message;
-  auto dead = client_->dead_letters(client_->partition_of("crashy"), 10);
+  auto dead = store_->dead_letters(store_->partition_of("crashy"), 10);
   ASSERT_TRUE(dead);
   ASSERT_EQ(dead->size(), 1u);
   auto events = orchestration::decode_events((*dead)[0].bytes);
   ASSERT_TRUE(events);
   EXPECT_EQ((*events)[0].type, EventType::execution_started);
   // The history tells the same story.
-  auto history = client_->history("crashy");
+  auto history = store_->history("crashy");
   ASSERT_TRUE(history);
   EXPECT_EQ((*history)[1].type, EventType::execution_started);
   EXPECT_EQ((*history)[2].type, EventType::execution_completed);
@@ -505,7 +469,7 @@ TEST_F(NodeTest, EvictedInstancesComeBackByReplay) {
   const auto loads = node_->counters().loads.load();
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(client_->send("a" + std::to_string(i), event_raised(now, "Approval", to_payload(true))));
+    ASSERT_TRUE(store_->send("a" + std::to_string(i), event_raised(now, "Approval", to_payload(true))));
   }
   for (int i = 0; i < 5; ++i) EXPECT_EQ(from_payload<std::string>(wait("a" + std::to_string(i)).output), "approved");
   EXPECT_GE(node_->counters().loads.load(), loads + 5);
@@ -536,7 +500,7 @@ TEST_F(NodeTest, PartitionsLostAndRegainedMidRunLoseNothing) {
   for (int round = 0; round < 3; ++round) {
     std::this_thread::sleep_for(30ms);
     for (uint32_t p = 0; p < options_.store.partitions; ++p) {
-      ASSERT_TRUE(client_->acquire_lease(p, options_.runtime.node_id, 10s));
+      ASSERT_TRUE(store_->acquire_lease(p, options_.runtime.node_id, 10s));
     }
   }
   for (int i = 0; i < 40; ++i) {
@@ -545,7 +509,7 @@ TEST_F(NodeTest, PartitionsLostAndRegainedMidRunLoseNothing) {
     EXPECT_EQ(count(id, EventType::task_completed), 500u) << id;
   }
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  ASSERT_TRUE(client_->send("waiting", event_raised(now, "Approval", to_payload(true))));
+  ASSERT_TRUE(store_->send("waiting", event_raised(now, "Approval", to_payload(true))));
   EXPECT_EQ(from_payload<std::string>(wait("waiting").output), "approved");
 }
 
@@ -556,7 +520,7 @@ TEST_F(NodeTest, RedisRestartMidRunLosesNothing) {
   for (int i = 0; i < 30; ++i) start("FanOutFanIn", "r" + std::to_string(i), to_payload(int64_t{1000}));
   std::this_thread::sleep_for(100ms);
   ASSERT_TRUE(server().restart());
-  ASSERT_TRUE(client_->reconnect());
+  ASSERT_TRUE(store_->reconnect());
   for (int i = 0; i < 30; ++i) EXPECT_EQ(from_payload<int64_t>(wait("r" + std::to_string(i), 60s).output), 999000);
 }
 
@@ -570,7 +534,7 @@ TEST_F(NodeTest, ConnectionsCutMidCommitApplyEachEpisodeOnce) {
     (void)reply("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
     std::this_thread::sleep_for(15ms);
   }
-  ASSERT_TRUE(client_->reconnect());
+  ASSERT_TRUE(store_->reconnect());
   for (int i = 0; i < 40; ++i) {
     const std::string id = "c" + std::to_string(i);
     EXPECT_EQ(from_payload<int64_t>(wait(id, 60s).output), 39800) << id;
