@@ -2,7 +2,12 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
 #include <future>
 #include <set>
@@ -18,6 +23,35 @@ namespace durable::cluster {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Whether something accepts TCP connections at "host:port" within `timeout`.
+// A process that was killed leaves its port refusing them at once.
+bool accepts_connections(const std::string& address, std::chrono::milliseconds timeout) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(address.substr(0, colon).c_str(), address.substr(colon + 1).c_str(), &hints, &found) != 0) {
+    return false;
+  }
+  bool accepted = false;
+  const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    if (::connect(fd, found->ai_addr, found->ai_addrlen) == 0) {
+      accepted = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int error = 0;
+      socklen_t length = sizeof error;
+      accepted = ::poll(&p, 1, static_cast<int>(timeout.count())) == 1 &&
+                 ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return accepted;
+}
 
 // The wake loop blocks this long per read, so it notices new partitions and
 // a stop request within that time.
@@ -116,7 +150,9 @@ Status Node::check_id_unused(store::Store& store) {
   if (!first) return first.status();
   if (!*first) return Status::ok();
   // A fresh heartbeat under this id: a predecessor killed a moment ago, or
-  // another process. Only the other process beats again within a renewal.
+  // another process. A killed one's peer port refuses connections: start at
+  // once. Otherwise only the other process beats again within a renewal.
+  if (!accepts_connections((*first)->cluster_address, 300ms)) return Status::ok();
   durable::logger("node")->info("a node '{}' wrote its heartbeat {} ms ago: waiting up to {} ms to see whether it "
                                 "still runs",
                                 id, (*first)->since_heartbeat.count(), (options_.lease_renewal * 3 / 2).count());
