@@ -155,7 +155,7 @@ struct Entity {
     auto due = entities::next_due(record.snapshot);
     if (!due || (armed_for && *armed_for <= *due && *armed_for > wall_now())) return;
     armed_for = due;
-    self->delayed_send(self, std::max<std::chrono::milliseconds>(*due - wall_now(), 0ms), tick_atom::value);
+    self->delayed_send(self, std::max<std::chrono::milliseconds>(*due - wall_now(), 0ms), signal_due_atom::value);
   }
 
   void maybe_run() {
@@ -247,14 +247,12 @@ struct Entity {
 
   void maybe_evict(bool idle_timeout) {
     if (evicting || phase != Phase::ready || reading) return;
-    const bool crowded =
-        rt->counters.live_instances.load() + rt->counters.live_entities.load() > rt->options.max_live_instances;
-    if (idle_timeout || crowded) {
+    if (idle_timeout || crowded(rt->counters, rt->options)) {
       evicting = true;
       self->send(owner, idle_atom::value, id);
     } else if (!idle_check_scheduled) {
       idle_check_scheduled = true;
-      self->delayed_send(self, rt->options.idle_eviction, idle_atom::value, batches_run);
+      self->delayed_send(self, rt->options.idle_eviction, idle_check_atom::value, batches_run);
     }
   }
 
@@ -291,14 +289,14 @@ caf::behavior entity_behavior(caf::stateful_actor<Entity>* self, Runtime* rt, st
       [self](EntityLoaded& msg) { self->state.on_loaded(msg); },
       [self](InboxReply& msg) { self->state.on_inbox(msg); },
       [self](Committed& msg) { self->state.on_committed(msg); },
-      [self](tick_atom) {
+      [self](signal_due_atom) {
         if (self->state.evicting) return self->state.rt->router.wake(self->state.id);
         self->state.armed_for.reset();
         if (!self->state.has_due()) self->state.arm_schedule();  // woke a little early
         self->state.maybe_run();
       },
       [self](retry_atom) { self->state.load(); },
-      [self](idle_atom, uint64_t batches_then) { self->state.on_idle_check(batches_then); },
+      [self](idle_check_atom, uint64_t batches_then) { self->state.on_idle_check(batches_then); },
       [self](evict_atom) { self->quit(); },
   };
 }

@@ -162,7 +162,7 @@ struct Instance {
   void on_committed(Committed& msg);
 
   // activities and timers (instance_actor.cpp)
-  void dispatch(const std::vector<HistoryEvent>& scheduled);
+  void run_activities(const std::vector<HistoryEvent>& scheduled);
   void arm(int32_t timer, TimePoint at);
 };
 

@@ -91,7 +91,7 @@ void Instance::recover_open_work() {
   std::vector<HistoryEvent> again;
   for (auto& [task, event] : scheduled) again.push_back(*event);
   if (!again.empty()) log->debug("[{}] re-dispatching {} activities", id, again.size());
-  dispatch(again);
+  run_activities(again);
   for (auto& [timer, at] : open_timers) arm(timer, at);
 }
 
@@ -193,19 +193,18 @@ void Instance::schedule_tick() {
   if (ticking || outstanding.empty()) return;
   ticking = true;
   self->delayed_send(self, std::max<std::chrono::milliseconds>(rt->options.activity_timeout / 4, 10ms),
-                     tick_atom::value);
+                     check_timeouts_atom::value);
 }
 
 void Instance::maybe_evict(bool idle_timeout) {
   if (evicting || phase != Phase::ready || reading || !outstanding.empty()) return;
   const bool finished = !row || is_terminal(row->status);
-  const bool crowded = rt->counters.live_instances.load() > rt->options.max_live_instances;
-  if (finished || idle_timeout || crowded) {
+  if (finished || idle_timeout || crowded(rt->counters, rt->options)) {
     evicting = true;
     self->send(owner, idle_atom::value, id);
   } else if (!idle_check_scheduled) {
     idle_check_scheduled = true;
-    self->delayed_send(self, rt->options.idle_eviction, idle_atom::value, episodes_run);
+    self->delayed_send(self, rt->options.idle_eviction, idle_check_atom::value, episodes_run);
   }
 }
 
@@ -218,7 +217,7 @@ void Instance::on_idle_check(uint64_t episodes_then) {
   }
 }
 
-void Instance::dispatch(const std::vector<HistoryEvent>& scheduled) {
+void Instance::run_activities(const std::vector<HistoryEvent>& scheduled) {
   if (scheduled.empty()) return;
   // Results come back to this actor: it lives while it has outstanding
   // activities (eviction waits for them), and if it is gone anyway (lease
@@ -231,7 +230,7 @@ void Instance::dispatch(const std::vector<HistoryEvent>& scheduled) {
     d.jobs.push_back({s.event_id, s.name, s.input});
   }
   rt->counters.activities += d.jobs.size();
-  actors::dispatch(*rt, std::move(d));
+  hand_over_activities(*rt, std::move(d));
   schedule_tick();
 }
 
@@ -279,9 +278,9 @@ caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt
         if (self->state.evicting) return self->state.forward_wake();
         self->state.on_timer(t);
       },
-      [self](tick_atom) { self->state.on_tick(); },
+      [self](check_timeouts_atom) { self->state.on_tick(); },
       [self](retry_atom) { self->state.load(); },
-      [self](idle_atom, uint64_t episodes_then) { self->state.on_idle_check(episodes_then); },
+      [self](idle_check_atom, uint64_t episodes_then) { self->state.on_idle_check(episodes_then); },
       [self](evict_atom) { self->quit(); },
   };
 }

@@ -400,7 +400,7 @@ void Instance::on_committed(Committed& msg) {
     outstanding.clear();
     open_timers.clear();
   }
-  dispatch(effects.activities);
+  run_activities(effects.activities);
   for (const store::TimerEntry& t : effects.timers) {
     open_timers[t.timer_id] = t.fire_at;
     arm(t.timer_id, t.fire_at);

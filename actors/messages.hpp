@@ -17,12 +17,18 @@ namespace durable::actors {
 
 /// An instance has new inbox entries (to the partition actor: with its id).
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
-/// Periodic work of a partition actor (timer poll) or an instance (activity timeouts).
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
+/// A partition actor's own reminder to look for due timers of unloaded instances.
+using poll_timers_atom = caf::atom_constant<caf::atom("polltimers")>;
+/// An instance's or the node actor's own reminder to fail activities past their timeout.
+using check_timeouts_atom = caf::atom_constant<caf::atom("timeouts")>;
+/// An entity's own reminder that a scheduled signal is due.
+using signal_due_atom = caf::atom_constant<caf::atom("signaldue")>;
 /// Stop: a partition actor stops its instances, then itself.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
-/// Instance -> partition: nothing to do, may be evicted. Partition -> instance: go.
+/// Instance or entity -> partition: nothing to do, may be evicted.
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
+/// An instance's or entity's own reminder to see whether it stayed idle.
+using idle_check_atom = caf::atom_constant<caf::atom("idlecheck")>;
 using evict_atom = caf::atom_constant<caf::atom("evict")>;
 
 /// An activity's outcome, from a worker to the orchestration that scheduled it.

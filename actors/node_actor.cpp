@@ -74,7 +74,7 @@ struct NodeState {
   // saves more than a round trip: the difference in queue length times how
   // long the activity takes here. (One not seen yet goes on any difference,
   // so that no-op activities stay home and slow ones spread.)
-  void dispatch(Dispatch& d) {
+  void place(Dispatch& d) {
     const int64_t workers = std::max<int64_t>(1, static_cast<int64_t>(rt->pool.workers()));
     int64_t local = static_cast<int64_t>(rt->pool.backlog()) - workers;
     std::vector<Dispatch::Job> here;
@@ -229,7 +229,7 @@ struct NodeState {
     if (ticking || in_flight.empty()) return;
     ticking = true;
     self->delayed_send(self, std::max<std::chrono::milliseconds>(rt->options.activity_timeout / 4, kMinTick),
-                       tick_atom::value);
+                       check_timeouts_atom::value);
   }
 
   static bool worth_sending(int64_t fewer_waiting, std::optional<std::chrono::microseconds> mean, int64_t workers) {
@@ -251,7 +251,7 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
   // Instances take the pool's fast path while no peer is counted.
   self->attach_functor([rt] { rt->counters.peers = 0; });
   return {
-      [self](Dispatch& d) { self->state.dispatch(d); },
+      [self](Dispatch& d) { self->state.place(d); },
       [self](RemoteWork& w) { self->state.run_for_peer(w); },
       [self](RemoteOutcome& o) { self->state.on_outcome(o); },
       [self](wake_atom, const std::vector<std::string>& ids) {
@@ -267,13 +267,13 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
           break;
         }
       },
-      [self](tick_atom) { self->state.on_tick(); },
+      [self](check_timeouts_atom) { self->state.on_tick(); },
   };
 }
 
 }  // namespace
 
-void dispatch(Runtime& rt, Dispatch d) {
+void hand_over_activities(Runtime& rt, Dispatch d) {
   // Without peers, or with enough idle workers here, there is nothing to
   // choose: straight to the pool, sparing the hop through the node actor.
   const auto idle = static_cast<int64_t>(rt.pool.workers()) - static_cast<int64_t>(rt.pool.backlog());

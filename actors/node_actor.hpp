@@ -2,7 +2,7 @@
 // The node actor: where a node's activities are dispatched, and its face to
 // the other nodes. One per node, published on the node's cluster port.
 //
-//  - Instances hand it Dispatch (through dispatch()). Each activity runs on
+//  - Instances hand it Dispatch (through hand_over_activities()). Each activity runs on
 //    this node's pool while the pool has an idle worker; beyond that it goes
 //    to whichever node has the shortest queue, a peer included (as
 //    RemoteWork). Every result comes back to the instance as an
@@ -42,7 +42,7 @@ caf::actor spawn_node_actor(caf::actor_system& system, Runtime& runtime);
 /// How an instance hands over the activities it scheduled: to the pool
 /// directly when there is no choice to make (no peers, or idle workers for
 /// all), otherwise to the node actor.
-void dispatch(Runtime& runtime, Dispatch d);
+void hand_over_activities(Runtime& runtime, Dispatch d);
 
 }  // namespace durable::actors
 

@@ -118,7 +118,7 @@ struct Partition {
       for (auto& t : *due) ids.push_back(std::move(t.instance_id));
       caf::anon_send(to, WakeIds{std::move(ids)});
     });
-    self->delayed_send(self, rt->options.timer_poll, tick_atom::value);
+    self->delayed_send(self, rt->options.timer_poll, poll_timers_atom::value);
   }
 
   void stop() {
@@ -155,7 +155,7 @@ caf::behavior partition_behavior(caf::stateful_actor<Partition>* self, Runtime* 
         if (it != self->state.instances.end() && it->second == sender) self->state.instances.erase(it);
         if (sender) self->send(sender, evict_atom::value);
       },
-      [self](tick_atom) {
+      [self](poll_timers_atom) {
         self->state.wake_overdue_starts();
         self->state.poll_timers();
       },

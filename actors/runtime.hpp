@@ -35,9 +35,9 @@ struct RuntimeOptions {
   size_t max_history_events = 100'000;
   /// An instance with nothing in flight leaves memory after this long idle.
   std::chrono::milliseconds idle_eviction{std::chrono::minutes(5)};
-  /// Past this many live instance (or entity) actors on the node, idle ones
-  /// leave memory after each episode (they come back by replay, or by
-  /// loading their snapshot).
+  /// Past this many live instance and entity actors on the node together,
+  /// idle ones leave memory after each episode or batch (they come back by
+  /// replay, or by loading their snapshot). See crowded().
   size_t max_live_instances = 100'000;
   /// How far ahead a partition looks for due timers of unloaded instances.
   std::chrono::milliseconds timer_poll{1000};
@@ -79,6 +79,12 @@ struct Counters {
     commit_latency_sum_us += us;
   }
 };
+
+/// The node's one eviction rule: memory is crowded when its live instance
+/// and entity actors together are more than options.max_live_instances.
+inline bool crowded(const Counters& counters, const RuntimeOptions& options) {
+  return counters.live_instances.load() + counters.live_entities.load() > options.max_live_instances;
+}
 
 struct Runtime {
   const orchestration::Registry& registry;
