@@ -382,8 +382,8 @@ TEST_F(EntitiesTest, ListByPrefixWithPaging_CleanUpRemovesEmptyAndReleasesOrphan
     return client_->get_entity(EntityId("Counter", "k2"))->locked_by.has_value();
   }));
   ASSERT_TRUE(client_->signal_entity(EntityId("Counter", "k2"), "add", to_payload(int64_t{100})));
-  std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(client_->get_entity(EntityId("Counter", "k2"))->queued, 1u);  // waits behind the lock
+  // It waits behind the lock.
+  EXPECT_TRUE(eventually([&] { return client_->get_entity(EntityId("Counter", "k2"))->queued == 1u; }));
 
   auto cleaned = client_->clean_entity_storage();
   ASSERT_TRUE(cleaned) << cleaned.status().to_string();

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "client/client.hpp"
 #include "cluster/node.hpp"
@@ -53,6 +54,16 @@ class NodeFixture : public durable::testing::RedisTest {
     auto c = client::Client::connect(o);
     ASSERT_TRUE(c) << c.status().to_string();
     client_ = std::move(*c);
+  }
+  // Whether `done()` holds within `timeout` (checked every 10 ms).
+  template <class Pred>
+  static bool eventually(Pred done, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
   }
   // The instance's row once it has finished (a failed expectation otherwise).
   store::InstanceRow wait(const std::string& id, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {

@@ -231,7 +231,8 @@ TEST_F(NodeTest, ApprovalWaitsForTheRaisedEvent) {
   start_node();
   samples::ApprovalRequest request{"new laptop", 600};
   start("Approval", "approval", to_payload(request));
-  std::this_thread::sleep_for(100ms);
+  // Waiting for it: RequestApproval ran.
+  ASSERT_TRUE(eventually([&] { return count("approval", EventType::task_completed) == 1; }));
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   ASSERT_TRUE(store_->send("approval", event_raised(now, "Approval", to_payload(true))));
   auto row = wait("approval");
@@ -376,7 +377,7 @@ TEST_F(NodeTest, NondeterministicCodeAfterARestartFailsTheInstance) {
   });
   start_node();
   start("Changing", "nd", {});
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return count("nd", EventType::task_completed) == 1; }));
   node_->stop();
   node_.reset();
   // The "new version" calls another activity first.
@@ -400,7 +401,7 @@ TEST_F(NodeTest, NondeterministicCodeAfterARestartFailsTheInstance) {
 TEST_F(NodeTest, UndecodableInboxEntryGoesToTheDeadLetterStream) {
   start_node();
   start("Approval", "poisoned", to_payload(samples::ApprovalRequest{"p", 600}));
-  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(eventually([&] { return count("poisoned", EventType::task_completed) == 1; }));
   const uint32_t p = store_->partition_of("poisoned");
   const store::Keys& keys = store_->keys();
   ASSERT_TRUE(reply("XADD", keys.inbox(p, "poisoned"), "*", "e", "\xc1garbage", "x", ""));
@@ -464,8 +465,8 @@ TEST_F(NodeTest, EvictedInstancesComeBackByReplay) {
   options_.runtime.idle_eviction = 50ms;
   start_node();
   for (int i = 0; i < 5; ++i) start("Approval", "a" + std::to_string(i), to_payload(samples::ApprovalRequest{"p", 600}));
-  std::this_thread::sleep_for(500ms);
-  EXPECT_LE(node_->counters().live_instances.load(), 1u);
+  EXPECT_TRUE(eventually([&] { return node_->counters().live_instances.load() <= 1u; }))
+      << node_->counters().live_instances.load() << " live";
   const auto loads = node_->counters().loads.load();
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   for (int i = 0; i < 5; ++i) {
@@ -480,8 +481,8 @@ TEST_F(NodeTest, EvictedInstanceWakesForItsTimer) {
   options_.runtime.timer_poll = 200ms;
   start_node();
   start("Approval", "sleeper", to_payload(samples::ApprovalRequest{"p", 2}));
-  std::this_thread::sleep_for(500ms);
-  EXPECT_EQ(node_->counters().live_instances.load(), 0u);
+  EXPECT_TRUE(eventually([&] { return node_->counters().live_instances.load() == 0u; }))
+      << node_->counters().live_instances.load() << " live";
   auto row = wait("sleeper");
   EXPECT_EQ(from_payload<std::string>(row.output), "escalated");
   EXPECT_EQ(count("sleeper", EventType::timer_fired), 1u);
