@@ -46,7 +46,13 @@ class AsyncStoreTest : public durable::testing::RedisTest {
   Result<LoadedInstance> load(const std::string& id) {
     std::promise<Result<LoadedInstance>> done;
     async_->load(id, [&](Result<LoadedInstance> r) { done.set_value(std::move(r)); });
-    auto f = done.get_future();
+    return within(done);
+  }
+  // The promised result, or an error if no callback came within 10 s: a
+  // test must fail, not hang, when a callback never comes.
+  template <class T>
+  static Result<T> within(std::promise<Result<T>>& promise) {
+    auto f = promise.get_future();
     if (f.wait_for(10s) != std::future_status::ready) return Status::internal("no callback within 10 s");
     return f.get();
   }
@@ -124,13 +130,13 @@ TEST_F(AsyncStoreTest, CommitIsFencedLikeTheSyncOne) {
   w.row.status = OrchestrationStatus::running;
   std::promise<Result<uint64_t>> first;
   async_->commit(w, [&](Result<uint64_t> r) { first.set_value(std::move(r)); });
-  auto version = first.get_future().get();
+  auto version = within(first);
   ASSERT_TRUE(version) << version.status().to_string();
   EXPECT_EQ(*version, loaded->row->version + 1);
   // The same write again: its version is stale now.
   std::promise<Result<uint64_t>> again;
   async_->commit(w, [&](Result<uint64_t> r) { again.set_value(std::move(r)); });
-  auto refused = again.get_future().get();
+  auto refused = within(again);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.status().code(), Errc::failed_precondition);
   EXPECT_NE(refused.status().message().find("DURABLE_VERSION"), std::string::npos) << refused.status().message();
@@ -154,7 +160,7 @@ TEST_F(AsyncStoreTest, CommitsGatheredWhileAReplyIsDue_GoInOneCall_EachUnderItsO
     async_->commit(t.writes[i], [&t, i](Result<uint64_t> r) { t.done[i].set_value(std::move(r)); });
   }
   for (int i = 0; i < 10; ++i) {
-    auto r = t.done[i].get_future().get();
+    auto r = within(t.done[i]);
     const std::string id = "c" + std::to_string(i);
     if (i == 8) {
       EXPECT_EQ(r.status().code(), Errc::lease_lost) << r.status().to_string();
@@ -183,13 +189,13 @@ TEST_F(AsyncStoreTest, AReplyLostAfterAMergedCall_EachCommitAppliedAtMostOnce) {
   std::this_thread::sleep_for(50ms);  // sent, not answered: writes are paused
   ASSERT_TRUE(sync_->connection().command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"));
   for (int i = 0; i < 10; ++i) {
-    auto r = t.done[i].get_future().get();
+    auto r = within(t.done[i]);
     // Whatever the answer, a repeat of the same commit applies at most once
     // in all: the version guard refuses a second one.
     std::promise<Result<uint64_t>> again;
     ASSERT_TRUE(async_->connected(10s));
     async_->commit(t.writes[i], [&](Result<uint64_t> r2) { again.set_value(std::move(r2)); });
-    auto second = again.get_future().get();
+    auto second = within(again);
     const std::string id = "c" + std::to_string(i);
     EXPECT_FALSE(r && second) << id << " applied twice";
     EXPECT_EQ(sync_->history(id)->size(), 1u) << id << ": " << r.status().to_string() << " / "
