@@ -465,7 +465,11 @@ TEST_F(NodeTest, EvictedInstancesComeBackByReplay) {
   options_.runtime.idle_eviction = 50ms;
   start_node();
   for (int i = 0; i < 5; ++i) start("Approval", "a" + std::to_string(i), to_payload(samples::ApprovalRequest{"p", 600}));
-  EXPECT_TRUE(eventually([&] { return node_->counters().live_instances.load() <= 1u; }))
+  // Each waits for its event (RequestApproval ran), then leaves memory: idle.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(eventually([&] { return count("a" + std::to_string(i), EventType::task_completed) == 1; }));
+  }
+  EXPECT_TRUE(eventually([&] { return node_->counters().live_instances.load() == 0u; }))
       << node_->counters().live_instances.load() << " live";
   const auto loads = node_->counters().loads.load();
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
@@ -481,6 +485,7 @@ TEST_F(NodeTest, EvictedInstanceWakesForItsTimer) {
   options_.runtime.timer_poll = 200ms;
   start_node();
   start("Approval", "sleeper", to_payload(samples::ApprovalRequest{"p", 2}));
+  ASSERT_TRUE(eventually([&] { return count("sleeper", EventType::task_completed) == 1; }));
   EXPECT_TRUE(eventually([&] { return node_->counters().live_instances.load() == 0u; }))
       << node_->counters().live_instances.load() << " live";
   auto row = wait("sleeper");
