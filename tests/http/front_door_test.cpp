@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "base/process.hpp"
@@ -213,11 +214,17 @@ TEST_F(FrontDoorTest, SlowHeaderSockets_DoNotDelayOthers_AndAreClosedAtTheHeader
     ASSERT_TRUE(slow.back()->connected());
     ASSERT_TRUE(slow.back()->send("GET " + kBase + "/health HTTP/1.1\r\nX-Slow: "));
   }
+  // Held sockets would make every probe wait for seconds; a busy CI machine
+  // (tests run two at a time on two cores) may delay one, so the median
+  // must be under 100 ms and none over a second.
+  std::vector<Clock::duration> took;
   for (int probe = 0; probe < 5; ++probe) {
-    const auto took = health_latency(http_->port());
-    EXPECT_LT(took, 100ms) << "probe " << probe;
+    took.push_back(health_latency(http_->port()));
     for (auto& s : slow) (void)s->send("y");  // a byte each: still within the header deadline
   }
+  std::sort(took.begin(), took.end());
+  EXPECT_LT(took[2], 100ms);
+  EXPECT_LT(took.back(), 1s);
   // Past the header deadline, each slow socket is closed.
   int closed = 0;
   for (auto& s : slow) closed += s->closed_within(5s) ? 1 : 0;
