@@ -292,7 +292,6 @@ void Api::handle(Request req, Respond respond) const {
 }
 
 void Api::start(Request& req, Respond& respond) const {
-  Response res;
   const std::string& name = req.matches[0];
   const std::string id = req.matches.size() > 1 ? req.matches[1] : std::string();
   if (!registry_.find_orchestrator(name)) {

@@ -207,7 +207,8 @@ void Connections::serve(tcp::socket socket) {
   size_t refused = 0;
   {
     std::lock_guard lock(mu_);
-    if (closing_ || open_.size() >= options_.max_connections) {
+    if (closing_) return;  // accepted as the server closes: the socket closes with it
+    if (open_.size() >= options_.max_connections) {
       refused = ++refused_;
     } else {
       connection = std::make_shared<Connection>(std::move(socket), *this);

@@ -32,7 +32,8 @@ class Connections {
   Connections& operator=(const Connections&) = delete;
 
   /// Serves `socket` until either side closes it; refuses it at once (a 503
-  /// and closed) when max_connections are open or the server is closing.
+  /// and closed) when max_connections are open; closes it when the server
+  /// is closing.
   void serve(boost::asio::ip::tcp::socket socket);
   /// Closes every connection: those waiting for a request now, the others
   /// as soon as their current answer is written. Later ones are refused.

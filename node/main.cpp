@@ -228,13 +228,13 @@ int main(int argc, char** argv) {
       (*node)->stop();
       return 2;
     }
-    flags.http_options.host = listen->host;
-    flags.http_options.port = listen->port;
-    *listen = flags.http_options;
-    listen->key = flags.http_key;
-    listen->wake = [n = node->get()](const std::string& id) { n->wake(id); };
-    listen->health = [n = node->get()] { return n->health(); };
-    auto started = http::HttpServer::start(*listen, registry, entities, c,
+    http::HttpOptions& o = flags.http_options;
+    o.host = listen->host;
+    o.port = listen->port;
+    o.key = flags.http_key;
+    o.wake = [n = node->get()](const std::string& id) { n->wake(id); };
+    o.health = [n = node->get()] { return n->health(); };
+    auto started = http::HttpServer::start(o, registry, entities, c,
                                            [n = node->get()] { return node::node_metrics(*n); });
     if (!started) {
       log->error("cannot serve HTTP: {}", started.status().message());
