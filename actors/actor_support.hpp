@@ -10,7 +10,7 @@
 
 #include "base/status.hpp"
 #include "orchestration/history.hpp"
-#include "store/store.hpp"
+#include "store/rows.hpp"
 
 namespace durable::actors {
 

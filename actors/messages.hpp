@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "orchestration/registry.hpp"
-#include "store/store.hpp"
+#include "store/types.hpp"
 
 namespace durable::actors {
 
@@ -66,7 +66,7 @@ struct WakeIds {
   std::vector<std::string> ids;
 };
 /// To a partition actor: a start a front door in this process wrote, as a
-/// load would read it (Store::parse_start); the instance begins from it.
+/// load would read it (Commands::parse_start); the instance begins from it.
 struct Started {
   std::shared_ptr<Result<store::LoadedInstance>> loaded;
 };

@@ -33,7 +33,7 @@ class Router {
   /// Only if its partition is owned here: for wake-ups from peers, so that
   /// two nodes with different views of the leases never bounce one.
   void wake_local(const std::string& id) const;
-  /// A start written by a front door in this process (Store::parse_start):
+  /// A start written by a front door in this process (Commands::parse_start):
   /// its partition's actor here begins the instance from it without a load;
   /// a peer owner is woken as by wake().
   void started(store::LoadedInstance&& loaded) const;

@@ -38,6 +38,7 @@
 #include "bench/bench_cluster.hpp"
 #include "bench/bench_redis.hpp"
 #include "client/client.hpp"
+#include "store/client_store.hpp"
 #include "store/store.hpp"
 #include "orchestration/payload.hpp"
 
@@ -170,7 +171,7 @@ class Load {
         ids.push_back(prefix + std::to_string(i));
         starts.push_back(orchestration::events::execution_started(now, name, ids.back(), input, "x-" + ids.back()));
       }
-      for (auto& written : loader->start_many(starts, now)) {
+      for (auto& written : store::ClientStore(*loader).start_many(starts, now)) {
         if (!written) return written.status();
       }
     }

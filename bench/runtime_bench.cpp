@@ -29,6 +29,7 @@
 #include "orchestration/payload.hpp"
 #include "samples/entities.hpp"
 #include "samples/samples.hpp"
+#include "store/client_store.hpp"
 
 namespace {
 
@@ -137,7 +138,7 @@ struct Bench {
       }
       // As a front door in the node's process does (ClientOptions::hand_off).
       const std::string_view starter = options.hand_off ? std::string_view(options.hand_off->node) : "";
-      for (auto& written : loader->start_many(starts, now, starter)) {
+      for (auto& written : store::ClientStore(*loader).start_many(starts, now, starter)) {
         if (!written) return -1;
         if (options.hand_off) options.hand_off->deliver(std::move(*written));
       }

@@ -9,6 +9,7 @@
 
 #include "cluster/embedded_redis.hpp"
 #include "orchestration/codec.hpp"
+#include "store/membership.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -50,7 +51,7 @@ int main() {
   }
   auto store = store::Store::connect({(*redis)->address(), "bench", 1, 5000ms});
   if (!store) return 1;
-  auto lease = store->acquire_lease(0, "bench", 600s);
+  auto lease = store::Membership(*store).acquire_lease(0, "bench", 600s);
 
   constexpr int kRuns = 2000;
   auto t = Clock::now();
@@ -59,7 +60,7 @@ int main() {
 
   t = Clock::now();
   for (int i = 0; i < kRuns; ++i) {
-    if (!store->execute(store->episode_commit(episode("one", lease->epoch, static_cast<uint64_t>(i))))) return 1;
+    if (!store->execute(store->commands().episode_commit(episode("one", lease->epoch, static_cast<uint64_t>(i))))) return 1;
   }
   const double one = us_since(t) / kRuns;
   fmt::print("{:<40} {:>10.1f} us  ({:.0f}/s)\n", "episode commit, one at a time", one, 1e6 / one);
@@ -72,7 +73,7 @@ int main() {
     for (int r = 0; r < rounds; ++r) {
       commits.clear();
       for (int i = 0; i < batch; ++i) {
-        commits.push_back(store->episode_commit(episode(fmt::format("b{}-{}-{}", batch, r, i), lease->epoch, 0)));
+        commits.push_back(store->commands().episode_commit(episode(fmt::format("b{}-{}-{}", batch, r, i), lease->epoch, 0)));
       }
       t = Clock::now();
       for (auto& result : store->execute(std::move(commits))) {

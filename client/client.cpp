@@ -8,6 +8,8 @@
 #include "base/text.hpp"
 #include "client/completions.hpp"
 #include "store/async_store.hpp"
+#include "store/client_store.hpp"
+#include "store/membership.hpp"
 
 namespace durable::client {
 namespace {
@@ -115,8 +117,8 @@ struct Client::State {
 };
 
 Result<std::optional<InstanceRow>> Client::get_row(const std::string& instance_id) {
-  return state_->exchange(true, {state_->store.get_command(instance_id)},
-                  [&](const State::Replies& r) { return store::Store::parse_get(instance_id, r[0]); });
+  return state_->exchange(true, {state_->store.commands().get_command(instance_id)},
+                  [&](const State::Replies& r) { return store::Commands::parse_get(instance_id, r[0]); });
 }
 
 Status Client::check_payload(const Payload& payload, const char* what) const {
@@ -127,8 +129,8 @@ Status Client::check_payload(const Payload& payload, const char* what) const {
 }
 
 Status Client::send(const std::string& instance_id, HistoryEvent message) {
-  return state_->exchange(false, {state_->store.send_command(instance_id, message)},
-                  [&](const State::Replies& r) { return store::Store::parse_send(instance_id, r[0]); });
+  return state_->exchange(false, {state_->store.commands().send_command(instance_id, message)},
+                  [&](const State::Replies& r) { return store::Commands::parse_send(instance_id, r[0]); });
 }
 
 // ------------------------------------------------------------------ connect
@@ -174,8 +176,8 @@ Result<std::string> Client::start(const std::string& name, Payload input, std::s
       events::execution_started(at, name, instance_id, std::move(input), random_guid());
   std::optional<store::LoadedInstance> written;
   const std::string_view starter = state_->options.hand_off ? std::string_view(state_->options.hand_off->node) : std::string_view();
-  Status s = state_->exchange(false, {state_->store.start_command(started, at, starter)}, [&](const State::Replies& r) {
-    auto loaded = store::Store::parse_start(started, at, r[0]);
+  Status s = state_->exchange(false, {state_->store.commands().start_command(started, at, starter)}, [&](const State::Replies& r) {
+    auto loaded = store::Commands::parse_start(started, at, r[0]);
     if (!loaded) return loaded.status();
     written = std::move(*loaded);
     return Status::ok();
@@ -207,25 +209,25 @@ Status Client::resume(const std::string& instance_id, Payload reason) {
 }
 
 Status Client::purge(const std::string& instance_id) {
-  return state_->write([&](store::Store& s) { return s.purge(instance_id); });
+  return state_->write([&](store::Store& s) { return store::ClientStore(s).purge(instance_id); });
 }
 
 Result<size_t> Client::purge(const InstanceFilter& filter) {
-  return state_->write([&](store::Store& s) { return s.purge(filter); });
+  return state_->write([&](store::Store& s) { return store::ClientStore(s).purge(filter); });
 }
 
 // ------------------------------------------------------------------ reads
 
 Result<InstanceState> Client::get(const std::string& instance_id, bool with_history) {
-  std::vector<std::vector<std::string>> commands = {state_->store.get_command(instance_id)};
-  if (with_history) commands.push_back(state_->store.history_command(instance_id));  // the same round trip
+  std::vector<std::vector<std::string>> commands = {state_->store.commands().get_command(instance_id)};
+  if (with_history) commands.push_back(state_->store.commands().history_command(instance_id));  // the same round trip
   return state_->exchange(true, std::move(commands), [&](const State::Replies& r) -> Result<InstanceState> {
-    auto row = store::Store::parse_get(instance_id, r[0]);
+    auto row = store::Commands::parse_get(instance_id, r[0]);
     if (!row) return row.status();
     if (!*row) return not_found(instance_id);
     InstanceState state{std::move(**row), {}};
     if (with_history) {
-      auto history = store::Store::parse_history_reply(r[1]);
+      auto history = store::Commands::parse_history(r[1]);
       if (!history) return history.status();
       state.history = std::move(*history);
     }
@@ -284,14 +286,14 @@ Result<InstanceRow> Client::wait(const std::string& instance_id, std::chrono::mi
 
 Result<InstancePage> Client::list(const InstanceFilter& filter, size_t page_size,
                                   const std::string& continuation) {
-  return state_->read([&](store::Store& s) { return s.list(filter, page_size, continuation); });
+  return state_->read([&](store::Store& s) { return store::ClientStore(s).list(filter, page_size, continuation); });
 }
 
 Result<std::vector<store::DeadLetter>> Client::dead_letters(size_t per_partition) {
   return state_->read([&](store::Store& s) -> Result<std::vector<store::DeadLetter>> {
     std::vector<store::DeadLetter> all;
     for (uint32_t p = 0; p < s.partitions(); ++p) {
-      auto some = s.dead_letters(p, per_partition);
+      auto some = store::ClientStore(s).dead_letters(p, per_partition);
       if (!some) return some.status();
       all.insert(all.end(), std::make_move_iterator(some->begin()), std::make_move_iterator(some->end()));
     }
@@ -300,7 +302,7 @@ Result<std::vector<store::DeadLetter>> Client::dead_letters(size_t per_partition
 }
 
 Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> Client::active_by_status() {
-  return state_->read([](store::Store& s) { return s.active_by_status(); });
+  return state_->read([](store::Store& s) { return store::ClientStore(s).active_by_status(); });
 }
 
 Status Client::ping() {
@@ -310,7 +312,7 @@ Status Client::ping() {
 }
 
 Result<std::vector<store::NodeInfo>> Client::nodes() {
-  return state_->read([this](store::Store& s) { return s.nodes(state_->options.node_timeout); });
+  return state_->read([this](store::Store& s) { return store::Membership(s).nodes(state_->options.node_timeout); });
 }
 
 // ------------------------------------------------------------------ entities
@@ -351,8 +353,8 @@ Status Client::signal_entities(std::span<EntitySignal> signals) {
     messages.push_back({s.entity.instance_id(), entities::to_event(m), {}});
   }
   if (messages.empty()) return Status::ok();
-  return state_->exchange(false, state_->store.messages_commands(messages),
-                  [](const State::Replies& r) { return store::Store::parse_messages(r); });
+  return state_->exchange(false, state_->store.commands().messages_commands(messages),
+                  [](const State::Replies& r) { return store::Commands::parse_messages(r); });
 }
 
 Result<std::string> Client::signal_entity(const EntityId& entity, std::string operation, Payload input,
@@ -368,7 +370,7 @@ Result<std::string> Client::delete_entity(const EntityId& entity, std::string re
 
 Result<EntityState> Client::get_entity(const EntityId& entity) {
   if (Status v = entity.validate(); !v) return v;
-  auto record = state_->read([&](store::Store& store) { return store.get_entity(entity.instance_id()); });
+  auto record = state_->read([&](store::Store& store) { return store::ClientStore(store).get_entity(entity.instance_id()); });
   if (!record) return record.status();
   if (!*record) return Status::not_found("no entity " + entity.name() + "@" + entity.key());
   return state_of(entity, **record);
@@ -381,7 +383,7 @@ Result<EntityStatePage> Client::list_entities(const std::string& prefix, size_t 
   const std::string id_prefix =
       "@" + (at == std::string::npos ? ascii_lower(prefix) : ascii_lower(prefix.substr(0, at)) + prefix.substr(at));
   auto page = state_->read([&](store::Store& store) {
-    return store.list_entities(id_prefix, page_size, continuation, include_empty);
+    return store::ClientStore(store).list_entities(id_prefix, page_size, continuation, include_empty);
   });
   if (!page) return page.status();
   EntityStatePage out;
@@ -395,7 +397,7 @@ Result<EntityStatePage> Client::list_entities(const std::string& prefix, size_t 
 }
 
 Result<store::EntityCleanup> Client::clean_entity_storage() {
-  return state_->write([](store::Store& store) { return store.clean_entities(); });
+  return state_->write([](store::Store& store) { return store::ClientStore(store).clean_entities(); });
 }
 
 }  // namespace durable::client

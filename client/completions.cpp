@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/log.hpp"
+#include "store/client_store.hpp"
 #include "store/store.hpp"
 
 namespace durable::client {
@@ -140,7 +141,7 @@ void Completions::reader_loop() {
         if (Status s = store->reconnect(); !s) failure = s.message();
       }
       if (failure.empty()) {
-        auto positions = store->done_positions();
+        auto positions = store::ClientStore(*store).done_positions();
         if (positions) {
           cursors.clear();
           for (uint32_t p = 0; p < positions->size(); ++p) cursors.push_back({p, std::move((*positions)[p])});
@@ -163,7 +164,7 @@ void Completions::reader_loop() {
         failure = positions.status().message();
       }
     } else {
-      auto notices = store->read_done(cursors, block);
+      auto notices = store::ClientStore(*store).read_done(cursors, block);
       if (notices) {
         std::lock_guard lock(mu_);
         for (const store::WakeNotice& n : *notices) {

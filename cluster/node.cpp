@@ -18,6 +18,8 @@
 #include "cluster/peers.hpp"
 #include "base/guid.hpp"
 #include "base/log.hpp"
+#include "store/membership.hpp"
+#include "store/owner_store.hpp"
 
 namespace durable::cluster {
 namespace {
@@ -139,7 +141,7 @@ Status Node::open(const orchestration::Registry& registry, const entities::Entit
 Status Node::check_id_unused(store::Store& store) {
   const std::string& id = options_.runtime.node_id;
   const auto same_id = [&]() -> Result<std::optional<store::NodeInfo>> {
-    auto members = store.nodes(options_.node_timeout);
+    auto members = store::Membership(store).nodes(options_.node_timeout);
     if (!members) return members.status();
     for (auto& n : *members) {
       if (n.id == id && n.live) return std::optional(std::move(n));
@@ -242,7 +244,7 @@ void Node::balance(store::Store& store) {
     me.http_address = http_address_;
   }
   renew(store);
-  auto live = store.heartbeat(me, options_.node_timeout);
+  auto live = store::Membership(store).heartbeat(me, options_.node_timeout);
   if (!live) {
     // Once, then counted: the next success says how many rounds failed.
     if (failed_rounds_++ == 0) log->error("cannot write the heartbeat: {}", live.status().message());
@@ -259,7 +261,7 @@ void Node::balance(store::Store& store) {
     std::lock_guard lock(mutex_);
     round_error_.clear();
   }
-  if (auto members = store.nodes(options_.node_timeout); members) {
+  if (auto members = store::Membership(store).nodes(options_.node_timeout); members) {
     std::erase_if(*members, [](const store::NodeInfo& n) { return !n.live; });
     caf::anon_send(peers_, Membership{std::move(*members)});
   }
@@ -283,7 +285,7 @@ void Node::renew(store::Store& store) {
   bool failed = false;
   for (const auto& [p, lease] : leases) {
     if (stopping_) return;
-    Status s = store.renew_lease(p, options_.runtime.node_id, lease.epoch, options_.lease_ttl);
+    Status s = store::Membership(store).renew_lease(p, options_.runtime.node_id, lease.epoch, options_.lease_ttl);
     if (s.code() == Errc::lease_lost) {
       log->warn("lost the lease of partition {} (epoch {}): {}", p, lease.epoch, s.message());
       drop_partition(p);
@@ -306,7 +308,7 @@ void Node::acquire(store::Store& store, const std::vector<std::string>& live, ui
       std::lock_guard lock(mutex_);
       if (leases_.count(p)) continue;
     }
-    auto grant = store.acquire_lease(p, options_.runtime.node_id, options_.lease_ttl);
+    auto grant = store::Membership(store).acquire_lease(p, options_.runtime.node_id, options_.lease_ttl);
     if (!grant) {
       log->warn("cannot acquire partition {}: {}", p, grant.status().message());
       if (store.broken()) return;
@@ -331,13 +333,13 @@ void Node::hand_over(store::Store& store, const std::vector<uint32_t>& partition
   // The commits already sent reach Redis before the leases go; one arriving
   // later would be fenced, and the next owner would run its episode again.
   for (auto& s : runtime_->stores) s->drain(2s);
-  for (const auto& [p, epoch] : epochs) (void)store.release_lease(p, options_.runtime.node_id, epoch);
+  for (const auto& [p, epoch] : epochs) (void)store::Membership(store).release_lease(p, options_.runtime.node_id, epoch);
 }
 
 void Node::take_partition(store::Store& store, uint32_t partition, uint64_t epoch) {
   // The wake position is read before the actor walks the active set, so a
   // notice written in between is seen by the wake loop.
-  auto position = store.wake_position(partition);
+  auto position = store::OwnerStore(store).wake_position(partition);
   caf::actor actor = actors::spawn_partition(*system_, *runtime_, partition, epoch);
   {
     std::lock_guard lock(mutex_);
@@ -395,7 +397,7 @@ void Node::wake_loop() {
       std::this_thread::sleep_for(100ms);
       continue;
     }
-    auto notices = store->read_wake(cursors, kWakeBlock);
+    auto notices = store::OwnerStore(*store).read_wake(cursors, kWakeBlock);
     if (!notices) {
       log->warn("wake read failed: {}", notices.status().message());
       continue;
@@ -445,9 +447,9 @@ void Node::stop() {
     for (auto& store : runtime_->stores) store->drain(5s);
   }
   if (lease_store_) {
-    for (auto& [p, lease] : leases) (void)lease_store_->release_lease(p, options_.runtime.node_id, lease.epoch);
+    for (auto& [p, lease] : leases) (void)store::Membership(*lease_store_).release_lease(p, options_.runtime.node_id, lease.epoch);
     // Off the member list: the others take its share now, not after the timeout.
-    (void)lease_store_->leave(options_.runtime.node_id);
+    (void)store::Membership(*lease_store_).leave(options_.runtime.node_id);
   }
   // Peers see the node actor go down now and run again what they had sent
   // here, rather than wait for the pool to finish what is running.

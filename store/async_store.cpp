@@ -84,41 +84,41 @@ AsyncStore::~AsyncStore() {
 // ------------------------------------------------------------------ requests
 
 void AsyncStore::commit(const EpisodeWrite& write, std::function<void(Result<uint64_t>)> done) {
-  send_commit(store_.episode_commit(write).argv(), std::move(done));
+  send_commit(store_.commands().episode_commit(write).argv(), std::move(done));
 }
 
 void AsyncStore::load(std::string_view id, std::function<void(Result<LoadedInstance>)> done) {
-  request(store_.load_commands(id), [id = std::string(id), done = std::move(done)](Replies replies) {
-    done(Store::parse_load(id, replies));
+  request(store_.commands().load_commands(id), [id = std::string(id), done = std::move(done)](Replies replies) {
+    done(Commands::parse_load(id, replies));
   });
 }
 
 void AsyncStore::commit(const EntityWrite& write, std::function<void(Result<uint64_t>)> done) {
-  send_commit(store_.entity_commit(write).argv(), std::move(done));
+  send_commit(store_.commands().entity_commit(write).argv(), std::move(done));
 }
 
 void AsyncStore::load_entity(std::string_view id, std::function<void(Result<LoadedEntity>)> done) {
-  request(store_.entity_load_commands(id), [id = std::string(id), done = std::move(done)](Replies replies) {
-    done(Store::parse_entity_load(id, replies));
+  request(store_.commands().entity_load_commands(id), [id = std::string(id), done = std::move(done)](Replies replies) {
+    done(Commands::parse_entity_load(id, replies));
   });
 }
 
 void AsyncStore::read_inbox(InboxQuery query, std::function<void(InboxRead)> done) {
-  auto command = store_.inbox_command(query);
+  auto command = store_.commands().inbox_command(query);
   request({std::move(command)}, [query = std::move(query), done = std::move(done)](Replies replies) {
-    done(Store::parse_inbox(query, replies[0]));
+    done(Commands::parse_inbox(query, replies[0]));
   });
 }
 
 void AsyncStore::active(uint32_t partition, std::function<void(Result<std::vector<std::string>>)> done) {
-  request({store_.active_command(partition)},
-       [done = std::move(done)](Replies replies) { done(Store::parse_active(replies[0])); });
+  request({store_.commands().active_command(partition)},
+       [done = std::move(done)](Replies replies) { done(Commands::parse_active(replies[0])); });
 }
 
 void AsyncStore::due_timers(uint32_t partition, TimePoint until,
                             std::function<void(Result<std::vector<DueTimer>>)> done) {
-  request({store_.due_timers_command(partition, until)},
-       [done = std::move(done)](Replies replies) { done(Store::parse_due_timers(replies[0])); });
+  request({store_.commands().due_timers_command(partition, until)},
+       [done = std::move(done)](Replies replies) { done(Commands::parse_due_timers(replies[0])); });
 }
 
 bool AsyncStore::drain(std::chrono::milliseconds timeout) {

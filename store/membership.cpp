@@ -1,5 +1,5 @@
-// The cluster's member list in Redis: each node's heartbeat (by Redis'
-// clock, so nodes' clocks do not matter) and what it advertises.
+#include "store/membership.hpp"
+
 #include <msgpack.hpp>
 
 #include "store/reply.hpp"
@@ -45,8 +45,35 @@ Status unpack(std::string_view bytes, NodeInfo& n) {
 
 }  // namespace
 
-Result<std::vector<std::string>> Store::heartbeat(const NodeInfo& node, std::chrono::milliseconds timeout) {
-  auto reply = connection_.command("FCALL", "durable_heartbeat", "2", keys_.members(), keys_.nodes(), node.id,
+Result<LeaseGrant> Membership::acquire_lease(uint32_t partition, std::string_view node,
+                                             std::chrono::milliseconds ttl) {
+  auto reply = store_.connection().command("FCALL", "durable_lease_acquire", "1", store_.keys().lease(partition),
+                                           node, std::to_string(ttl.count()));
+  if (!reply) return reply.status();
+  auto parts = as_array(**reply, 3);
+  if (!parts) return parts.status();
+  auto epoch = as_integer(*(*parts)[0]);
+  auto owner = as_string(*(*parts)[1]);
+  auto left = as_integer(*(*parts)[2]);
+  if (!epoch || !owner || !left) return Status::internal("malformed durable_lease_acquire reply");
+  return LeaseGrant{static_cast<uint64_t>(*epoch), *owner, std::chrono::milliseconds(*left)};
+}
+
+Status Membership::renew_lease(uint32_t partition, std::string_view node, uint64_t epoch,
+                               std::chrono::milliseconds ttl) {
+  auto reply = store_.connection().command("FCALL", "durable_lease_renew", "1", store_.keys().lease(partition), node,
+                                           std::to_string(epoch), std::to_string(ttl.count()));
+  return reply ? Status::ok() : reply.status();
+}
+
+Status Membership::release_lease(uint32_t partition, std::string_view node, uint64_t epoch) {
+  auto reply = store_.connection().command("FCALL", "durable_lease_release", "1", store_.keys().lease(partition),
+                                           node, std::to_string(epoch));
+  return reply ? Status::ok() : reply.status();
+}
+
+Result<std::vector<std::string>> Membership::heartbeat(const NodeInfo& node, std::chrono::milliseconds timeout) {
+  auto reply = store_.connection().command("FCALL", "durable_heartbeat", "2", store_.keys().members(), store_.keys().nodes(), node.id,
                                    pack(node), std::to_string(timeout.count()));
   if (!reply) return reply.status();
   auto list = as_array(**reply);
@@ -56,16 +83,16 @@ Result<std::vector<std::string>> Store::heartbeat(const NodeInfo& node, std::chr
   return live;
 }
 
-Status Store::leave(std::string_view node) {
-  auto reply = connection_.command("FCALL", "durable_heartbeat", "2", keys_.members(), keys_.nodes(), node, "", "0");
+Status Membership::leave(std::string_view node) {
+  auto reply = store_.connection().command("FCALL", "durable_heartbeat", "2", store_.keys().members(), store_.keys().nodes(), node, "", "0");
   return reply ? Status::ok() : reply.status();
 }
 
-Result<std::vector<NodeInfo>> Store::nodes(std::chrono::milliseconds timeout) {
-  Pipeline pipe(connection_);
+Result<std::vector<NodeInfo>> Membership::nodes(std::chrono::milliseconds timeout) {
+  Pipeline pipe(store_.connection());
   pipe.add("TIME");
-  pipe.add("ZRANGE", keys_.members(), "0", "-1", "WITHSCORES");
-  pipe.add("HGETALL", keys_.nodes());
+  pipe.add("ZRANGE", store_.keys().members(), "0", "-1", "WITHSCORES");
+  pipe.add("HGETALL", store_.keys().nodes());
   auto replies = pipe.execute();
   for (auto& r : replies) {
     if (!r) return r.status();
@@ -96,8 +123,8 @@ Result<std::vector<NodeInfo>> Store::nodes(std::chrono::milliseconds timeout) {
     out.push_back(std::move(n));
   }
   // Who owns what, by the leases.
-  Pipeline leases(connection_);
-  for (uint32_t p = 0; p < partitions(); ++p) leases.add("HMGET", keys_.lease(p), "owner", "expires");
+  Pipeline leases(store_.connection());
+  for (uint32_t p = 0; p < store_.partitions(); ++p) leases.add("HMGET", store_.keys().lease(p), "owner", "expires");
   uint32_t p = 0;
   for (auto& r : leases.execute()) {
     if (!r) return r.status();

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "tests/support/redis_server.hpp"
+#include "store/owner_store.hpp"
 
 namespace durable::client {
 namespace {
@@ -374,7 +375,7 @@ TEST_F(ClientTest, ConcurrentWritesSharingAConnectionThatDrops_NoneAppliedTwice)
   auto store = store::Store::connect({*store::RedisAddress::parse(server().url()), "t", 4});
   ASSERT_TRUE(store);
   std::vector<store::DeadLetter> undecodable;
-  auto inbox = store->read_inbox("p", "0-0", 100'000, undecodable);
+  auto inbox = store::OwnerStore(*store).read_inbox("p", "0-0", 100'000, undecodable);
   ASSERT_TRUE(inbox) << inbox.status().to_string();
   std::map<std::string, int> seen;
   for (const store::InboxEntry& e : *inbox) ++seen[e.event.name];

@@ -18,6 +18,7 @@
 #include "tests/support/node_process.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/tool_run.hpp"
+#include "store/membership.hpp"
 
 namespace durable::cluster {
 namespace {
@@ -61,7 +62,7 @@ class ClusterTest : public durable::testing::RedisTest {
   // Partition -> owner, by the unexpired leases.
   std::map<uint32_t, std::string> owners() {
     std::map<uint32_t, std::string> out;
-    auto nodes = store_->nodes(1200ms);
+    auto nodes = store::Membership(*store_).nodes(1200ms);
     if (!nodes) return out;
     for (const auto& n : *nodes) {
       for (uint32_t p : n.partitions) out[p] = n.id;
@@ -298,7 +299,7 @@ TEST(ClusterStart, ANodeStartedBeforeRedis_RetriesAndSaysSo_ThenRuns) {
   ASSERT_TRUE(store);
   std::vector<uint32_t> owned;
   while (owned.size() < 2 && Clock::now() < deadline + 20s) {
-    auto nodes = store->nodes(6000ms);
+    auto nodes = store::Membership(*store).nodes(6000ms);
     owned = nodes && !nodes->empty() ? (*nodes)[0].partitions : std::vector<uint32_t>{};
     std::this_thread::sleep_for(50ms);
   }

@@ -13,6 +13,7 @@
 #include "store/store.hpp"
 #include "tests/support/node_process.hpp"
 #include "tests/support/redis_server.hpp"
+#include "store/client_store.hpp"
 
 namespace durable::cluster {
 namespace {
@@ -46,7 +47,7 @@ class CrashTest : public durable::testing::RedisTest {
             "--log-level", "warn", "--workers", "2"};
   }
   void start(const std::string& name, const std::string& id, orchestration::Payload input) {
-    ASSERT_TRUE(client_->start(orchestration::events::execution_started(now(), name, id, std::move(input), "x-" + id),
+    ASSERT_TRUE(store::ClientStore(*client_).start(orchestration::events::execution_started(now(), name, id, std::move(input), "x-" + id),
                                now()));
   }
   size_t count(const std::vector<orchestration::HistoryEvent>& history, EventType type) {
@@ -66,12 +67,12 @@ TEST_F(CrashTest, KilledNodeRestartsAndEverythingCompletesExactlyOnce) {
   // A timer due after the restart, and an event raised just before the kill.
   start("Approval", "timer", to_payload(samples::ApprovalRequest{"desk", 3}));
   start("Approval", "event", to_payload(samples::ApprovalRequest{"laptop", 600}));
-  ASSERT_TRUE(client_->send("event", orchestration::events::event_raised(now(), "Approval", to_payload(true))));
+  ASSERT_TRUE(store::ClientStore(*client_).send("event", orchestration::events::event_raised(now(), "Approval", to_payload(true))));
   // Kill the node as soon as some fan-outs have finished: mid-run.
   auto finished = [&] {
     size_t n = 0;
     for (int i = 0; i < kFanOuts; ++i) {
-      auto row = client_->get("fan-" + std::to_string(i));
+      auto row = store::ClientStore(*client_).get("fan-" + std::to_string(i));
       n += row && *row && orchestration::is_terminal((*row)->status);
     }
     return n;
@@ -103,17 +104,17 @@ TEST_F(CrashTest, KilledNodeRestartsAndEverythingCompletesExactlyOnce) {
     ASSERT_TRUE(row) << id << ": " << row.status().to_string() << "\n" << again.log_tail();
     ASSERT_EQ(row->status, OrchestrationStatus::completed) << id;
     EXPECT_EQ(from_payload<int64_t>(row->output), 9900) << id;
-    auto history = client_->history(id);
+    auto history = store::ClientStore(*client_).history(id);
     EXPECT_EQ(count(*history, EventType::task_completed), 100u) << id;
   }
   auto timer = waiter_->wait("timer", 30s);
   ASSERT_TRUE(timer);
   EXPECT_EQ(from_payload<std::string>(timer->output), "escalated");
-  EXPECT_EQ(count(*client_->history("timer"), EventType::timer_fired), 1u);
+  EXPECT_EQ(count(*store::ClientStore(*client_).history("timer"), EventType::timer_fired), 1u);
   auto event = waiter_->wait("event", 30s);
   ASSERT_TRUE(event);
   EXPECT_EQ(from_payload<std::string>(event->output), "approved");
-  EXPECT_EQ(count(*client_->history("event"), EventType::event_raised), 1u);
+  EXPECT_EQ(count(*store::ClientStore(*client_).history("event"), EventType::event_raised), 1u);
   EXPECT_TRUE(again.stop()) << again.log_tail();
 }
 
@@ -166,7 +167,7 @@ TEST(EmbeddedNodeCrash, RestartOnTheSameFolderAdoptsTheServerAndLosesNothing) {
   ASSERT_TRUE(waiter) << waiter.status().to_string();
   for (int i = 0; i < 50; ++i) {
     const std::string id = "e" + std::to_string(i);
-    ASSERT_TRUE(client->start(orchestration::events::execution_started(now(), "FanOutFanIn", id,
+    ASSERT_TRUE(store::ClientStore(*client).start(orchestration::events::execution_started(now(), "FanOutFanIn", id,
                                                                        to_payload(int64_t{100}), "x" + id),
                               now()));
   }

@@ -14,6 +14,7 @@
 #include "samples/entities.hpp"
 #include "samples/samples.hpp"
 #include "tests/cluster/node_fixture.hpp"
+#include "store/client_store.hpp"
 
 namespace durable::cluster {
 namespace {
@@ -376,7 +377,7 @@ TEST_F(EntitiesTest, ListByPrefixWithPaging_CleanUpRemovesEmptyAndReleasesOrphan
     auto store = store::Store::connect(options_.store);
     ASSERT_TRUE(store);
     store::OutboundMessage m{"@counter@k2", entities::to_event(lock), {}};
-    ASSERT_TRUE(store->send_messages(std::span(&m, 1)));
+    ASSERT_TRUE(store::ClientStore(*store).send_messages(std::span(&m, 1)));
   }
   ASSERT_TRUE(state_when<int64_t>(EntityId("Counter", "k2"), [&](int64_t) {
     return client_->get_entity(EntityId("Counter", "k2"))->locked_by.has_value();

@@ -11,6 +11,8 @@
 #include "samples/entities.hpp"
 #include "samples/samples.hpp"
 #include "tests/cluster/node_fixture.hpp"
+#include "store/client_store.hpp"
+#include "store/membership.hpp"
 
 namespace durable::cluster {
 namespace {
@@ -32,11 +34,11 @@ class NodeTest : public NodeFixture {
 
   void start(const std::string& name, const std::string& id, orchestration::Payload input) {
     const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-    ASSERT_TRUE(store_->start(execution_started(now, name, id, std::move(input), "x-" + id), now));
+    ASSERT_TRUE(store::ClientStore(*store_).start(execution_started(now, name, id, std::move(input), "x-" + id), now));
   }
   // How many events of `type` the instance's history holds.
   size_t count(const std::string& id, EventType type) {
-    auto history = store_->history(id);
+    auto history = store::ClientStore(*store_).history(id);
     EXPECT_TRUE(history) << history.status().to_string();
     if (!history) return 0;
     return std::count_if(history->begin(), history->end(), [&](const auto& e) { return e.type == type; });
@@ -50,7 +52,7 @@ TEST_F(NodeTest, HelloSequenceCompletesWithADurableFunctionsHistory) {
   ASSERT_EQ(row.status, OrchestrationStatus::completed) << (row.failure ? row.failure->message : "");
   EXPECT_EQ(from_payload<std::vector<std::string>>(row.output),
             (std::vector<std::string>{"Hello Tokyo!", "Hello London!"}));
-  auto history = store_->history("hello");
+  auto history = store::ClientStore(*store_).history("hello");
   ASSERT_TRUE(history);
   std::vector<EventType> types;
   for (const auto& e : *history) {
@@ -111,7 +113,7 @@ TEST_F(NodeTest, AFinishedInstanceCanBeStartedAgain) {
   start("FanOutFanIn", "again", to_payload(int64_t{3}));
   EXPECT_EQ(from_payload<int64_t>(wait("again").output), 6);
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  ASSERT_TRUE(store_->start(execution_started(now, "FanOutFanIn", "again", to_payload(int64_t{5}), "second"), now));
+  ASSERT_TRUE(store::ClientStore(*store_).start(execution_started(now, "FanOutFanIn", "again", to_payload(int64_t{5}), "second"), now));
   auto row = wait("again");
   EXPECT_EQ(row.execution_id, "second");
   EXPECT_EQ(from_payload<int64_t>(row.output), 20);
@@ -157,7 +159,7 @@ TEST_F(NodeTest, StartsFromThisProcessBeginWithoutALoad) {
   ASSERT_TRUE((*client)->start("HelloSequence", to_payload(std::vector<std::string>{"Kyiv", "Bern"}), "w"));
   auto waited = (*client)->wait("w", 20s);
   ASSERT_TRUE(waited) << waited.status().to_string();
-  auto stored = store_->get("w");
+  auto stored = store::ClientStore(*store_).get("w");
   ASSERT_TRUE(stored && *stored);
   EXPECT_EQ(waited->status, OrchestrationStatus::completed);
   EXPECT_EQ(waited->output, (*stored)->output);
@@ -187,7 +189,7 @@ TEST_F(NodeTest, AStartWhoseHandOffNeverComesIsWokenAnyway) {
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   const orchestration::HistoryEvent starts[] = {
       execution_started(now, "HelloSequence", "lost", to_payload(std::vector<std::string>{"Lima"}), "x-lost")};
-  auto written = store_->start_many(starts, now, node_->start_hand_off().node);
+  auto written = store::ClientStore(*store_).start_many(starts, now, node_->start_hand_off().node);
   ASSERT_EQ(written.size(), 1u);
   ASSERT_TRUE(written[0]) << written[0].status().to_string();
   auto row = wait("lost");
@@ -205,7 +207,7 @@ TEST_F(NodeTest, AnInstanceStartedAgainAsSoonAsItFinishesRunsEachTime) {
   for (int i = 0; i < 20; ++i) {
     const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     const std::string city = "c" + std::to_string(i);
-    ASSERT_TRUE(store_->start(execution_started(now, "HelloSequence", "again", to_payload(std::vector<std::string>{city}),
+    ASSERT_TRUE(store::ClientStore(*store_).start(execution_started(now, "HelloSequence", "again", to_payload(std::vector<std::string>{city}),
                                                  "x" + std::to_string(i)),
                                now));
     auto row = wait("again", 10s);
@@ -234,7 +236,7 @@ TEST_F(NodeTest, ApprovalWaitsForTheRaisedEvent) {
   // Waiting for it: RequestApproval ran.
   ASSERT_TRUE(eventually([&] { return count("approval", EventType::task_completed) == 1; }));
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  ASSERT_TRUE(store_->send("approval", event_raised(now, "Approval", to_payload(true))));
+  ASSERT_TRUE(store::ClientStore(*store_).send("approval", event_raised(now, "Approval", to_payload(true))));
   auto row = wait("approval");
   ASSERT_EQ(row.status, OrchestrationStatus::completed);
   EXPECT_EQ(from_payload<std::string>(row.output), "approved");
@@ -258,7 +260,7 @@ TEST_F(NodeTest, MonitorContinuesAsNewUntilTheJobIsDone) {
   start("Monitor", "monitor", to_payload(input));
   auto row = wait("monitor");
   ASSERT_EQ(row.status, OrchestrationStatus::completed) << (row.failure ? row.failure->message : "");
-  auto history = store_->history("monitor");
+  auto history = store::ClientStore(*store_).history("monitor");
   ASSERT_TRUE(history);
   // Only the last execution's history is kept.
   EXPECT_LT(history->size(), 20u);
@@ -340,7 +342,7 @@ TEST_F(NodeTest, RunawayOrchestrationFailsAtTheActionLimit) {
   ASSERT_EQ(row.status, OrchestrationStatus::failed);
   EXPECT_EQ(row.failure->error_type, "ActionLimitExceeded");
   EXPECT_NE(row.failure->message.find("limit of 50 (--max-history-events)"), std::string::npos) << row.failure->message;
-  auto history = store_->history("loop");
+  auto history = store::ClientStore(*store_).history("loop");
   EXPECT_EQ(history->back().type, EventType::orchestrator_completed);
 }
 
@@ -391,7 +393,7 @@ TEST_F(NodeTest, NondeterministicCodeAfterARestartFailsTheInstance) {
   ASSERT_TRUE(node);
   node_ = std::move(*node);
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  ASSERT_TRUE(store_->send("nd", event_raised(now, "Go", to_payload(std::string("go")))));
+  ASSERT_TRUE(store::ClientStore(*store_).send("nd", event_raised(now, "Go", to_payload(std::string("go")))));
   auto row = wait("nd");
   ASSERT_EQ(row.status, OrchestrationStatus::failed);
   EXPECT_EQ(row.failure->error_type, "NondeterminismError");
@@ -409,7 +411,7 @@ TEST_F(NodeTest, UndecodableInboxEntryGoesToTheDeadLetterStream) {
   std::vector<store::DeadLetter> dead;
   for (int i = 0; i < 100 && dead.empty(); ++i) {
     std::this_thread::sleep_for(20ms);
-    dead = *store_->dead_letters(p, 10);
+    dead = *store::ClientStore(*store_).dead_letters(p, 10);
   }
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].instance_id, "poisoned");
@@ -425,7 +427,7 @@ TEST_F(NodeTest, UndecodableInboxEntryGoesToTheDeadLetterStream) {
   EXPECT_EQ(dead[0].bytes, "\xc1garbage");
   // The instance carries on.
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  ASSERT_TRUE(store_->send("poisoned", event_raised(now, "Approval", to_payload(false))));
+  ASSERT_TRUE(store::ClientStore(*store_).send("poisoned", event_raised(now, "Approval", to_payload(false))));
   EXPECT_EQ(from_payload<std::string>(wait("poisoned").output), "rejected");
 }
 
@@ -442,14 +444,14 @@ TEST_F(NodeTest, EpisodeThatKeepsCrashingIsQuarantined) {
   EXPECT_EQ(row.failure->error_type, "PoisonMessage");
   EXPECT_NE(row.failure->message.find("crashed 3 times: factory exploded"), std::string::npos)
       << row.failure->message;
-  auto dead = store_->dead_letters(store_->partition_of("crashy"), 10);
+  auto dead = store::ClientStore(*store_).dead_letters(store_->partition_of("crashy"), 10);
   ASSERT_TRUE(dead);
   ASSERT_EQ(dead->size(), 1u);
   auto events = orchestration::decode_events((*dead)[0].bytes);
   ASSERT_TRUE(events);
   EXPECT_EQ((*events)[0].type, EventType::execution_started);
   // The history tells the same story.
-  auto history = store_->history("crashy");
+  auto history = store::ClientStore(*store_).history("crashy");
   ASSERT_TRUE(history);
   EXPECT_EQ((*history)[1].type, EventType::execution_started);
   EXPECT_EQ((*history)[2].type, EventType::execution_completed);
@@ -474,7 +476,7 @@ TEST_F(NodeTest, EvictedInstancesComeBackByReplay) {
   const auto loads = node_->counters().loads.load();
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(store_->send("a" + std::to_string(i), event_raised(now, "Approval", to_payload(true))));
+    ASSERT_TRUE(store::ClientStore(*store_).send("a" + std::to_string(i), event_raised(now, "Approval", to_payload(true))));
   }
   for (int i = 0; i < 5; ++i) EXPECT_EQ(from_payload<std::string>(wait("a" + std::to_string(i)).output), "approved");
   EXPECT_GE(node_->counters().loads.load(), loads + 5);
@@ -506,7 +508,7 @@ TEST_F(NodeTest, PartitionsLostAndRegainedMidRunLoseNothing) {
   for (int round = 0; round < 3; ++round) {
     std::this_thread::sleep_for(30ms);
     for (uint32_t p = 0; p < options_.store.partitions; ++p) {
-      ASSERT_TRUE(store_->acquire_lease(p, options_.runtime.node_id, 10s));
+      ASSERT_TRUE(store::Membership(*store_).acquire_lease(p, options_.runtime.node_id, 10s));
     }
   }
   for (int i = 0; i < 40; ++i) {
@@ -515,7 +517,7 @@ TEST_F(NodeTest, PartitionsLostAndRegainedMidRunLoseNothing) {
     EXPECT_EQ(count(id, EventType::task_completed), 500u) << id;
   }
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  ASSERT_TRUE(store_->send("waiting", event_raised(now, "Approval", to_payload(true))));
+  ASSERT_TRUE(store::ClientStore(*store_).send("waiting", event_raised(now, "Approval", to_payload(true))));
   EXPECT_EQ(from_payload<std::string>(wait("waiting").output), "approved");
 }
 

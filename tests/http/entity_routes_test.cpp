@@ -2,6 +2,7 @@
 // this process and a real redis-server: signal, get, list, delete and clean.
 #include "base/time.hpp"
 #include "tests/http/http_fixture.hpp"
+#include "store/client_store.hpp"
 
 namespace durable::http {
 namespace {
@@ -107,7 +108,7 @@ TEST_F(HttpTest, DeleteEntity_202ThenNoState_CleanEntityStorageRemovesItAndRelea
   auto store = store::Store::connect(store_options);
   ASSERT_TRUE(store) << store.status().to_string();
   const store::OutboundMessage m{"@counter@held", entities::to_event(lock), {}};
-  ASSERT_TRUE(store->send_messages(std::span(&m, 1)));
+  ASSERT_TRUE(store::ClientStore(*store).send_messages(std::span(&m, 1)));
   json held;
   for (int i = 0; i < 200 && !held.contains("lockedBy"); ++i, std::this_thread::sleep_for(25ms)) {
     held = list_all("/counter@held").first[0];

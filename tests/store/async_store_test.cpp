@@ -12,6 +12,8 @@
 
 #include "orchestration/codec.hpp"
 #include "tests/support/redis_server.hpp"
+#include "store/client_store.hpp"
+#include "store/membership.hpp"
 
 namespace durable::store {
 namespace {
@@ -41,7 +43,7 @@ class AsyncStoreTest : public durable::testing::RedisTest {
   }
 
   void start(const std::string& id, const std::string& input) {
-    ASSERT_TRUE(sync_->start(execution_started(kT0, "Hello", id, input, "exec-" + id), kT0));
+    ASSERT_TRUE(store::ClientStore(*sync_).start(execution_started(kT0, "Hello", id, input, "exec-" + id), kT0));
   }
   Result<LoadedInstance> load(const std::string& id) {
     std::promise<Result<LoadedInstance>> done;
@@ -67,7 +69,7 @@ class AsyncStoreTest : public durable::testing::RedisTest {
       const std::string id = "c" + std::to_string(i);
       start(id, "in");
       const uint32_t p = sync_->partition_of(id);
-      if (!epochs.count(p)) epochs[p] = sync_->acquire_lease(p, "n1", 10s)->epoch;
+      if (!epochs.count(p)) epochs[p] = store::Membership(*sync_).acquire_lease(p, "n1", 10s)->epoch;
       auto loaded = load(id);
       ASSERT_TRUE(loaded && loaded->row);
       EpisodeWrite w;
@@ -118,7 +120,7 @@ TEST_F(AsyncStoreTest, ManyThreadsEachGetTheirOwnReplies) {
 
 TEST_F(AsyncStoreTest, CommitIsFencedLikeTheSyncOne) {
   start("a", "in");
-  auto lease = sync_->acquire_lease(sync_->partition_of("a"), "n1", 10s);
+  auto lease = store::Membership(*sync_).acquire_lease(sync_->partition_of("a"), "n1", 10s);
   ASSERT_TRUE(lease && lease->epoch > 0);
   auto loaded = load("a");
   ASSERT_TRUE(loaded && loaded->row);
@@ -170,10 +172,10 @@ TEST_F(AsyncStoreTest, CommitsGatheredWhileAReplyIsDue_GoInOneCall_EachUnderItsO
       ASSERT_TRUE(r) << id << ": " << r.status().to_string();
       EXPECT_EQ(*r, t.writes[i].expected_version + 1);
     }
-    auto row = sync_->get(id);
+    auto row = store::ClientStore(*sync_).get(id);
     ASSERT_TRUE(row && *row);
     EXPECT_EQ((*row)->status, i >= 8 ? OrchestrationStatus::pending : OrchestrationStatus::running) << id;
-    EXPECT_EQ(sync_->history(id)->size(), i >= 8 ? 0u : 1u) << id;
+    EXPECT_EQ(store::ClientStore(*sync_).history(id)->size(), i >= 8 ? 0u : 1u) << id;
   }
   EXPECT_EQ(async_->merged_commits() - merged_before, 9u) << "all but the first went in one call";
 }
@@ -198,7 +200,7 @@ TEST_F(AsyncStoreTest, AReplyLostAfterAMergedCall_EachCommitAppliedAtMostOnce) {
     auto second = within(again);
     const std::string id = "c" + std::to_string(i);
     EXPECT_FALSE(r && second) << id << " applied twice";
-    EXPECT_EQ(sync_->history(id)->size(), 1u) << id << ": " << r.status().to_string() << " / "
+    EXPECT_EQ(store::ClientStore(*sync_).history(id)->size(), 1u) << id << ": " << r.status().to_string() << " / "
                                                << second.status().to_string();
   }
 }

@@ -8,6 +8,9 @@
 #include "orchestration/payload.hpp"
 #include "store/functions.hpp"
 #include "tests/support/redis_server.hpp"
+#include "store/client_store.hpp"
+#include "store/owner_store.hpp"
+#include "store/membership.hpp"
 
 namespace durable::store {
 namespace {
@@ -32,7 +35,7 @@ class StoreTest : public durable::testing::RedisTest {
   Store& store() { return *store_; }
 
   void start(const std::string& id) {
-    ASSERT_TRUE(store().start(execution_started(kT0, "Hello", id, "in", "exec-" + id), kT0));
+    ASSERT_TRUE(ClientStore(store()).start(execution_started(kT0, "Hello", id, "in", "exec-" + id), kT0));
   }
   // An episode write that completes `id`, as the owner would commit it.
   EpisodeWrite completion(const std::string& id, uint64_t epoch, uint64_t version) {
@@ -56,12 +59,12 @@ class StoreTest : public durable::testing::RedisTest {
 
 TEST_F(StoreTest, StartWritesRowWakeAndIndex_TheRowHoldsTheStart) {
   start("a");
-  auto row = store().get("a");
+  auto row = ClientStore(store()).get("a");
   ASSERT_TRUE(row && *row);
   EXPECT_EQ((*row)->name, "Hello");
   EXPECT_EQ((*row)->status, OrchestrationStatus::pending);
   EXPECT_EQ((*row)->version, 1u);
-  auto loaded = store().load("a");
+  auto loaded = OwnerStore(store()).load("a");
   ASSERT_TRUE(loaded);
   EXPECT_TRUE(loaded->inbox.empty());
   ASSERT_TRUE(loaded->start);
@@ -72,19 +75,19 @@ TEST_F(StoreTest, StartWritesRowWakeAndIndex_TheRowHoldsTheStart) {
   EXPECT_EQ(reply("EXISTS", store().keys().inbox(store().partition_of("a"), "a"))->integer, 0);
   std::vector<WakeCursor> cursors;
   for (uint32_t p = 0; p < 4; ++p) cursors.push_back({p, "0-0"});
-  auto notices = store().read_wake(cursors, 10ms);
+  auto notices = OwnerStore(store()).read_wake(cursors, 10ms);
   ASSERT_TRUE(notices);
   ASSERT_EQ(notices->size(), 1u);
   EXPECT_EQ((*notices)[0].instance_id, "a");
   EXPECT_EQ((*notices)[0].partition, store().partition_of("a"));
-  auto active = store().active(store().partition_of("a"));
+  auto active = OwnerStore(store()).active(store().partition_of("a"));
   ASSERT_TRUE(active);
   EXPECT_EQ(*active, std::vector<std::string>{"a"});
 }
 
 TEST_F(StoreTest, StartOfRunningInstanceIsRefused) {
   start("a");
-  Status again = store().start(execution_started(kT0, "Hello", "a", "", "x2"), kT0);
+  Status again = ClientStore(store()).start(execution_started(kT0, "Hello", "a", "", "x2"), kT0);
   EXPECT_EQ(again.code(), Errc::already_exists);
   EXPECT_NE(again.message().find("'a'"), std::string::npos) << again.message();
 }
@@ -94,13 +97,13 @@ TEST_F(StoreTest, StartManyStartsEachOrSaysWhyNot) {
   const HistoryEvent starts[] = {execution_started(kT0, "Hello", "a", "", "xa"),
                                  execution_started(kT0, "Hello", "b", "", "xb"),
                                  execution_started(kT0, "Hello", "c", "", "xc")};
-  auto results = store().start_many(starts, kT0);
+  auto results = ClientStore(store()).start_many(starts, kT0);
   ASSERT_EQ(results.size(), 3u);
   EXPECT_TRUE(results[0]);
   EXPECT_EQ(results[1].status().code(), Errc::already_exists);
   EXPECT_TRUE(results[2]);
-  EXPECT_EQ((*store().get("c"))->execution_id, "xc");
-  EXPECT_TRUE(store().load("a")->start);
+  EXPECT_EQ((*ClientStore(store()).get("c"))->execution_id, "xc");
+  EXPECT_TRUE(OwnerStore(store()).load("a")->start);
 }
 
 // A start written while the inbox held starts (before rows held them) is
@@ -110,7 +113,7 @@ TEST_F(StoreTest, AStartInTheInboxIsNotTakenTwice) {
   const uint32_t p = store().partition_of("old");
   const HistoryEvent one[] = {execution_started(kT0, "Hello", "old", "", "exec-old")};
   reply("XADD", store().keys().inbox(p, "old"), "*", "e", orchestration::encode_events(one), "x", "exec-old");
-  auto loaded = store().load("old");
+  auto loaded = OwnerStore(store()).load("old");
   ASSERT_TRUE(loaded);
   EXPECT_FALSE(loaded->start);
   ASSERT_EQ(loaded->inbox.size(), 1u);
@@ -121,10 +124,10 @@ TEST_F(StoreTest, AStartInTheInboxIsNotTakenTwice) {
 // instead of loading: it must be exactly what a load reads.
 TEST_F(StoreTest, StartAnswersWhatALoadWouldRead) {
   const HistoryEvent starts[] = {execution_started(kT0, "Hello", "s1", "\"in\"", "x1")};
-  auto written = store().start_many(starts, kT0);
+  auto written = ClientStore(store()).start_many(starts, kT0);
   ASSERT_EQ(written.size(), 1u);
   ASSERT_TRUE(written[0]) << written[0].status().to_string();
-  auto loaded = store().load("s1");
+  auto loaded = OwnerStore(store()).load("s1");
   ASSERT_TRUE(loaded && loaded->row);
   const InstanceRow& a = *written[0]->row;
   const InstanceRow& b = *loaded->row;
@@ -160,70 +163,70 @@ TEST_F(StoreTest, StartAnswersWhatALoadWouldRead) {
 }
 
 TEST_F(StoreTest, SendNeedsARunningInstance) {
-  Status unknown = store().send("nope", event_raised(kT0, "E", ""));
+  Status unknown = ClientStore(store()).send("nope", event_raised(kT0, "E", ""));
   EXPECT_EQ(unknown.code(), Errc::not_found);
   start("a");
-  EXPECT_TRUE(store().send("a", event_raised(kT0, "E", "x")));
+  EXPECT_TRUE(ClientStore(store()).send("a", event_raised(kT0, "E", "x")));
   const uint32_t p = store().partition_of("a");
-  auto lease = store().acquire_lease(p, "n1", 10s);
+  auto lease = Membership(store()).acquire_lease(p, "n1", 10s);
   ASSERT_TRUE(lease);
-  ASSERT_TRUE(store().execute(store().episode_commit(completion("a", lease->epoch, 1))));
-  Status finished = store().send("a", event_raised(kT0, "E", ""));
+  ASSERT_TRUE(store().execute(store().commands().episode_commit(completion("a", lease->epoch, 1))));
+  Status finished = ClientStore(store()).send("a", event_raised(kT0, "E", ""));
   EXPECT_EQ(finished.code(), Errc::failed_precondition) << finished.message();
 }
 
 TEST_F(StoreTest, FencedCommitChecksEpochAndVersion) {
   start("a");
   const uint32_t p = store().partition_of("a");
-  auto first = store().acquire_lease(p, "n1", 10s);
+  auto first = Membership(store()).acquire_lease(p, "n1", 10s);
   ASSERT_TRUE(first);
   EXPECT_GT(first->epoch, 0u);
   // Another node cannot take an unexpired lease.
-  auto other = store().acquire_lease(p, "n2", 10s);
+  auto other = Membership(store()).acquire_lease(p, "n2", 10s);
   ASSERT_TRUE(other);
   EXPECT_EQ(other->epoch, 0u);
   EXPECT_EQ(other->owner, "n1");
   // A re-acquire (restart of n1) bumps the epoch: the old epoch is fenced.
-  auto second = store().acquire_lease(p, "n1", 10s);
+  auto second = Membership(store()).acquire_lease(p, "n1", 10s);
   ASSERT_TRUE(second);
   EXPECT_GT(second->epoch, first->epoch);
 
-  auto stale_epoch = store().execute(store().episode_commit(completion("a", first->epoch, 1)));
+  auto stale_epoch = store().execute(store().commands().episode_commit(completion("a", first->epoch, 1)));
   EXPECT_EQ(stale_epoch.status().code(), Errc::lease_lost) << stale_epoch.status().message();
-  auto stale_version = store().execute(store().episode_commit(completion("a", second->epoch, 0)));
+  auto stale_version = store().execute(store().commands().episode_commit(completion("a", second->epoch, 0)));
   EXPECT_EQ(stale_version.status().code(), Errc::failed_precondition);
   // Nothing changed.
-  auto row = store().get("a");
+  auto row = ClientStore(store()).get("a");
   EXPECT_EQ((*row)->status, OrchestrationStatus::pending);
-  EXPECT_TRUE(store().history("a")->empty());
+  EXPECT_TRUE(ClientStore(store()).history("a")->empty());
 
-  auto ok = store().execute(store().episode_commit(completion("a", second->epoch, 1)));
+  auto ok = store().execute(store().commands().episode_commit(completion("a", second->epoch, 1)));
   ASSERT_TRUE(ok) << ok.status().to_string();
   EXPECT_EQ(*ok, 2u);
   // The same commit again (a retry after a lost reply) is refused.
-  auto replay = store().execute(store().episode_commit(completion("a", second->epoch, 1)));
+  auto replay = store().execute(store().commands().episode_commit(completion("a", second->epoch, 1)));
   EXPECT_EQ(replay.status().code(), Errc::failed_precondition);
-  EXPECT_EQ(store().history("a")->size(), 1u);
-  row = store().get("a");
+  EXPECT_EQ(ClientStore(store()).history("a")->size(), 1u);
+  row = ClientStore(store()).get("a");
   EXPECT_EQ((*row)->status, OrchestrationStatus::completed);
   EXPECT_EQ((*row)->output, "out");
-  EXPECT_TRUE(store().active(p)->empty());
+  EXPECT_TRUE(OwnerStore(store()).active(p)->empty());
 }
 
 TEST_F(StoreTest, ExpiredOrReleasedLeaseFencesWriters) {
   start("a");
   const uint32_t p = store().partition_of("a");
-  auto lease = store().acquire_lease(p, "n1", 50ms);
+  auto lease = Membership(store()).acquire_lease(p, "n1", 50ms);
   ASSERT_TRUE(lease);
   std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(store().renew_lease(p, "n1", lease->epoch, 10s).code(), Errc::lease_lost);
-  auto expired = store().execute(store().episode_commit(completion("a", lease->epoch, 1)));
+  EXPECT_EQ(Membership(store()).renew_lease(p, "n1", lease->epoch, 10s).code(), Errc::lease_lost);
+  auto expired = store().execute(store().commands().episode_commit(completion("a", lease->epoch, 1)));
   EXPECT_EQ(expired.status().code(), Errc::lease_lost);
-  auto taken = store().acquire_lease(p, "n2", 10s);
+  auto taken = Membership(store()).acquire_lease(p, "n2", 10s);
   ASSERT_TRUE(taken);
   EXPECT_GT(taken->epoch, lease->epoch);
-  ASSERT_TRUE(store().release_lease(p, "n2", taken->epoch));
-  EXPECT_EQ(store().renew_lease(p, "n2", taken->epoch, 10s).code(), Errc::lease_lost);
+  ASSERT_TRUE(Membership(store()).release_lease(p, "n2", taken->epoch));
+  EXPECT_EQ(Membership(store()).renew_lease(p, "n2", taken->epoch, 10s).code(), Errc::lease_lost);
 }
 
 TEST_F(StoreTest, HubPartitionCountIsChecked) {
@@ -239,13 +242,13 @@ TEST_F(StoreTest, HubPartitionCountIsChecked) {
 TEST_F(StoreTest, ListPagesAndPurge) {
   for (int i = 0; i < 7; ++i) {
     const std::string id = "job-" + std::to_string(i);
-    ASSERT_TRUE(store().start(execution_started(kT0, "Hello", id, "", "x"), kT0 + std::chrono::milliseconds(i)));
+    ASSERT_TRUE(ClientStore(store()).start(execution_started(kT0, "Hello", id, "", "x"), kT0 + std::chrono::milliseconds(i)));
   }
   InstanceFilter all;
   std::vector<std::string> seen;
   std::string continuation;
   do {
-    auto page = store().list(all, 3, continuation);
+    auto page = ClientStore(store()).list(all, 3, continuation);
     ASSERT_TRUE(page) << page.status().to_string();
     EXPECT_LE(page->instances.size(), 3u);
     for (auto& row : page->instances) seen.push_back(row.id);
@@ -256,16 +259,16 @@ TEST_F(StoreTest, ListPagesAndPurge) {
   InstanceFilter window;
   window.created_from = kT0 + 2ms;
   window.created_to = kT0 + 3ms;
-  EXPECT_EQ(store().list(window, 10, "")->instances.size(), 2u);
+  EXPECT_EQ(ClientStore(store()).list(window, 10, "")->instances.size(), 2u);
 
-  EXPECT_EQ(store().purge("job-1").code(), Errc::failed_precondition);
-  EXPECT_EQ(store().purge("nope").code(), Errc::not_found);
+  EXPECT_EQ(ClientStore(store()).purge("job-1").code(), Errc::failed_precondition);
+  EXPECT_EQ(ClientStore(store()).purge("nope").code(), Errc::not_found);
   const uint32_t p = store().partition_of("job-1");
-  auto lease = store().acquire_lease(p, "n1", 10s);
-  ASSERT_TRUE(store().execute(store().episode_commit(completion("job-1", lease->epoch, 1))));
-  EXPECT_TRUE(store().purge("job-1"));
-  EXPECT_FALSE(*store().get("job-1"));
-  EXPECT_EQ(store().list(all, 100, "")->instances.size(), 6u);
+  auto lease = Membership(store()).acquire_lease(p, "n1", 10s);
+  ASSERT_TRUE(store().execute(store().commands().episode_commit(completion("job-1", lease->epoch, 1))));
+  EXPECT_TRUE(ClientStore(store()).purge("job-1"));
+  EXPECT_FALSE(*ClientStore(store()).get("job-1"));
+  EXPECT_EQ(ClientStore(store()).list(all, 100, "")->instances.size(), 6u);
 }
 
 TEST(CommitLayoutTest, TheFunctionKnowsTheOpsByTheSameCodes) {
@@ -277,7 +280,7 @@ TEST(CommitLayoutTest, TheFunctionKnowsTheOpsByTheSameCodes) {
 
 TEST_F(StoreTest, MergedCommits_OneMalformedOrFencedFailsAlone) {
   const uint32_t p = store().partition_of("m1");
-  auto lease = store().acquire_lease(p, "n1", 10s);
+  auto lease = Membership(store()).acquire_lease(p, "n1", 10s);
   ASSERT_TRUE(lease && lease->epoch > 0);
   std::vector<std::vector<std::string>> argvs;
   for (const char* id : {"m1", "m2", "m3"}) {
@@ -319,25 +322,25 @@ entities::EntityMessage signal(std::string request_id, int64_t amount) {
 TEST_F(StoreTest, EntityCommit_RoundTripsTheRecord_ConsumesThousandsOfEntries_LeavesActiveOnlyWhenDrained) {
   const std::string id = "@counter@c";
   const uint32_t p = store().partition_of(id);
-  auto lease = store().acquire_lease(p, "n1", 10s);
+  auto lease = Membership(store()).acquire_lease(p, "n1", 10s);
   ASSERT_TRUE(lease);
   // 5,000 signals in one transaction: one wake notice for the partition.
   std::vector<OutboundMessage> messages;
   for (int i = 0; i < 5000; ++i) messages.push_back({id, entities::to_event(signal("r" + std::to_string(i), 1)), {}});
   messages.push_back({"@counter@other", entities::to_event(signal("o", 1)), {}});
-  ASSERT_TRUE(store().send_messages(messages));
+  ASSERT_TRUE(ClientStore(store()).send_messages(messages));
   std::vector<WakeCursor> cursors;
   for (uint32_t q = 0; q < 4; ++q) cursors.push_back({q, "0-0"});
-  auto notices = store().read_wake(cursors, 10ms);
+  auto notices = OwnerStore(store()).read_wake(cursors, 10ms);
   ASSERT_TRUE(notices);
   std::vector<std::string> woken;
   for (auto& n : *notices) woken.push_back(n.instance_id);
   std::sort(woken.begin(), woken.end());
   EXPECT_EQ(woken, (std::vector<std::string>{"@counter@c", "@counter@other"}));
 
-  auto loaded = store().parse_entity_load(id, [&] {
+  auto loaded = store().commands().parse_entity_load(id, [&] {
     std::vector<Result<ReplyPtr>> replies;
-    for (auto& command : store().entity_load_commands(id)) {
+    for (auto& command : store().commands().entity_load_commands(id)) {
       std::vector<std::string_view> argv(command.begin(), command.end());
       replies.push_back(store().connection().command(std::span<const std::string_view>(argv)));
     }
@@ -366,14 +369,14 @@ TEST_F(StoreTest, EntityCommit_RoundTripsTheRecord_ConsumesThousandsOfEntries_Le
   w.record.updated = kT0;
   // A message that arrives after the read keeps the entity active.
   const OutboundMessage late[] = {{id, entities::to_event(signal("late", 1)), {}}};
-  ASSERT_TRUE(store().send_messages(late));
-  auto version = store().execute(store().entity_commit(w));
+  ASSERT_TRUE(ClientStore(store()).send_messages(late));
+  auto version = store().execute(store().commands().entity_commit(w));
   ASSERT_TRUE(version) << version.status().to_string();
   EXPECT_EQ(*version, 1u);
-  auto active = store().active(p);
+  auto active = OwnerStore(store()).active(p);
   EXPECT_NE(std::find(active->begin(), active->end(), id), active->end());
 
-  auto record = store().get_entity(id);
+  auto record = ClientStore(store()).get_entity(id);
   ASSERT_TRUE(record && *record);
   const EntityRecord& r = **record;
   EXPECT_EQ(r.version, 1u);
@@ -382,16 +385,16 @@ TEST_F(StoreTest, EntityCommit_RoundTripsTheRecord_ConsumesThousandsOfEntries_Le
   EXPECT_EQ(r.snapshot.scheduled, w.record.snapshot.scheduled);
   EXPECT_EQ(r.snapshot.queued, w.record.snapshot.queued);
   EXPECT_EQ(r.updated, kT0);
-  auto timers = store().due_timers(p, kT0 + 2h);
+  auto timers = OwnerStore(store()).due_timers(p, kT0 + 2h);
   ASSERT_EQ(timers->size(), 1u);
   EXPECT_EQ((*timers)[0].instance_id, id);
   // Only the late entry is left, and only the newest 1,000 ids are kept.
   std::vector<Result<ReplyPtr>> replies;
-  for (auto& command : store().entity_load_commands(id)) {
+  for (auto& command : store().commands().entity_load_commands(id)) {
     std::vector<std::string_view> argv(command.begin(), command.end());
     replies.push_back(store().connection().command(std::span<const std::string_view>(argv)));
   }
-  auto again = Store::parse_entity_load(id, replies);
+  auto again = Commands::parse_entity_load(id, replies);
   ASSERT_TRUE(again);
   ASSERT_EQ(again->inbox.size(), 1u);
   EXPECT_EQ(again->inbox[0].event.request_id, "late");
@@ -405,11 +408,11 @@ TEST_F(StoreTest, EntityCommit_RoundTripsTheRecord_ConsumesThousandsOfEntries_Le
   drain.consumed = {again->inbox[0].stream_id};
   drain.remembered = {"late"};
   drain.scheduled.clear();
-  ASSERT_TRUE(store().execute(store().entity_commit(drain)));
-  active = store().active(p);
+  ASSERT_TRUE(store().execute(store().commands().entity_commit(drain)));
+  active = OwnerStore(store()).active(p);
   EXPECT_EQ(std::find(active->begin(), active->end(), id), active->end());
   // A stale writer is refused.
-  EXPECT_EQ(store().execute(store().entity_commit(drain)).status().code(), Errc::failed_precondition);
+  EXPECT_EQ(store().execute(store().commands().entity_commit(drain)).status().code(), Errc::failed_precondition);
 }
 
 }  // namespace

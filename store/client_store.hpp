@@ -1,0 +1,90 @@
+#pragma once
+// ClientStore: a client's requests, as a view over a Store (it borrows the
+// Store's connection). A write is durable once its call returns OK. The C++
+// Client sends the latency-bound ones (start, send, get) on its shared
+// AsyncStore with the same commands (store/commands.hpp) and uses this for
+// the rest.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.hpp"
+#include "store/types.hpp"
+
+namespace durable::store {
+
+class Store;
+
+class ClientStore {
+ public:
+  /// `store` must outlive the view.
+  explicit ClientStore(Store& store) : store_(store) {}
+
+  // -- instances (store/client_store.cpp) ------------------------------------
+  /// Creates (or replaces a finished) instance whose row holds its start.
+  /// Errors: already_exists when it exists and has not finished.
+  Status start(const HistoryEvent& execution_started, TimePoint now);
+  /// start() of many instances in one round trip (a bulk load); each
+  /// start's outcome as Commands::parse_start reads it, in order.
+  std::vector<Result<LoadedInstance>> start_many(std::span<const HistoryEvent> execution_started, TimePoint now,
+                                                 std::string_view starter = {});
+  /// Writes `message` to a running instance's inbox. Errors: not_found (no
+  /// such instance), failed_precondition (it has finished).
+  Status send(std::string_view id, const HistoryEvent& message);
+  /// The row; empty when there is no such instance. Errors: corruption.
+  Result<std::optional<InstanceRow>> get(std::string_view id);
+  /// The current execution's history. Errors: corruption.
+  Result<std::vector<HistoryEvent>> history(std::string_view id);
+  /// Instances matching `filter`, ordered by created time then id, at most
+  /// `page_size`, after `continuation` (from an earlier page; empty for the
+  /// first). Errors: invalid_argument for a malformed continuation.
+  Result<InstancePage> list(const InstanceFilter& filter, size_t page_size, std::string_view continuation);
+  /// Deletes a finished instance (row, history, inbox, index entry). Errors:
+  /// not_found, failed_precondition (not finished).
+  Status purge(std::string_view id);
+  /// Purges every finished instance matching `filter`; returns how many.
+  Result<size_t> purge(const InstanceFilter& filter);
+  /// The instances with unfinished work (every partition's active set),
+  /// counted by the status in their rows; one entry per OrchestrationStatus.
+  /// Two round trips, the second as large as the active sets.
+  Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> active_by_status();
+  /// The newest `count` dead letters of the partition, newest first.
+  Result<std::vector<DeadLetter>> dead_letters(uint32_t partition, size_t count);
+
+  // -- completions (store/client_store.cpp) ------------------------------------
+  /// Blocks up to `block` for completion notices (an instance finished, or
+  /// continued as new) after the cursors, which it advances. Empty: the
+  /// time passed.
+  Result<std::vector<WakeNotice>> read_done(std::span<WakeCursor> cursors, std::chrono::milliseconds block);
+  /// Every partition's completion stream's last id ("0-0" when empty), in
+  /// partition order, in one round trip: read_done from there sees only
+  /// later notices.
+  Result<std::vector<std::string>> done_positions();
+
+  // -- entities (store/entity_store.cpp) -------------------------------------
+  /// Writes messages to inboxes (any targets), all or none, in one round
+  /// trip, without a server function: the fast path of entity signals.
+  Status send_messages(std::span<const OutboundMessage> messages);
+  /// The entity's record; empty when it has none. Errors: corruption.
+  Result<std::optional<EntityRecord>> get_entity(std::string_view id);
+  /// Entities whose instance id starts with `id_prefix` ("@counter@" for
+  /// every counter), by id, at most `page_size` (at least 1: otherwise
+  /// invalid_argument), after `continuation`. Entities with no state are
+  /// left out unless `include_empty`.
+  Result<EntityPage> list_entities(std::string_view id_prefix, size_t page_size, std::string_view continuation,
+                                   bool include_empty);
+  /// Deletes the storage of entities with no state, lock, queue or schedule,
+  /// and unlocks entities whose lock holder has finished or is gone.
+  Result<EntityCleanup> clean_entities();
+
+ private:
+  Store& store_;
+};
+
+}  // namespace durable::store
