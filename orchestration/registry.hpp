@@ -143,8 +143,7 @@ class Registry {
   void add_orchestrator_fn(std::string name, OrchestratorFn fn);
   void add_activity_fn(std::string name, ActivityFn fn);
 
-  /// nullptr when nothing has that name. The pointer stays valid until that
-  /// name is registered again or the registry is destroyed.
+  /// nullptr when nothing has that name; valid while the registry lives.
   const OrchestratorFn* find_orchestrator(std::string_view name) const;
   const ActivityFn* find_activity(std::string_view name) const;
 
