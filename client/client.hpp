@@ -25,6 +25,13 @@
 // caller decides (a start repeated with the same id is refused with
 // already_exists if the first one took; a signal repeated with the same
 // request id is applied once).
+//
+// Blocking: every call blocks its caller for its round trip(s); while Redis
+// is down, up to `timeout` for the connection and then up to `timeout` for
+// the reply (twice for a read that is tried again). A reply that does not
+// come within `timeout` is unavailable on the shared connection but
+// deadline_exceeded on the third (which is not tried again). The destructor
+// must not run alongside any call, and every Watch must be gone before it.
 
 #include <chrono>
 #include <functional>
@@ -121,11 +128,14 @@ struct EntityStatePage {
 class Client {
  public:
   /// Connects and checks the hub's partition count. Errors: unavailable
-  /// (Redis unreachable), failed_precondition (the hub was created with
-  /// another partition count; the message names both), invalid_argument
-  /// (partitions is 0).
+  /// (Redis unreachable), deadline_exceeded (no answer within the timeout),
+  /// failed_precondition (the hub was created with another partition count;
+  /// the message names both), invalid_argument (partitions is 0; Redis
+  /// rejected the password).
   static Result<std::unique_ptr<Client>> connect(ClientOptions options);
 
+  /// Unregisters from the hand-off, stops the notice reader (waking every
+  /// subscriber) and waits for the shared connection's requests in flight.
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -134,20 +144,28 @@ class Client {
   /// GUID when empty). Returns the id. Errors: invalid_argument (the id
   /// breaks a rule, which the message names; payload too large; empty
   /// name), already_exists (that id runs and has not finished; a finished
-  /// one is replaced), unavailable (the start may or may not have happened).
+  /// one is replaced; "an instance with id '<id>' already exists and has not
+  /// finished"), unavailable (the start may or may not have happened).
   /// The orchestrator name is checked by the node that runs it: an unknown
-  /// name fails the instance with a clear message.
+  /// name fails the instance with a clear message. With a hand-off, its
+  /// `deliver` runs on the caller's thread before this returns.
   Result<std::string> start(const std::string& name, Payload input, std::string instance_id = {});
 
-  /// The instance's row, and its history when `with_history`. Errors: not_found.
+  /// The instance's row, and its history when `with_history` (one round
+  /// trip). Errors: not_found ("no instance with id '<id>'"), corruption (an
+  /// undecodable row or history), unavailable.
   Result<InstanceState> get(const std::string& instance_id, bool with_history = false);
-  /// Waits until the instance has finished (Completed, Failed, Terminated).
-  /// Errors: not_found, deadline_exceeded (the message says its status).
+  /// Waits until the instance has finished (Completed, Failed, Terminated)
+  /// and returns its row. Blocks the caller up to `timeout` (plus the read in
+  /// progress). Errors: not_found (at once, no such instance),
+  /// deadline_exceeded ("instance '<id>' is still <status> after <ms> ms"),
+  /// unavailable.
   Result<InstanceRow> wait(const std::string& instance_id, std::chrono::milliseconds timeout);
 
   /// A wait that holds no thread, for servers answering many waits from a
   /// few threads: look() at the instance whenever `notify` is called, and
-  /// now and then anyway. Destroying the Watch ends it.
+  /// now and then anyway. Destroying the Watch ends it. Use one Watch from
+  /// one thread at a time; destroy it before the Client.
   class Watch {
    public:
     ~Watch();
@@ -157,7 +175,8 @@ class Client {
     /// handed it over, else read from Redis (one round trip); finished or
     /// not. Errors: not_found, unavailable.
     Result<InstanceRow> look();
-    /// Blocks until notified or `deadline`; true when notified.
+    /// Blocks until notified or `deadline`; true when notified. A notice that
+    /// came since the last wait counts (at once); several count as one.
     bool wait_until(std::chrono::steady_clock::time_point deadline);
 
    private:
@@ -167,28 +186,38 @@ class Client {
     const std::string id_;
     std::shared_ptr<Subscription> subscription_;
   };
-  /// Starts watching `instance_id`: `notify` (optional) is called, from a
-  /// Client thread and so briefly, each time the instance may have finished
-  /// (a completion notice named it, or the notice reader lost its place and
-  /// found it again). A completion after this returns is always notified.
+  /// Starts watching `instance_id`: `notify` (optional) is called each time
+  /// the instance may have finished (a completion notice named it, a node in
+  /// this process finished it, the notice reader lost its place and found it
+  /// again, or the Client is closing). It runs on the notice reader's thread,
+  /// a node's actor thread or the closing thread, under a Client lock: it
+  /// must be brief and must not call into the Client (destroying a Watch
+  /// there deadlocks). A completion after this returns is always notified.
+  /// Blocks up to `timeout` (a round trip when no watch ran for 10 s).
   /// Errors: unavailable (Redis unreachable for the timeout).
   Result<std::unique_ptr<Watch>> watch(const std::string& instance_id, std::function<void()> notify = {});
 
-  /// Errors for these four: not_found (no such instance), failed_precondition
-  /// (it has finished), invalid_argument (payload too large, empty event
-  /// name), unavailable (the message may or may not have been delivered).
+  /// Writes the message to the instance's inbox (one round trip); OK means it
+  /// is durable, and the instance acts on it when it next runs. Errors for
+  /// these four: not_found ("no instance with id '<id>'"), failed_precondition
+  /// ("instance '<id>' has already finished"), invalid_argument (payload too
+  /// large, empty event name), unavailable (the message may or may not have
+  /// been delivered).
   Status raise_event(const std::string& instance_id, const std::string& event_name, Payload input = {});
   Status terminate(const std::string& instance_id, Payload reason = {});
   Status suspend(const std::string& instance_id, Payload reason = {});
   Status resume(const std::string& instance_id, Payload reason = {});
 
-  /// Errors: not_found, failed_precondition (not finished).
+  /// Deletes a finished instance's row, history and inbox. Errors: not_found,
+  /// failed_precondition ("... has not finished; terminate it first"),
+  /// unavailable or deadline_exceeded (not retried: it may have happened).
   Status purge(const std::string& instance_id);
-  /// Purges the finished instances matching `filter`; returns how many.
+  /// Purges the finished instances matching `filter` (unfinished ones are
+  /// skipped); returns how many.
   Result<size_t> purge(const InstanceFilter& filter);
   /// One page of the instances matching `filter`, ordered by created time
   /// then id; pass the page's continuation to get the next one.
-  /// Errors: invalid_argument (malformed continuation).
+  /// Errors: invalid_argument (malformed continuation), unavailable.
   Result<InstancePage> list(const InstanceFilter& filter, size_t page_size = 100,
                             const std::string& continuation = {});
 
@@ -199,28 +228,32 @@ class Client {
   /// once. It remembers its last 1,000 request ids, so retry before 1,000
   /// other messages reach the same entity (on a hot entity, that can be a
   /// matter of milliseconds; a later retry may apply twice). Errors:
-  /// invalid_argument (the entity id breaks a rule, empty operation, payload
-  /// too large), unavailable.
+  /// invalid_argument (the entity id breaks a rule, empty operation, an
+  /// operation or request id over 256 bytes, payload too large), unavailable.
   Result<std::string> signal_entity(const EntityId& entity, std::string operation, Payload input = {},
                                     std::string request_id = {},
                                     std::optional<orchestration::TimePoint> at = std::nullopt);
   /// Many signals in one round trip (pipelined), all durable or none.
-  /// Fills in missing request ids. Errors: as signal_entity.
+  /// Fills in missing request ids (also when a later signal is refused: then
+  /// nothing is sent). An empty span is OK at once. Errors: as signal_entity.
   Status signal_entities(std::span<EntitySignal> signals);
   /// The entity's committed state. Errors: not_found (never used, or its
-  /// storage was cleaned up), invalid_argument (bad id).
+  /// storage was cleaned up), invalid_argument (bad id), unavailable.
   Result<EntityState> get_entity(const EntityId& entity);
   /// Entities whose "name@key" starts with `prefix` ("counter" for every
   /// counter, "counter@c1" for keys starting with c1; names compare
   /// case-insensitively), ordered by id. Entities without state are left
-  /// out unless `include_empty`.
+  /// out unless `include_empty`. Errors: invalid_argument (page_size 0, a
+  /// continuation from another listing), unavailable.
   Result<EntityStatePage> list_entities(const std::string& prefix, size_t page_size = 100,
                                         const std::string& continuation = {}, bool include_empty = false);
   /// Deletes the entity's state (a signal of the built-in "$delete"
-  /// operation, in order with the entity's other messages). Returns the request id.
+  /// operation, in order with the entity's other messages). Returns the
+  /// request id. Errors: as signal_entity.
   Result<std::string> delete_entity(const EntityId& entity, std::string request_id = {});
   /// Removes the storage of entities with no state and unlocks entities
-  /// whose lock holder has finished.
+  /// whose lock holder has finished; returns what it did. A write: not
+  /// retried on unavailable.
   Result<store::EntityCleanup> clean_entity_storage();
 
   /// The newest dead letters of every partition (messages that could not be

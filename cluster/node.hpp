@@ -66,38 +66,65 @@ struct NodeOptions {
   std::string http_address;
 };
 
+/// Thread safety: every const member, wake(), set_http_address() and the
+/// hand-off's functions may be called from any thread at once, also from
+/// actors and activities. stop() (and the destructor) may not run alongside
+/// any other call, and never on a thread of the node's own (an actor, an
+/// activity, a store callback): it waits for those.
 class Node {
  public:
   /// Connects, checks the hub, loads the functions, acquires the partitions
-  /// it can and starts their actors. The registries must outlive the node.
-  /// Errors: unavailable (Redis unreachable), failed_precondition (the hub
-  /// has another partition count).
+  /// it can and starts their actors; ready when it returns. The registries
+  /// must outlive the node. REQUIRES: options.store.partitions >= 1 (not
+  /// checked). Blocks for Redis round trips (each up to the store timeout),
+  /// plus up to 1.5 x lease_renewal when a fresh heartbeat under this node
+  /// id must be told apart from a killed predecessor. Errors:
+  ///  - invalid_argument: the advertised host (cluster_advertise, else
+  ///    cluster_host) is empty, 0.0.0.0 or ::, "peers cannot reach a node
+  ///    at '<host>' ..."; or Redis rejected the password ("AUTH to ... rejected");
+  ///  - unavailable: Redis unreachable, or the cluster port cannot be bound
+  ///    ("cannot listen for peers on host:port: ..."); deadline_exceeded: Redis
+  ///    did not answer in time;
+  ///  - failed_precondition: the hub was created with another partition count;
+  ///  - already_exists: another live process heartbeats under this node id;
+  ///  - internal: an unexpected Redis reply, or no eventfd.
+  /// On failure everything started so far is stopped again.
   static Result<std::unique_ptr<Node>> start(const orchestration::Registry& registry,
                                              const entities::EntityRegistry& entities, NodeOptions options);
 
+  /// stop(), if not done yet.
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
   /// Stops the partitions (their commits in flight finish first), releases
-  /// the leases and stops every thread. Idempotent.
+  /// the leases, leaves the member list and stops every thread. Idempotent
+  /// for calls one after another (not thread-safe: see the class note). Blocks
+  /// until done: the lease round in progress, up to 5 s per store connection
+  /// for commits in flight, the running activities (all but those abandoned
+  /// as hung), and every actor's exit.
   void stop();
 
+  /// Runtime counters (thread-safe to read). Valid until the node is destroyed.
   const actors::Counters& counters() const { return runtime_->counters; }
-  /// Commits that went to Redis several to a function call (group commit).
+  /// Commits that went to Redis several to a function call (group commit);
+  /// 0 after stop().
   uint64_t merged_commits() const;
-  /// Partitions this node owns now.
+  /// Partitions this node owns now (empty after stop()). No I/O.
   std::vector<uint32_t> owned_partitions() const;
   /// The HTTP address to advertise from the next heartbeat on (known only
-  /// once the server has bound its port).
+  /// once the server has bound its port). No I/O.
   void set_http_address(std::string address);
   /// Wakes instance (or entity) `id` after a write to its inbox: here, or
-  /// over CAF on the node that owns it. Thread-safe.
+  /// over CAF on the node that owns it; nothing when no owner is known (the
+  /// wake stream still brings the write). No I/O; no result.
   void wake(const std::string& id) const { router_->wake(id); }
   /// For a client in this process (a front door): its starts are given to
   /// this node, whose partition actor begins an instance it owns from what
   /// the start wrote instead of loading it (a peer owner is woken), and the
-  /// rows of instances this node finishes are given to its waits.
+  /// rows of instances this node finishes are given to its waits (the
+  /// listener runs on the node's actor threads). Safe to use after stop():
+  /// deliveries then go nowhere.
   client::ClientOptions::HandOff start_hand_off() const {
     auto router = router_;
     return {options_.runtime.node_id,
@@ -109,9 +136,10 @@ class Node {
   }
   /// OK while the node's lease rounds reach Redis: the last heartbeat was
   /// written within the lease TTL (a node that rightly owns no partition is
-  /// healthy). Otherwise unavailable, naming the last error. No I/O.
+  /// healthy). Otherwise unavailable, naming the last error; at once
+  /// (whatever the TTL) when Redis refuses writes (disk failing). No I/O.
   Status health() const;
-  /// host:port where the node's peers reach it.
+  /// host:port where the node's peers reach it (fixed once started).
   const std::string& cluster_address() const { return cluster_address_; }
 
  private:

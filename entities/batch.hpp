@@ -32,11 +32,14 @@ namespace durable::entities {
 using orchestration::FailureDetails;
 using orchestration::HistoryEvent;
 
-/// Names compare case-insensitively.
+/// Names compare case-insensitively. Built before the node starts, then only
+/// read: find() is safe from any thread at once; add() must not run alongside
+/// any other call.
 class EntityRegistry {
  public:
   /// Replaces an earlier entity of the same name.
   void add(std::string_view name, EntityFn fn);
+  /// nullptr when no entity has that name; valid while the registry lives.
   const EntityFn* find(std::string_view name) const;
 
  private:

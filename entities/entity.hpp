@@ -58,6 +58,11 @@ class UnknownOperation : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// What one operation sees. The entity function runs on the node's actor
+/// threads (one operation of an entity at a time; other entities' at once) and
+/// uses its context only from there. Its state change, signals and starts take
+/// effect when the batch commits, and not at all if the function throws (the
+/// operation then fails, a calling orchestration getting a TaskFailedException).
 class EntityContext {
  public:
   /// `state`: the entity's state before the operation (nullopt: none yet).
@@ -67,7 +72,9 @@ class EntityContext {
                 std::function<std::string(size_t)> start_ids);
 
   const EntityId& id() const { return id_; }
+  /// As the sender wrote it (case kept).
   const std::string& operation() const { return operation_; }
+  /// The input decoded as T; throws PayloadError when it does not decode.
   template <class T>
   T input() const {
     return from_payload<T>(input_);
@@ -75,7 +82,8 @@ class EntityContext {
   const Payload& input_payload() const { return input_; }
 
   bool has_state() const { return state_.has_value(); }
-  /// The state, or `initial` when the entity has none.
+  /// The state, or `initial` when the entity has none. Throws PayloadError
+  /// when the stored state does not decode as T.
   template <class T>
   T state(T initial = T{}) const {
     return state_ ? from_payload<T>(*state_) : std::move(initial);
@@ -87,11 +95,14 @@ class EntityContext {
   /// The entity has no state afterwards (it is deleted when empty and unlocked).
   void delete_state() { state_.reset(); }
 
+  /// The operation's result for a caller (call_entity); the last call wins.
+  /// Ignored for a signal.
   template <class T>
   void return_value(const T& value) {
     result_ = to_payload(value);
   }
 
+  /// Signals `target` (one-way), now or at `at`, when the batch commits.
   /// Throws std::invalid_argument when `target` breaks an id rule.
   template <class In = std::monostate>
   void signal_entity(const EntityId& target, std::string operation, const In& input = {},
@@ -99,8 +110,10 @@ class EntityContext {
     check_target(target);
     signals_.push_back({target, std::move(operation), to_payload(input), at});
   }
-  /// Returns the instance id (`instance_id`, or a deterministic new one).
-  /// Throws std::invalid_argument when `instance_id` breaks an id rule.
+  /// Starts orchestration `name` when the batch commits. Returns the instance
+  /// id (`instance_id`, or a deterministic new one). Throws
+  /// std::invalid_argument when `instance_id` breaks an id rule. A start for
+  /// an id that is running is ignored by that instance (no error here).
   template <class In = std::monostate>
   std::string start_orchestration(std::string name, const In& input = {}, std::string instance_id = {}) {
     if (instance_id.empty()) instance_id = start_ids_(starts_.size());

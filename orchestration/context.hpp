@@ -7,7 +7,16 @@
 // OrchestratorStarted timestamp, GUIDs are name-based.
 //
 // Affinity: one context per execution, used only from that execution's
-// coroutines, which the engine runs on one thread at a time.
+// coroutines, which the engine runs on one thread at a time (not thread-safe;
+// never from an activity or another thread). Nothing here blocks: a durable
+// call returns a task at once, and co_await suspends the orchestrator until
+// history brings the result (usually in a later episode).
+//
+// Errors: a call that breaks a rule throws at the call (std::invalid_argument,
+// LockingRulesViolation). A durable task's failure is thrown at its co_await:
+// TaskFailedException (the work failed), TaskCanceledException (cancel()),
+// PayloadError (the result does not decode as the task's type). Whatever
+// escapes the orchestrator fails the instance (failure_from_exception).
 
 #include <coroutine>
 #include <deque>
@@ -41,7 +50,8 @@ class CriticalSection {
   CriticalSection(const CriticalSection&) = delete;
   ~CriticalSection() { release(); }
 
-  /// Sends the unlock messages now. Idempotent.
+  /// Records the unlock messages now (sent when the episode commits).
+  /// Idempotent; a no-op once the orchestration has ended.
   void release();
   const std::string& id() const { return id_; }
 
@@ -50,7 +60,10 @@ class CriticalSection {
   std::string id_;
 };
 
-/// What `co_await ctx.lock_entities(...)` awaits: yields a CriticalSection.
+/// What `co_await ctx.lock_entities(...)` awaits: yields a CriticalSection
+/// once every entity has granted its lock. Await it exactly once: only the
+/// CriticalSection it yields can end the section early (else it lasts until
+/// the orchestration ends).
 class LockTask {
  public:
   LockTask(DurableTask<void> granted, OrchestrationContext* ctx, std::string id)
@@ -82,6 +95,8 @@ class OrchestrationContext {
   OrchestrationContext& operator=(const OrchestrationContext&) = delete;
 
   // --- Identity, input, time ------------------------------------------------
+  /// Fixed for the execution (from its ExecutionStarted). parent() is set
+  /// only for a sub-orchestration.
   const std::string& instance_id() const { return instance_id_; }
   const std::string& name() const { return name_; }
   const std::string& execution_id() const { return execution_id_; }
@@ -92,14 +107,28 @@ class OrchestrationContext {
     return from_payload<T>(input_);
   }
   const Payload& raw_input() const { return input_; }
-  /// The timestamp of the current episode's OrchestratorStarted event.
+  /// The timestamp of the current episode's OrchestratorStarted event: the
+  /// same on every replay, and constant within an episode.
   TimePoint current_utc_datetime() const { return now_; }
-  /// True while the engine re-runs events that history already holds.
+  /// True while the engine re-runs the episodes history already holds; false
+  /// in the live episode (e.g. to log only once).
   bool is_replaying() const { return replaying_; }
-  /// A deterministic UUID v5 over instance id, current time and a counter.
+  /// A deterministic UUID v5 over instance id, execution id, current time and
+  /// a per-execution counter: the same sequence on every replay. Entity calls,
+  /// signals, locks and id-less sub-orchestrations draw on the same counter.
   std::string new_guid();
 
   // --- Activities, sub-orchestrations, timers, events -----------------------
+  /// Schedules activity `name` (recorded now, run once the episode commits).
+  /// co_await yields its output decoded as R. A failure throws
+  /// TaskFailedException, what() "activity '<name>' (task <seq>) failed:
+  /// <type>: <message>", details() as recorded: the activity's exception type
+  /// and what(), ActivityNotFound, or ActivityTimeout (RuntimeOptions).
+  /// With `retry`: after the n-th failed attempt (TaskFailedException only),
+  /// while retry->should_retry agrees, a durable timer at the failure's episode
+  /// time + delay_after(n), then a fresh TaskScheduled; at the end the last
+  /// attempt's exception. cancel() on the returned task does not stop later
+  /// attempts. A retry timer past 2262 throws std::invalid_argument instead.
   template <class R = void, class In = std::monostate>
   DurableTask<R> call_activity(std::string name, const In& input = {},
                                std::optional<RetryPolicy> retry = std::nullopt) {
@@ -111,10 +140,15 @@ class OrchestrationContext {
         std::move(*retry)));
   }
 
-  /// Starts orchestrator `name` as a child instance (id `instance_id`, or a
-  /// new deterministic GUID) and completes with its output or failure.
-  /// Throws std::invalid_argument for an invalid instance id and
-  /// LockingRulesViolation inside a critical section.
+  /// Starts orchestrator `name` as child instance `instance_id` (a new
+  /// deterministic GUID when empty; with `retry`, a new one per attempt) once
+  /// the episode commits. co_await yields the child's output as R; a failure
+  /// throws TaskFailedException ("sub-orchestration '<name>' (task <seq>)
+  /// failed: ..."), details() the child's failure, SubOrchestrationTerminated,
+  /// or InstanceAlreadyRunning (that id runs). Throws std::invalid_argument
+  /// (an id that breaks a rule, or the parent's own) and LockingRulesViolation
+  /// (inside a critical section): at the call, or with `retry` at the
+  /// co_await. `retry`: as call_activity.
   template <class R = void, class In = std::monostate>
   DurableTask<R> call_sub_orchestrator(std::string name, const In& input = {},
                                        std::string instance_id = {},
@@ -127,14 +161,19 @@ class OrchestrationContext {
         std::move(*retry)));
   }
 
-  /// A durable timer firing at `fire_at`. Cancel it with `cancel()` when it is
-  /// no longer needed (e.g. the when_any it raced was won by something else).
-  /// Throws std::invalid_argument (naming the time) for a time past what the
-  /// system clock can represent (2262-04-11), which the orchestration fails with.
+  /// A durable timer: co_await returns (void) once it has fired, at or after
+  /// `fire_at` (a past time fires as soon as the episode has committed). Cancel it
+  /// with `cancel()` when it is no longer needed (e.g. the when_any it raced
+  /// was won by something else). Throws std::invalid_argument at the call
+  /// ("a timer at <ms> ms since 1970 is past what the clock can represent")
+  /// outside 1677-09-21..2262-04-11; uncaught, it fails the orchestration.
   DurableTask<void> create_timer(TimePoint fire_at);
 
-  /// Waits for an external event. Names compare case-insensitively; an event
-  /// raised before anyone waits is buffered per name, first in first out.
+  /// Waits for an external event; co_await yields its payload as T
+  /// (PayloadError if it does not decode). Names compare case-insensitively;
+  /// an event raised before anyone waits is buffered, first in first out per
+  /// name, and each event goes to one waiter (the oldest still waiting). No
+  /// timeout of its own: race it against create_timer with when_any.
   template <class T = std::monostate>
   DurableTask<T> wait_for_external_event(std::string name) {
     DurableTask<T> task;
@@ -142,22 +181,27 @@ class OrchestrationContext {
     return task;
   }
 
-  /// Raises event `name` on another instance (one-way).
+  /// Raises event `name` on instance `instance_id` once the episode commits
+  /// (one-way: no result, no error; an event for an instance that does not
+  /// exist or has finished is dropped there).
   template <class In = std::monostate>
   void send_event(std::string instance_id, std::string name, const In& input = {}) {
     record_send_event(std::move(instance_id), std::move(name), to_payload(input));
   }
 
-  /// Ends this execution when the orchestrator returns and starts a fresh one
-  /// with `input` and an empty history. With `preserve_unprocessed_events`,
-  /// external events not yet consumed are carried into the new execution.
+  /// Ends this execution when the orchestrator returns (its return value is
+  /// dropped; if it throws, it fails instead) and starts a fresh one with
+  /// `input` and an empty history. The last call wins. With
+  /// `preserve_unprocessed_events`, external events not yet consumed are
+  /// carried into the new execution; everything else still open is dropped.
   template <class In>
   void continue_as_new(const In& input, bool preserve_unprocessed_events = false) {
     continue_as_new_input_ = to_payload(input);
     preserve_unprocessed_events_ = preserve_unprocessed_events;
   }
 
-  /// A value clients can read while the instance runs (not part of history).
+  /// A value clients can read while the instance runs (not part of history):
+  /// the value set last in an episode is written when the episode commits.
   template <class T>
   void set_custom_status(const T& value) {
     custom_status_ = to_payload(value);
@@ -165,24 +209,33 @@ class OrchestrationContext {
   const Payload& custom_status() const { return custom_status_; }
 
   // --- Entities --------------------------------------------------------------
-  /// Calls operation `op` on an entity and completes with its result or failure.
-  /// Inside a critical section only locked entities may be called.
+  /// Calls operation `op` on an entity (sent once the episode commits).
+  /// co_await yields its result as R; a failure throws TaskFailedException
+  /// ("entity operation '<op>' failed: <type>: <message>"; EntityNotFound
+  /// when no such entity is registered). Throws at the call:
+  /// std::invalid_argument (the id breaks a rule), LockingRulesViolation
+  /// (inside a critical section that does not lock the entity).
   template <class R = void, class In = std::monostate>
   DurableTask<R> call_entity(const EntityId& entity, std::string op, const In& input = {}) {
     DurableTask<R> task;
     record_entity_call(entity, std::move(op), to_payload(input), task.state());
     return task;
   }
-  /// Signals operation `op` on an entity (one-way), now or at time `at`.
-  /// Inside a critical section, locked entities may not be signalled.
+  /// Signals operation `op` on an entity (one-way), now or at time `at`, once
+  /// the episode commits. Throws at the call: std::invalid_argument (the id
+  /// breaks a rule), LockingRulesViolation (the entity is locked by this
+  /// orchestration's critical section: call it instead).
   template <class In = std::monostate>
   void signal_entity(const EntityId& entity, std::string op, const In& input = {},
                      std::optional<TimePoint> at = std::nullopt) {
     record_entity_signal(entity, std::move(op), to_payload(input), at);
   }
   /// Locks the entities (sorted, duplicates removed) for a critical section;
-  /// `co_await` yields the CriticalSection. Throws LockingRulesViolation when
-  /// a section is already held, and std::invalid_argument for an empty list.
+  /// `co_await` yields the CriticalSection once all have granted. The section's
+  /// rules hold from this call on; its locks go when the CriticalSection is
+  /// released or destroyed, or when the orchestration ends. Throws at the
+  /// call: LockingRulesViolation (a section is already held, even one not yet
+  /// granted), std::invalid_argument (an empty list, an id that breaks a rule).
   LockTask lock_entities(std::vector<EntityId> entities);
   /// The same for a fixed set: `co_await ctx.lock_entities(a, b)`. (g++ 12
   /// cannot compile a braced list inside a co_await expression; this form
@@ -193,8 +246,10 @@ class OrchestrationContext {
   }
 
   // --- Concurrency ------------------------------------------------------------
-  /// Runs a helper coroutine concurrently and returns a handle to its result,
-  /// so it can be combined with when_all / when_any like any durable task.
+  /// Runs a helper coroutine concurrently (at once, up to its first
+  /// suspension) and returns a handle to its result, so it can be combined
+  /// with when_all / when_any like any durable task. What the helper throws
+  /// is thrown at the handle's co_await, never here.
   template <class T>
   DurableTask<T> spawn(Task<T> task) {
     DurableTask<T> out;

@@ -7,7 +7,9 @@
 //   registry.add_orchestrator("Greet", greet);
 //   registry.add_activity("SayHello", say_hello);
 //
-// Built once at start-up, then only read (safe to share between threads).
+// Built once at start-up, then only read: the const calls are safe from any
+// thread at once; add_* must not run while any other call does (they are not
+// synchronised). A node reads its registry until it has stopped.
 
 #include <functional>
 #include <map>
@@ -86,7 +88,9 @@ class Registry {
  public:
   /// `fn`: Task<Out>(OrchestrationContext&[, In]). In and Out are msgpack
   /// types (JSON-compatible; see payload.hpp). Replaces an earlier one of the
-  /// same name.
+  /// same name. `fn` runs on the node's actor threads, for several instances
+  /// at once; an input that does not decode as In fails the instance
+  /// (PayloadError).
   template <class F>
   void add_orchestrator(std::string name, F fn) {
     using Sig = detail::Signature<decltype(std::function{fn})>;
@@ -106,7 +110,10 @@ class Registry {
     }
   }
 
-  /// `fn`: Out(ActivityContext&[, In]); may throw, which fails the task.
+  /// `fn`: Out(ActivityContext&[, In]); may throw, which fails the task. Runs
+  /// on an activity worker thread, possibly several at once: it must be
+  /// thread-safe. An input that does not decode as In fails it (PayloadError).
+  /// Replaces an earlier one of the same name.
   template <class F>
   void add_activity(std::string name, F fn) {
     using Sig = detail::Signature<decltype(std::function{fn})>;
@@ -136,12 +143,14 @@ class Registry {
   void add_orchestrator_fn(std::string name, OrchestratorFn fn);
   void add_activity_fn(std::string name, ActivityFn fn);
 
-  /// nullptr when no orchestrator has that name.
+  /// nullptr when nothing has that name; valid while the registry lives.
   const OrchestratorFn* find_orchestrator(std::string_view name) const;
   const ActivityFn* find_activity(std::string_view name) const;
 
-  /// Runs activity `ctx.name` on `input`. An unknown name or an exception
-  /// becomes FailureDetails; never throws.
+  /// Runs activity `ctx.name` on `input` on the caller's thread and returns
+  /// its output. Never throws: an unknown name gives FailureDetails
+  /// {"ActivityNotFound", "activity '<name>' is not registered"}, an exception
+  /// its demangled type and what() (failure_from_exception).
   ActivityOutcome run_activity(ActivityContext& ctx, const Payload& input) const;
 
  private:

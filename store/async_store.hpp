@@ -14,13 +14,28 @@
 // just to reach the socket. Requests of many actors still share the
 // connection back to back, so Redis reads them together (group commit).
 //
-// Callbacks run on the reader thread, or on the caller's thread when the
-// connection is down (each reply then carries unavailable); they must be
-// quick and must not call back into the AsyncStore. A lost connection fails
-// every request in flight with unavailable (a commit's outcome is then
-// unclear: its owner reloads) and is re-established with back-off, the
-// functions reloaded. A request without a reply for `timeout` counts as a
-// lost connection.
+// Contract of every request call (commit ... request):
+//  - Thread-safe; never waits for Redis (it takes the store's lock and sends
+//    what the socket takes at once).
+//  - `done` is called exactly once: with the reply; or with unavailable,
+//    "redis connection lost: <why>", when the connection is lost while the
+//    request is in flight (a commit's outcome is then unclear: its owner
+//    reloads); or with unavailable, "redis at <addr> is unreachable: <why>"
+//    ("the store is closing" once destruction began), inline before the call
+//    returns, when the connection is down at the call. A request whose reply
+//    takes longer than the store timeout (noticed within ~100 ms) counts as
+//    a lost connection: every request in flight gets unavailable, not
+//    deadline_exceeded. Redis error replies map as error_reply_status does.
+//  - `done` runs on the reader thread, or (connection down) inline on the
+//    caller's thread. It must be quick, must not throw, and must not call
+//    back into the AsyncStore (drain/connected would wait their full timeout;
+//    destroying the store there is fatal).
+//  - Order: requests go out in the order their calls took the lock (held
+//    commits keep their place) and, while the connection lasts, their
+//    callbacks run in that order. Around a lost connection an inline failure
+//    may run before the failures of older requests in flight.
+// A lost connection is re-established by the reader thread with back-off
+// (10 ms doubling to 1 s), the functions reloaded.
 
 #include <atomic>
 #include <condition_variable>
@@ -41,32 +56,50 @@ namespace durable::store {
 class AsyncStore {
  public:
   /// Connects (and loads the functions) like Store::connect, then starts the
-  /// reader thread. Errors: as Store::connect.
+  /// reader thread. Blocks for the handshake (up to options.timeout per
+  /// step). Errors: as Store::connect (unavailable, deadline_exceeded,
+  /// invalid_argument for a rejected password); internal (no eventfd).
   static Result<std::unique_ptr<AsyncStore>> open(StoreOptions options);
+  /// Waits for the replies of the requests in flight (up to the store
+  /// timeout), fails any left with unavailable, and stops the reader: every
+  /// callback has run when it returns. REQUIRES: no call runs alongside it,
+  /// and not on the reader thread (a callback).
   ~AsyncStore();
   AsyncStore(const AsyncStore&) = delete;
   AsyncStore& operator=(const AsyncStore&) = delete;
 
+  /// A fenced commit (Store::episode_commit / entity_commit). `done` gets the
+  /// new version, or lease_lost (fenced: the partition has a newer owner),
+  /// failed_precondition (the version moved on), unavailable (unknown outcome).
+  /// Held and merged with others while replies are due (see above).
   void commit(const EpisodeWrite& write, std::function<void(Result<uint64_t>)> done);
+  /// As Store::load (row, history and inbox), in one round trip.
   void load(std::string_view id, std::function<void(Result<LoadedInstance>)> done);
   void commit(const EntityWrite& write, std::function<void(Result<uint64_t>)> done);
   void load_entity(std::string_view id, std::function<void(Result<LoadedEntity>)> done);
+  /// As Store::read_inbox; the error, if any, is in InboxRead::entries.
   void read_inbox(InboxQuery query, std::function<void(InboxRead)> done);
+  /// The partition's active instances, and its timers due by `until`.
   void active(uint32_t partition, std::function<void(Result<std::vector<std::string>>)> done);
   void due_timers(uint32_t partition, TimePoint until, std::function<void(Result<std::vector<DueTimer>>)> done);
 
   using Replies = std::vector<Result<ReplyPtr>>;
-  /// Any commands (one request: a Store's *_command), their replies in
-  /// order to `done`. What the calls above are built on.
+  /// Any commands (one request: a Store's *_command); `done` gets exactly
+  /// one reply or error per command, in order. What the calls above are built
+  /// on. REQUIRES: `commands` is not empty (an empty request is never
+  /// answered: it stalls the connection until the timeout drops it).
   void request(std::vector<std::vector<std::string>> commands, std::function<void(Replies)> done);
 
-  /// Waits until every request sent so far has had its callback, or
-  /// `timeout` passed. Returns whether none is left.
+  /// Blocks until no request has a callback still to run or running
+  /// (requests made meanwhile count too), or `timeout` passed. Returns
+  /// whether none is left. Thread-safe; not from a callback.
   bool drain(std::chrono::milliseconds timeout);
   /// Commits that went to Redis several to a function call so far.
+  /// Thread-safe, no wait.
   uint64_t merged_commits() const { return merged_commits_.load(); }
-  /// Waits up to `timeout` for the connection to be up (it is re-established
-  /// in the background after a loss). Returns whether it is.
+  /// Blocks up to `timeout` for the connection to be up (the reader thread
+  /// re-establishes it after a loss). Returns whether it is; false once
+  /// destruction began. Thread-safe; not from a callback.
   bool connected(std::chrono::milliseconds timeout);
 
  private:
