@@ -6,11 +6,11 @@
 
 #include "orchestration/codec.hpp"
 #include "orchestration/payload.hpp"
-#include "store/functions.hpp"
-#include "tests/support/redis_server.hpp"
 #include "store/client_store.hpp"
-#include "store/owner_store.hpp"
+#include "store/functions.hpp"
 #include "store/membership.hpp"
+#include "store/owner_store.hpp"
+#include "tests/support/redis_server.hpp"
 
 namespace durable::store {
 namespace {
