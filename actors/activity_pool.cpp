@@ -1,5 +1,7 @@
 #include "actors/activity_pool.hpp"
 
+#include <algorithm>
+
 #include "base/log.hpp"
 
 namespace durable::actors {
@@ -10,6 +12,8 @@ constexpr double kMeanWeight = 0.1;
 // How many times an idle worker looks at the queue (yielding in between)
 // before it sleeps.
 constexpr int kSpins = 50;
+// How long stop() waits for running activities at most.
+constexpr std::chrono::milliseconds kStopWait{5000};
 
 int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -72,8 +76,28 @@ void ActivityPool::stop() {
     watch_stop_.notify_all();
   }
   if (watchdog_.joinable()) watchdog_.join();
+  // Running activities get a moment to end; one that takes longer is
+  // abandoned as the watchdog would (its result is dropped, and the
+  // orchestration runs it again after the node restarts).
+  const auto deadline = std::chrono::steady_clock::now() + std::min<std::chrono::milliseconds>(hang_timeout_, kStopWait);
+  auto busy = [this] {
+    return std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w && w->busy_since != 0; });
+  };
+  while (busy() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   for (auto& w : workers_) {
-    if (w && w->thread.joinable()) w->thread.join();
+    if (!w || !w->thread.joinable()) continue;
+    bool stuck;
+    {
+      std::lock_guard lock(shared_->mutex);
+      stuck = w->busy_since != 0;
+      if (stuck) w->abandoned = true;
+    }
+    if (stuck) {
+      durable::logger("activity")->warn("stopping: abandoning an activity that is still running");
+      w->thread.detach();
+    } else {
+      w->thread.join();
+    }
   }
   workers_.clear();
   std::unique_lock gate(shared_->gate);

@@ -47,8 +47,9 @@ class ActivityPool {
 
   /// Queues jobs (thread-safe). Jobs submitted after stop() are dropped.
   void submit(std::vector<ActivityJob> jobs);
-  /// Drops queued jobs, waits for running ones to end (not for abandoned
-  /// ones), joins the threads.
+  /// Drops queued jobs, waits for running ones to end for up to
+  /// min(hang_timeout, 5 s) and abandons the rest (their `done` is never
+  /// called), joins the threads. Idempotent; from one thread at a time.
   void stop();
   /// Jobs waiting for a worker or running: the node's load, as it
   /// advertises it and balances activities by.

@@ -71,6 +71,7 @@ Node::~Node() { stop(); }
 
 Result<std::unique_ptr<Node>> Node::start(const orchestration::Registry& registry,
                                           const entities::EntityRegistry& entities, NodeOptions options) {
+  if (options.store.partitions == 0) return Status::invalid_argument("a hub needs at least one partition");
   std::unique_ptr<Node> node(new Node(std::move(options)));
   if (Status s = node->open(registry, entities); !s) {
     node->stop();
@@ -426,8 +427,7 @@ void Node::wake_loop() {
 // ------------------------------------------------------------------ stop
 
 void Node::stop() {
-  if (stopped_) return;
-  stopped_ = true;
+  if (stopped_.exchange(true)) return;
   stopping_ = true;
   stop_signal_.notify_all();
   if (lease_thread_.joinable()) lease_thread_.join();

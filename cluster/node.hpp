@@ -75,11 +75,11 @@ class Node {
  public:
   /// Connects, checks the hub, loads the functions, acquires the partitions
   /// it can and starts their actors; ready when it returns. The registries
-  /// must outlive the node. REQUIRES: options.store.partitions >= 1 (not
-  /// checked). Blocks for Redis round trips (each up to the store timeout),
+  /// must outlive the node. Blocks for Redis round trips (each up to the store timeout),
   /// plus up to 1.5 x lease_renewal when a fresh heartbeat under this node
   /// id must be told apart from a killed predecessor. Errors:
-  ///  - invalid_argument: the advertised host (cluster_advertise, else
+  ///  - invalid_argument: no partitions ("a hub needs at least one
+  ///    partition"); the advertised host (cluster_advertise, else
   ///    cluster_host) is empty, 0.0.0.0 or ::, "peers cannot reach a node
   ///    at '<host>' ..."; or Redis rejected the password ("AUTH to ... rejected");
   ///  - unavailable: Redis unreachable, or the cluster port cannot be bound
@@ -98,11 +98,11 @@ class Node {
   Node& operator=(const Node&) = delete;
 
   /// Stops the partitions (their commits in flight finish first), releases
-  /// the leases, leaves the member list and stops every thread. Idempotent
-  /// for calls one after another (not thread-safe: see the class note). Blocks
-  /// until done: the lease round in progress, up to 5 s per store connection
-  /// for commits in flight, the running activities (all but those abandoned
-  /// as hung), and every actor's exit.
+  /// the leases, leaves the member list and stops every thread. Idempotent:
+  /// a call while another runs returns at once, without waiting for it.
+  /// Blocks until done: the lease round in progress, up to 5 s per store
+  /// connection for commits in flight, up to 5 s for running activities
+  /// (the rest are abandoned), and every actor's exit.
   void stop();
 
   /// Runtime counters (thread-safe to read). Valid until the node is destroyed.
@@ -189,7 +189,7 @@ class Node {
   std::condition_variable stop_signal_;
   std::thread lease_thread_;
   std::thread wake_thread_;
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};
 };
 
 }  // namespace durable::cluster

@@ -176,6 +176,7 @@ void AsyncStore::merge_pending_locked() {
 }
 
 void AsyncStore::request(std::vector<std::vector<std::string>> commands, std::function<void(Replies)> done) {
+  if (commands.empty()) return done({});  // nothing to send: no reply would ever come
   std::unique_lock lock(mu_);
   merge_pending_locked();  // held commits keep their place before this
   if (fd_ < 0 || stopping_) {

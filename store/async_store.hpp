@@ -86,8 +86,7 @@ class AsyncStore {
   using Replies = std::vector<Result<ReplyPtr>>;
   /// Any commands (one request: a Store's *_command); `done` gets exactly
   /// one reply or error per command, in order. What the calls above are built
-  /// on. REQUIRES: `commands` is not empty (an empty request is never
-  /// answered: it stalls the connection until the timeout drops it).
+  /// on. No commands: `done` gets no replies, at once, on the caller's thread.
   void request(std::vector<std::vector<std::string>> commands, std::function<void(Replies)> done);
 
   /// Blocks until no request has a callback still to run or running

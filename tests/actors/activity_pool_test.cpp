@@ -99,5 +99,33 @@ TEST_F(ActivityPoolTest, AHungWorkerIsReplaced_AndLeavesTheBacklog) {
   EXPECT_EQ(pool.backlog(), 0u);
 }
 
+TEST_F(ActivityPoolTest, StopAbandonsAnActivityThatDoesNotEnd) {
+  // The registry outlives the abandoned worker: it is static.
+  static std::atomic<bool> release{false};
+  static std::latch started(1);
+  static orchestration::Registry blocking = [] {
+    orchestration::Registry r;
+    r.add_activity("Block", [](ActivityContext&, int64_t) {
+      started.count_down();
+      while (!release) std::this_thread::sleep_for(1ms);
+      return int64_t{0};
+    });
+    return r;
+  }();
+  std::atomic<bool> delivered{false};
+  {
+    ActivityPool pool(blocking, 1, 500ms);
+    std::vector<ActivityJob> jobs;
+    jobs.push_back({{"i", "Block", 0}, to_payload(int64_t{0}), [&](ActivityOutcome) { delivered = true; }});
+    pool.submit(std::move(jobs));
+    started.wait();
+    const auto t = std::chrono::steady_clock::now();
+    pool.stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - t, 3s);  // bounded by the hang timeout, not the activity
+  }
+  release = true;
+  EXPECT_FALSE(delivered);
+}
+
 }  // namespace
 }  // namespace durable::actors

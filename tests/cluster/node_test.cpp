@@ -10,9 +10,9 @@
 #include "orchestration/payload.hpp"
 #include "samples/entities.hpp"
 #include "samples/samples.hpp"
-#include "tests/cluster/node_fixture.hpp"
 #include "store/client_store.hpp"
 #include "store/membership.hpp"
+#include "tests/cluster/node_fixture.hpp"
 
 namespace durable::cluster {
 namespace {
@@ -549,6 +549,16 @@ TEST_F(NodeTest, ConnectionsCutMidCommitApplyEachEpisodeOnce) {
     EXPECT_EQ(count(id, EventType::task_completed), 200u) << id;
   }
   EXPECT_EQ(wait("h").status, OrchestrationStatus::completed);
+}
+
+TEST(NodeStart, NoPartitionsIsRefusedNamingTheProblem) {
+  orchestration::Registry registry;
+  entities::EntityRegistry entities;
+  NodeOptions options;
+  options.store.partitions = 0;
+  auto node = Node::start(registry, entities, options);
+  EXPECT_EQ(node.status().code(), Errc::invalid_argument);
+  EXPECT_EQ(node.status().message(), "a hub needs at least one partition");
 }
 
 }  // namespace
