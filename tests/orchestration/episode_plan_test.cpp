@@ -175,7 +175,7 @@ TEST_F(EpisodePlanTest, EntityLock_GoesToTheFirstEntityOfTheSortedSet) {
   EXPECT_EQ(m.lock_set, lock.lock_set);
 }
 
-TEST_F(EpisodePlanTest, EntityUnlock_GoesToEachEntityItNames) {
+TEST_F(EpisodePlanTest, EntityUnlock_GoesToTheEntityItNames) {
   EpisodePlan p = plan(result_of({entity_action(EventType::entity_unlock_sent, 0, "@account@b", "section-1")}));
   ASSERT_EQ(p.messages.size(), 1u);
   EXPECT_EQ(p.messages[0].target_id, "@account@b");
