@@ -18,6 +18,7 @@
 
 #include "actors/actor_support.hpp"
 #include "actors/runtime.hpp"
+#include "orchestration/episode_plan.hpp"
 #include "orchestration/replay_engine.hpp"
 
 namespace durable::actors::instance_detail {
@@ -138,26 +139,24 @@ struct Instance {
 
   // Runs the engine over `batch`, on the live coroutine or by full replay.
   EpisodeResult execute(TimePoint now, std::vector<HistoryEvent> batch);
+  // Runs the pending messages as one episode (continuations included), has
+  // orchestration/episode_plan.hpp plan it, and commits the plan.
   void run_episode();
-  // A runaway orchestration (a loop that never ends) would grow its history
-  // without bound; past the limit it fails instead.
-  void enforce_action_limit(EpisodeResult& result, TimePoint now);
-  // A start for an instance that runs already: refused; a parent waiting on
-  // it as a sub-orchestration is told.
-  void refuse_duplicate_starts(std::vector<HistoryEvent>& batch, store::EpisodeWrite& w);
   // No execution to run: the messages are for a finished or unknown instance.
   void drop_all(const std::vector<HistoryEvent>& batch, store::EpisodeWrite& w);
   void begin_execution(HistoryEvent& started, TimePoint now, store::EpisodeWrite& w);
-  EpisodeResult continue_as_new(orchestration::ContinueAsNewRequest request, TimePoint now, store::EpisodeWrite& w);
-  // Messages to other instances made by this episode's actions.
-  void collect_messages(const EpisodeResult& result, TimePoint now, store::EpisodeWrite& w);
-  void finish_episode(const EpisodeResult& result, TimePoint now, store::EpisodeWrite& w);
+  EpisodeResult continue_as_new(orchestration::Continuation next, TimePoint now, store::EpisodeWrite& w);
+  // What the planner needs of this instance as it stands now.
+  orchestration::InstanceState plan_state(std::optional<orchestration::ParentInstance> parent) const;
+  // Adds messages to the write; their targets are woken after the commit.
+  void send(std::vector<orchestration::OutMessage> messages, store::EpisodeWrite& w);
+  // The plan of the episode's last engine result into the write, the row,
+  // the history and the effects.
+  void apply(orchestration::EpisodePlan plan, TimePoint now, store::EpisodeWrite& w);
   // The current execution's ExecutionStarted (it follows the first
   // OrchestratorStarted).
   const HistoryEvent* find_start() const;
-  void notify_parent(TimePoint now, store::EpisodeWrite& w);
-  // A call, signal, lock request or unlock, as a message to the entity.
-  void send_to_entity(const HistoryEvent& action, store::EpisodeWrite& w);
+  static std::optional<orchestration::ParentInstance> parent_of(const HistoryEvent* started);
   void commit(store::EpisodeWrite w);
   void on_committed(Committed& msg);
 

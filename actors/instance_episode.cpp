@@ -1,6 +1,7 @@
-// Running one episode of an instance and committing it: the engine run,
-// the translation of its actions into one EpisodeWrite, the reaction to the
-// commit's answer, and the quarantine of messages that keep crashing it.
+// Running one episode of an instance and committing it: the engine run, its
+// plan (orchestration/episode_plan.hpp) turned into one EpisodeWrite, the
+// reaction to the commit's answer, and the quarantine of messages that keep
+// crashing it.
 #include "actors/instance.hpp"
 
 #include "base/guid.hpp"
@@ -43,13 +44,13 @@ void Instance::quarantine() {
   w.expected_version = version;
   w.consumed = std::move(pending_ids);
   w.dead_letters = std::move(pending_dead);
-  const std::string reason = "episode crashed " + std::to_string(crashes) + " times: " + last_crash;
+  const std::string reason = orchestration::poison_reason(crashes, last_crash);
   for (const HistoryEvent& e : pending) {
     const HistoryEvent one[] = {e};
     w.dead_letters.push_back({id, {}, reason, orchestration::encode_events(one)});
   }
   effects = {};
-  std::vector<HistoryEvent> entry = {events::orchestrator_started(now)};
+  std::optional<HistoryEvent> started;
   if (!running()) {
     auto start = std::find_if(pending.begin(), pending.end(),
                               [](const HistoryEvent& e) { return e.type == EventType::execution_started; });
@@ -59,30 +60,15 @@ void Instance::quarantine() {
       return commit(std::move(w));
     }
     begin_execution(*start, now, w);
-    entry.push_back(*start);
+    started = *start;
   }
   pending.clear();
-  store::InstanceRow& r = *row;
-  r.status = OrchestrationStatus::failed;
-  r.failure = FailureDetails{"PoisonMessage",
-                             "instance '" + id + "': " + reason + "; its " + std::to_string(w.dead_letters.size()) +
-                                 " message(s) were moved to the dead-letter stream",
-                             {}};
-  r.output.clear();
-  r.updated = now;
-  r.inbox_position = inbox_position;
-  entry.push_back(events::execution_completed(now, OrchestrationStatus::failed, {}, r.failure));
-  entry.push_back(events::orchestrator_completed(now));
-  history.insert(history.end(), entry.begin(), entry.end());
-  w.history_entry = orchestration::encode_events(entry);
-  for (auto& [timer, at] : open_timers) w.timers_fired.push_back({timer, at, r.execution_id});
-  notify_parent(now, w);
-  w.inactive = true;
-  w.announce_done = true;
-  w.row = r;
+  const orchestration::InstanceState state = plan_state(parent_of(started ? &*started : find_start()));
+  apply(orchestration::plan_quarantine(state, now, started ? &*started : nullptr, reason, w.dead_letters.size()),
+        now, w);
   exec.reset();
   crashes = 0;
-  log->error("[{}] quarantined: {}", id, r.failure->message);
+  log->error("[{}] quarantined: {}", id, row->failure->message);
   commit(std::move(w));
 }
 
@@ -122,8 +108,11 @@ void Instance::run_episode() {
   pending_dead.clear();
   effects = {};
 
-  refuse_duplicate_starts(batch, w);
-  if (!running()) {
+  if (running()) {
+    orchestration::RefusedStarts refused = orchestration::refuse_duplicate_starts(id, batch);
+    if (refused.count > 0) log->warn("[{}] ignoring {} start(s): the instance is already running", id, refused.count);
+    send(std::move(refused.notices), w);
+  } else {
     auto start = std::find_if(batch.begin(), batch.end(),
                               [](const HistoryEvent& e) { return e.type == EventType::execution_started; });
     if (start == batch.end()) {
@@ -135,57 +124,30 @@ void Instance::run_episode() {
   }
 
   w.row = row.value_or(store::InstanceRow{});
+  // This execution's start: in the history, or first in the batch when it begins now.
+  const std::optional<orchestration::ParentInstance> parent =
+      parent_of(history.empty() ? &batch.front() : find_start());
+  orchestration::InstanceState state = plan_state(parent);
   EpisodeResult result = execute(now, std::move(batch));
-  for (int round = 0; result.continue_as_new; ++round) {
-    collect_messages(result, now, w);  // events sent before continuing
-    if (round == kMaxContinuations) {
+  for (int round = 0;; ++round) {
+    const bool continues = result.continue_as_new && round < kMaxContinuations;
+    if (result.continue_as_new && !continues) {
       log->error("[{}] continued as new {} times without waiting for anything; stopping", id, round);
-      break;
     }
-    result = continue_as_new(std::move(*result.continue_as_new), now, w);
+    if (!continues && orchestration::enforce_action_limit(result, id, history.size(),
+                                                          rt->options.max_history_events, now)) {
+      log->error("[{}] {}", id, result.failure->message);
+      exec.reset();
+    }
+    orchestration::EpisodePlan plan = orchestration::plan_episode(std::move(result), state, now, random_guid);
+    if (!continues) {
+      apply(std::move(plan), now, w);
+      return commit(std::move(w));
+    }
+    send(std::move(plan.messages), w);  // events sent before continuing
+    result = continue_as_new(std::move(*plan.continued), now, w);
+    state = plan_state(parent);  // the new execution's; the parent stays
   }
-  enforce_action_limit(result, now);
-  finish_episode(result, now, w);
-  commit(std::move(w));
-}
-
-void Instance::enforce_action_limit(EpisodeResult& result, TimePoint now) {
-  const size_t size = history.size() + result.new_history.size();
-  if (size <= rt->options.max_history_events || is_terminal(result.status)) return;
-  FailureDetails failure{"ActionLimitExceeded",
-                         "the history of '" + id + "' has " + std::to_string(size) +
-                             " events, over the limit of " + std::to_string(rt->options.max_history_events) +
-                             " (--max-history-events); use continue_as_new to keep eternal orchestrations short",
-                         {}};
-  log->error("[{}] {}", id, failure.message);
-  HistoryEvent completed = events::execution_completed(now, OrchestrationStatus::failed, {}, failure);
-  // Before the closing OrchestratorCompleted, where the engine puts it.
-  auto at = result.new_history.end();
-  if (!result.new_history.empty() && result.new_history.back().type == EventType::orchestrator_completed) --at;
-  result.new_history.insert(at, std::move(completed));
-  result.action_count = 0;  // nothing it scheduled will run
-  result.status = OrchestrationStatus::failed;
-  result.failure = std::move(failure);
-  result.output.clear();
-  exec.reset();
-}
-
-void Instance::refuse_duplicate_starts(std::vector<HistoryEvent>& batch, store::EpisodeWrite& w) {
-  if (!running()) return;
-  std::erase_if(batch, [&](const HistoryEvent& e) {
-    if (e.type != EventType::execution_started) return false;
-    log->warn("[{}] ignoring a start: the instance is already running", id);
-    if (e.parent) {
-      w.messages.push_back({e.parent->instance_id,
-                            events::sub_orchestration_failed(
-                                e.timestamp, e.parent->task_scheduled_id,
-                                {"InstanceAlreadyRunning",
-                                 "an instance with id '" + id + "' is already running", {}}),
-                            e.parent->execution_id});
-      effects.wake.push_back(e.parent->instance_id);
-    }
-    return true;
-  });
 }
 
 void Instance::drop_all(const std::vector<HistoryEvent>& batch, store::EpisodeWrite& w) {
@@ -221,14 +183,10 @@ void Instance::begin_execution(HistoryEvent& started, TimePoint now, store::Epis
   log->debug("[{}] starting {} (execution {})", id, row->name, row->execution_id);
 }
 
-EpisodeResult Instance::continue_as_new(orchestration::ContinueAsNewRequest request, TimePoint now, store::EpisodeWrite& w) {
-  std::optional<orchestration::ParentInstance> parent;
-  if (const HistoryEvent* started = find_start()) {
-    if (started->parent) parent = *started->parent;
-  }
+EpisodeResult Instance::continue_as_new(orchestration::Continuation next, TimePoint now, store::EpisodeWrite& w) {
   std::vector<HistoryEvent> batch;
-  batch.push_back(events::execution_started(now, row->name, id, request.input, random_guid(), parent));
-  for (HistoryEvent& e : request.carried_events) batch.push_back(std::move(e));
+  batch.push_back(std::move(next.started));
+  for (HistoryEvent& e : next.carried_events) batch.push_back(std::move(e));
   const TimePoint created = row->created;
   begin_execution(batch.front(), now, w);
   row->created = created;
@@ -236,116 +194,53 @@ EpisodeResult Instance::continue_as_new(orchestration::ContinueAsNewRequest requ
   return execute(now, std::move(batch));
 }
 
-void Instance::collect_messages(const EpisodeResult& result, TimePoint now, store::EpisodeWrite& w) {
-  for (const HistoryEvent& action : result.actions()) {
-    switch (action.type) {
-      case EventType::event_sent:
-        w.messages.push_back({action.instance_id, events::event_raised(now, action.name, action.input), {}});
-        effects.wake.push_back(action.instance_id);
-        break;
-      case EventType::entity_operation_called:
-      case EventType::entity_operation_signaled:
-      case EventType::entity_lock_requested:
-      case EventType::entity_unlock_sent:
-        send_to_entity(action, w);
-        break;
-      case EventType::sub_orchestration_instance_created: {
-        orchestration::ParentInstance parent{row->name, id, row->execution_id, action.event_id};
-        const std::string child_execution = random_guid();
-        w.messages.push_back({action.instance_id,
-                              events::execution_started(now, action.name, action.instance_id, action.input,
-                                                        child_execution, parent),
-                              child_execution});
-        effects.wake.push_back(action.instance_id);
-        break;
-      }
-      default:
-        break;
-    }
+orchestration::InstanceState Instance::plan_state(std::optional<orchestration::ParentInstance> parent) const {
+  orchestration::InstanceState s;
+  s.id = id;
+  s.name = row->name;
+  s.execution_id = row->execution_id;
+  s.parent = std::move(parent);
+  s.status = row->status;
+  s.custom_status = row->custom_status;
+  s.open_timers = open_timers;
+  return s;
+}
+
+void Instance::send(std::vector<orchestration::OutMessage> messages, store::EpisodeWrite& w) {
+  for (orchestration::OutMessage& m : messages) {
+    effects.wake.push_back(m.target_id);
+    w.messages.push_back({std::move(m.target_id), std::move(m.event), std::move(m.target_execution_id)});
   }
 }
 
-void Instance::finish_episode(const EpisodeResult& result, TimePoint now, store::EpisodeWrite& w) {
-  collect_messages(result, now, w);
-  for (const HistoryEvent& action : result.actions()) {
-    switch (action.type) {
-      case EventType::task_scheduled:
-        effects.activities.push_back(action);
-        break;
-      case EventType::timer_created:
-        w.timers_created.push_back({action.event_id, action.fire_at, row->execution_id});
-        effects.timers.push_back({action.event_id, action.fire_at, row->execution_id});
-        break;
-      case EventType::entity_operation_called:
-      case EventType::entity_operation_signaled:
-      case EventType::entity_lock_requested:
-      case EventType::entity_unlock_sent:
-      case EventType::event_sent:
-      case EventType::sub_orchestration_instance_created:
-        break;  // collect_messages sent them
-      default:
-        log->warn("[{}] action {} is not supported yet", id, event_type_name(action.type));
-        break;
-    }
+void Instance::apply(orchestration::EpisodePlan plan, TimePoint now, store::EpisodeWrite& w) {
+  send(std::move(plan.messages), w);
+  for (const std::string& warning : plan.warnings) log->warn("[{}] {}", id, warning);
+  effects.activities = std::move(plan.activities);
+  for (orchestration::TimerPlan& t : plan.timers_created) {
+    w.timers_created.push_back({t.timer_id, t.fire_at, t.execution_id});
+    effects.timers.push_back({t.timer_id, t.fire_at, std::move(t.execution_id)});
   }
-  history.insert(history.end(), result.new_history.begin(), result.new_history.end());
-  w.history_entry = result.new_history.empty() ? std::string() : orchestration::encode_events(result.new_history);
+  for (orchestration::TimerPlan& t : plan.timers_fired) {
+    w.timers_fired.push_back({t.timer_id, t.fire_at, std::move(t.execution_id)});
+  }
+  history.insert(history.end(), plan.new_history.begin(), plan.new_history.end());
+  w.history_entry = plan.new_history.empty() ? std::string() : orchestration::encode_events(plan.new_history);
 
   store::InstanceRow& r = *row;
-  const bool was_final = is_terminal(r.status);
-  w.changed = {r.status != result.status, r.custom_status != result.custom_status,
-               r.inbox_position != inbox_position};
-  r.status = result.status;
-  r.output = result.output;
-  r.custom_status = result.custom_status;
-  r.failure = result.failure;
+  w.changed = {r.status != plan.status, r.custom_status != plan.custom_status, r.inbox_position != inbox_position};
+  r.status = plan.status;
+  r.output = std::move(plan.output);
+  r.custom_status = std::move(plan.custom_status);
+  r.failure = std::move(plan.failure);
   r.updated = now;
   r.inbox_position = inbox_position;
-  if (is_terminal(r.status) && !was_final) {
-    notify_parent(now, w);
-    for (auto& [timer, at] : open_timers) w.timers_fired.push_back({timer, at, r.execution_id});
-    for (const auto& t : w.timers_created) w.timers_fired.push_back(t);
-    w.timers_created.clear();
-    effects.timers.clear();
-    effects.activities.clear();
+  if (plan.finished) {
     w.inactive = true;
     w.announce_done = true;
     log->debug("[{}] {} {}", id, r.name, orchestration::status_name(r.status));
   }
   w.row = r;
-}
-
-void Instance::send_to_entity(const HistoryEvent& action, store::EpisodeWrite& w) {
-  // The action names the entity; the message names this orchestration as
-  // the sender (and its execution, where a reply comes back).
-  entities::EntityMessage m;
-  m.request_id = action.request_id;
-  m.operation = action.name;
-  m.input = action.input;
-  m.sender = id;
-  // The execution tells the entity whether a lock it holds for this
-  // instance belongs to an execution that has ended.
-  m.sender_execution = row->execution_id;
-  switch (action.type) {
-    case EventType::entity_operation_called:
-      m.kind = entities::MessageKind::call;
-      break;
-    case EventType::entity_operation_signaled:
-      m.kind = entities::MessageKind::signal;
-      if (action.fire_at != TimePoint{}) m.at = action.fire_at;
-      break;
-    case EventType::entity_lock_requested:
-      m.kind = entities::MessageKind::lock;
-      m.lock_set = action.lock_set;
-      break;
-    default:
-      m.kind = entities::MessageKind::unlock;
-      break;
-  }
-  // A lock request goes to the first entity of the sorted set, which passes it on.
-  const std::string target = m.kind == entities::MessageKind::lock ? action.lock_set.front() : action.instance_id;
-  w.messages.push_back({target, entities::to_event(m), {}});
-  effects.wake.push_back(target);
 }
 
 const HistoryEvent* Instance::find_start() const {
@@ -355,19 +250,9 @@ const HistoryEvent* Instance::find_start() const {
   return nullptr;
 }
 
-void Instance::notify_parent(TimePoint now, store::EpisodeWrite& w) {
-  const HistoryEvent* started = find_start();
-  if (!started || !started->parent) return;
-  const orchestration::ParentInstance& p = *started->parent;
-  HistoryEvent message =
-      row->status == OrchestrationStatus::completed
-          ? events::sub_orchestration_completed(now, p.task_scheduled_id, row->output)
-          : events::sub_orchestration_failed(
-                now, p.task_scheduled_id,
-                row->failure.value_or(FailureDetails{"SubOrchestrationTerminated",
-                                                     "sub-orchestration '" + id + "' was terminated", {}}));
-  w.messages.push_back({p.instance_id, std::move(message), p.execution_id});
-  effects.wake.push_back(p.instance_id);
+std::optional<orchestration::ParentInstance> Instance::parent_of(const HistoryEvent* started) {
+  if (!started || !started->parent) return std::nullopt;
+  return *started->parent;
 }
 
 void Instance::commit(store::EpisodeWrite w) {

@@ -14,25 +14,17 @@ namespace durable::orchestration {
 struct LocalRunner::Record {
   Instance view;
   std::optional<ParentInstance> parent;
-  std::string execution_id;
   // Unique across the runner: a new one on every start, restart and
   // continue-as-new, so results meant for an earlier incarnation are dropped.
-  int generation = 0;
+  std::string execution_id;
   std::deque<HistoryEvent> inbox;
   bool queued = false;
   std::unique_ptr<OrchestrationExecution> live;  // Mode::live
   std::vector<std::string> encoded_episodes;     // Mode::full_replay through the codec
 };
 
-namespace {
-std::string execution_id_for(const std::string& instance_id, int generation) {
-  return name_based_guid(instance_id + "#" + std::to_string(generation));
-}
-}  // namespace
-
-void LocalRunner::begin_incarnation(Record& record) {
-  record.generation = next_generation_++;
-  record.execution_id = execution_id_for(record.view.id, record.generation);
+std::string LocalRunner::new_execution_id() {
+  return name_based_guid("execution#" + std::to_string(next_execution_++));
 }
 
 LocalRunner::LocalRunner(const Registry& registry, Options options)
@@ -56,7 +48,7 @@ Result<std::string> LocalRunner::start(const std::string& name, Payload input,
   record->view.id = instance_id;
   record->view.name = name;
   record->view.input = input;
-  begin_incarnation(*record);
+  record->execution_id = new_execution_id();
   Record& r = *record;
   instances_[instance_id] = std::move(record);
   enqueue(r, events::execution_started(now_, name, instance_id, std::move(input), r.execution_id));
@@ -121,7 +113,7 @@ void LocalRunner::run(std::optional<TimePoint> until) {
         auto [fire_at, timer] = *timers_.begin();
         timers_.erase(timers_.begin());
         auto it = instances_.find(timer.instance_id);
-        if (it == instances_.end() || it->second->generation != timer.generation) continue;
+        if (it == instances_.end() || it->second->execution_id != timer.execution_id) continue;
         if (is_terminal(it->second->view.status)) continue;
         enqueue(*it->second, events::timer_fired(now_, timer.timer_id, fire_at));
       }
@@ -136,7 +128,7 @@ void LocalRunner::run_activity(PendingActivity activity) {
   ActivityContext ctx{activity.instance_id, activity.scheduled.name, activity.scheduled.event_id};
   ActivityOutcome outcome = registry_.run_activity(ctx, activity.scheduled.input);
   auto it = instances_.find(activity.instance_id);
-  if (it == instances_.end() || it->second->generation != activity.generation ||
+  if (it == instances_.end() || it->second->execution_id != activity.execution_id ||
       is_terminal(it->second->view.status)) {
     return;  // the execution that asked is gone: the result has no one to go to
   }
@@ -161,20 +153,30 @@ void LocalRunner::run_episode(Record& record) {
 
   EpisodeResult result = execute(record, std::move(batch));
   ++record.view.episodes;
-  for (const auto& action : result.actions()) apply(record, action);
-  record.view.history.insert(record.view.history.end(), result.new_history.begin(),
-                             result.new_history.end());
-  record.view.status = result.status;
-  record.view.output = result.output;
-  record.view.custom_status = result.custom_status;
-  record.view.failure = result.failure;
+  const InstanceState state{record.view.id, record.view.name, record.execution_id, record.parent,
+                            record.view.status, {}, {}};
+  EpisodePlan plan = plan_episode(std::move(result), state, now_, [this] { return new_execution_id(); });
+  for (const std::string& warning : plan.warnings) {
+    durable::logger("replay")->warn("[{}] {}", record.view.id, warning);
+  }
+  for (HistoryEvent& scheduled : plan.activities) {
+    activities_.push_back({record.view.id, record.execution_id, std::move(scheduled)});
+  }
+  for (const TimerPlan& t : plan.timers_created) {
+    timers_.emplace(t.fire_at, PendingTimer{record.view.id, t.execution_id, t.timer_id});
+  }
+  for (OutMessage& m : plan.messages) deliver(record, std::move(m));
+  record.view.history.insert(record.view.history.end(), plan.new_history.begin(), plan.new_history.end());
+  record.view.status = plan.status;
+  record.view.output = std::move(plan.output);
+  record.view.custom_status = std::move(plan.custom_status);
+  record.view.failure = std::move(plan.failure);
 
-  if (result.continue_as_new) {
-    continue_as_new(record, std::move(*result.continue_as_new));
-  } else if (is_terminal(result.status)) {
+  if (plan.continued) {
+    continue_as_new(record, std::move(*plan.continued));
+  } else if (plan.finished) {
     record.inbox.clear();
     record.live.reset();
-    notify_parent(record);
   }
   if (!record.inbox.empty() && !record.queued) {
     record.queued = true;
@@ -209,86 +211,64 @@ EpisodeResult LocalRunner::execute(Record& record, std::vector<HistoryEvent> bat
   return std::move(*result);
 }
 
-void LocalRunner::apply(Record& record, const HistoryEvent& action) {
-  switch (action.type) {
-    case EventType::task_scheduled:
-      activities_.push_back({record.view.id, record.generation, action});
+void LocalRunner::deliver(Record& sender, OutMessage message) {
+  switch (message.event.type) {
+    case EventType::execution_started:
+      start_child(sender, std::move(message));
       return;
-    case EventType::timer_created:
-      timers_.emplace(action.fire_at, PendingTimer{record.view.id, record.generation, action.event_id});
-      return;
-    case EventType::sub_orchestration_instance_created:
-      start_child(record, action);
-      return;
-    case EventType::event_sent: {
-      auto target = instances_.find(action.instance_id);
-      if (target != instances_.end() && !is_terminal(target->second->view.status)) {
-        enqueue(*target->second, events::event_raised(now_, action.name, action.input));
-      }
-      return;
-    }
     case EventType::entity_operation_called:
       // No entity runtime here: fail the call so the orchestrator is not left waiting.
-      enqueue(record, events::entity_operation_failed(
-                          now_, action.request_id,
-                          {"EntitiesNotSupported", "LocalRunner runs no entities", {}}));
+      enqueue(sender, events::entity_operation_failed(now_, message.event.request_id,
+                                                      {"EntitiesNotSupported", "LocalRunner runs no entities", {}}));
+      return;
+    case EventType::entity_operation_signaled:
+    case EventType::entity_lock_requested:
+    case EventType::entity_unlock_sent:
+      durable::logger("replay")->warn("[{}] LocalRunner ignores {}", sender.view.id,
+                                      event_type_name(message.event.type));
       return;
     default:
-      durable::logger("replay")->warn("[{}] LocalRunner ignores {}", record.view.id, event_type_name(action.type));
-      return;
+      break;
   }
+  auto target = instances_.find(message.target_id);
+  if (target == instances_.end() || is_terminal(target->second->view.status)) return;
+  if (!message.target_execution_id.empty() && target->second->execution_id != message.target_execution_id) return;
+  enqueue(*target->second, std::move(message.event));
 }
 
-void LocalRunner::start_child(Record& parent, const HistoryEvent& created) {
+void LocalRunner::start_child(Record& parent, OutMessage start) {
+  const HistoryEvent& started = start.event;
   auto fail = [&](std::string message) {
-    enqueue(parent, events::sub_orchestration_failed(now_, created.event_id,
+    enqueue(parent, events::sub_orchestration_failed(now_, started.parent->task_scheduled_id,
                                                      {"SubOrchestrationNotStarted", std::move(message), {}}));
   };
-  auto existing = instances_.find(created.instance_id);
+  auto existing = instances_.find(start.target_id);
   if (existing != instances_.end() && !is_terminal(existing->second->view.status)) {
-    fail("instance '" + created.instance_id + "' already exists and is running");
+    fail("instance '" + start.target_id + "' already exists and is running");
     return;
   }
-  if (!registry_.find_orchestrator(created.name)) {
-    fail("orchestrator '" + created.name + "' is not registered");
+  if (!registry_.find_orchestrator(started.name)) {
+    fail("orchestrator '" + started.name + "' is not registered");
     return;
   }
   auto record = std::make_unique<Record>();
-  record->view.id = created.instance_id;
-  record->view.name = created.name;
-  record->view.input = created.input;
-  begin_incarnation(*record);
-  record->parent = ParentInstance{parent.view.name, parent.view.id, parent.execution_id, created.event_id};
+  record->view.id = start.target_id;
+  record->view.name = started.name;
+  record->view.input = started.input;
+  record->execution_id = start.target_execution_id;
+  record->parent = *started.parent;
   Record& child = *record;
-  instances_[created.instance_id] = std::move(record);
-  enqueue(child, events::execution_started(now_, created.name, created.instance_id, created.input,
-                                           child.execution_id, child.parent));
+  instances_[start.target_id] = std::move(record);
+  enqueue(child, std::move(start.event));
 }
 
-void LocalRunner::notify_parent(const Record& child) {
-  if (!child.parent) return;
-  auto it = instances_.find(child.parent->instance_id);
-  if (it == instances_.end() || it->second->execution_id != child.parent->execution_id ||
-      is_terminal(it->second->view.status)) {
-    return;
-  }
-  const int32_t id = child.parent->task_scheduled_id;
-  if (child.view.status == OrchestrationStatus::completed) {
-    enqueue(*it->second, events::sub_orchestration_completed(now_, id, child.view.output));
-  } else {
-    FailureDetails failure = child.view.failure.value_or(FailureDetails{
-        "SubOrchestrationTerminated", "sub-orchestration '" + child.view.id + "' was terminated", {}});
-    enqueue(*it->second, events::sub_orchestration_failed(now_, id, std::move(failure)));
-  }
-}
-
-void LocalRunner::continue_as_new(Record& record, ContinueAsNewRequest request) {
-  begin_incarnation(record);
+void LocalRunner::continue_as_new(Record& record, Continuation next) {
+  record.execution_id = next.started.execution_id;
   ++record.view.executions;
   record.view.history.clear();
   record.encoded_episodes.clear();
   record.live.reset();
-  record.view.input = request.input;
+  record.view.input = next.started.input;
   // Results for the old execution's tasks are stale; events and control
   // messages are addressed to the instance and stay.
   std::erase_if(record.inbox, [](const HistoryEvent& e) {
@@ -297,12 +277,10 @@ void LocalRunner::continue_as_new(Record& record, ContinueAsNewRequest request) 
   });
   // The new execution sees its start first, then the carried events, then
   // whatever was already waiting in the inbox.
-  for (auto it = request.carried_events.rbegin(); it != request.carried_events.rend(); ++it) {
+  for (auto it = next.carried_events.rbegin(); it != next.carried_events.rend(); ++it) {
     record.inbox.push_front(std::move(*it));
   }
-  record.inbox.push_front(events::execution_started(now_, record.view.name, record.view.id,
-                                                    std::move(request.input), record.execution_id,
-                                                    record.parent));
+  record.inbox.push_front(std::move(next.started));
 }
 
 }  // namespace durable::orchestration

@@ -2,8 +2,9 @@
 // LocalRunner: runs orchestrations and their activities in one thread, in
 // memory, on a virtual clock. It is the replay engine's test bench and the
 // demo's driver: it plays the runtime's part (inboxes, activity dispatch,
-// timers, sub-orchestrations, continue-as-new) without durability. The
-// durable runtime (actors over Redis) is a separate layer.
+// timers, sub-orchestrations, continue-as-new) without durability, applying
+// the same episode plans (orchestration/episode_plan.hpp) the durable runtime
+// (actors over Redis, a separate layer) commits.
 //
 // Deterministic: the same calls give the same histories. Work is taken in a
 // fixed order: pending activities first, then instances with messages (each
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "base/status.hpp"
+#include "orchestration/episode_plan.hpp"
 #include "orchestration/history.hpp"
 #include "orchestration/registry.hpp"
 #include "orchestration/replay_engine.hpp"
@@ -82,25 +84,28 @@ class LocalRunner {
   struct Record;
   struct PendingActivity {
     std::string instance_id;
-    int generation;
+    std::string execution_id;
     HistoryEvent scheduled;
   };
   struct PendingTimer {
     std::string instance_id;
-    int generation;
+    std::string execution_id;
     int32_t timer_id;
   };
 
-  void begin_incarnation(Record& record);
+  std::string new_execution_id();
   Status send(const std::string& instance_id, HistoryEvent message);
   void enqueue(Record& record, HistoryEvent message);
   void run_activity(PendingActivity activity);
   void run_episode(Record& record);
   EpisodeResult execute(Record& record, std::vector<HistoryEvent> batch);
-  void apply(Record& record, const HistoryEvent& action);
-  void start_child(Record& parent, const HistoryEvent& created);
-  void notify_parent(const Record& child);
-  void continue_as_new(Record& record, ContinueAsNewRequest request);
+  // A planned message from `sender`, applied in memory: a child's start
+  // starts it, an entity call fails (no entities here), other entity
+  // messages are ignored, the rest reach their instance if it still runs
+  // (the execution named, if one is).
+  void deliver(Record& sender, OutMessage message);
+  void start_child(Record& parent, OutMessage start);
+  void continue_as_new(Record& record, Continuation next);
 
   const Registry& registry_;
   const Options options_;
@@ -109,7 +114,7 @@ class LocalRunner {
   std::deque<std::string> ready_;  // instances with messages, in arrival order
   std::deque<PendingActivity> activities_;
   std::multimap<TimePoint, PendingTimer> timers_;
-  int next_generation_ = 0;
+  uint64_t next_execution_ = 0;
 };
 
 }  // namespace durable::orchestration
