@@ -19,7 +19,7 @@
 #include "actors/actor_support.hpp"
 #include "actors/runtime.hpp"
 #include "orchestration/episode_plan.hpp"
-#include "orchestration/replay_engine.hpp"
+#include "orchestration/executor.hpp"
 
 namespace durable::actors::instance_detail {
 
@@ -28,7 +28,6 @@ using orchestration::EpisodeResult;
 using orchestration::EventType;
 using orchestration::FailureDetails;
 using orchestration::HistoryEvent;
-using orchestration::OrchestrationExecution;
 using orchestration::OrchestrationStatus;
 using orchestration::TimePoint;
 using orchestration::is_terminal;
@@ -58,7 +57,9 @@ struct Instance {
   caf::actor owner;
   std::shared_ptr<spdlog::logger> log;
 
-  enum class Phase { loading, ready, committing };
+  // executing: an episode is out with the executor (messages queue in
+  // `pending` meanwhile, as they do while committing).
+  enum class Phase { loading, ready, executing, committing };
   Phase phase = Phase::loading;
   bool reading = false;      // an inbox read is in flight
   bool inbox_dirty = false;  // a wake came in meanwhile: read again
@@ -71,7 +72,8 @@ struct Instance {
   std::optional<store::InstanceRow> row;
   uint64_t version = 0;
   std::vector<HistoryEvent> history;  // of the current execution
-  std::unique_ptr<OrchestrationExecution> exec;
+  // Runs this execution's episodes; made at the first one (orchestration/executor.hpp).
+  std::unique_ptr<orchestration::EpisodeExecutor> executor;
   std::map<int32_t, std::chrono::steady_clock::time_point> outstanding;  // activity -> dispatched
   std::map<int32_t, TimePoint> open_timers;
   bool ticking = false;
@@ -86,6 +88,20 @@ struct Instance {
   std::vector<store::TimerEntry> pending_fired;
   std::vector<store::DeadLetter> pending_dead;
   std::string inbox_position = "0-0";    // highest inbox id read
+
+  // The episode out with the executor: what it will commit, and what its
+  // rounds (continue-as-new) need. `ticket` names the latest hand-out; an
+  // answer to any other is dropped.
+  struct OpenEpisode {
+    store::EpisodeWrite write;
+    TimePoint now;
+    std::optional<orchestration::ParentInstance> parent;
+    orchestration::InstanceState state;
+    std::vector<HistoryEvent> batch;
+    int round = 0;
+  };
+  std::optional<OpenEpisode> open_episode;
+  uint64_t ticket = 0;
 
   // The episode being committed.
   uint64_t attempt = 0;
@@ -137,15 +153,25 @@ struct Instance {
   void maybe_evict(bool idle_timeout);
   void on_idle_check(uint64_t episodes_then);
 
-  // Runs the engine over `batch`, on the live coroutine or by full replay.
-  EpisodeResult execute(TimePoint now, std::vector<HistoryEvent> batch);
-  // Runs the pending messages as one episode (continuations included), has
-  // orchestration/episode_plan.hpp plan it, and commits the plan.
+  // Opens an episode of the pending messages and hands it out.
   void run_episode();
+  // Hands the open episode to the executor; goes on with each answer given
+  // during the call (rounds of continue-as-new included) until one is left
+  // to come later (then arms the episode timeout) or the episode commits.
+  void hand_out();
+  // An executor's answer to hand-out `answered`, after its run() returned.
+  void on_answer(uint64_t answered, EpisodeResult result);
+  // Hand-out `overdue` may still be unanswered: hand the episode out again.
+  void on_episode_timeout(uint64_t overdue);
+  // Takes the answer to the open episode: has orchestration/episode_plan.hpp
+  // plan it and commits the plan, or, when the execution continued as new,
+  // begins the next one. True: a next round is to be handed out.
+  bool advance(EpisodeResult result);
   // No execution to run: the messages are for a finished or unknown instance.
   void drop_all(const std::vector<HistoryEvent>& batch, store::EpisodeWrite& w);
   void begin_execution(HistoryEvent& started, TimePoint now, store::EpisodeWrite& w);
-  EpisodeResult continue_as_new(orchestration::Continuation next, TimePoint now, store::EpisodeWrite& w);
+  // Begins the execution a continue-as-new asked for: the open episode's next round.
+  void continue_as_new(orchestration::Continuation next, OpenEpisode& episode);
   // What the planner needs of this instance as it stands now.
   orchestration::InstanceState plan_state(std::optional<orchestration::ParentInstance> parent) const;
   // Adds messages to the write; their targets are woken after the commit.

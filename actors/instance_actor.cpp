@@ -15,7 +15,8 @@ const std::string& Instance::execution_id() const {
 void Instance::load() {
   phase = Phase::loading;
   reload_wanted = false;  // this load reads what the wake-up was for
-  exec.reset();
+  open_episode.reset();   // an answer still to come is dropped
+  executor.reset();
   pending.clear();
   pending_ids.clear();
   pending_fired.clear();
@@ -42,21 +43,7 @@ void Instance::on_loaded(Loaded& msg) {
   inbox_position = row && !row->inbox_position.empty() ? row->inbox_position : "0-0";
   outstanding.clear();
   open_timers.clear();
-  if (running() && rt->options.cache_instances) {
-    exec = std::make_unique<OrchestrationExecution>(rt->registry);
-    Status replayed;
-    try {
-      replayed = exec->replay(history);
-    } catch (const std::exception& e) {
-      replayed = Status::internal(e.what());
-    }
-    if (!replayed) {
-      exec.reset();
-      if (crashes + 1 < kPoisonThreshold) return on_crash("replay: " + replayed.message());
-      ++crashes;  // the last straw: carry on loading, maybe_run quarantines
-      last_crash = "replay: " + replayed.message();
-    }
-  }
+  executor.reset();  // the next episode replays the history
   if (running()) recover_open_work();
   if (loaded.inbox.size() + loaded.undecodable.size() >= store::kLoadInboxCount) inbox_dirty = true;  // more waits
   if (loaded.start) pending.push_back(std::move(*loaded.start));  // held by the row, before any message
@@ -270,6 +257,8 @@ caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt
       [self](Loaded& msg) { self->state.on_loaded(msg); },
       [self](InboxReply& msg) { self->state.on_inbox(msg); },
       [self](Committed& msg) { self->state.on_committed(msg); },
+      [self](EpisodeAnswer& msg) { self->state.on_answer(msg.ticket, std::move(*msg.result)); },
+      [self](episode_timeout_atom, uint64_t overdue) { self->state.on_episode_timeout(overdue); },
       [self](ActivityResult& r) {
         if (self->state.evicting) return;  // nothing was outstanding: a stale duplicate
         self->state.on_result(r);

@@ -4,6 +4,9 @@
 // crashing it.
 #include "actors/instance.hpp"
 
+#include "actors/answer_gate.hpp"
+#include "orchestration/local_executor.hpp"
+
 #include "base/guid.hpp"
 #include "base/log.hpp"
 #include "orchestration/codec.hpp"
@@ -32,6 +35,8 @@ void Instance::on_crash(const std::string& what) {
   last_crash = what;
   log->error("[{}] episode crashed ({} of {}): {}", id, crashes, kPoisonThreshold, what);
   effects = {};
+  open_episode.reset();
+  executor.reset();  // its state may be half-updated
   phase = Phase::loading;
   self->delayed_send(self, kRetryDelay, retry_atom::value);
 }
@@ -66,28 +71,10 @@ void Instance::quarantine() {
   const orchestration::InstanceState state = plan_state(parent_of(started ? &*started : find_start()));
   apply(orchestration::plan_quarantine(state, now, started ? &*started : nullptr, reason, w.dead_letters.size()),
         now, w);
-  exec.reset();
+  executor.reset();
   crashes = 0;
   log->error("[{}] quarantined: {}", id, row->failure->message);
   commit(std::move(w));
-}
-
-EpisodeResult Instance::execute(TimePoint now, std::vector<HistoryEvent> batch) {
-  ++rt->counters.episodes;
-  if (rt->options.cache_instances) {
-    if (!exec) {
-      exec = std::make_unique<OrchestrationExecution>(rt->registry);
-      if (!history.empty()) (void)exec->replay(history);
-    }
-    return exec->run_episode(now, std::move(batch));
-  }
-  auto result = orchestration::replay_episode(rt->registry, history, now, std::move(batch));
-  if (result) return std::move(*result);
-  log->error("[{}] replay failed: {}", id, result.status().to_string());
-  EpisodeResult failed;
-  failed.status = OrchestrationStatus::failed;
-  failed.failure = FailureDetails{"CorruptHistory", result.status().message(), {}};
-  return failed;
 }
 
 void Instance::run_episode() {
@@ -125,29 +112,89 @@ void Instance::run_episode() {
 
   w.row = row.value_or(store::InstanceRow{});
   // This execution's start: in the history, or first in the batch when it begins now.
-  const std::optional<orchestration::ParentInstance> parent =
-      parent_of(history.empty() ? &batch.front() : find_start());
+  std::optional<orchestration::ParentInstance> parent = parent_of(history.empty() ? &batch.front() : find_start());
   orchestration::InstanceState state = plan_state(parent);
-  EpisodeResult result = execute(now, std::move(batch));
-  for (int round = 0;; ++round) {
-    const bool continues = result.continue_as_new && round < kMaxContinuations;
-    if (result.continue_as_new && !continues) {
-      log->error("[{}] continued as new {} times without waiting for anything; stopping", id, round);
+  open_episode = OpenEpisode{std::move(w), now, std::move(parent), std::move(state), std::move(batch), 0};
+  hand_out();
+}
+
+void Instance::hand_out() {
+  for (;;) {
+    if (!executor) {
+      executor = rt->options.episode_executor
+                     ? rt->options.episode_executor(row->name)
+                     : std::make_unique<orchestration::LocalEpisodeExecutor>(rt->registry, rt->options.cache_instances);
     }
-    if (!continues && orchestration::enforce_action_limit(result, id, history.size(),
-                                                          rt->options.max_history_events, now)) {
-      log->error("[{}] {}", id, result.failure->message);
-      exec.reset();
+    ++rt->counters.episodes;
+    phase = Phase::executing;
+    const uint64_t this_ticket = ++ticket;
+    auto gate = std::make_shared<AnswerGate<EpisodeResult>>([to = me(), this_ticket](EpisodeResult r) {
+      caf::anon_send(to, EpisodeAnswer{this_ticket, std::make_shared<EpisodeResult>(std::move(r))});
+    });
+    const OpenEpisode& e = *open_episode;
+    executor->run({id, row->name, row->execution_id, history, e.batch, e.now},
+                  [gate](EpisodeResult r) { gate->deliver(std::move(r)); });
+    std::optional<EpisodeResult> answer = gate->close();
+    if (!answer) {
+      self->delayed_send(self, rt->options.episode_timeout, episode_timeout_atom::value, this_ticket);
+      return;
     }
-    orchestration::EpisodePlan plan = orchestration::plan_episode(std::move(result), state, now, random_guid);
-    if (!continues) {
-      apply(std::move(plan), now, w);
-      return commit(std::move(w));
-    }
-    send(std::move(plan.messages), w);  // events sent before continuing
-    result = continue_as_new(std::move(*plan.continued), now, w);
-    state = plan_state(parent);  // the new execution's; the parent stays
+    if (!advance(std::move(*answer))) return;
   }
+}
+
+void Instance::on_answer(uint64_t answered, EpisodeResult result) {
+  if (phase != Phase::executing || answered != ticket) {
+    log->debug("[{}] dropping an answer to an episode handed out again or gone", id);
+    return;
+  }
+  try {
+    if (advance(std::move(result))) hand_out();
+  } catch (const std::exception& e) {
+    on_crash(e.what());
+  } catch (...) {
+    on_crash("an exception that is not a std::exception");
+  }
+}
+
+void Instance::on_episode_timeout(uint64_t overdue) {
+  if (phase != Phase::executing || overdue != ticket) return;  // answered
+  ++rt->counters.episodes_overdue;
+  log->warn("[{}] episode not answered within {} ms; handing it out again", id, rt->options.episode_timeout.count());
+  executor->forget();
+  try {
+    hand_out();
+  } catch (const std::exception& e) {
+    on_crash(e.what());
+  } catch (...) {
+    on_crash("an exception that is not a std::exception");
+  }
+}
+
+bool Instance::advance(EpisodeResult result) {
+  OpenEpisode& e = *open_episode;
+  const bool continues = result.continue_as_new && e.round < kMaxContinuations;
+  if (result.continue_as_new && !continues) {
+    log->error("[{}] continued as new {} times without waiting for anything; stopping", id, e.round);
+  }
+  if (!continues && orchestration::enforce_action_limit(result, id, history.size(), rt->options.max_history_events,
+                                                        e.now)) {
+    log->error("[{}] {}", id, result.failure->message);
+    executor.reset();
+  }
+  orchestration::EpisodePlan plan = orchestration::plan_episode(std::move(result), e.state, e.now, random_guid);
+  if (!continues) {
+    apply(std::move(plan), e.now, e.write);
+    store::EpisodeWrite w = std::move(e.write);
+    open_episode.reset();
+    commit(std::move(w));
+    return false;
+  }
+  send(std::move(plan.messages), e.write);  // events sent before continuing
+  continue_as_new(std::move(*plan.continued), e);
+  e.state = plan_state(e.parent);  // the new execution's; the parent stays
+  ++e.round;
+  return true;
 }
 
 void Instance::drop_all(const std::vector<HistoryEvent>& batch, store::EpisodeWrite& w) {
@@ -178,20 +225,19 @@ void Instance::begin_execution(HistoryEvent& started, TimePoint now, store::Epis
   outstanding.clear();
   row = std::move(fresh);
   history.clear();
-  exec.reset();
+  executor.reset();  // a new execution, maybe of another orchestrator
   w.new_execution = !prepared;
   log->debug("[{}] starting {} (execution {})", id, row->name, row->execution_id);
 }
 
-EpisodeResult Instance::continue_as_new(orchestration::Continuation next, TimePoint now, store::EpisodeWrite& w) {
-  std::vector<HistoryEvent> batch;
-  batch.push_back(std::move(next.started));
-  for (HistoryEvent& e : next.carried_events) batch.push_back(std::move(e));
+void Instance::continue_as_new(orchestration::Continuation next, OpenEpisode& episode) {
+  episode.batch.clear();
+  episode.batch.push_back(std::move(next.started));
+  for (HistoryEvent& e : next.carried_events) episode.batch.push_back(std::move(e));
   const TimePoint created = row->created;
-  begin_execution(batch.front(), now, w);
+  begin_execution(episode.batch.front(), episode.now, episode.write);
   row->created = created;
-  w.row = *row;
-  return execute(now, std::move(batch));
+  episode.write.row = *row;
 }
 
 orchestration::InstanceState Instance::plan_state(std::optional<orchestration::ParentInstance> parent) const {
@@ -281,7 +327,7 @@ void Instance::on_committed(Committed& msg) {
   }
   phase = Phase::ready;
   if (row && is_terminal(row->status)) {
-    exec.reset();
+    executor.reset();
     outstanding.clear();
     open_timers.clear();
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "orchestration/registry.hpp"
+#include "orchestration/replay_engine.hpp"
 #include "store/types.hpp"
 
 namespace durable::actors {
@@ -30,6 +31,9 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 /// An instance's or entity's own reminder to see whether it stayed idle.
 using idle_check_atom = caf::atom_constant<caf::atom("idlecheck")>;
 using evict_atom = caf::atom_constant<caf::atom("evict")>;
+/// An instance's own reminder that the episode it handed out (with this
+/// ticket) may be overdue.
+using episode_timeout_atom = caf::atom_constant<caf::atom("epitimeout")>;
 
 /// An activity's outcome, from a worker to the orchestration that scheduled it.
 struct ActivityResult {
@@ -44,6 +48,12 @@ struct TimerDue {
   std::string execution_id;
   int32_t timer_id = -1;
   orchestration::TimePoint fire_at{};
+};
+
+/// An episode executor's answer that came after its run() returned.
+struct EpisodeAnswer {
+  uint64_t ticket = 0;  // which hand-out of the episode it answers
+  std::shared_ptr<orchestration::EpisodeResult> result;
 };
 
 /// Replies from the store (AsyncStore callbacks). Results are shared: CAF copies messages
@@ -146,6 +156,7 @@ inline void add_message_types(caf::actor_system_config& config) {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::ActivityResult)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::TimerDue)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::EpisodeAnswer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::EntityLoaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::InboxReply)

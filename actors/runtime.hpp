@@ -16,6 +16,7 @@
 #include "actors/activity_pool.hpp"
 #include "actors/router.hpp"
 #include "entities/batch.hpp"
+#include "orchestration/executor.hpp"
 #include "orchestration/registry.hpp"
 #include "store/async_store.hpp"
 #include "store/keys.hpp"
@@ -39,6 +40,12 @@ struct RuntimeOptions {
   /// idle ones leave memory after each episode or batch (they come back by
   /// replay, or by loading their snapshot). See crowded().
   size_t max_live_instances = 100'000;
+  /// Makes each instance's episode executor; empty: the registry's C++
+  /// orchestrators run in the instance actor (LocalEpisodeExecutor).
+  orchestration::EpisodeExecutorFactory episode_executor;
+  /// An episode handed to an executor that has not answered after this
+  /// long is handed out again (an executor that answers at once never waits).
+  std::chrono::milliseconds episode_timeout{std::chrono::seconds(30)};
   /// How far ahead a partition looks for due timers of unloaded instances.
   std::chrono::milliseconds timer_poll{1000};
 };
@@ -49,7 +56,8 @@ inline constexpr std::array<uint64_t, 9> kCommitBucketsUs = {250, 500, 1'000, 2'
                                                             10'000, 25'000, 100'000, 1'000'000};
 
 struct Counters {
-  std::atomic<uint64_t> episodes{0};
+  std::atomic<uint64_t> episodes{0};          // handed to an executor (again, after a timeout)
+  std::atomic<uint64_t> episodes_overdue{0};  // of those, unanswered within episode_timeout
   std::atomic<uint64_t> commits{0};
   std::atomic<uint64_t> activities{0};          // scheduled by this node's instances
   std::atomic<uint64_t> activities_sent{0};     // of those, sent to peers to run

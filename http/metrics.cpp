@@ -12,7 +12,10 @@ std::string prometheus_text(const Metrics& m) {
   const auto gauge = [&](const char* name, const char* help, uint64_t value) {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, value);
   };
-  counter("durable_episodes_total", "Orchestration episodes run (replays on load not counted).", m.episodes);
+  counter("durable_episodes_total", "Orchestration episodes handed to an executor (replays on load not counted).",
+          m.episodes);
+  counter("durable_episodes_overdue_total",
+          "Episodes an executor did not answer within the episode timeout (handed out again).", m.episodes_overdue);
   counter("durable_commits_total", "Episode commits acknowledged by Redis.", m.commits);
   counter("durable_commits_merged_total", "Commits (episodes and entity batches) sent several to one function call.",
           m.commits_merged);

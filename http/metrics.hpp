@@ -14,6 +14,7 @@ namespace durable::http {
 /// know the actors).
 struct Metrics {
   uint64_t episodes = 0;
+  uint64_t episodes_overdue = 0;
   uint64_t commits = 0;
   uint64_t commits_merged = 0;
   uint64_t activities = 0;

@@ -1,0 +1,72 @@
+#pragma once
+// EpisodeExecutor: what runs an orchestration episode for the actor that
+// commits it. The actor owns the instance's state and its commits; an
+// executor turns (history so far, new messages) into an EpisodeResult,
+// wherever the orchestrator's code lives:
+//   - LocalEpisodeExecutor (orchestration/local_executor.hpp): the C++
+//     orchestrators registered in this process, answering during run();
+//   - a worker in another process (a Durable Task SDK over gRPC) or a peer
+//     node running another version of the code: answering when its reply
+//     comes back, or never.
+// No CAF and no Redis here: a front door implements this interface and
+// calls `answer` from its own threads.
+//
+// The actor's side of the contract (actors/instance_episode.cpp): while an
+// episode is out, new messages queue; the first answer to the episode it
+// waits for is taken, later or duplicate answers are dropped; an episode
+// unanswered for RuntimeOptions::episode_timeout is handed out again, and
+// an answer to the earlier hand-out is then dropped too, so nothing is
+// committed twice.
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "orchestration/history.hpp"
+#include "orchestration/replay_engine.hpp"
+
+namespace durable::orchestration {
+
+/// One episode to run.
+struct EpisodeWork {
+  std::string instance_id;
+  std::string orchestrator;
+  std::string execution_id;
+  /// The current execution's history before this episode, and the
+  /// episode's messages (ExecutionStarted first when the execution begins).
+  /// Both are valid during run() only: an executor that answers later
+  /// copies what it needs.
+  std::span<const HistoryEvent> past;
+  std::span<const HistoryEvent> new_events;
+  /// The episode's time: its events' timestamps, the orchestrator's
+  /// current_time().
+  TimePoint now;
+};
+
+class EpisodeExecutor {
+ public:
+  using Answer = std::function<void(EpisodeResult)>;
+
+  virtual ~EpisodeExecutor() = default;
+
+  /// Runs one episode and calls `answer` with its result: during the call,
+  /// later from any thread, more than once, or never (the caller keeps the
+  /// first answer it still waits for). May throw: the caller treats a throw
+  /// as a crashed episode (it reloads the instance and, after repeated
+  /// crashes, quarantines its messages). Called from one thread at a time
+  /// per executor.
+  virtual void run(const EpisodeWork& work, Answer answer) = 0;
+
+  /// What the executor kept of the instance (a suspended coroutine) may no
+  /// longer match its history (the instance was reloaded, or an episode
+  /// crashed or was handed out again): the next run starts from `past`.
+  virtual void forget() {}
+};
+
+/// Makes the executor of one instance of `orchestrator` (a new one for each
+/// execution). Called on the instance actor's thread.
+using EpisodeExecutorFactory = std::function<std::unique_ptr<EpisodeExecutor>(const std::string& orchestrator)>;
+
+}  // namespace durable::orchestration

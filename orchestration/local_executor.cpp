@@ -1,0 +1,27 @@
+#include "orchestration/local_executor.hpp"
+
+#include <stdexcept>
+
+namespace durable::orchestration {
+
+void LocalEpisodeExecutor::run(const EpisodeWork& work, Answer answer) {
+  std::vector<HistoryEvent> batch(work.new_events.begin(), work.new_events.end());
+  if (cached_) {
+    if (!execution_) {
+      auto fresh = std::make_unique<OrchestrationExecution>(registry_);
+      if (!work.past.empty()) {
+        if (Status s = fresh->replay(work.past); !s) throw std::runtime_error("replay: " + s.message());
+      }
+      execution_ = std::move(fresh);
+    }
+    return answer(execution_->run_episode(work.now, std::move(batch)));
+  }
+  auto result = replay_episode(registry_, work.past, work.now, std::move(batch));
+  if (result) return answer(std::move(*result));
+  EpisodeResult failed;
+  failed.status = OrchestrationStatus::failed;
+  failed.failure = FailureDetails{"CorruptHistory", result.status().message(), {}};
+  answer(std::move(failed));
+}
+
+}  // namespace durable::orchestration
