@@ -1,0 +1,178 @@
+// Episodes run by an executor that is not the local engine: a fake one that
+// answers late, twice, or not at all the first time. Whatever it does, each
+// episode commits once, messages that come meanwhile wait their turn, and
+// an unanswered episode is handed out again.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "orchestration/local_executor.hpp"
+#include "orchestration/payload.hpp"
+#include "store/client_store.hpp"
+#include "tests/cluster/node_fixture.hpp"
+
+namespace durable::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+using orchestration::EpisodeExecutor;
+using orchestration::EpisodeResult;
+using orchestration::EpisodeWork;
+using orchestration::EventType;
+using orchestration::OrchestrationStatus;
+using orchestration::from_payload;
+using orchestration::to_payload;
+
+enum class Mode {
+  late,         // answers 100 ms after run() returned, from another thread
+  twice,        // answers twice during run(), and twice more later
+  first_never,  // ignores each episode's first hand-out until long after it was handed out again
+};
+
+// What the fake executors of one test share: their mode and their threads.
+struct Script {
+  Mode mode = Mode::late;
+  std::chrono::milliseconds episode_timeout{300};
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  std::map<std::string, int> handouts;  // by episode
+
+  void later(std::chrono::milliseconds delay, std::function<void()> fn) {
+    std::lock_guard lock(mu);
+    threads.emplace_back([delay, fn = std::move(fn)] {
+      std::this_thread::sleep_for(delay);
+      fn();
+    });
+  }
+  int handout(const EpisodeWork& work) {
+    std::lock_guard lock(mu);
+    return ++handouts[work.instance_id + "/" + work.execution_id + "/" + std::to_string(work.past.size())];
+  }
+  void join() {
+    std::vector<std::thread> all;
+    {
+      std::lock_guard lock(mu);
+      all.swap(threads);
+    }
+    for (std::thread& t : all) t.join();
+  }
+};
+
+// The local engine (full replay, so any run stands alone) behind a script.
+class FakeExecutor : public EpisodeExecutor {
+ public:
+  FakeExecutor(const orchestration::Registry& registry, Script& script) : local_(registry, false), script_(script) {}
+
+  void run(const EpisodeWork& work, Answer answer) override {
+    EpisodeResult result;
+    local_.run(work, [&](EpisodeResult r) { result = std::move(r); });
+    switch (script_.mode) {
+      case Mode::late:
+        script_.later(100ms, [answer, result] { answer(result); });
+        break;
+      case Mode::twice:
+        answer(result);
+        answer(result);
+        script_.later(20ms, [answer, result] {
+          answer(result);
+          answer(result);
+        });
+        break;
+      case Mode::first_never:
+        if (script_.handout(work) == 1) {
+          script_.later(script_.episode_timeout * 3, [answer, result] { answer(result); });
+        } else {
+          answer(result);
+        }
+        break;
+    }
+  }
+
+ private:
+  orchestration::LocalEpisodeExecutor local_;
+  Script& script_;
+};
+
+class ExecutorTest : public NodeFixture {
+ protected:
+  ExecutorTest() : NodeFixture("ex") {}
+
+  void start_with(Mode mode) {
+    script_.mode = mode;
+    options_.runtime.episode_timeout = script_.episode_timeout;
+    options_.runtime.episode_executor = [this](const std::string&) {
+      return std::make_unique<FakeExecutor>(registry_, script_);
+    };
+    start_node();
+  }
+  void TearDown() override {
+    script_.join();  // before the node goes: the threads answer its actors
+    NodeFixture::TearDown();
+  }
+  // HelloSequence over two cities completes with its usual history: every
+  // episode committed once.
+  void expect_hello_exactly_once(const std::string& id) {
+    auto row = wait(id);
+    ASSERT_EQ(row.status, OrchestrationStatus::completed) << (row.failure ? row.failure->message : "");
+    EXPECT_EQ(from_payload<std::vector<std::string>>(row.output),
+              (std::vector<std::string>{"Hello Tokyo!", "Hello London!"}));
+    auto history = store::ClientStore(*store_).history(id);
+    ASSERT_TRUE(history);
+    std::vector<EventType> types;
+    for (const auto& e : *history) {
+      if (e.type != EventType::orchestrator_started && e.type != EventType::orchestrator_completed) {
+        types.push_back(e.type);
+      }
+    }
+    EXPECT_EQ(types, (std::vector<EventType>{EventType::execution_started, EventType::task_scheduled,
+                                             EventType::task_completed, EventType::task_scheduled,
+                                             EventType::task_completed, EventType::execution_completed}));
+  }
+  std::string start_hello(const std::string& id) {
+    auto started = client_->start("HelloSequence", to_payload(std::vector<std::string>{"Tokyo", "London"}), id);
+    EXPECT_TRUE(started) << started.status().to_string();
+    return id;
+  }
+
+  Script script_;
+};
+
+TEST_F(ExecutorTest, ALateAnswerIsCommittedOnce) {
+  start_with(Mode::late);
+  expect_hello_exactly_once(start_hello("late"));
+  EXPECT_EQ(node_->counters().activities.load(), 2u);
+  EXPECT_EQ(node_->counters().episodes_overdue.load(), 0u);
+}
+
+TEST_F(ExecutorTest, AnAnswerGivenTwiceIsCommittedOnce) {
+  start_with(Mode::twice);
+  expect_hello_exactly_once(start_hello("twice"));
+  EXPECT_EQ(node_->counters().activities.load(), 2u);
+}
+
+TEST_F(ExecutorTest, AnUnansweredEpisodeIsHandedOutAgain_TheFirstAnswerThenComesTooLate) {
+  start_with(Mode::first_never);
+  expect_hello_exactly_once(start_hello("never"));
+  // Three episodes (the start, each activity's result), each handed out twice.
+  EXPECT_EQ(node_->counters().episodes_overdue.load(), 3u);
+  EXPECT_EQ(node_->counters().activities.load(), 2u);
+  // The first hand-outs' answers arrive long after: dropped, nothing changes.
+  script_.join();
+  expect_hello_exactly_once("never");
+}
+
+TEST_F(ExecutorTest, MessagesThatComeWhileAnEpisodeIsOutWaitForTheNext) {
+  start_with(Mode::late);
+  auto id = client_->start("Approval", to_payload(samples::ApprovalRequest{"a raise", 3600}), "approve");
+  ASSERT_TRUE(id) << id.status().to_string();
+  // The first episode is out for 100 ms: the event queues behind it.
+  ASSERT_TRUE(client_->raise_event("approve", "Approval", to_payload(true)));
+  auto row = wait("approve");
+  ASSERT_EQ(row.status, OrchestrationStatus::completed) << (row.failure ? row.failure->message : "");
+  EXPECT_EQ(from_payload<std::string>(row.output), "approved");
+}
+
+}  // namespace
+}  // namespace durable::cluster
