@@ -1,6 +1,6 @@
 #pragma once
-// What the instance and entity actors share: taking inbox entries, reacting
-// to a failed commit, the retry timing. Internal to actors/.
+// Helpers of the instance and entity actors (actors/actor_core.hpp): taking
+// inbox entries, the retry timing. Internal to actors/.
 
 #include <caf/all.hpp>
 
@@ -23,23 +23,6 @@ constexpr std::chrono::milliseconds kRetryDelay{200};
 
 inline orchestration::TimePoint wall_now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
-
-/// A commit of `st` (an instance or entity actor's state) failed. A lost
-/// lease stops the actor (the partition's new owner takes over); a stale
-/// version, or no clear answer (the commit may or may not have happened),
-/// reloads it to look.
-template <class State>
-void reload_after_failed_commit(State& st, const Status& s) {
-  if (s.code() == Errc::lease_lost) {
-    st.log->info("[{}] partition {} lease lost; stopping", st.id, st.partition);
-    st.self->quit();
-    return;
-  }
-  st.log->warn("[{}] commit failed ({}); reloading", st.id, s.to_string());
-  st.phase = State::Phase::loading;
-  st.self->delayed_send(st.self, s.code() == Errc::failed_precondition ? std::chrono::milliseconds(0) : kRetryDelay,
-                        retry_atom::value);
 }
 
 /// Takes a read's entries and its undecodable entries merged in stream order,

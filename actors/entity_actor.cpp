@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "actors/actor_support.hpp"
+#include "actors/actor_core.hpp"
 
 #include "base/log.hpp"
 #include "orchestration/codec.hpp"
@@ -19,43 +19,21 @@ bool is_power_of_ten(uint64_t n) {
   return n == 1;
 }
 
-struct Entity {
+struct Entity : ActorCore {
   static inline const char* name = "durable.entity";
 
-  caf::stateful_actor<Entity>* self = nullptr;
-  Runtime* rt = nullptr;
-  std::string id;  // "@name@key"
-  orchestration::EntityId entity;
+  orchestration::EntityId entity;  // parsed from id ("@name@key")
   const entities::EntityFn* fn = nullptr;
-  uint32_t partition = 0;
-  uint64_t epoch = 0;
-  caf::actor owner;
-  std::shared_ptr<spdlog::logger> log;
-
-  enum class Phase { loading, ready, committing };
-  Phase phase = Phase::loading;
-  bool reading = false;
-  bool inbox_dirty = false;
-  bool evicting = false;
-  bool idle_check_scheduled = false;
-  uint64_t batches_run = 0;
   std::optional<TimePoint> armed_for;  // the scheduled-signal timer set
 
   store::EntityRecord record;  // as last committed (or loaded)
-  std::string inbox_position = "0-0";
 
   // The next batch's input.
   std::vector<EntityMessage> pending;
-  std::vector<std::string> pending_ids;
-  std::vector<store::DeadLetter> pending_dead;
 
   // The batch being committed.
-  uint64_t attempt = 0;
   store::EntityRecord committing;
   std::vector<std::string> wake_after;
-  std::chrono::steady_clock::time_point commit_sent;
-
-  caf::actor me() const { return caf::actor_cast<caf::actor>(self); }
 
   void load() {
     phase = Phase::loading;
@@ -70,12 +48,7 @@ struct Entity {
   }
 
   void on_loaded(EntityLoaded& msg) {
-    if (!*msg.result) {
-      const Status& s = msg.result->status();
-      log->warn("[{}] load failed: {}; retrying", id, s.to_string());
-      self->delayed_send(self, s.code() == Errc::corruption ? 10s : kRetryDelay, retry_atom::value);
-      return;
-    }
+    if (!*msg.result) return retry_load(msg.result->status());
     store::LoadedEntity& loaded = **msg.result;
     record = loaded.record.value_or(store::EntityRecord{});
     inbox_position = record.inbox_position.empty() ? "0-0" : record.inbox_position;
@@ -93,24 +66,10 @@ struct Entity {
     if (phase != Phase::loading) read_more();
   }
 
-  void read_inbox() {
-    reading = true;
-    inbox_dirty = false;
-    rt->store_for(partition).read_inbox({id, inbox_position, kInboxBatch}, [to = me()](store::InboxRead r) {
-      caf::anon_send(to, InboxReply{std::make_shared<store::InboxRead>(std::move(r))});
-    });
-  }
-
   void on_inbox(InboxReply& msg) {
-    reading = false;
-    if (phase == Phase::loading) return;  // the load reads the inbox itself
-    store::InboxRead& read = *msg.read;
-    if (!read.entries) {
-      log->warn("[{}] inbox read failed: {}", id, read.entries.status().to_string());
-      inbox_dirty = true;
-      self->delayed_send(self, kRetryDelay, wake_atom::value);
-      return;
-    }
+    store::InboxRead* read_ptr = inbox_reply(msg);
+    if (!read_ptr) return;
+    store::InboxRead& read = *read_ptr;
     const bool full = read.entries->size() + read.undecodable.size() >= kInboxBatch;
     add_inbox(std::move(*read.entries), std::move(read.undecodable));
     if (full) inbox_dirty = true;
@@ -125,24 +84,17 @@ struct Entity {
   }
 
   void add_inbox(std::vector<store::InboxEntry> entries, std::vector<store::DeadLetter> undecodable) {
-    take_inbox(
-        inbox_position, pending_ids, std::move(entries), std::move(undecodable),
-        [&](store::InboxEntry&& e) {
-          if (auto message = entities::from_event(e.event)) {
-            pending.push_back(std::move(*message));
-            return;
-          }
-          const orchestration::HistoryEvent one[] = {e.event};
-          const std::string what(event_type_name(e.event.type));
-          log->error("[{}] inbox entry {} is a {}, not an entity message; moved to the dead-letter stream", id,
-                     e.stream_id, what);
-          pending_dead.push_back({id, e.stream_id, "not an entity message: " + what, orchestration::encode_events(one)});
-        },
-        [&](store::DeadLetter&& d) {
-          log->error("[{}] inbox entry {} cannot be decoded ({}); moved to the dead-letter stream", id, d.stream_id,
-                     d.reason);
-          pending_dead.push_back(std::move(d));
-        });
+    take(std::move(entries), std::move(undecodable), [&](store::InboxEntry&& e) {
+      if (auto message = entities::from_event(e.event)) {
+        pending.push_back(std::move(*message));
+        return;
+      }
+      const orchestration::HistoryEvent one[] = {e.event};
+      const std::string what(event_type_name(e.event.type));
+      log->error("[{}] inbox entry {} is a {}, not an entity message; moved to the dead-letter stream", id,
+                 e.stream_id, what);
+      pending_dead.push_back({id, e.stream_id, "not an entity message: " + what, orchestration::encode_events(one)});
+    });
   }
 
   bool has_due() const {
@@ -164,7 +116,7 @@ struct Entity {
       maybe_evict(false);
       return;
     }
-    ++batches_run;
+    ++runs;
     run();
   }
 
@@ -213,23 +165,15 @@ struct Entity {
     w.record.updated = now;
     log->debug("[{}] batch: {} message(s), {} ran, {} duplicate(s), {} out, commit v{}", id, arrived,
                result.results.size(), result.duplicates, w.messages.size(), w.expected_version + 1);
-    phase = Phase::committing;
-    commit_sent = std::chrono::steady_clock::now();
-    const uint64_t this_attempt = ++attempt;
-    rt->store_for(partition).commit(w, [to = me(), this_attempt](Result<uint64_t> r) {
-      caf::anon_send(to, Committed{this_attempt, std::make_shared<Result<uint64_t>>(std::move(r))});
-    });
+    send_commit(w);
     committing = std::move(w.record);  // the commit's command is built: the record is ours again
   }
 
   void on_committed(Committed& msg) {
-    if (msg.attempt != attempt || phase != Phase::committing) return;
-    if (!*msg.result) return reload_after_failed_commit(*this, msg.result->status());
-    rt->counters.record_commit(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - commit_sent));
+    const std::optional<uint64_t> version = committed(msg);
+    if (!version) return;
     record = std::move(committing);
-    record.version = **msg.result;
-    phase = Phase::ready;
+    record.version = *version;
     std::sort(wake_after.begin(), wake_after.end());
     wake_after.erase(std::unique(wake_after.begin(), wake_after.end()), wake_after.end());
     for (const std::string& target : wake_after) {
@@ -245,33 +189,12 @@ struct Entity {
     maybe_run();
   }
 
-  void maybe_evict(bool idle_timeout) {
-    if (evicting || phase != Phase::ready || reading) return;
-    if (idle_timeout || crowded(rt->counters, rt->options)) {
-      evicting = true;
-      self->send(owner, idle_atom::value, id);
-    } else if (!idle_check_scheduled) {
-      idle_check_scheduled = true;
-      self->delayed_send(self, rt->options.idle_eviction, idle_check_atom::value, batches_run);
-    }
-  }
-
-  void on_idle_check(uint64_t batches_then) {
-    idle_check_scheduled = false;
-    maybe_evict(batches_then == batches_run);
-  }
 };
 
 caf::behavior entity_behavior(caf::stateful_actor<Entity>* self, Runtime* rt, std::string id, uint32_t partition,
                               uint64_t epoch, caf::actor owner) {
   Entity& st = self->state;
-  st.self = self;
-  st.rt = rt;
-  st.id = std::move(id);
-  st.partition = partition;
-  st.epoch = epoch;
-  st.owner = std::move(owner);
-  st.log = durable::logger("entity");
+  st.place(self, rt, std::move(id), partition, epoch, std::move(owner), "entity");
   if (auto parsed = orchestration::EntityId::parse(st.id)) {
     st.entity = *parsed;
     st.fn = rt->entities.find(st.entity.name());
@@ -296,7 +219,7 @@ caf::behavior entity_behavior(caf::stateful_actor<Entity>* self, Runtime* rt, st
         self->state.maybe_run();
       },
       [self](retry_atom) { self->state.load(); },
-      [self](idle_check_atom, uint64_t batches_then) { self->state.on_idle_check(batches_then); },
+      [self](idle_check_atom, uint64_t runs_then) { self->state.on_idle_check(runs_then); },
       [self](evict_atom) { self->quit(); },
   };
 }

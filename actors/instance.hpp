@@ -16,7 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/actor_support.hpp"
+#include "actors/actor_core.hpp"
 #include "actors/runtime.hpp"
 #include "orchestration/episode_plan.hpp"
 #include "orchestration/executor.hpp"
@@ -46,28 +46,13 @@ struct Effects {
   std::optional<OrchestrationStatus> finished;  // the execution ended with this status
 };
 
-struct Instance {
+struct Instance : ActorCore {
   static inline const char* name = "durable.instance";
 
-  caf::stateful_actor<Instance>* self = nullptr;
-  Runtime* rt = nullptr;
-  std::string id;
-  uint32_t partition = 0;
-  uint64_t epoch = 0;
-  caf::actor owner;
-  std::shared_ptr<spdlog::logger> log;
-
-  // executing: an episode is out with the executor (messages queue in
-  // `pending` meanwhile, as they do while committing).
-  enum class Phase { loading, ready, executing, committing };
-  Phase phase = Phase::loading;
-  bool reading = false;      // an inbox read is in flight
-  bool inbox_dirty = false;  // a wake came in meanwhile: read again
   // Woken while finished or absent here: a client's start may have replaced
   // the row, and such a start lives in the row, not the inbox: load again
   // once nothing is in flight (reload_if_replaced).
   bool reload_wanted = false;
-  bool evicting = false;
 
   std::optional<store::InstanceRow> row;
   uint64_t version = 0;
@@ -77,17 +62,12 @@ struct Instance {
   std::map<int32_t, std::chrono::steady_clock::time_point> outstanding;  // activity -> dispatched
   std::map<int32_t, TimePoint> open_timers;
   bool ticking = false;
-  uint64_t episodes_run = 0;
   int crashes = 0;
   std::string last_crash;
-  bool idle_check_scheduled = false;
 
   // The next episode's input.
   std::vector<HistoryEvent> pending;
-  std::vector<std::string> pending_ids;  // inbox entries behind `pending`
   std::vector<store::TimerEntry> pending_fired;
-  std::vector<store::DeadLetter> pending_dead;
-  std::string inbox_position = "0-0";    // highest inbox id read
 
   // The episode out with the executor: what it will commit, and what its
   // rounds (continue-as-new) need. `ticket` names the latest hand-out; an
@@ -104,11 +84,8 @@ struct Instance {
   uint64_t ticket = 0;
 
   // The episode being committed.
-  uint64_t attempt = 0;
   Effects effects;
-  std::chrono::steady_clock::time_point commit_sent;
 
-  caf::actor me() const { return caf::actor_cast<caf::actor>(self); }
   bool running() const { return row && !is_terminal(row->status) && !history.empty(); }
 
   // Messages that reach an instance that asked to be evicted go back through
@@ -125,7 +102,6 @@ struct Instance {
   // created and not fired are armed again.
   void recover_open_work();
   void on_wake();
-  void read_inbox();
   void on_inbox(InboxReply& msg);
   void add_inbox(std::vector<store::InboxEntry> entries, std::vector<store::DeadLetter> undecodable);
   void on_result(ActivityResult& r);
@@ -145,13 +121,11 @@ struct Instance {
   // stream and fails the instance with a message that says so.
   void quarantine();
 
-  // eviction (instance_actor.cpp)
-  // An instance leaves memory when it has finished, when it has been idle
-  // for a while, or when the node holds more live instances than allowed;
-  // only when nothing is in flight (an activity's result would otherwise be
+  // eviction (ActorCore::maybe_evict): an instance leaves memory once it
+  // has finished, and never with activities in flight (a result would be
   // lost and its activity run again). A later message reloads it by replay.
-  void maybe_evict(bool idle_timeout);
-  void on_idle_check(uint64_t episodes_then);
+  bool finished() const override { return !row || is_terminal(row->status); }
+  bool busy() const override { return !outstanding.empty(); }
 
   // Opens an episode of the pending messages and hands it out.
   void run_episode();

@@ -30,12 +30,7 @@ void Instance::load() {
 
 void Instance::on_loaded(Loaded& msg) {
   log->debug("[{}] loaded", id);
-  if (!*msg.result) {
-    const Status& s = msg.result->status();
-    log->warn("[{}] load failed: {}; retrying", id, s.to_string());
-    self->delayed_send(self, s.code() == Errc::corruption ? 10s : kRetryDelay, retry_atom::value);
-    return;
-  }
+  if (!*msg.result) return retry_load(msg.result->status());
   store::LoadedInstance& loaded = **msg.result;
   row = std::move(loaded.row);
   version = row ? row->version : 0;
@@ -92,24 +87,10 @@ void Instance::on_wake() {
   read_inbox();
 }
 
-void Instance::read_inbox() {
-  reading = true;
-  inbox_dirty = false;
-  rt->store_for(partition).read_inbox({id, inbox_position, kInboxBatch}, [to = me()](store::InboxRead r) {
-    caf::anon_send(to, InboxReply{std::make_shared<store::InboxRead>(std::move(r))});
-  });
-}
-
 void Instance::on_inbox(InboxReply& msg) {
-  reading = false;
-  if (phase == Phase::loading) return;  // the load reads the inbox itself
-  store::InboxRead& read = *msg.read;
-  if (!read.entries) {
-    log->warn("[{}] inbox read failed: {}", id, read.entries.status().to_string());
-    inbox_dirty = true;
-    self->delayed_send(self, kRetryDelay, wake_atom::value);
-    return;
-  }
+  store::InboxRead* read_ptr = inbox_reply(msg);
+  if (!read_ptr) return;
+  store::InboxRead& read = *read_ptr;
   if (reload_if_replaced()) return;  // the load reads the inbox too
   const bool full = read.entries->size() + read.undecodable.size() >= kInboxBatch;
   add_inbox(std::move(*read.entries), std::move(read.undecodable));
@@ -118,22 +99,15 @@ void Instance::on_inbox(InboxReply& msg) {
 }
 
 void Instance::add_inbox(std::vector<store::InboxEntry> entries, std::vector<store::DeadLetter> undecodable) {
-  take_inbox(
-      inbox_position, pending_ids, std::move(entries), std::move(undecodable),
-      [&](store::InboxEntry&& e) {
-        const bool for_other_execution = !e.execution_id.empty() && e.event.type != EventType::execution_started &&
-                                         e.execution_id != execution_id();
-        if (for_other_execution) {
-          log->debug("[{}] dropping {} for execution {}", id, event_type_name(e.event.type), e.execution_id);
-          return;
-        }
-        pending.push_back(std::move(e.event));
-      },
-      [&](store::DeadLetter&& d) {
-        log->error("[{}] inbox entry {} cannot be decoded ({}); moved to the dead-letter stream", id, d.stream_id,
-                   d.reason);
-        pending_dead.push_back(std::move(d));
-      });
+  take(std::move(entries), std::move(undecodable), [&](store::InboxEntry&& e) {
+    const bool for_other_execution =
+        !e.execution_id.empty() && e.event.type != EventType::execution_started && e.execution_id != execution_id();
+    if (for_other_execution) {
+      log->debug("[{}] dropping {} for execution {}", id, event_type_name(e.event.type), e.execution_id);
+      return;
+    }
+    pending.push_back(std::move(e.event));
+  });
 }
 
 void Instance::on_result(ActivityResult& r) {
@@ -183,27 +157,6 @@ void Instance::schedule_tick() {
                      check_timeouts_atom::value);
 }
 
-void Instance::maybe_evict(bool idle_timeout) {
-  if (evicting || phase != Phase::ready || reading || !outstanding.empty()) return;
-  const bool finished = !row || is_terminal(row->status);
-  if (finished || idle_timeout || crowded(rt->counters, rt->options)) {
-    evicting = true;
-    self->send(owner, idle_atom::value, id);
-  } else if (!idle_check_scheduled) {
-    idle_check_scheduled = true;
-    self->delayed_send(self, rt->options.idle_eviction, idle_check_atom::value, episodes_run);
-  }
-}
-
-void Instance::on_idle_check(uint64_t episodes_then) {
-  idle_check_scheduled = false;
-  if (episodes_then == episodes_run) {
-    maybe_evict(true);
-  } else {
-    maybe_evict(false);  // busy since: look again later
-  }
-}
-
 void Instance::run_activities(const std::vector<HistoryEvent>& scheduled) {
   if (scheduled.empty()) return;
   // Results come back to this actor: it lives while it has outstanding
@@ -233,13 +186,7 @@ using instance_detail::Instance;
 caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt, std::string id,
                                 uint32_t partition, uint64_t epoch, caf::actor owner, Started started) {
   Instance& st = self->state;
-  st.self = self;
-  st.rt = rt;
-  st.id = std::move(id);
-  st.partition = partition;
-  st.epoch = epoch;
-  st.owner = std::move(owner);
-  st.log = durable::logger("instance");
+  st.place(self, rt, std::move(id), partition, epoch, std::move(owner), "instance");
   ++rt->counters.live_instances;
   self->attach_functor([rt] { --rt->counters.live_instances; });
   if (started.loaded) {
@@ -269,7 +216,7 @@ caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt
       },
       [self](check_timeouts_atom) { self->state.on_tick(); },
       [self](retry_atom) { self->state.load(); },
-      [self](idle_check_atom, uint64_t episodes_then) { self->state.on_idle_check(episodes_then); },
+      [self](idle_check_atom, uint64_t runs_then) { self->state.on_idle_check(runs_then); },
       [self](evict_atom) { self->quit(); },
   };
 }

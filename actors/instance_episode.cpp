@@ -20,7 +20,7 @@ void Instance::maybe_run() {
     maybe_evict(false);
     return;
   }
-  ++episodes_run;
+  ++runs;
   try {
     run_episode();
   } catch (const std::exception& e) {
@@ -302,30 +302,22 @@ std::optional<orchestration::ParentInstance> Instance::parent_of(const HistoryEv
 }
 
 void Instance::commit(store::EpisodeWrite w) {
-  phase = Phase::committing;
-  commit_sent = std::chrono::steady_clock::now();
   effects.finished = w.announce_done ? std::optional(w.row.status) : std::nullopt;
   log->debug("[{}] episode: {} new events, {} messages out, commit v{}", id,
              w.history_entry.empty() ? 0 : 1, w.messages.size(), w.expected_version + 1);
-  const uint64_t this_attempt = ++attempt;
-  rt->store_for(partition).commit(w, [to = me(), this_attempt](Result<uint64_t> r) {
-    caf::anon_send(to, Committed{this_attempt, std::make_shared<Result<uint64_t>>(std::move(r))});
-  });
+  send_commit(w);
 }
 
 void Instance::on_committed(Committed& msg) {
-  if (msg.attempt != attempt || phase != Phase::committing) return;
-  if (!*msg.result) return reload_after_failed_commit(*this, msg.result->status());
-  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - commit_sent);
-  rt->counters.record_commit(took);
+  const std::optional<uint64_t> committed_version = committed(msg);
+  if (!committed_version) return;
   if (effects.finished) ++rt->counters.finished[static_cast<size_t>(*effects.finished)];
-  version = **msg.result;
-  log->debug("[{}] committed v{} in {} us", id, version, took.count());
+  version = *committed_version;
+  log->debug("[{}] committed v{}", id, version);
   if (effects.finished && row) {
     row->version = version;
     rt->router.finished(*row);
   }
-  phase = Phase::ready;
   if (row && is_terminal(row->status)) {
     executor.reset();
     outstanding.clear();
