@@ -51,21 +51,21 @@ Status parse_inbox_entries(std::string_view id, const redisReply& entries, std::
 
 // ------------------------------------------------------------------ loads
 
+std::vector<Argv> Commands::with_inbox(std::string_view id, Argv record, Argv second) const {
+  Argv inbox = {"XRANGE", keys_.inbox(partition_of(id), id), "-", "+", "COUNT", std::to_string(kLoadInboxCount)};
+  return {std::move(record), std::move(second), std::move(inbox)};
+}
+
 std::vector<Argv> Commands::load_commands(std::string_view id) const {
   const uint32_t p = partition_of(id);
-  return {{"HGETALL", keys_.instance(p, id)},
-          {"XRANGE", keys_.history(p, id), "-", "+"},
-          {"XRANGE", keys_.inbox(p, id), "-", "+", "COUNT", std::to_string(kLoadInboxCount)}};
+  return with_inbox(id, {"HGETALL", keys_.instance(p, id)}, {"XRANGE", keys_.history(p, id), "-", "+"});
 }
 
 Result<LoadedInstance> Commands::parse_load(std::string_view id, std::span<const Result<ReplyPtr>> replies) {
-  if (replies.size() != 3) return Status::internal("a load has 3 replies, got " + std::to_string(replies.size()));
-  for (auto& r : replies) {
-    if (!r) return r.status();
-  }
+  if (Status s = expect_replies(replies, 3, "a load"); !s) return s;
   LoadedInstance loaded;
-  if (auto fields = as_array(*replies[0].value()); fields && !fields->empty()) {
-    auto row = parse_row(id, *replies[0].value());
+  if (const redisReply* hash = hash_or_null(replies[0])) {
+    auto row = parse_row(id, *hash);
     if (!row) return row.status();
     loaded.row = std::move(*row);
   }

@@ -120,6 +120,8 @@ class Commands {
   /// Appends a message to its target's inbox, with a wake notice and the
   /// target's entry in its partition's active set.
   void append_message(Commit& commit, const OutboundMessage& message) const;
+  /// A load's commands: the record's, a second read, then the inbox's.
+  std::vector<Argv> with_inbox(std::string_view id, Argv record, Argv second) const;
   void add_dead_letters(Commit& commit, uint32_t partition, const std::vector<DeadLetter>& letters) const;
   std::string notice_key(NoticeStream stream, uint32_t partition) const;
 

@@ -100,21 +100,28 @@ std::string signal_timer(std::string_view id, const EntityMessage& m) {
 
 }  // namespace
 
+Argv Commands::entity_command(std::string_view id) const { return {"HGETALL", keys_.entity(partition_of(id), id)}; }
+
+Result<std::optional<EntityRecord>> Commands::parse_entity(std::string_view id, const Result<ReplyPtr>& reply) {
+  if (!reply) return reply.status();
+  auto list = as_array(**reply);
+  if (!list) return list.status();
+  if (list->empty()) return std::optional<EntityRecord>();
+  auto record = parse_record(id, **reply);
+  if (!record) return record.status();
+  return std::optional<EntityRecord>(std::move(*record));
+}
+
 std::vector<Argv> Commands::entity_load_commands(std::string_view id) const {
   const uint32_t p = partition_of(id);
-  return {{"HGETALL", keys_.entity(p, id)},
-          {"LRANGE", keys_.entity_requests(p, id), "0", "-1"},
-          {"XRANGE", keys_.inbox(p, id), "-", "+", "COUNT", std::to_string(kLoadInboxCount)}};
+  return with_inbox(id, {"HGETALL", keys_.entity(p, id)}, {"LRANGE", keys_.entity_requests(p, id), "0", "-1"});
 }
 
 Result<LoadedEntity> Commands::parse_entity_load(std::string_view id, std::span<const Result<ReplyPtr>> replies) {
-  if (replies.size() != 3) return Status::internal("an entity load has 3 replies, got " + std::to_string(replies.size()));
-  for (auto& r : replies) {
-    if (!r) return r.status();
-  }
+  if (Status s = expect_replies(replies, 3, "an entity load"); !s) return s;
   LoadedEntity loaded;
-  if (auto fields = as_array(*replies[0].value()); fields && !fields->empty()) {
-    auto record = parse_record(id, *replies[0].value());
+  if (const redisReply* hash = hash_or_null(replies[0])) {
+    auto record = parse_record(id, *hash);
     if (!record) return record.status();
     loaded.record = std::move(*record);
   }
@@ -165,18 +172,6 @@ Commit Commands::entity_commit(const EntityWrite& w) const {
   add_dead_letters(c, p, w.dead_letters);
   c.remove_if_drained(keys_.active(p), w.id, inbox);
   return c;
-}
-
-Argv Commands::entity_command(std::string_view id) const { return {"HGETALL", keys_.entity(partition_of(id), id)}; }
-
-Result<std::optional<EntityRecord>> Commands::parse_entity(std::string_view id, const Result<ReplyPtr>& reply) {
-  if (!reply) return reply.status();
-  auto list = as_array(**reply);
-  if (!list) return list.status();
-  if (list->empty()) return std::optional<EntityRecord>();
-  auto record = parse_record(id, **reply);
-  if (!record) return record.status();
-  return std::optional<EntityRecord>(std::move(*record));
 }
 
 }  // namespace durable::store

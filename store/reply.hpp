@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,6 +42,27 @@ inline std::pair<uint64_t, uint64_t> stream_id(std::string_view id) {
 }
 
 inline std::string_view str(const redisReply* r) { return {r->str, r->len}; }
+
+// An HGETALL reply with fields, or null for a missing hash (or a reply of
+// another type, which the parser of the hash would refuse anyway).
+inline const redisReply* hash_or_null(const Result<ReplyPtr>& reply) {
+  if (!reply) return nullptr;
+  const redisReply* r = reply->get();
+  return r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? r : nullptr;
+}
+
+// The replies of a request of `count` commands: ok, or the first failure
+// (internal when their number is wrong, naming `request`).
+inline Status expect_replies(std::span<const Result<ReplyPtr>> replies, size_t count, std::string_view request) {
+  if (replies.size() != count) {
+    return Status::internal(std::string(request) + " has " + std::to_string(count) + " replies, got " +
+                            std::to_string(replies.size()));
+  }
+  for (auto& r : replies) {
+    if (!r) return r.status();
+  }
+  return Status::ok();
+}
 
 // Reads [id, [field, value, ...]] stream entries; calls fn(id, fields).
 template <class Fn>
