@@ -1,6 +1,7 @@
 #include "actors/activity_pool.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "base/log.hpp"
 
@@ -84,15 +85,23 @@ void ActivityPool::stop() {
     return std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w && w->busy_since != 0; });
   };
   while (busy() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  {
+    // From here no `done` runs: a stuck activity that ends later delivers nothing.
+    std::unique_lock gate(shared_->gate);
+    shared_->closed = true;
+  }
   for (auto& w : workers_) {
     if (!w || !w->thread.joinable()) continue;
-    bool stuck;
+    std::function<void(orchestration::ActivityOutcome)> dropped;  // destroyed here, while its owner lives
     {
       std::lock_guard lock(shared_->mutex);
-      stuck = w->busy_since != 0;
-      if (stuck) w->abandoned = true;
+      if (w->busy_since != 0) {
+        w->abandoned = true;
+        --shared_->running;
+        dropped = std::exchange(w->done, {});
+      }
     }
-    if (stuck) {
+    if (dropped) {
       durable::logger("activity")->warn("stopping: abandoning an activity that is still running");
       w->thread.detach();
     } else {
@@ -100,8 +109,6 @@ void ActivityPool::stop() {
     }
   }
   workers_.clear();
-  std::unique_lock gate(shared_->gate);
-  shared_->closed = true;
 }
 
 void ActivityPool::work(std::shared_ptr<Shared> shared, std::shared_ptr<Worker> self) {
@@ -123,21 +130,25 @@ void ActivityPool::work(std::shared_ptr<Shared> shared, std::shared_ptr<Worker> 
       job = std::move(shared->queue.front());
       shared->queue.pop_front();
       ++shared->running;
+      // Busy (and its `done` the pool's to drop) from the moment it is taken.
+      self->busy_since = steady_ns();
+      self->done = std::move(job.done);
     }
-    const int64_t started = steady_ns();
-    self->busy_since = started;
+    const int64_t started = self->busy_since;
     auto outcome = shared->registry.run_activity(job.context, job.input);
     const double took_us = static_cast<double>(steady_ns() - started) / 1e3;
+    std::function<void(orchestration::ActivityOutcome)> done;
     {
       std::lock_guard lock(shared->mutex);
       self->busy_since = 0;
-      if (!self->abandoned) --shared->running;  // else the watchdog took it off
+      if (!self->abandoned) --shared->running;  // else the watchdog or stop() took it off
+      done = std::exchange(self->done, {});
       auto [mean, first] = shared->mean_us.try_emplace(job.context.name, took_us);
       if (!first) mean->second += kMeanWeight * (took_us - mean->second);
     }
     {
       std::shared_lock gate(shared->gate);
-      if (!shared->closed) job.done(std::move(outcome));
+      if (!shared->closed && done) done(std::move(outcome));
     }
     if (self->abandoned) return;  // a replacement took this slot
   }

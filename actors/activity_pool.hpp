@@ -48,8 +48,11 @@ class ActivityPool {
   /// Queues jobs (thread-safe). Jobs submitted after stop() are dropped.
   void submit(std::vector<ActivityJob> jobs);
   /// Drops queued jobs, waits for running ones to end for up to
-  /// min(hang_timeout, 5 s) and abandons the rest (their `done` is never
-  /// called), joins the threads. Idempotent; from one thread at a time.
+  /// min(hang_timeout, 5 s) and abandons the rest: their `done` is destroyed
+  /// here, never called (nor any other `done` after stop() returns); their
+  /// threads end when the activity returns, if ever (the registry must
+  /// outlive them). Joins the other threads. Idempotent; from one thread at
+  /// a time.
   void stop();
   /// Jobs waiting for a worker or running: the node's load, as it
   /// advertises it and balances activities by.
@@ -79,6 +82,9 @@ class ActivityPool {
   struct Worker {
     std::atomic<int64_t> busy_since{0};  // steady-clock ns; 0 when idle
     std::atomic<bool> abandoned{false};  // set under Shared::mutex
+    // The running job's `done`, under Shared::mutex: stop() destroys it for
+    // a worker it abandons, so nothing the callback holds outlives the pool.
+    std::function<void(orchestration::ActivityOutcome)> done;
     std::thread thread;
   };
 

@@ -23,7 +23,8 @@
 namespace durable::actors {
 
 struct ActorCore {
-  // loading: a load is in flight (nothing runs, inbox replies are ignored);
+  // loading: a load is in flight or due after a back-off (nothing runs,
+  // inbox replies are ignored);
   // executing: an episode is out with its executor (instances only);
   // committing: a commit is in flight. Messages queue in every phase.
   enum class Phase { loading, ready, executing, committing };
@@ -86,7 +87,8 @@ struct ActorCore {
   /// evict it when it has finished(), has been idle for idle_eviction, or
   /// memory is crowded (live instances and entities together past
   /// max_live_instances: crowded()); otherwise it looks again after
-  /// idle_eviction. A later message loads it again.
+  /// idle_eviction. With something in flight it does nothing: what lands
+  /// it calls this again. A later message loads an evicted actor again.
   void maybe_evict(bool idle_timeout);
   /// The idle check armed by maybe_evict: idle if nothing ran since.
   void on_idle_check(uint64_t runs_then);

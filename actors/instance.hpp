@@ -79,6 +79,7 @@ struct Instance : ActorCore {
     orchestration::InstanceState state;
     std::vector<HistoryEvent> batch;
     int round = 0;
+    bool overdue = false;  // handed out again after a timeout (logged once)
   };
   std::optional<OpenEpisode> open_episode;
   uint64_t ticket = 0;
@@ -125,8 +126,12 @@ struct Instance : ActorCore {
   // has finished, and never with activities in flight (a result would be
   // lost and its activity run again). A later message reloads it by replay.
   bool finished() const override { return !row || is_terminal(row->status); }
-  bool busy() const override { return !outstanding.empty(); }
+  // An instance that crashed stays until an episode goes through or it is
+  // quarantined: evicted, it would forget its crashes.
+  bool busy() const override { return !outstanding.empty() || crashes > 0; }
 
+  // The instance's executor, made on first use (throws if the factory makes none).
+  orchestration::EpisodeExecutor& make_executor();
   // Opens an episode of the pending messages and hands it out.
   void run_episode();
   // Hands the open episode to the executor; goes on with each answer given

@@ -38,8 +38,25 @@ void Instance::on_loaded(Loaded& msg) {
   inbox_position = row && !row->inbox_position.empty() ? row->inbox_position : "0-0";
   outstanding.clear();
   open_timers.clear();
-  executor.reset();  // the next episode replays the history
-  if (running()) recover_open_work();
+  executor.reset();
+  if (running()) {
+    // The history is replayed before its open work runs again: one that
+    // cannot be replayed crashes here, not after each re-run activity.
+    Status prepared;
+    try {
+      prepared = make_executor().prepare(history);
+    } catch (const std::exception& e) {
+      prepared = Status::internal(e.what());
+    }
+    if (!prepared) {
+      executor.reset();
+      if (crashes + 1 < kPoisonThreshold) return on_crash("replay: " + prepared.message());
+      ++crashes;  // the last straw: carry on loading, maybe_run quarantines
+      last_crash = "replay: " + prepared.message();
+    } else {
+      recover_open_work();
+    }
+  }
   if (loaded.inbox.size() + loaded.undecodable.size() >= store::kLoadInboxCount) inbox_dirty = true;  // more waits
   if (loaded.start) pending.push_back(std::move(*loaded.start));  // held by the row, before any message
   add_inbox(std::move(loaded.inbox), std::move(loaded.undecodable));

@@ -118,22 +118,32 @@ void Instance::run_episode() {
   hand_out();
 }
 
+orchestration::EpisodeExecutor& Instance::make_executor() {
+  if (!executor) {
+    executor = rt->options.episode_executor
+                   ? rt->options.episode_executor(row->name)
+                   : std::make_unique<orchestration::LocalEpisodeExecutor>(rt->registry, rt->options.cache_instances);
+    if (!executor) throw std::runtime_error("no episode executor for orchestrator '" + row->name + "'");
+  }
+  return *executor;
+}
+
 void Instance::hand_out() {
   for (;;) {
-    if (!executor) {
-      executor = rt->options.episode_executor
-                     ? rt->options.episode_executor(row->name)
-                     : std::make_unique<orchestration::LocalEpisodeExecutor>(rt->registry, rt->options.cache_instances);
-    }
+    orchestration::EpisodeExecutor& runner = make_executor();
     ++rt->counters.episodes;
     phase = Phase::executing;
     const uint64_t this_ticket = ++ticket;
-    auto gate = std::make_shared<AnswerGate<EpisodeResult>>([to = me(), this_ticket](EpisodeResult r) {
-      caf::anon_send(to, EpisodeAnswer{this_ticket, std::make_shared<EpisodeResult>(std::move(r))});
-    });
+    // A late answer must not keep a gone actor alive: the gate holds it weakly.
+    auto gate = std::make_shared<AnswerGate<EpisodeResult>>(
+        [to = caf::actor_cast<caf::weak_actor_ptr>(self), this_ticket](EpisodeResult r) {
+          if (auto alive = caf::actor_cast<caf::actor>(to.lock())) {
+            caf::anon_send(alive, EpisodeAnswer{this_ticket, std::make_shared<EpisodeResult>(std::move(r))});
+          }
+        });
     const OpenEpisode& e = *open_episode;
-    executor->run({id, row->name, row->execution_id, history, e.batch, e.now},
-                  [gate](EpisodeResult r) { gate->deliver(std::move(r)); });
+    runner.run({id, row->name, row->execution_id, history, e.batch, e.now},
+               [gate](EpisodeResult r) { gate->deliver(std::move(r)); });
     std::optional<EpisodeResult> answer = gate->close();
     if (!answer) {
       self->delayed_send(self, rt->options.episode_timeout, episode_timeout_atom::value, this_ticket);
@@ -159,8 +169,13 @@ void Instance::on_answer(uint64_t answered, EpisodeResult result) {
 
 void Instance::on_episode_timeout(uint64_t overdue) {
   if (phase != Phase::executing || overdue != ticket) return;  // answered
-  ++rt->counters.episodes_overdue;
-  log->warn("[{}] episode not answered within {} ms; handing it out again", id, rt->options.episode_timeout.count());
+  // Logged once per episode; /metrics counts every time.
+  if (rt->counters.episodes_overdue++ == 0 || !open_episode->overdue) {
+    log->warn("[{}] episode not answered within {} ms; handing it out again", id, rt->options.episode_timeout.count());
+  } else {
+    log->debug("[{}] episode still not answered; handing it out again", id);
+  }
+  open_episode->overdue = true;
   executor->forget();
   try {
     hand_out();
@@ -176,6 +191,7 @@ bool Instance::advance(EpisodeResult result) {
   const bool continues = result.continue_as_new && e.round < kMaxContinuations;
   if (result.continue_as_new && !continues) {
     log->error("[{}] continued as new {} times without waiting for anything; stopping", id, e.round);
+    result.continue_as_new.reset();
   }
   if (!continues && orchestration::enforce_action_limit(result, id, history.size(), rt->options.max_history_events,
                                                         e.now)) {
@@ -313,6 +329,8 @@ void Instance::on_committed(Committed& msg) {
   if (!committed_version) return;
   if (effects.finished) ++rt->counters.finished[static_cast<size_t>(*effects.finished)];
   version = *committed_version;
+  crashes = 0;  // an episode went through: earlier crashes were not a poison loop
+  last_crash.clear();
   log->debug("[{}] committed v{}", id, version);
   if (effects.finished && row) {
     row->version = version;

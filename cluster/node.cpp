@@ -72,6 +72,9 @@ Node::~Node() { stop(); }
 Result<std::unique_ptr<Node>> Node::start(const orchestration::Registry& registry,
                                           const entities::EntityRegistry& entities, NodeOptions options) {
   if (options.store.partitions == 0) return Status::invalid_argument("a hub needs at least one partition");
+  if (options.runtime.episode_timeout <= std::chrono::milliseconds(0)) {
+    return Status::invalid_argument("the episode timeout must be positive");
+  }
   std::unique_ptr<Node> node(new Node(std::move(options)));
   if (Status s = node->open(registry, entities); !s) {
     node->stop();
@@ -426,8 +429,9 @@ void Node::wake_loop() {
 
 // ------------------------------------------------------------------ stop
 
-void Node::stop() {
-  if (stopped_.exchange(true)) return;
+void Node::stop() { std::call_once(stopped_, [this] { stop_once(); }); }
+
+void Node::stop_once() {
   stopping_ = true;
   stop_signal_.notify_all();
   if (lease_thread_.joinable()) lease_thread_.join();

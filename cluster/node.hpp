@@ -68,9 +68,10 @@ struct NodeOptions {
 
 /// Thread safety: every const member, wake(), set_http_address() and the
 /// hand-off's functions may be called from any thread at once, also from
-/// actors and activities. stop() (and the destructor) may not run alongside
-/// any other call, and never on a thread of the node's own (an actor, an
-/// activity, a store callback): it waits for those.
+/// actors and activities. stop() may run on several threads at once (each
+/// returns when the node has stopped), but not alongside any other call,
+/// and never on a thread of the node's own (an actor, an activity, a store
+/// callback): it waits for those. The destructor runs alone.
 class Node {
  public:
   /// Connects, checks the hub, loads the functions, acquires the partitions
@@ -79,7 +80,7 @@ class Node {
   /// plus up to 1.5 x lease_renewal when a fresh heartbeat under this node
   /// id must be told apart from a killed predecessor. Errors:
   ///  - invalid_argument: no partitions ("a hub needs at least one
-  ///    partition"); the advertised host (cluster_advertise, else
+  ///    partition"), an episode timeout that is not positive; the advertised host (cluster_advertise, else
   ///    cluster_host) is empty, 0.0.0.0 or ::, "peers cannot reach a node
   ///    at '<host>' ..."; or Redis rejected the password ("AUTH to ... rejected");
   ///  - unavailable: Redis unreachable, or the cluster port cannot be bound
@@ -99,7 +100,7 @@ class Node {
 
   /// Stops the partitions (their commits in flight finish first), releases
   /// the leases, leaves the member list and stops every thread. Idempotent:
-  /// a call while another runs returns at once, without waiting for it.
+  /// a call while another runs waits for it to finish.
   /// Blocks until done: the lease round in progress, up to 5 s per store
   /// connection for commits in flight, up to 5 s for running activities
   /// (the rest are abandoned), and every actor's exit.
@@ -150,6 +151,8 @@ class Node {
 
   explicit Node(NodeOptions options);
   Status open(const orchestration::Registry& registry, const entities::EntityRegistry& entities);
+  // What stop() does, the one time it does it.
+  void stop_once();
   // Refuses to start (already_exists) while another process heartbeats
   // under this node's id.
   Status check_id_unused(store::Store& store);
@@ -189,7 +192,7 @@ class Node {
   std::condition_variable stop_signal_;
   std::thread lease_thread_;
   std::thread wake_thread_;
-  std::atomic<bool> stopped_{false};
+  std::once_flag stopped_;  // stop() runs stop_once() once
 };
 
 }  // namespace durable::cluster

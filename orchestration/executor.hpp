@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "base/status.hpp"
 #include "orchestration/history.hpp"
 #include "orchestration/replay_engine.hpp"
 
@@ -59,6 +60,15 @@ class EpisodeExecutor {
   /// per executor.
   virtual void run(const EpisodeWork& work, Answer answer) = 0;
 
+  /// The instance was loaded with `past` as its history: an executor that
+  /// keeps the instance in memory may rebuild it now (the actor calls this
+  /// before it dispatches the history's open work again). Errors: the past
+  /// cannot be replayed (the actor counts it as a crashed episode).
+  virtual Status prepare(std::span<const HistoryEvent> past) {
+    (void)past;
+    return Status::ok();
+  }
+
   /// What the executor kept of the instance (a suspended coroutine) may no
   /// longer match its history (the instance was reloaded, or an episode
   /// crashed or was handed out again): the next run starts from `past`.
@@ -66,7 +76,7 @@ class EpisodeExecutor {
 };
 
 /// Makes the executor of one instance of `orchestrator` (a new one for each
-/// execution). Called on the instance actor's thread.
+/// execution; never null). Called on the instance actor's thread.
 using EpisodeExecutorFactory = std::function<std::unique_ptr<EpisodeExecutor>(const std::string& orchestrator)>;
 
 }  // namespace durable::orchestration

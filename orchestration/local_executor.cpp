@@ -4,6 +4,20 @@
 
 namespace durable::orchestration {
 
+Status LocalEpisodeExecutor::prepare(std::span<const HistoryEvent> past) {
+  execution_.reset();
+  if (!cached_ || past.empty()) return Status::ok();
+  auto fresh = std::make_unique<OrchestrationExecution>(registry_);
+  Status replayed;
+  try {
+    replayed = fresh->replay(past);
+  } catch (const std::exception& e) {
+    replayed = Status::internal(e.what());
+  }
+  if (replayed) execution_ = std::move(fresh);
+  return replayed;
+}
+
 void LocalEpisodeExecutor::run(const EpisodeWork& work, Answer answer) {
   std::vector<HistoryEvent> batch(work.new_events.begin(), work.new_events.end());
   if (cached_) {

@@ -22,6 +22,9 @@ class LocalEpisodeExecutor : public EpisodeExecutor {
   /// the cached coroutine cannot be rebuilt from a malformed `past`; an
   /// uncached run answers a Failed result (CorruptHistory) instead.
   void run(const EpisodeWork& work, Answer answer) override;
+  /// Cached: replays `past` now. Errors: corruption for a malformed past,
+  /// internal for an orchestrator that throws during replay.
+  Status prepare(std::span<const HistoryEvent> past) override;
   void forget() override { execution_.reset(); }
 
  private:

@@ -26,14 +26,15 @@
 //    takes longer than the store timeout (noticed within ~100 ms) counts as
 //    a lost connection: every request in flight gets unavailable, not
 //    deadline_exceeded. Redis error replies map as error_reply_status does.
-//  - `done` runs on the reader thread, or (connection down) inline on the
-//    caller's thread. It must be quick, must not throw, and must not call
+//  - `done` runs on the reader thread, or inline on the caller's thread
+//    when the connection is down or the request has no commands. It must be quick, must not throw, and must not call
 //    back into the AsyncStore (drain/connected would wait their full timeout;
 //    destroying the store there is fatal).
 //  - Order: requests go out in the order their calls took the lock (held
 //    commits keep their place) and, while the connection lasts, their
 //    callbacks run in that order. Around a lost connection an inline failure
-//    may run before the failures of older requests in flight.
+//    may run before the failures of older requests in flight, and a request
+//    with no commands is answered before older ones.
 // A lost connection is re-established by the reader thread with back-off
 // (10 ms doubling to 1 s), the functions reloaded.
 
@@ -86,7 +87,8 @@ class AsyncStore {
   using Replies = std::vector<Result<ReplyPtr>>;
   /// Any commands (one request: a Store's *_command); `done` gets exactly
   /// one reply or error per command, in order. What the calls above are built
-  /// on. No commands: `done` gets no replies, at once, on the caller's thread.
+  /// on. No commands: `done` gets no replies at once, on the caller's thread
+  /// (before the replies of requests still in flight).
   void request(std::vector<std::vector<std::string>> commands, std::function<void(Replies)> done);
 
   /// Blocks until no request has a callback still to run or running

@@ -1,6 +1,6 @@
 #pragma once
 // Reading hiredis replies of the store's commands: stream entries, numbers,
-// times. Internal to store/ (store.cpp and store_queries.cpp).
+// times. Internal to store/ (the commands' parsers and the views).
 
 #include <algorithm>
 #include <charconv>
@@ -43,8 +43,8 @@ inline std::pair<uint64_t, uint64_t> stream_id(std::string_view id) {
 
 inline std::string_view str(const redisReply* r) { return {r->str, r->len}; }
 
-// An HGETALL reply with fields, or null for a missing hash (or a reply of
-// another type, which the parser of the hash would refuse anyway).
+// An HGETALL reply with fields, or null for a missing hash. A reply of
+// another type (not what HGETALL answers in RESP2) counts as missing too.
 inline const redisReply* hash_or_null(const Result<ReplyPtr>& reply) {
   if (!reply) return nullptr;
   const redisReply* r = reply->get();

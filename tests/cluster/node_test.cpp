@@ -551,7 +551,7 @@ TEST_F(NodeTest, ConnectionsCutMidCommitApplyEachEpisodeOnce) {
   EXPECT_EQ(wait("h").status, OrchestrationStatus::completed);
 }
 
-TEST(NodeStart, NoPartitionsIsRefusedNamingTheProblem) {
+TEST(NodeStart, NoPartitionsOrNoEpisodeTimeoutIsRefusedNamingTheProblem) {
   orchestration::Registry registry;
   entities::EntityRegistry entities;
   NodeOptions options;
@@ -559,6 +559,11 @@ TEST(NodeStart, NoPartitionsIsRefusedNamingTheProblem) {
   auto node = Node::start(registry, entities, options);
   EXPECT_EQ(node.status().code(), Errc::invalid_argument);
   EXPECT_EQ(node.status().message(), "a hub needs at least one partition");
+  options.store.partitions = 4;
+  options.runtime.episode_timeout = std::chrono::milliseconds(0);
+  node = Node::start(registry, entities, options);
+  EXPECT_EQ(node.status().code(), Errc::invalid_argument);
+  EXPECT_EQ(node.status().message(), "the episode timeout must be positive");
 }
 
 }  // namespace
