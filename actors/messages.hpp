@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "orchestration/executor.hpp"
 #include "orchestration/registry.hpp"
 #include "orchestration/replay_engine.hpp"
 #include "store/types.hpp"
@@ -103,8 +104,10 @@ struct Dispatch {
 // Every node actor is published on the node's cluster port. Peers send it:
 //   (wake_atom, std::vector<std::string> ids)  instances it owns to wake
 //   RemoteWork                                 activities to run
-// and it answers RemoteWork with one RemoteOutcome per activity, sent to the
-// origin's node actor, which hands the result to the instance.
+//   RemoteEpisode                              an orchestration episode to run
+// and it answers RemoteWork with one RemoteOutcome per activity, and a
+// RemoteEpisode with a RemoteEpisodeAnswer, sent to the origin's node actor,
+// which hands the result to the instance.
 
 /// One activity run for a peer; `seq` is the origin's key for it.
 struct RemoteActivity {
@@ -131,6 +134,56 @@ struct RemoteOutcome {
   uint64_t backlog = 0;
 };
 
+/// One orchestration episode run for a peer (actors/peer_executor.hpp): the
+/// instance's history and the episode's messages as encode_events bytes.
+struct RemoteEpisode {
+  uint64_t seq = 0;
+  caf::actor origin;  // the asking node's node actor
+  std::string instance_id;
+  std::string orchestrator;
+  std::string execution_id;
+  std::string past;
+  std::string batch;
+  int64_t now_ms = 0;
+};
+
+/// The answer to RemoteEpisode `seq`: its EpisodeResult, field by field.
+struct RemoteEpisodeAnswer {
+  uint64_t seq = 0;
+  std::string new_history;  // encode_events
+  uint64_t first_action = 0;
+  uint64_t action_count = 0;
+  uint8_t status = 0;
+  std::string output;
+  std::string custom_status;
+  bool failed = false;
+  std::string error_type;
+  std::string message;
+  std::string stack_trace;
+  bool continued = false;
+  std::string continue_input;
+  std::string carried;  // encode_events
+};
+
+/// To the node actor, from a PeerEpisodeExecutor: run `episode` on node
+/// `peer`; its answer goes to `answer` (never, if the peer is not there).
+struct PeerEpisodeRequest {
+  std::string peer;
+  RemoteEpisode episode;
+  orchestration::EpisodeExecutor::Answer answer;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RemoteEpisode& x) {
+  return f(caf::meta::type_name("durable.RemoteEpisode"), x.seq, x.origin, x.instance_id, x.orchestrator,
+           x.execution_id, x.past, x.batch, x.now_ms);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RemoteEpisodeAnswer& x) {
+  return f(caf::meta::type_name("durable.RemoteEpisodeAnswer"), x.seq, x.new_history, x.first_action, x.action_count,
+           x.status, x.output, x.custom_status, x.failed, x.error_type, x.message, x.stack_trace, x.continued,
+           x.continue_input, x.carried);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteActivity& x) {
   return f(caf::meta::type_name("durable.RemoteActivity"), x.seq, x.instance_id, x.name, x.task_id, x.input);
@@ -150,6 +203,8 @@ inline void add_message_types(caf::actor_system_config& config) {
   config.add_message_type<RemoteActivity>("durable.RemoteActivity");
   config.add_message_type<RemoteWork>("durable.RemoteWork");
   config.add_message_type<RemoteOutcome>("durable.RemoteOutcome");
+  config.add_message_type<RemoteEpisode>("durable.RemoteEpisode");
+  config.add_message_type<RemoteEpisodeAnswer>("durable.RemoteEpisodeAnswer");
 }
 
 }  // namespace durable::actors
@@ -165,3 +220,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::WakeIds)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Started)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::StartNotice)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Dispatch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::PeerEpisodeRequest)

@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "actors/peer_executor.hpp"
 #include "base/log.hpp"
 
 namespace durable::actors {
@@ -58,6 +59,7 @@ struct NodeState {
   std::vector<Peer> peers;
   std::unordered_map<uint64_t, InFlight> in_flight;
   uint64_t next_seq = 1;
+  std::optional<PeerEpisodes> episodes;  // set with rt
   bool ticking = false;
 
   caf::actor me() const { return caf::actor_cast<caf::actor>(self); }
@@ -181,9 +183,18 @@ struct NodeState {
     durable::logger("node")->info("peer {} connected", up.node_id);
   }
 
+  // The node actor of peer `id`; null when it is not connected.
+  caf::actor peer_actor(const std::string& id) const {
+    for (const Peer& p : peers) {
+      if (p.id == id) return p.actor;
+    }
+    return {};
+  }
+
   void peer_down(const caf::actor_addr& addr) {
     auto p = std::find_if(peers.begin(), peers.end(), [&](const Peer& x) { return x.actor.address() == addr; });
     if (p == peers.end()) return;
+    episodes->peer_down(addr);
     std::map<std::pair<caf::actor_addr, std::string>, Dispatch> again;
     for (auto it = in_flight.begin(); it != in_flight.end();) {
       if (it->second.peer != addr) {
@@ -247,6 +258,7 @@ struct NodeState {
 caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
   self->state.self = self;
   self->state.rt = rt;
+  self->state.episodes.emplace(*rt);
   self->set_down_handler([self](caf::down_msg& down) { self->state.peer_down(down.source); });
   // Instances take the pool's fast path while no peer is counted.
   self->attach_functor([rt] { rt->counters.peers = 0; });
@@ -254,6 +266,9 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
       [self](Dispatch& d) { self->state.place(d); },
       [self](RemoteWork& w) { self->state.run_for_peer(w); },
       [self](RemoteOutcome& o) { self->state.on_outcome(o); },
+      [self](PeerEpisodeRequest& r) { self->state.episodes->send(self, self->state.peer_actor(r.peer), r); },
+      [self](RemoteEpisode& e) { self->state.episodes->run_for_peer(self, e); },
+      [self](RemoteEpisodeAnswer& a) { self->state.episodes->on_answer(a); },
       [self](wake_atom, const std::vector<std::string>& ids) {
         self->state.rt->counters.peer_wakes += ids.size();
         for (const std::string& id : ids) self->state.rt->router.wake_local(id);

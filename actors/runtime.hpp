@@ -58,6 +58,7 @@ inline constexpr std::array<uint64_t, 9> kCommitBucketsUs = {250, 500, 1'000, 2'
 struct Counters {
   std::atomic<uint64_t> episodes{0};          // handed to an executor (again, after a timeout)
   std::atomic<uint64_t> episodes_overdue{0};  // of those, unanswered within episode_timeout
+  std::atomic<uint64_t> episodes_for_peers{0};  // run here for peers (PeerEpisodeExecutor)
   std::atomic<uint64_t> commits{0};
   std::atomic<uint64_t> activities{0};          // scheduled by this node's instances
   std::atomic<uint64_t> activities_sent{0};     // of those, sent to peers to run

@@ -259,7 +259,7 @@ class Client {
   /// The newest dead letters of every partition (messages that could not be
   /// processed), at most `per_partition` from each, for operators.
   Result<std::vector<store::DeadLetter>> dead_letters(size_t per_partition = 100);
-  /// The hub's instances with unfinished work, by status (Store::active_by_status).
+  /// The hub's instances with unfinished work, by status (ClientStore::active_by_status).
   Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> active_by_status();
   /// One PING on the shared connection, without waiting for a lost one to
   /// come back: a liveness probe. Errors: unavailable.

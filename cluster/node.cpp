@@ -14,6 +14,7 @@
 
 #include "actors/node_actor.hpp"
 #include "actors/partition_actor.hpp"
+#include "actors/peer_executor.hpp"
 #include "cluster/balance.hpp"
 #include "cluster/peers.hpp"
 #include "base/guid.hpp"
@@ -425,6 +426,10 @@ void Node::wake_loop() {
       else router_->wake(id);
     }
   }
+}
+
+std::unique_ptr<orchestration::EpisodeExecutor> Node::peer_executor(std::string peer_node_id) const {
+  return std::make_unique<actors::PeerEpisodeExecutor>(*runtime_, std::move(peer_node_id));
 }
 
 // ------------------------------------------------------------------ stop

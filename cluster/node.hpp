@@ -106,6 +106,13 @@ class Node {
   /// (the rest are abandoned), and every actor's exit.
   void stop();
 
+  /// An executor that runs episodes on node `peer_node_id` over the cluster
+  /// links (actors/peer_executor.hpp), for RuntimeOptions::episode_executor.
+  /// It answers only while that peer is connected; an episode it leaves
+  /// unanswered is handed out again after the episode timeout. Valid until
+  /// the node stops; any thread.
+  std::unique_ptr<orchestration::EpisodeExecutor> peer_executor(std::string peer_node_id) const;
+
   /// Runtime counters (thread-safe to read). Valid until the node is destroyed.
   const actors::Counters& counters() const { return runtime_->counters; }
   /// Commits that went to Redis several to a function call (group commit);

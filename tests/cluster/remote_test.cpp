@@ -190,5 +190,30 @@ TEST_F(RemoteTest, ActivitiesInFlightOnAPeerThatGoesDownRunAgainOnTheOrigin) {
   EXPECT_EQ(a->counters().peers.load(), 0u);
 }
 
+TEST_F(RemoteTest, EpisodesRunOnThePeerAnExecutorNames_AndCommitHere) {
+  auto b = start_node("b");
+  ASSERT_TRUE(b);
+  // Node a hands every episode to b over the cluster link.
+  Node* a_node = nullptr;
+  options_.runtime.episode_executor = [&a_node](const std::string&) { return a_node->peer_executor("b"); };
+  auto a = start_node("a");
+  ASSERT_TRUE(a);
+  a_node = a.get();
+  ASSERT_TRUE(wait_balanced(*a, *b));
+
+  const std::string id = id_on(*a, "elsewhere");
+  ASSERT_TRUE(client_->start("NapFanOut", to_payload(NapFanOut{3, 1}), id));
+  auto row = client_->wait(id, 30s);
+  ASSERT_TRUE(row) << row.status().to_string();
+  ASSERT_EQ(row->status, OrchestrationStatus::completed) << row->output;
+  EXPECT_EQ(from_payload<int64_t>(row->output), 3);
+  EXPECT_EQ(count(id, EventType::task_completed), 3u);
+  // a owned it and committed each episode; b ran every one of them.
+  EXPECT_GT(a->counters().episodes.load(), 0u);
+  EXPECT_EQ(b->counters().episodes_for_peers.load(), a->counters().episodes.load());
+  EXPECT_EQ(a->counters().episodes_overdue.load(), 0u);
+  EXPECT_EQ(b->counters().episodes.load(), 0u);
+}
+
 }  // namespace
 }  // namespace durable::cluster

@@ -1,0 +1,124 @@
+#include "actors/peer_executor.hpp"
+
+#include "base/log.hpp"
+#include "orchestration/codec.hpp"
+#include "orchestration/local_executor.hpp"
+
+namespace durable::actors {
+
+using orchestration::EpisodeResult;
+using orchestration::HistoryEvent;
+using orchestration::TimePoint;
+
+void PeerEpisodeExecutor::run(const orchestration::EpisodeWork& work, Answer answer) {
+  RemoteEpisode e;
+  e.instance_id = std::string(work.instance_id);
+  e.orchestrator = std::string(work.orchestrator);
+  e.execution_id = std::string(work.execution_id);
+  e.past = orchestration::encode_events(work.past);
+  e.batch = orchestration::encode_events(work.new_events);
+  e.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(work.now.time_since_epoch()).count();
+  caf::anon_send(runtime_.node_actor, PeerEpisodeRequest{peer_, std::move(e), std::move(answer)});
+}
+
+void PeerEpisodes::send(caf::event_based_actor* me, const caf::actor& peer_actor, PeerEpisodeRequest& request) {
+  // Answers that never came (the instance handed its episode out again
+  // long ago) are forgotten.
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(pending_, [&](const auto& p) { return now - p.second.sent > 2 * rt_.options.episode_timeout; });
+  if (!peer_actor) {
+    durable::logger("node")->debug("[{}] episode for peer {}: not connected", request.episode.instance_id,
+                                   request.peer);
+    return;
+  }
+  const uint64_t seq = next_seq_++;
+  pending_.emplace(seq, Pending{peer_actor.address(), std::move(request.answer), now});
+  request.episode.seq = seq;
+  request.episode.origin = caf::actor_cast<caf::actor>(me);
+  me->send(peer_actor, std::move(request.episode));
+}
+
+void PeerEpisodes::run_for_peer(caf::event_based_actor* me, RemoteEpisode& e) {
+  auto log = durable::logger("node");
+  auto past = orchestration::decode_events(e.past);
+  auto batch = orchestration::decode_events(e.batch);
+  if (!past || !batch) {
+    log->error("[{}] a peer's episode cannot be decoded: {}", e.instance_id,
+               (past ? batch.status() : past.status()).to_string());
+    return;
+  }
+  ++rt_.counters.episodes_for_peers;
+  orchestration::LocalEpisodeExecutor local(rt_.registry, false);
+  const orchestration::EpisodeWork work{e.instance_id, e.orchestrator, e.execution_id, *past, *batch,
+                                        TimePoint(std::chrono::milliseconds(e.now_ms))};
+  try {
+    local.run(work, [&](EpisodeResult result) { me->send(e.origin, to_remote(e.seq, result)); });
+  } catch (const std::exception& ex) {
+    log->error("[{}] a peer's episode crashed here: {}", e.instance_id, ex.what());
+  }
+}
+
+void PeerEpisodes::on_answer(RemoteEpisodeAnswer& answer) {
+  auto it = pending_.find(answer.seq);
+  if (it == pending_.end()) return;  // forgotten, or its peer went down
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  auto result = from_remote(answer);
+  if (!result) {
+    durable::logger("node")->error("a peer's episode answer cannot be decoded: {}", result.status().to_string());
+    return;
+  }
+  p.answer(std::move(*result));
+}
+
+void PeerEpisodes::peer_down(const caf::actor_addr& peer) {
+  std::erase_if(pending_, [&](const auto& p) { return p.second.peer == peer; });
+}
+
+RemoteEpisodeAnswer to_remote(uint64_t seq, const EpisodeResult& r) {
+  RemoteEpisodeAnswer a;
+  a.seq = seq;
+  a.new_history = orchestration::encode_events(r.new_history);
+  a.first_action = r.first_action;
+  a.action_count = r.action_count;
+  a.status = static_cast<uint8_t>(r.status);
+  a.output = r.output;
+  a.custom_status = r.custom_status;
+  if (r.failure) {
+    a.failed = true;
+    a.error_type = r.failure->error_type;
+    a.message = r.failure->message;
+    a.stack_trace = r.failure->stack_trace;
+  }
+  if (r.continue_as_new) {
+    a.continued = true;
+    a.continue_input = r.continue_as_new->input;
+    a.carried = orchestration::encode_events(r.continue_as_new->carried_events);
+  }
+  return a;
+}
+
+Result<EpisodeResult> from_remote(RemoteEpisodeAnswer& a) {
+  EpisodeResult r;
+  auto history = orchestration::decode_events(a.new_history);
+  if (!history) return history.status();
+  r.new_history = std::move(*history);
+  if (a.first_action + a.action_count > r.new_history.size() ||
+      a.status > orchestration::kMaxOrchestrationStatus) {
+    return Status::corruption("a peer's episode answer names actions or a status it does not hold");
+  }
+  r.first_action = a.first_action;
+  r.action_count = a.action_count;
+  r.status = static_cast<orchestration::OrchestrationStatus>(a.status);
+  r.output = std::move(a.output);
+  r.custom_status = std::move(a.custom_status);
+  if (a.failed) r.failure = orchestration::FailureDetails{std::move(a.error_type), std::move(a.message), std::move(a.stack_trace)};
+  if (a.continued) {
+    auto carried = orchestration::decode_events(a.carried);
+    if (!carried) return carried.status();
+    r.continue_as_new = orchestration::ContinueAsNewRequest{std::move(a.continue_input), std::move(*carried)};
+  }
+  return r;
+}
+
+}  // namespace durable::actors
