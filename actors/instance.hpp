@@ -118,6 +118,18 @@ struct Instance : ActorCore {
   // half-updated: reload and try again; after kPoisonThreshold crashes the
   // instance is quarantined.
   void on_crash(const std::string& what);
+  // Runs a step of an episode (the executor and the engine may throw): a
+  // throw counts as a crashed episode.
+  template <class Step>
+  void guarded(Step step) {
+    try {
+      step();
+    } catch (const std::exception& e) {
+      on_crash(e.what());
+    } catch (...) {
+      on_crash("an exception that is not a std::exception");
+    }
+  }
   // Moves the messages that keep crashing the instance to the dead-letter
   // stream and fails the instance with a message that says so.
   void quarantine();

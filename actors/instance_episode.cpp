@@ -21,13 +21,7 @@ void Instance::maybe_run() {
     return;
   }
   ++runs;
-  try {
-    run_episode();
-  } catch (const std::exception& e) {
-    on_crash(e.what());
-  } catch (...) {
-    on_crash("an exception that is not a std::exception");
-  }
+  guarded([this] { run_episode(); });
 }
 
 void Instance::on_crash(const std::string& what) {
@@ -158,13 +152,9 @@ void Instance::on_answer(uint64_t answered, EpisodeResult result) {
     log->debug("[{}] dropping an answer to an episode handed out again or gone", id);
     return;
   }
-  try {
+  guarded([&] {
     if (advance(std::move(result))) hand_out();
-  } catch (const std::exception& e) {
-    on_crash(e.what());
-  } catch (...) {
-    on_crash("an exception that is not a std::exception");
-  }
+  });
 }
 
 void Instance::on_episode_timeout(uint64_t overdue) {
@@ -177,13 +167,7 @@ void Instance::on_episode_timeout(uint64_t overdue) {
   }
   open_episode->overdue = true;
   executor->forget();
-  try {
-    hand_out();
-  } catch (const std::exception& e) {
-    on_crash(e.what());
-  } catch (...) {
-    on_crash("an exception that is not a std::exception");
-  }
+  guarded([this] { hand_out(); });
 }
 
 bool Instance::advance(EpisodeResult result) {

@@ -118,17 +118,9 @@ class ExecutorTest : public NodeFixture {
     ASSERT_EQ(row.status, OrchestrationStatus::completed) << (row.failure ? row.failure->message : "");
     EXPECT_EQ(from_payload<std::vector<std::string>>(row.output),
               (std::vector<std::string>{"Hello Tokyo!", "Hello London!"}));
-    auto history = store::ClientStore(*store_).history(id);
-    ASSERT_TRUE(history);
-    std::vector<EventType> types;
-    for (const auto& e : *history) {
-      if (e.type != EventType::orchestrator_started && e.type != EventType::orchestrator_completed) {
-        types.push_back(e.type);
-      }
-    }
-    EXPECT_EQ(types, (std::vector<EventType>{EventType::execution_started, EventType::task_scheduled,
-                                             EventType::task_completed, EventType::task_scheduled,
-                                             EventType::task_completed, EventType::execution_completed}));
+    EXPECT_EQ(event_types(id), (std::vector<EventType>{EventType::execution_started, EventType::task_scheduled,
+                                                       EventType::task_completed, EventType::task_scheduled,
+                                                       EventType::task_completed, EventType::execution_completed}));
   }
   std::string start_hello(const std::string& id) {
     auto started = client_->start("HelloSequence", to_payload(std::vector<std::string>{"Tokyo", "London"}), id);

@@ -15,6 +15,7 @@
 #include "cluster/node.hpp"
 #include "samples/entities.hpp"
 #include "samples/samples.hpp"
+#include "store/client_store.hpp"
 #include "store/store.hpp"
 #include "tests/support/redis_server.hpp"
 
@@ -70,6 +71,22 @@ class NodeFixture : public durable::testing::RedisTest {
     auto row = client_->wait(id, timeout);
     EXPECT_TRUE(row) << row.status().to_string();
     return row ? *row : store::InstanceRow{};
+  }
+
+  // The history's event types, without the OrchestratorStarted and
+  // OrchestratorCompleted around each episode.
+  std::vector<orchestration::EventType> event_types(const std::string& id) {
+    auto history = store::ClientStore(*store_).history(id);
+    EXPECT_TRUE(history) << history.status().to_string();
+    std::vector<orchestration::EventType> types;
+    if (!history) return types;
+    for (const auto& e : *history) {
+      if (e.type != orchestration::EventType::orchestrator_started &&
+          e.type != orchestration::EventType::orchestrator_completed) {
+        types.push_back(e.type);
+      }
+    }
+    return types;
   }
 
   const std::string hub_;
