@@ -142,13 +142,7 @@ Argv Commands::get_command(std::string_view id) const {
 }
 
 Result<std::optional<InstanceRow>> Commands::parse_get(std::string_view id, const Result<ReplyPtr>& reply) {
-  if (!reply) return reply.status();
-  auto list = as_array(**reply);
-  if (!list) return list.status();
-  if (list->empty()) return std::optional<InstanceRow>();
-  auto row = parse_row(id, **reply);
-  if (!row) return row.status();
-  return std::optional<InstanceRow>(std::move(*row));
+  return parse_optional_hash<InstanceRow>(reply, [&](const redisReply& hash) { return parse_row(id, hash); });
 }
 
 Argv Commands::history_command(std::string_view id) const {

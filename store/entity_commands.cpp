@@ -103,13 +103,7 @@ std::string signal_timer(std::string_view id, const EntityMessage& m) {
 Argv Commands::entity_command(std::string_view id) const { return {"HGETALL", keys_.entity(partition_of(id), id)}; }
 
 Result<std::optional<EntityRecord>> Commands::parse_entity(std::string_view id, const Result<ReplyPtr>& reply) {
-  if (!reply) return reply.status();
-  auto list = as_array(**reply);
-  if (!list) return list.status();
-  if (list->empty()) return std::optional<EntityRecord>();
-  auto record = parse_record(id, **reply);
-  if (!record) return record.status();
-  return std::optional<EntityRecord>(std::move(*record));
+  return parse_optional_hash<EntityRecord>(reply, [&](const redisReply& hash) { return parse_record(id, hash); });
 }
 
 std::vector<Argv> Commands::entity_load_commands(std::string_view id) const {

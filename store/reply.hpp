@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,6 +50,19 @@ inline const redisReply* hash_or_null(const Result<ReplyPtr>& reply) {
   if (!reply) return nullptr;
   const redisReply* r = reply->get();
   return r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? r : nullptr;
+}
+
+// An HGETALL reply read by `parse(hash)` (a Result<T>), or empty for a
+// missing hash. Errors: the reply's, a reply that is not an array, parse's.
+template <class T, class Parse>
+Result<std::optional<T>> parse_optional_hash(const Result<ReplyPtr>& reply, Parse parse) {
+  if (!reply) return reply.status();
+  auto list = as_array(**reply);
+  if (!list) return list.status();
+  if (list->empty()) return std::optional<T>();
+  Result<T> value = parse(**reply);
+  if (!value) return value.status();
+  return std::optional<T>(std::move(*value));
 }
 
 // The replies of a request of `count` commands: ok, or the first failure
