@@ -11,12 +11,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include "actors/actor_support.hpp"
+#include "actors/answer_gate.hpp"
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
 
@@ -81,6 +83,32 @@ struct ActorCore {
   /// partition's new owner takes over), any other failure reloads it.
   std::optional<uint64_t> committed(Committed& msg);
 
+  // -- executors -----------------------------------------------------------------
+  /// Hands work to an executor: `run(answer)` calls it with the callback it
+  /// answers through. Returns the answer given during the call; otherwise
+  /// the first answer comes later as a LateAnswer<T> naming this hand-out's
+  /// ticket (any other is dropped; the callback holds the actor weakly), and
+  /// an overdue_atom with the ticket after executor_timeout. Phase:
+  /// executing until the caller moves on.
+  template <class T, class Run>
+  std::optional<T> hand_out_to(Run run) {
+    phase = Phase::executing;
+    const uint64_t this_ticket = ++ticket;
+    auto gate = std::make_shared<AnswerGate<T>>(
+        [to = caf::actor_cast<caf::weak_actor_ptr>(self), this_ticket](T r) {
+          if (auto alive = caf::actor_cast<caf::actor>(to.lock())) {
+            caf::anon_send(alive, LateAnswer<T>{this_ticket, std::make_shared<T>(std::move(r))});
+          }
+        });
+    run([gate](T r) { gate->deliver(std::move(r)); });
+    std::optional<T> answer = gate->close();
+    if (!answer) self->delayed_send(self, rt->options.executor_timeout, overdue_atom::value, this_ticket);
+    return answer;
+  }
+  /// Whether a LateAnswer or an overdue reminder names the hand-out the
+  /// actor waits for (not one handed out again, nor one a reload dropped).
+  bool awaited(uint64_t handout) const { return phase == Phase::executing && handout == ticket; }
+
   // -- eviction ----------------------------------------------------------------
   /// The one eviction rule. Once nothing is in flight (no load, read,
   /// episode or commit, and not busy()), the actor asks its partition to
@@ -118,6 +146,7 @@ struct ActorCore {
   std::vector<store::DeadLetter> pending_dead;
 
   uint64_t attempt = 0;  // which commit a Committed answers
+  uint64_t ticket = 0;   // which hand-out to an executor an answer must name
   std::chrono::steady_clock::time_point commit_sent;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "actors/actor_core.hpp"
+#include "entities/executor.hpp"
 
 #include "base/log.hpp"
 #include "orchestration/codec.hpp"
@@ -31,12 +32,21 @@ struct Entity : ActorCore {
   // The next batch's input.
   std::vector<EntityMessage> pending;
 
+  // The batch out with the executor: what its commit writes besides the result.
+  struct OpenBatch {
+    store::EntityWrite write;
+    size_t arrived = 0;
+  };
+  std::optional<OpenBatch> open_batch;
+  std::unique_ptr<entities::BatchExecutor> executor;  // made at the first batch
+
   // The batch being committed.
   store::EntityRecord committing;
   std::vector<std::string> wake_after;
 
   void load() {
     phase = Phase::loading;
+    open_batch.reset();  // an answer still to come is dropped
     pending.clear();
     pending_ids.clear();
     pending_dead.clear();
@@ -131,13 +141,43 @@ struct Entity : ActorCore {
     w.dead_letters = std::move(pending_dead);
     pending_ids.clear();
     pending_dead.clear();
-    std::vector<EntityMessage> batch = std::move(pending);
+    w.record.inbox_position = inbox_position;
+    w.record.updated = now;
+    open_batch = OpenBatch{std::move(w), pending.size()};
+    // The snapshot goes to the executor, moved, not copied (its request ids
+    // are a thousand strings): a batch given up or a failed commit reloads
+    // the record anyway.
+    entities::BatchWork work{entity, std::move(record.snapshot), std::move(pending), now};
     pending.clear();
+    if (!executor) {
+      executor = rt->options.batch_executor ? rt->options.batch_executor(entity.name())
+                                            : std::make_unique<entities::LocalBatchExecutor>(fn);
+    }
+    std::optional<entities::BatchResult> answer = hand_out_to<entities::BatchResult>(
+        [&](auto answer_through) { executor->run(std::move(work), std::move(answer_through)); });
+    if (answer) commit_batch(std::move(*answer));
+  }
 
-    const size_t arrived = batch.size();
-    // Moved, not copied (its request ids are a thousand strings): a failed
-    // commit reloads the record anyway.
-    entities::BatchResult result = entities::run_batch(fn, entity, std::move(record.snapshot), std::move(batch), now);
+  void on_answer(uint64_t handout, entities::BatchResult result) {
+    if (!awaited(handout)) return;  // given up, or answered already
+    commit_batch(std::move(result));
+  }
+
+  // The batch was not answered in time: its messages are still in the inbox
+  // and the snapshot in the store; load both and run them again.
+  void on_overdue(uint64_t handout) {
+    if (!awaited(handout)) return;
+    if (rt->counters.batches_overdue++ == 0) {
+      log->warn("[{}] batch not answered within {} ms; reloading to run it again (logged once; /metrics counts)", id,
+                rt->options.executor_timeout.count());
+    }
+    load();
+  }
+
+  void commit_batch(entities::BatchResult result) {
+    store::EntityWrite w = std::move(open_batch->write);
+    const size_t arrived = open_batch->arrived;
+    open_batch.reset();
     ++rt->counters.entity_batches;
     rt->counters.entity_operations += result.results.size();
     for (const auto& r : result.results) {
@@ -161,8 +201,6 @@ struct Entity : ActorCore {
     w.unscheduled = std::move(result.unscheduled);
     w.remembered = std::move(result.remembered);
     w.record.snapshot = std::move(result.snapshot);
-    w.record.inbox_position = inbox_position;
-    w.record.updated = now;
     log->debug("[{}] batch: {} message(s), {} ran, {} duplicate(s), {} out, commit v{}", id, arrived,
                result.results.size(), result.duplicates, w.messages.size(), w.expected_version + 1);
     send_commit(w);
@@ -212,6 +250,8 @@ caf::behavior entity_behavior(caf::stateful_actor<Entity>* self, Runtime* rt, st
       [self](EntityLoaded& msg) { self->state.on_loaded(msg); },
       [self](InboxReply& msg) { self->state.on_inbox(msg); },
       [self](Committed& msg) { self->state.on_committed(msg); },
+      [self](LateAnswer<entities::BatchResult>& msg) { self->state.on_answer(msg.ticket, std::move(*msg.result)); },
+      [self](overdue_atom, uint64_t handout) { self->state.on_overdue(handout); },
       [self](signal_due_atom) {
         if (self->state.evicting) return self->state.rt->router.wake(self->state.id);
         self->state.armed_for.reset();

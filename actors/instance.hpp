@@ -70,8 +70,7 @@ struct Instance : ActorCore {
   std::vector<store::TimerEntry> pending_fired;
 
   // The episode out with the executor: what it will commit, and what its
-  // rounds (continue-as-new) need. `ticket` names the latest hand-out; an
-  // answer to any other is dropped.
+  // rounds (continue-as-new) need.
   struct OpenEpisode {
     store::EpisodeWrite write;
     TimePoint now;
@@ -82,7 +81,6 @@ struct Instance : ActorCore {
     bool overdue = false;  // handed out again after a timeout (logged once)
   };
   std::optional<OpenEpisode> open_episode;
-  uint64_t ticket = 0;
 
   // The episode being committed.
   Effects effects;
@@ -148,12 +146,12 @@ struct Instance : ActorCore {
   void run_episode();
   // Hands the open episode to the executor; goes on with each answer given
   // during the call (rounds of continue-as-new included) until one is left
-  // to come later (then arms the episode timeout) or the episode commits.
+  // to come later (then the executor timeout is armed) or the episode commits.
   void hand_out();
   // An executor's answer to hand-out `answered`, after its run() returned.
   void on_answer(uint64_t answered, EpisodeResult result);
-  // Hand-out `overdue` may still be unanswered: hand the episode out again.
-  void on_episode_timeout(uint64_t overdue);
+  // Hand-out `handout` may still be unanswered: hand the episode out again.
+  void on_overdue(uint64_t handout);
   // Takes the answer to the open episode: has orchestration/episode_plan.hpp
   // plan it and commits the plan, or, when the execution continued as new,
   // begins the next one. True: a next round is to be handed out.

@@ -221,8 +221,8 @@ caf::behavior instance_behavior(caf::stateful_actor<Instance>* self, Runtime* rt
       [self](Loaded& msg) { self->state.on_loaded(msg); },
       [self](InboxReply& msg) { self->state.on_inbox(msg); },
       [self](Committed& msg) { self->state.on_committed(msg); },
-      [self](EpisodeAnswer& msg) { self->state.on_answer(msg.ticket, std::move(*msg.result)); },
-      [self](episode_timeout_atom, uint64_t overdue) { self->state.on_episode_timeout(overdue); },
+      [self](LateAnswer<orchestration::EpisodeResult>& msg) { self->state.on_answer(msg.ticket, std::move(*msg.result)); },
+      [self](overdue_atom, uint64_t handout) { self->state.on_overdue(handout); },
       [self](ActivityResult& r) {
         if (self->state.evicting) return;  // nothing was outstanding: a stale duplicate
         self->state.on_result(r);

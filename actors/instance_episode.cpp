@@ -4,7 +4,6 @@
 // crashing it.
 #include "actors/instance.hpp"
 
-#include "actors/answer_gate.hpp"
 #include "orchestration/local_executor.hpp"
 
 #include "base/guid.hpp"
@@ -126,29 +125,17 @@ void Instance::hand_out() {
   for (;;) {
     orchestration::EpisodeExecutor& runner = make_executor();
     ++rt->counters.episodes;
-    phase = Phase::executing;
-    const uint64_t this_ticket = ++ticket;
-    // A late answer must not keep a gone actor alive: the gate holds it weakly.
-    auto gate = std::make_shared<AnswerGate<EpisodeResult>>(
-        [to = caf::actor_cast<caf::weak_actor_ptr>(self), this_ticket](EpisodeResult r) {
-          if (auto alive = caf::actor_cast<caf::actor>(to.lock())) {
-            caf::anon_send(alive, EpisodeAnswer{this_ticket, std::make_shared<EpisodeResult>(std::move(r))});
-          }
-        });
     const OpenEpisode& e = *open_episode;
-    runner.run({id, row->name, row->execution_id, history, e.batch, e.now},
-               [gate](EpisodeResult r) { gate->deliver(std::move(r)); });
-    std::optional<EpisodeResult> answer = gate->close();
-    if (!answer) {
-      self->delayed_send(self, rt->options.episode_timeout, episode_timeout_atom::value, this_ticket);
-      return;
-    }
+    std::optional<EpisodeResult> answer = hand_out_to<EpisodeResult>([&](auto answer_through) {
+      runner.run({id, row->name, row->execution_id, history, e.batch, e.now}, std::move(answer_through));
+    });
+    if (!answer) return;
     if (!advance(std::move(*answer))) return;
   }
 }
 
 void Instance::on_answer(uint64_t answered, EpisodeResult result) {
-  if (phase != Phase::executing || answered != ticket) {
+  if (!awaited(answered)) {
     log->debug("[{}] dropping an answer to an episode handed out again or gone", id);
     return;
   }
@@ -157,11 +144,11 @@ void Instance::on_answer(uint64_t answered, EpisodeResult result) {
   });
 }
 
-void Instance::on_episode_timeout(uint64_t overdue) {
-  if (phase != Phase::executing || overdue != ticket) return;  // answered
+void Instance::on_overdue(uint64_t handout) {
+  if (!awaited(handout)) return;  // answered
   // Logged once per episode; /metrics counts every time.
   if (rt->counters.episodes_overdue++ == 0 || !open_episode->overdue) {
-    log->warn("[{}] episode not answered within {} ms; handing it out again", id, rt->options.episode_timeout.count());
+    log->warn("[{}] episode not answered within {} ms; handing it out again", id, rt->options.executor_timeout.count());
   } else {
     log->debug("[{}] episode still not answered; handing it out again", id);
   }

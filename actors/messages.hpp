@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "entities/batch.hpp"
 #include "orchestration/executor.hpp"
 #include "orchestration/registry.hpp"
 #include "orchestration/replay_engine.hpp"
@@ -32,9 +33,9 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 /// An instance's or entity's own reminder to see whether it stayed idle.
 using idle_check_atom = caf::atom_constant<caf::atom("idlecheck")>;
 using evict_atom = caf::atom_constant<caf::atom("evict")>;
-/// An instance's own reminder that the episode it handed out (with this
-/// ticket) may be overdue.
-using episode_timeout_atom = caf::atom_constant<caf::atom("epitimeout")>;
+/// An instance's or entity's own reminder that the work it handed to an
+/// executor (with this ticket) may be overdue.
+using overdue_atom = caf::atom_constant<caf::atom("overdue")>;
 
 /// An activity's outcome, from a worker to the orchestration that scheduled it.
 struct ActivityResult {
@@ -51,10 +52,12 @@ struct TimerDue {
   orchestration::TimePoint fire_at{};
 };
 
-/// An episode executor's answer that came after its run() returned.
-struct EpisodeAnswer {
-  uint64_t ticket = 0;  // which hand-out of the episode it answers
-  std::shared_ptr<orchestration::EpisodeResult> result;
+/// An executor's answer (an EpisodeResult, an entities::BatchResult) that
+/// came after its run() returned.
+template <class T>
+struct LateAnswer {
+  uint64_t ticket = 0;  // which hand-out it answers
+  std::shared_ptr<T> result;
 };
 
 /// Replies from the store (AsyncStore callbacks). Results are shared: CAF copies messages
@@ -211,7 +214,8 @@ inline void add_message_types(caf::actor_system_config& config) {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::ActivityResult)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::TimerDue)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::EpisodeAnswer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::LateAnswer<durable::orchestration::EpisodeResult>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::LateAnswer<durable::entities::BatchResult>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::EntityLoaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::InboxReply)

@@ -25,7 +25,7 @@ void PeerEpisodes::send(caf::event_based_actor* me, const caf::actor& peer_actor
   // Answers that never came (the instance handed its episode out again
   // long ago) are forgotten.
   const auto now = std::chrono::steady_clock::now();
-  std::erase_if(pending_, [&](const auto& p) { return now - p.second.sent > 2 * rt_.options.episode_timeout; });
+  std::erase_if(pending_, [&](const auto& p) { return now - p.second.sent > 2 * rt_.options.executor_timeout; });
   if (!peer_actor) {
     durable::logger("node")->debug("[{}] episode for peer {}: not connected", request.episode.instance_id,
                                    request.peer);

@@ -8,7 +8,7 @@
 // episodes) and answers. It answers when the peer's reply comes back, or
 // never: the peer is not connected, went down, or cannot run the episode
 // (its orchestrator throws); the instance hands the episode out again after
-// RuntimeOptions::episode_timeout. The answering side is PeerEpisodes.
+// RuntimeOptions::executor_timeout. The answering side is PeerEpisodes.
 
 #include <chrono>
 #include <map>

@@ -16,6 +16,7 @@
 #include "actors/activity_pool.hpp"
 #include "actors/router.hpp"
 #include "entities/batch.hpp"
+#include "entities/executor.hpp"
 #include "orchestration/executor.hpp"
 #include "orchestration/registry.hpp"
 #include "store/async_store.hpp"
@@ -43,9 +44,13 @@ struct RuntimeOptions {
   /// Makes each instance's episode executor; empty: the registry's C++
   /// orchestrators run in the instance actor (LocalEpisodeExecutor).
   orchestration::EpisodeExecutorFactory episode_executor;
-  /// An episode handed to an executor that has not answered after this
-  /// long is handed out again (an executor that answers at once never waits).
-  std::chrono::milliseconds episode_timeout{std::chrono::seconds(30)};
+  /// Makes each entity's batch executor; empty: the registry's C++ entities
+  /// run in the entity actor (entities::LocalBatchExecutor).
+  entities::BatchExecutorFactory batch_executor;
+  /// Work handed to an executor that has not answered after this long is
+  /// handed out again: an episode at once, an entity batch after a reload
+  /// (an executor that answers at once never waits).
+  std::chrono::milliseconds executor_timeout{std::chrono::seconds(30)};
   /// How far ahead a partition looks for due timers of unloaded instances.
   std::chrono::milliseconds timer_poll{1000};
 };
@@ -57,8 +62,9 @@ inline constexpr std::array<uint64_t, 9> kCommitBucketsUs = {250, 500, 1'000, 2'
 
 struct Counters {
   std::atomic<uint64_t> episodes{0};          // handed to an executor (again, after a timeout)
-  std::atomic<uint64_t> episodes_overdue{0};  // of those, unanswered within episode_timeout
+  std::atomic<uint64_t> episodes_overdue{0};  // of those, unanswered within executor_timeout
   std::atomic<uint64_t> episodes_for_peers{0};  // run here for peers (PeerEpisodeExecutor)
+  std::atomic<uint64_t> batches_overdue{0};     // entity batches unanswered within executor_timeout
   std::atomic<uint64_t> commits{0};
   std::atomic<uint64_t> activities{0};          // scheduled by this node's instances
   std::atomic<uint64_t> activities_sent{0};     // of those, sent to peers to run

@@ -73,8 +73,8 @@ Node::~Node() { stop(); }
 Result<std::unique_ptr<Node>> Node::start(const orchestration::Registry& registry,
                                           const entities::EntityRegistry& entities, NodeOptions options) {
   if (options.store.partitions == 0) return Status::invalid_argument("a hub needs at least one partition");
-  if (options.runtime.episode_timeout <= std::chrono::milliseconds(0)) {
-    return Status::invalid_argument("the episode timeout must be positive");
+  if (options.runtime.executor_timeout <= std::chrono::milliseconds(0)) {
+    return Status::invalid_argument("the executor timeout must be positive");
   }
   std::unique_ptr<Node> node(new Node(std::move(options)));
   if (Status s = node->open(registry, entities); !s) {

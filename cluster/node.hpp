@@ -80,7 +80,7 @@ class Node {
   /// plus up to 1.5 x lease_renewal when a fresh heartbeat under this node
   /// id must be told apart from a killed predecessor. Errors:
   ///  - invalid_argument: no partitions ("a hub needs at least one
-  ///    partition"), an episode timeout that is not positive; the advertised host (cluster_advertise, else
+  ///    partition"), an executor timeout that is not positive; the advertised host (cluster_advertise, else
   ///    cluster_host) is empty, 0.0.0.0 or ::, "peers cannot reach a node
   ///    at '<host>' ..."; or Redis rejected the password ("AUTH to ... rejected");
   ///  - unavailable: Redis unreachable, or the cluster port cannot be bound
@@ -109,7 +109,7 @@ class Node {
   /// An executor that runs episodes on node `peer_node_id` over the cluster
   /// links (actors/peer_executor.hpp), for RuntimeOptions::episode_executor.
   /// It answers only while that peer is connected; an episode it leaves
-  /// unanswered is handed out again after the episode timeout. Valid until
+  /// unanswered is handed out again after the executor timeout. Valid until
   /// the node stops; any thread.
   std::unique_ptr<orchestration::EpisodeExecutor> peer_executor(std::string peer_node_id) const;
 

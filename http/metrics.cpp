@@ -15,7 +15,10 @@ std::string prometheus_text(const Metrics& m) {
   counter("durable_episodes_total", "Orchestration episodes handed to an executor (replays on load not counted).",
           m.episodes);
   counter("durable_episodes_overdue_total",
-          "Episodes an executor did not answer within the episode timeout (handed out again).", m.episodes_overdue);
+          "Episodes an executor did not answer within the executor timeout (handed out again).", m.episodes_overdue);
+  counter("durable_entity_batches_overdue_total",
+          "Entity batches an executor did not answer within the executor timeout (run again after a reload).",
+          m.batches_overdue);
   counter("durable_commits_total", "Episode commits acknowledged by Redis.", m.commits);
   counter("durable_commits_merged_total", "Commits (episodes and entity batches) sent several to one function call.",
           m.commits_merged);

@@ -15,6 +15,7 @@ namespace durable::http {
 struct Metrics {
   uint64_t episodes = 0;
   uint64_t episodes_overdue = 0;
+  uint64_t batches_overdue = 0;
   uint64_t commits = 0;
   uint64_t commits_merged = 0;
   uint64_t activities = 0;

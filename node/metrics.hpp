@@ -13,6 +13,7 @@ inline http::Metrics node_metrics(const cluster::Node& node) {
   m.commits_merged = node.merged_commits();
   m.episodes = c.episodes.load();
   m.episodes_overdue = c.episodes_overdue.load();
+  m.batches_overdue = c.batches_overdue.load();
   m.commits = c.commits.load();
   m.activities = c.activities.load();
   m.activities_sent = c.activities_sent.load();

@@ -14,7 +14,7 @@
 // The actor's side of the contract (actors/instance_episode.cpp): while an
 // episode is out, new messages queue; the first answer to the episode it
 // waits for is taken, later or duplicate answers are dropped; an episode
-// unanswered for RuntimeOptions::episode_timeout is handed out again, and
+// unanswered for RuntimeOptions::executor_timeout is handed out again, and
 // an answer to the earlier hand-out is then dropped too, so nothing is
 // committed twice.
 

@@ -1,13 +1,15 @@
-// Episodes run by an executor that is not the local engine: a fake one that
-// answers late, twice, or not at all the first time. Whatever it does, each
-// episode commits once, messages that come meanwhile wait their turn, and
-// an unanswered episode is handed out again.
+// Episodes and entity batches run by an executor that is not the local
+// engine: a fake one that answers late, twice, or not at all the first time.
+// Whatever it does, each episode and each signal takes effect once,
+// messages that come meanwhile wait their turn, and unanswered work is
+// handed out again.
 #include <gtest/gtest.h>
 
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "entities/executor.hpp"
 #include "orchestration/local_executor.hpp"
 #include "orchestration/payload.hpp"
 #include "store/client_store.hpp"
@@ -95,15 +97,58 @@ class FakeExecutor : public EpisodeExecutor {
   Script& script_;
 };
 
+// The registry's entity behind the same script. First hand-outs are told
+// apart by their messages' request ids.
+class FakeBatchExecutor : public entities::BatchExecutor {
+ public:
+  FakeBatchExecutor(const entities::EntityFn* fn, Script& script) : local_(fn), script_(script) {}
+
+  void run(entities::BatchWork work, Answer answer) override {
+    std::string key = work.entity.instance_id();
+    for (const auto& m : work.messages) key += "/" + m.request_id;
+    entities::BatchResult result;
+    local_.run(std::move(work), [&](entities::BatchResult r) { result = std::move(r); });
+    switch (script_.mode) {
+      case Mode::late:
+        script_.later(100ms, [answer, result] { answer(result); });
+        break;
+      case Mode::twice:
+        answer(result);
+        answer(result);
+        script_.later(20ms, [answer, result] { answer(result); });
+        break;
+      case Mode::first_never: {
+        std::lock_guard lock(script_.mu);
+        if (++script_.handouts[key] == 1) {
+          script_.threads.emplace_back([delay = script_.episode_timeout * 3, answer, result] {
+            std::this_thread::sleep_for(delay);
+            answer(result);
+          });
+        } else {
+          answer(result);
+        }
+        break;
+      }
+    }
+  }
+
+ private:
+  entities::LocalBatchExecutor local_;
+  Script& script_;
+};
+
 class ExecutorTest : public NodeFixture {
  protected:
   ExecutorTest() : NodeFixture("ex") {}
 
   void start_with(Mode mode) {
     script_.mode = mode;
-    options_.runtime.episode_timeout = script_.episode_timeout;
+    options_.runtime.executor_timeout = script_.episode_timeout;
     options_.runtime.episode_executor = [this](const std::string&) {
       return std::make_unique<FakeExecutor>(registry_, script_);
+    };
+    options_.runtime.batch_executor = [this](const std::string& name) {
+      return std::make_unique<FakeBatchExecutor>(entities_.find(name), script_);
     };
     start_node();
   }
@@ -126,6 +171,26 @@ class ExecutorTest : public NodeFixture {
     auto started = client_->start("HelloSequence", to_payload(std::vector<std::string>{"Tokyo", "London"}), id);
     EXPECT_TRUE(started) << started.status().to_string();
     return id;
+  }
+
+  // 60 signals to 3 counters in one call, each adding its index: every
+  // counter ends at exactly its sum, each signal applied once.
+  void expect_signals_exactly_once() {
+    std::vector<client::EntitySignal> signals;
+    int64_t sums[3] = {0, 0, 0};
+    for (int i = 0; i < 60; ++i) {
+      signals.push_back({orchestration::EntityId("Counter", "c" + std::to_string(i % 3)), "add", to_payload(int64_t{i}),
+                         {}, {}});
+      sums[i % 3] += i;
+    }
+    ASSERT_TRUE(client_->signal_entities(signals));
+    for (int c = 0; c < 3; ++c) {
+      const orchestration::EntityId counter("Counter", "c" + std::to_string(c));
+      EXPECT_TRUE(eventually([&] {
+        auto e = client_->get_entity(counter);
+        return e && e->state && from_payload<int64_t>(*e->state) == sums[c];
+      })) << "counter c" << c;
+    }
   }
 
   Script script_;
@@ -164,6 +229,25 @@ TEST_F(ExecutorTest, MessagesThatComeWhileAnEpisodeIsOutWaitForTheNext) {
   auto row = wait("approve");
   ASSERT_EQ(row.status, OrchestrationStatus::completed) << (row.failure ? row.failure->message : "");
   EXPECT_EQ(from_payload<std::string>(row.output), "approved");
+}
+
+TEST_F(ExecutorTest, EntityBatches_LateTwiceOrHandedOutAgain_EachSignalAppliedOnce) {
+  for (Mode mode : {Mode::late, Mode::twice, Mode::first_never}) {
+    script_.mode = mode;
+    if (!node_) start_with(mode);
+    expect_signals_exactly_once();
+    // The next round's counters start where this one ended.
+    for (int c = 0; c < 3; ++c) {
+      ASSERT_TRUE(client_->signal_entity(orchestration::EntityId("Counter", "c" + std::to_string(c)), "reset"));
+    }
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_TRUE(eventually([&] {
+        auto e = client_->get_entity(orchestration::EntityId("Counter", "c" + std::to_string(c)));
+        return e && e->state && from_payload<int64_t>(*e->state) == 0;
+      }));
+    }
+  }
+  EXPECT_GT(node_->counters().batches_overdue.load(), 0u);  // first_never made the executor time out
 }
 
 }  // namespace

@@ -554,10 +554,10 @@ TEST(NodeStart, NoPartitionsOrNoEpisodeTimeoutIsRefusedNamingTheProblem) {
   EXPECT_EQ(node.status().code(), Errc::invalid_argument);
   EXPECT_EQ(node.status().message(), "a hub needs at least one partition");
   options.store.partitions = 4;
-  options.runtime.episode_timeout = std::chrono::milliseconds(0);
+  options.runtime.executor_timeout = std::chrono::milliseconds(0);
   node = Node::start(registry, entities, options);
   EXPECT_EQ(node.status().code(), Errc::invalid_argument);
-  EXPECT_EQ(node.status().message(), "the episode timeout must be positive");
+  EXPECT_EQ(node.status().message(), "the executor timeout must be positive");
 }
 
 }  // namespace
