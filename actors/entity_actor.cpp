@@ -149,10 +149,11 @@ struct Entity : ActorCore {
     // the record anyway.
     entities::BatchWork work{entity, std::move(record.snapshot), std::move(pending), now};
     pending.clear();
-    if (!executor) {
-      executor = rt->options.batch_executor ? rt->options.batch_executor(entity.name())
-                                            : std::make_unique<entities::LocalBatchExecutor>(fn);
+    if (!executor && rt->options.batch_executor) {
+      executor = rt->options.batch_executor(entity.name());
+      if (!executor) log->error("[{}] the batch executor factory made none; running the batch here", id);
     }
+    if (!executor) executor = std::make_unique<entities::LocalBatchExecutor>(fn);
     std::optional<entities::BatchResult> answer = hand_out_to<entities::BatchResult>(
         [&](auto answer_through) { executor->run(std::move(work), std::move(answer_through)); });
     if (answer) commit_batch(std::move(*answer));
