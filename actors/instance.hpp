@@ -74,8 +74,6 @@ struct Instance : ActorCore {
   struct OpenEpisode {
     store::EpisodeWrite write;
     TimePoint now;
-    std::optional<orchestration::ParentInstance> parent;
-    orchestration::InstanceState state;
     std::vector<HistoryEvent> batch;
     int round = 0;
     bool overdue = false;  // handed out again after a timeout (logged once)
@@ -162,7 +160,9 @@ struct Instance : ActorCore {
   // Begins the execution a continue-as-new asked for: the open episode's next round.
   void continue_as_new(orchestration::Continuation next, OpenEpisode& episode);
   // What the planner needs of this instance as it stands now.
-  orchestration::InstanceState plan_state(std::optional<orchestration::ParentInstance> parent) const;
+  // `started`: the current execution's ExecutionStarted (its parent).
+  // Views into this instance: valid until it changes.
+  orchestration::InstanceState plan_state(const HistoryEvent* started) const;
   // Adds messages to the write; their targets are woken after the commit.
   void send(std::vector<orchestration::OutMessage> messages, store::EpisodeWrite& w);
   // The plan of the episode's last engine result into the write, the row,
@@ -171,7 +171,6 @@ struct Instance : ActorCore {
   // The current execution's ExecutionStarted (it follows the first
   // OrchestratorStarted).
   const HistoryEvent* find_start() const;
-  static std::optional<orchestration::ParentInstance> parent_of(const HistoryEvent* started);
   void commit(store::EpisodeWrite w);
   void on_committed(Committed& msg);
 

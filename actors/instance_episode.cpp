@@ -61,7 +61,7 @@ void Instance::quarantine() {
     started = *start;
   }
   pending.clear();
-  const orchestration::InstanceState state = plan_state(parent_of(started ? &*started : find_start()));
+  const orchestration::InstanceState state = plan_state(started ? &*started : find_start());
   apply(orchestration::plan_quarantine(state, now, started ? &*started : nullptr, reason, w.dead_letters.size()),
         now, w);
   executor.reset();
@@ -104,10 +104,7 @@ void Instance::run_episode() {
   }
 
   w.row = row.value_or(store::InstanceRow{});
-  // This execution's start: in the history, or first in the batch when it begins now.
-  std::optional<orchestration::ParentInstance> parent = parent_of(history.empty() ? &batch.front() : find_start());
-  orchestration::InstanceState state = plan_state(parent);
-  open_episode = OpenEpisode{std::move(w), now, std::move(parent), std::move(state), std::move(batch), 0};
+  open_episode = OpenEpisode{std::move(w), now, std::move(batch), 0};
   hand_out();
 }
 
@@ -169,7 +166,10 @@ bool Instance::advance(EpisodeResult result) {
     log->error("[{}] {}", id, result.failure->message);
     executor.reset();
   }
-  orchestration::EpisodePlan plan = orchestration::plan_episode(std::move(result), e.state, e.now, random_guid);
+  // This execution's start: in the history, or first in the batch when it
+  // begins in this episode (a continuation's carries the same parent).
+  const HistoryEvent* started = history.empty() ? &e.batch.front() : find_start();
+  orchestration::EpisodePlan plan = orchestration::plan_episode(std::move(result), plan_state(started), e.now, random_guid);
   if (!continues) {
     apply(std::move(plan), e.now, e.write);
     store::EpisodeWrite w = std::move(e.write);
@@ -179,7 +179,6 @@ bool Instance::advance(EpisodeResult result) {
   }
   send(std::move(plan.messages), e.write);  // events sent before continuing
   continue_as_new(std::move(*plan.continued), e);
-  e.state = plan_state(e.parent);  // the new execution's; the parent stays
   ++e.round;
   return true;
 }
@@ -227,15 +226,15 @@ void Instance::continue_as_new(orchestration::Continuation next, OpenEpisode& ep
   episode.write.row = *row;
 }
 
-orchestration::InstanceState Instance::plan_state(std::optional<orchestration::ParentInstance> parent) const {
+orchestration::InstanceState Instance::plan_state(const HistoryEvent* started) const {
   orchestration::InstanceState s;
   s.id = id;
   s.name = row->name;
   s.execution_id = row->execution_id;
-  s.parent = std::move(parent);
+  s.parent = started && started->parent ? &*started->parent : nullptr;
   s.status = row->status;
   s.custom_status = row->custom_status;
-  s.open_timers = open_timers;
+  s.open_timers = &open_timers;
   return s;
 }
 
@@ -281,11 +280,6 @@ const HistoryEvent* Instance::find_start() const {
     if (e.type == EventType::execution_started) return &e;
   }
   return nullptr;
-}
-
-std::optional<orchestration::ParentInstance> Instance::parent_of(const HistoryEvent* started) {
-  if (!started || !started->parent) return std::nullopt;
-  return *started->parent;
 }
 
 void Instance::commit(store::EpisodeWrite w) {

@@ -51,7 +51,8 @@ void collect_messages(const EpisodeResult& result, const InstanceState& state, T
     } else if (is_entity_action(action.type)) {
       plan.messages.push_back(entity_message(action, state));
     } else if (action.type == EventType::sub_orchestration_instance_created) {
-      ParentInstance parent{state.name, state.id, state.execution_id, action.event_id};
+      ParentInstance parent{std::string(state.name), std::string(state.id), std::string(state.execution_id),
+                            action.event_id};
       std::string child_execution = new_execution_id();
       plan.messages.push_back(
           {action.instance_id,
@@ -69,7 +70,7 @@ void collect_work(const EpisodeResult& result, const InstanceState& state, Episo
         plan.activities.push_back(action);
         break;
       case EventType::timer_created:
-        plan.timers_created.push_back({action.event_id, action.fire_at, state.execution_id});
+        plan.timers_created.push_back({action.event_id, action.fire_at, std::string(state.execution_id)});
         break;
       case EventType::event_sent:
       case EventType::sub_orchestration_instance_created:
@@ -95,10 +96,14 @@ void finish(const InstanceState& state, TimePoint now, EpisodePlan& plan) {
             : events::sub_orchestration_failed(
                   now, p.task_scheduled_id,
                   plan.failure.value_or(FailureDetails{"SubOrchestrationTerminated",
-                                                       "sub-orchestration '" + state.id + "' was terminated", {}}));
+                                                       "sub-orchestration '" + std::string(state.id) + "' was terminated", {}}));
     plan.messages.push_back({p.instance_id, std::move(notice), p.execution_id});
   }
-  for (const auto& [timer, at] : state.open_timers) plan.timers_fired.push_back({timer, at, state.execution_id});
+  if (state.open_timers) {
+    for (const auto& [timer, at] : *state.open_timers) {
+      plan.timers_fired.push_back({timer, at, std::string(state.execution_id)});
+    }
+  }
   for (TimerPlan& t : plan.timers_created) plan.timers_fired.push_back(std::move(t));
   plan.timers_created.clear();
   plan.activities.clear();
@@ -113,8 +118,9 @@ EpisodePlan plan_episode(EpisodeResult result, const InstanceState& state, TimeP
   if (result.continue_as_new) {
     ContinueAsNewRequest& request = *result.continue_as_new;
     plan.continued = Continuation{
-        events::execution_started(now, state.name, state.id, std::move(request.input), new_execution_id(),
-                                  state.parent),
+        events::execution_started(now, std::string(state.name), std::string(state.id), std::move(request.input),
+                                  new_execution_id(),
+                                  state.parent ? std::optional<ParentInstance>(*state.parent) : std::nullopt),
         std::move(request.carried_events)};
   } else {
     collect_work(result, state, plan);
@@ -176,10 +182,10 @@ EpisodePlan plan_quarantine(const InstanceState& state, TimePoint now, const His
   EpisodePlan plan;
   plan.status = OrchestrationStatus::failed;
   plan.failure = FailureDetails{"PoisonMessage",
-                                "instance '" + state.id + "': " + std::string(reason) + "; its " +
+                                "instance '" + std::string(state.id) + "': " + std::string(reason) + "; its " +
                                     std::to_string(dead_letters) + " message(s) were moved to the dead-letter stream",
                                 {}};
-  plan.custom_status = state.custom_status;
+  plan.custom_status = std::string(state.custom_status);
   plan.new_history.push_back(events::orchestrator_started(now));
   if (started) plan.new_history.push_back(*started);
   plan.new_history.push_back(events::execution_completed(now, OrchestrationStatus::failed, {}, plan.failure));

@@ -55,20 +55,23 @@ struct TimerPlan {
 };
 
 /// What the planner needs to know of the instance, as it was before the
-/// engine result being planned (after any new execution began).
+/// engine result being planned (after any new execution began). Views into
+/// the caller's state: they must stay valid (and unchanged) during the call.
 struct InstanceState {
-  std::string id;
-  std::string name;          // the orchestrator
-  std::string execution_id;  // the current execution
-  /// From the current execution's ExecutionStarted: who to tell at the end.
-  std::optional<ParentInstance> parent;
+  std::string_view id;
+  std::string_view name;          // the orchestrator
+  std::string_view execution_id;  // the current execution
+  /// From the current execution's ExecutionStarted: who to tell at the
+  /// end; null for none.
+  const ParentInstance* parent = nullptr;
   /// The status the instance had before the episode: an execution that had
   /// already ended does not end again (no second parent notice).
   OrchestrationStatus status = OrchestrationStatus::pending;
   /// The row's custom status before the episode (kept by a quarantine).
-  Payload custom_status;
-  /// Timers created by earlier episodes of this execution and not fired.
-  std::map<int32_t, TimePoint> open_timers;
+  std::string_view custom_status;
+  /// Timers created by earlier episodes of this execution and not fired;
+  /// null for none.
+  const std::map<int32_t, TimePoint>* open_timers = nullptr;
 };
 
 /// Makes the id of a new execution (a child's, or a continued one's).

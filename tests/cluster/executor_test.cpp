@@ -48,9 +48,36 @@ struct Script {
       fn();
     });
   }
-  int handout(const EpisodeWork& work) {
-    std::lock_guard lock(mu);
-    return ++handouts[work.instance_id + "/" + work.execution_id + "/" + std::to_string(work.past.size())];
+  // Answers `result` through `answer` as the mode says. `key` names the
+  // work: its first hand-out is the one first_never leaves unanswered.
+  template <class T>
+  void reply(const std::string& key, std::function<void(T)> answer, T result) {
+    switch (mode) {
+      case Mode::late:
+        later(100ms, [answer, result] { answer(result); });
+        break;
+      case Mode::twice:
+        answer(result);
+        answer(result);
+        later(20ms, [answer, result] {
+          answer(result);
+          answer(result);
+        });
+        break;
+      case Mode::first_never: {
+        bool first;
+        {
+          std::lock_guard lock(mu);
+          first = ++handouts[key] == 1;
+        }
+        if (first) {
+          later(episode_timeout * 3, [answer, result] { answer(result); });
+        } else {
+          answer(result);
+        }
+        break;
+      }
+    }
   }
   void join() {
     std::vector<std::thread> all;
@@ -70,26 +97,8 @@ class FakeExecutor : public EpisodeExecutor {
   void run(const EpisodeWork& work, Answer answer) override {
     EpisodeResult result;
     local_.run(work, [&](EpisodeResult r) { result = std::move(r); });
-    switch (script_.mode) {
-      case Mode::late:
-        script_.later(100ms, [answer, result] { answer(result); });
-        break;
-      case Mode::twice:
-        answer(result);
-        answer(result);
-        script_.later(20ms, [answer, result] {
-          answer(result);
-          answer(result);
-        });
-        break;
-      case Mode::first_never:
-        if (script_.handout(work) == 1) {
-          script_.later(script_.episode_timeout * 3, [answer, result] { answer(result); });
-        } else {
-          answer(result);
-        }
-        break;
-    }
+    script_.reply(work.instance_id + "/" + work.execution_id + "/" + std::to_string(work.past.size()),
+                  std::move(answer), std::move(result));
   }
 
  private:
@@ -108,28 +117,7 @@ class FakeBatchExecutor : public entities::BatchExecutor {
     for (const auto& m : work.messages) key += "/" + m.request_id;
     entities::BatchResult result;
     local_.run(std::move(work), [&](entities::BatchResult r) { result = std::move(r); });
-    switch (script_.mode) {
-      case Mode::late:
-        script_.later(100ms, [answer, result] { answer(result); });
-        break;
-      case Mode::twice:
-        answer(result);
-        answer(result);
-        script_.later(20ms, [answer, result] { answer(result); });
-        break;
-      case Mode::first_never: {
-        std::lock_guard lock(script_.mu);
-        if (++script_.handouts[key] == 1) {
-          script_.threads.emplace_back([delay = script_.episode_timeout * 3, answer, result] {
-            std::this_thread::sleep_for(delay);
-            answer(result);
-          });
-        } else {
-          answer(result);
-        }
-        break;
-      }
-    }
+    script_.reply(key, std::move(answer), std::move(result));
   }
 
  private:

@@ -55,12 +55,13 @@ class EpisodePlanTest : public ::testing::Test {
     state_.name = "Process";
     state_.execution_id = "exec-1";
     state_.status = OrchestrationStatus::running;
+    state_.open_timers = &open_timers_;
   }
 
   EpisodePlan plan(EpisodeResult result) {
     return plan_episode(std::move(result), state_, kNow, [this] { return "new-exec-" + std::to_string(++ids_); });
   }
-  void give_parent() { state_.parent = ParentInstance{"Shop", "shop-1", "shop-exec", 4}; }
+  void give_parent() { state_.parent = &parent_; }
   EpisodeResult ended(OrchestrationStatus status) {
     EpisodeResult r = result_of({}, status);
     r.new_history.insert(r.new_history.end() - 1, events::execution_completed(kNow, status, {}));
@@ -75,6 +76,9 @@ class EpisodePlanTest : public ::testing::Test {
     return p.messages.back().event;
   }
 
+  // The state's views point here.
+  ParentInstance parent_{"Shop", "shop-1", "shop-exec", 4};
+  std::map<int32_t, TimePoint> open_timers_;
   InstanceState state_;
   int ids_ = 0;
 };
@@ -205,7 +209,7 @@ TEST_F(EpisodePlanTest, RowFields_AreTheResults) {
 
 TEST_F(EpisodePlanTest, ContinueAsNew_KeepsMessagesSentBeforeAndStartsANewExecution) {
   give_parent();
-  state_.open_timers = {{1, kNow + 5s}};
+  open_timers_ = {{1, kNow + 5s}};
   EpisodeResult r = result_of({action(EventType::event_sent, 0, "other-3", "Tick"),
                                action(EventType::task_scheduled, 1, {}, "Work"), timer(2, kNow + 1h),
                                action(EventType::sub_orchestration_instance_created, 3, "child-9", "Ship")},
@@ -222,7 +226,7 @@ TEST_F(EpisodePlanTest, ContinueAsNew_KeepsMessagesSentBeforeAndStartsANewExecut
   EXPECT_FALSE(p.finished);
   ASSERT_TRUE(p.continued.has_value());
   EXPECT_EQ(p.continued->started,
-            events::execution_started(kNow, "Process", "order-7", "\x02", "new-exec-2", state_.parent));
+            events::execution_started(kNow, "Process", "order-7", "\x02", "new-exec-2", parent_));
   ASSERT_EQ(p.continued->carried_events.size(), 1u);
   EXPECT_EQ(p.continued->carried_events[0].name, "Carried");
 }
@@ -258,7 +262,7 @@ TEST_F(EpisodePlanTest, Terminated_TellsTheParentItWasTerminated) {
 
 TEST_F(EpisodePlanTest, End_FiresEveryTimerAndDropsTheWorkAndTheNoticeComesLast) {
   give_parent();
-  state_.open_timers = {{1, kNow + 5s}, {3, kNow + 9s}};
+  open_timers_ = {{1, kNow + 5s}, {3, kNow + 9s}};
   EpisodeResult r = result_of({action(EventType::event_sent, 0, "other-3", "Bye"),
                                action(EventType::task_scheduled, 4, {}, "Work"), timer(5, kNow + 1h)},
                               OrchestrationStatus::completed);
@@ -282,7 +286,7 @@ TEST_F(EpisodePlanTest, End_WithoutAParent_SendsNothing) {
 TEST_F(EpisodePlanTest, AnExecutionThatHadEnded_DoesNotEndAgain) {
   give_parent();
   state_.status = OrchestrationStatus::completed;
-  state_.open_timers = {{1, kNow + 5s}};
+  open_timers_ = {{1, kNow + 5s}};
   EpisodePlan p = plan(result_of({}, OrchestrationStatus::completed));
   EXPECT_FALSE(p.finished);
   EXPECT_TRUE(p.messages.empty());
@@ -348,7 +352,7 @@ TEST_F(EpisodePlanTest, ActionLimit_LeavesAResultAtOrUnderTheLimitOrAlreadyEnded
 TEST_F(EpisodePlanTest, Quarantine_FailsWithPoisonMessageNamingTheCount) {
   give_parent();
   state_.custom_status = "\xa4half";
-  state_.open_timers = {{2, kNow + 1min}};
+  open_timers_ = {{2, kNow + 1min}};
   const std::string reason = poison_reason(3, "boom");
   EXPECT_EQ(reason, "episode crashed 3 times: boom");
   EpisodePlan p = plan_quarantine(state_, kNow, nullptr, reason, 5);
