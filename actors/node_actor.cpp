@@ -51,6 +51,22 @@ void run_here(Runtime& rt, const caf::actor& reply_to, const std::string& instan
   rt.pool.submit(std::move(work));
 }
 
+// Hands the jobs whose activity is not registered in C++ here to the
+// foreign executor (workers in other processes), and leaves the rest in `d`.
+void run_foreign(Runtime& rt, Dispatch& d) {
+  std::vector<orchestration::ActivityWork> foreign;
+  std::erase_if(d.jobs, [&](Dispatch::Job& j) {
+    if (rt.registry.find_activity(j.name)) return false;
+    foreign.push_back({d.instance_id, d.execution_id, std::move(j.name), j.task_id, std::move(j.input),
+                       [reply_to = d.reply_to, instance = d.instance_id, execution = d.execution_id,
+                        task = j.task_id](ActivityOutcome outcome) {
+                         caf::anon_send(reply_to, ActivityResult{instance, execution, task, std::move(outcome)});
+                       }});
+    return true;
+  });
+  if (!foreign.empty()) rt.options.foreign_activities->run(std::move(foreign));
+}
+
 struct NodeState {
   static inline const char* name = "durable.node";
 
@@ -289,6 +305,8 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
 }  // namespace
 
 void hand_over_activities(Runtime& rt, Dispatch d) {
+  if (rt.options.foreign_activities) run_foreign(rt, d);
+  if (d.jobs.empty()) return;
   // Without peers, or with enough idle workers here, there is nothing to
   // choose: straight to the pool, sparing the hop through the node actor.
   const auto idle = static_cast<int64_t>(rt.pool.workers()) - static_cast<int64_t>(rt.pool.backlog());

@@ -47,6 +47,10 @@ struct RuntimeOptions {
   /// Makes each entity's batch executor; empty: the registry's C++ entities
   /// run in the entity actor (entities::LocalBatchExecutor).
   entities::BatchExecutorFactory batch_executor;
+  /// Runs the activities no C++ function is registered for (workers of
+  /// the Durable Task protocol); null: such an activity fails its task
+  /// ("not registered").
+  std::shared_ptr<orchestration::ActivityExecutor> foreign_activities;
   /// Work handed to an executor that has not answered after this long is
   /// handed out again: an episode at once, an entity batch after a reload
   /// (an executor that answers at once never waits).

@@ -92,14 +92,16 @@ std::string compact_partitions(const json& partitions) {
 }
 
 void print_cluster(std::ostream& out, const json& cluster) {
-  std::vector<std::vector<std::string>> rows = {{"NODE", "STATE", "PARTITIONS", "LOAD", "HTTP", "CLUSTER", "LAST HEARTBEAT"}};
+  std::vector<std::vector<std::string>> rows = {{"NODE", "STATE", "PARTITIONS", "LOAD", "HTTP", "GRPC", "CLUSTER", "LAST HEARTBEAT"}};
   const json& nodes = field(cluster, "nodes");
   for (const json& n : nodes.is_array() ? nodes : json::array()) {
     const json& owned = field(n, "partitions");
     const size_t count = owned.is_array() ? owned.size() : 0;
     rows.push_back({text(field(n, "id")), field(n, "live") == true ? "live" : "gone",
                     count == 0 ? "0" : std::to_string(count) + ": " + compact_partitions(owned),
-                    text(field(n, "load")), text(field(n, "httpAddress")), text(field(n, "clusterAddress")),
+                    text(field(n, "load")), text(field(n, "httpAddress")),
+                    field(n, "grpc").is_string() && !field(n, "grpc").get<std::string>().empty() ? text(field(n, "grpc")) : "-",
+                    text(field(n, "clusterAddress")),
                     ago(field(n, "lastHeartbeatMs"))});
   }
   print_table(out, rows);

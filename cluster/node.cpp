@@ -235,6 +235,11 @@ void Node::set_http_address(std::string address) {
   http_address_ = std::move(address);
 }
 
+void Node::set_grpc_address(std::string address) {
+  std::lock_guard lock(mutex_);
+  grpc_address_ = std::move(address);
+}
+
 void Node::balance(store::Store& store) {
   auto log = durable::logger("lease");
   store::NodeInfo me;
@@ -247,6 +252,7 @@ void Node::balance(store::Store& store) {
   {
     std::lock_guard lock(mutex_);
     me.http_address = http_address_;
+    me.grpc_address = grpc_address_;
   }
   renew(store);
   auto live = store::Membership(store).heartbeat(me, options_.node_timeout);

@@ -66,7 +66,8 @@ struct NodeOptions {
   std::string http_address;
 };
 
-/// Thread safety: every const member, wake(), set_http_address() and the
+/// Thread safety: every const member, wake(), set_http_address(),
+/// set_grpc_address() and the
 /// hand-off's functions may be called from any thread at once, also from
 /// actors and activities. stop() may run on several threads at once (each
 /// returns when the node has stopped), but not alongside any other call,
@@ -123,6 +124,8 @@ class Node {
   /// The HTTP address to advertise from the next heartbeat on (known only
   /// once the server has bound its port). No I/O.
   void set_http_address(std::string address);
+  /// The same for the Durable Task protocol server (gRPC).
+  void set_grpc_address(std::string address);
   /// Wakes instance (or entity) `id` after a write to its inbox: here, or
   /// over CAF on the node that owns it; nothing when no owner is known (the
   /// wake stream still brings the write). No I/O; no result.
@@ -188,6 +191,7 @@ class Node {
   std::map<uint32_t, Lease> leases_;
   std::map<uint32_t, std::string> cursors_;  // wake stream positions
   std::string http_address_;  // guarded by mutex_
+  std::string grpc_address_;  // guarded by mutex_
   std::string round_error_;   // guarded by mutex_: why the last heartbeat failed
   uint64_t failed_rounds_ = 0;  // heartbeats failed in a row (lease loop only)
   std::atomic<std::chrono::steady_clock::rep> heartbeat_ok_{0};  // when one was last written

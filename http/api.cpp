@@ -9,7 +9,7 @@
 #include "base/text.hpp"
 #include "base/time.hpp"
 #include "http/json.hpp"
-#include "http/waits.hpp"
+#include "client/waits.hpp"
 
 namespace durable::http {
 namespace {
@@ -171,6 +171,7 @@ json node_json(const store::NodeInfo& n) {
           {"lastHeartbeatMs", n.since_heartbeat.count()},
           {"clusterAddress", n.cluster_address},
           {"httpAddress", n.http_address},
+          {"grpc", n.grpc_address},
           {"started", format_utc(n.started)},
           {"load", n.load},
           {"partitions", n.partitions}};
@@ -227,7 +228,7 @@ bool matches(const std::vector<std::string>& pattern, const std::vector<std::str
 
 Api::Api(const HttpOptions& options, std::string base_url, const orchestration::Registry& registry,
          const entities::EntityRegistry& entities, client::Client& client, uint32_t partitions,
-         std::function<Metrics()> metrics, Waits& waits, bool hands_off_starts)
+         std::function<Metrics()> metrics, client::Waits& waits, bool hands_off_starts)
     : options_(options),
       base_url_(std::move(base_url) + kBase),
       registry_(registry),
@@ -312,7 +313,7 @@ void Api::start(Request& req, Respond& respond) const {
     return res;
   };
   if (*timeout == 0) return respond(accepted());
-  waits_.wait(*started, std::chrono::seconds(*timeout),
+  waits_.wait(*started, client::Waits::Until::finished, std::chrono::seconds(*timeout),
               [respond = std::move(respond), accepted](Result<std::optional<store::InstanceRow>> done) {
                 if (!done) return respond(error(http_status(done.status()), done.status().message()));
                 if (!*done) return respond(accepted());

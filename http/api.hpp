@@ -36,9 +36,11 @@
 #include "http/request.hpp"
 #include "orchestration/registry.hpp"
 
-namespace durable::http {
-
+namespace durable::client {
 class Waits;
+}
+
+namespace durable::http {
 
 class Api {
  public:
@@ -48,7 +50,7 @@ class Api {
   /// then needs no wake-up.
   Api(const HttpOptions& options, std::string base_url, const orchestration::Registry& registry,
       const entities::EntityRegistry& entities, client::Client& client, uint32_t partitions,
-      std::function<Metrics()> metrics, Waits& waits, bool hands_off_starts);
+      std::function<Metrics()> metrics, client::Waits& waits, bool hands_off_starts);
 
   /// Answers `request` through `respond`, at once or (a start that waits)
   /// later from another thread. Blocks for its Redis round trips.
@@ -80,7 +82,7 @@ class Api {
   client::Client& client_;
   const uint32_t partitions_;
   const std::function<Metrics()> metrics_;
-  Waits& waits_;
+  client::Waits& waits_;
   const bool hands_off_starts_;
   std::vector<Route> routes_;
 };

@@ -14,7 +14,7 @@
 #include "base/log.hpp"
 #include "http/api.hpp"
 #include "http/connection.hpp"
-#include "http/waits.hpp"
+#include "client/waits.hpp"
 
 namespace durable::http {
 namespace {
@@ -77,7 +77,7 @@ struct HttpServer::Impl {
   std::string public_url;
   std::unique_ptr<client::Client> client;
   std::unique_ptr<asio::io_context> io;
-  std::unique_ptr<Waits> waits;
+  std::unique_ptr<client::Waits> waits;
   std::unique_ptr<Api> api;
   std::unique_ptr<Connections> connections;
   std::unique_ptr<tcp::acceptor> acceptor;  // on a strand, with `retry`
@@ -176,7 +176,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpOptions options, const
   impl->retry = std::make_unique<asio::steady_timer>(impl->acceptor->get_executor());
   if (Status s = impl->listen(); !s) return s;
   impl->public_url = *links_base(o.public_url, o.host, impl->port);
-  impl->waits = std::make_unique<Waits>(*impl->io, *impl->client);
+  impl->waits = std::make_unique<client::Waits>(*impl->io, *impl->client);
   impl->api = std::make_unique<Api>(o, impl->public_url, registry, entities, *impl->client, partitions,
                                     std::move(metrics), *impl->waits, hands_off_starts);
   impl->connections = std::make_unique<Connections>(*impl->api, o);

@@ -5,6 +5,7 @@
 //   durable-node                       embedded redis-server, data in ./.durable
 //   durable-node --redis redis://:pw@host:6379
 //   durable-node --http 0.0.0.0:7071   the HTTP API on all interfaces (default 127.0.0.1:7071)
+//   durable-node --grpc off            no Durable Task protocol server (default 127.0.0.1:4001)
 
 #include <CLI/CLI.hpp>
 #include <signal.h>
@@ -18,9 +19,12 @@
 #include <thread>
 
 #include "base/log.hpp"
+#include "orchestration/local_executor.hpp"
 #include "client/client.hpp"
 #include "cluster/embedded_redis.hpp"
 #include "cluster/node.hpp"
+#include "durabletask/executors.hpp"
+#include "durabletask/server.hpp"
 #include "http/server.hpp"
 #include "node/metrics.hpp"
 #include "samples/entities.hpp"
@@ -43,6 +47,8 @@ struct Flags {
   double lease_ttl_s = 10;
   double lease_renewal_s = 2;
   double node_timeout_s = 6;
+  std::string grpc = "127.0.0.1:4001";
+  double worker_timeout_s = 300;
 };
 
 using namespace std::chrono_literals;
@@ -104,6 +110,14 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
   app.add_option("--http", flags.http, "host:port of the HTTP API ('off': none; port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--grpc", flags.grpc,
+                 "host:port of the Durable Task protocol server, for SDK workers and clients ('off': none; "
+                 "port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--worker-timeout", flags.worker_timeout_s,
+                 "seconds an SDK worker may hold a work item unanswered before it goes to another worker")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--cluster-host", options.cluster_host, "address to listen on for peers (CAF middleman)")
       ->capture_default_str();
@@ -200,6 +214,29 @@ int main(int argc, char** argv) {
   samples::register_samples(registry);
   entities::EntityRegistry entities;
   samples::register_entity_samples(entities);
+  // With the Durable Task protocol served, what no C++ function is
+  // registered for goes to the SDK workers connected to it.
+  std::optional<http::HttpOptions> grpc_listen;  // its host and port
+  std::shared_ptr<durabletask::WorkerHub> worker_hub;
+  if (flags.grpc != "off") {
+    auto listen = http::parse_listen_address(flags.grpc);
+    if (!listen) {
+      log->error("--grpc: {}", listen.status().message());
+      return 2;
+    }
+    grpc_listen = *listen;
+    worker_hub = std::make_shared<durabletask::WorkerHub>(
+        durabletask::WorkerHub::Options{seconds(flags.worker_timeout_s)});
+    options.runtime.episode_executor =
+        [&registry, worker_hub, cached = options.runtime.cache_instances](
+            const std::string& name) -> std::unique_ptr<orchestration::EpisodeExecutor> {
+      if (registry.find_orchestrator(name)) {
+        return std::make_unique<orchestration::LocalEpisodeExecutor>(registry, cached);
+      }
+      return std::make_unique<durabletask::WorkerEpisodeExecutor>(worker_hub, name);
+    };
+    options.runtime.foreign_activities = std::make_shared<durabletask::WorkerActivityExecutor>(worker_hub);
+  }
   // Redis may come up after the node (a cluster started in any order): keep
   // trying, and say so, until it answers or the node is told to stop.
   auto node = cluster::Node::start(registry, entities, options);
@@ -246,6 +283,26 @@ int main(int argc, char** argv) {
     (*node)->set_http_address(listen->host + ":" + std::to_string(http->port()));
   }
 
+  std::unique_ptr<durabletask::GrpcServer> grpc;
+  if (grpc_listen) {
+    durabletask::GrpcOptions o;
+    o.host = grpc_listen->host;
+    o.port = grpc_listen->port;
+    o.key = flags.http_key;
+    o.hub = options.store.hub;
+    o.workers = worker_hub;
+    auto started = durabletask::GrpcServer::start(o, c);
+    if (!started) {
+      log->error("cannot serve the Durable Task protocol: {}", started.status().message());
+      if (http) http->stop();
+      (*node)->stop();
+      if (embedded) (void)embedded->stop();
+      return 1;
+    }
+    grpc = std::move(*started);
+    (*node)->set_grpc_address(grpc_listen->host + ":" + std::to_string(grpc->port()));
+  }
+
   log->info("running; Ctrl-C or SIGTERM stops it");
   int signal = 0;
   sigwait(&stop_signals, &signal);
@@ -255,8 +312,10 @@ int main(int argc, char** argv) {
   } else {
     log->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
   }
+  if (grpc) grpc->stop();
   if (http) http->stop();
   (*node)->stop();
+  if (worker_hub) worker_hub->stop();
   if (embedded) (void)embedded->stop();
   return redis_gave_up ? 1 : 0;
 }

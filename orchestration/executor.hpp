@@ -26,6 +26,7 @@
 
 #include "base/status.hpp"
 #include "orchestration/history.hpp"
+#include "orchestration/registry.hpp"
 #include "orchestration/replay_engine.hpp"
 
 namespace durable::orchestration {
@@ -78,5 +79,29 @@ class EpisodeExecutor {
 /// Makes the executor of one instance of `orchestrator` (a new one for each
 /// execution; never null). Called on the instance actor's thread.
 using EpisodeExecutorFactory = std::function<std::unique_ptr<EpisodeExecutor>(const std::string& orchestrator)>;
+
+/// One activity to run.
+struct ActivityWork {
+  std::string instance_id;  // the orchestration that scheduled it
+  std::string execution_id;
+  std::string name;
+  int32_t task_id = -1;  // its TaskScheduled event id
+  Payload input;
+  /// Called with the outcome, from any thread, later (never during run()),
+  /// once or never.
+  std::function<void(ActivityOutcome)> done;
+};
+
+/// What runs the activities that are not registered in C++ on this node (a
+/// worker in another process). Activities are at-least-once: the instance
+/// takes the first outcome for a task and drops the rest, and fails the
+/// task itself after RuntimeOptions::activity_timeout.
+class ActivityExecutor {
+ public:
+  virtual ~ActivityExecutor() = default;
+  /// Queues the activities, each to be answered through its `done`.
+  /// Thread-safe.
+  virtual void run(std::vector<ActivityWork> work) = 0;
+};
 
 }  // namespace durable::orchestration

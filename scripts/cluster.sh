@@ -23,6 +23,7 @@ each embed their own store and silently form separate one-node clusters.
 Data, logs and pid files: ./.durable/cluster. Environment:
   DURABLE_REDIS_PORT      the redis-server's port (default 6390, or the next free one)
   DURABLE_HTTP_BASE_PORT  node-1's HTTP port; node-i gets base+i-1 (default 7071)
+  DURABLE_GRPC_BASE_PORT  node-1's Durable Task gRPC port; node-i gets base+i-1 (default 4001)
   DURABLE_BIN_DIR         where durable-node and durable are (default ./build of
                           the project, built first if missing)
 HELP
@@ -32,6 +33,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${DURABLE_BIN_DIR:-$root/build}
 dir=$PWD/.durable/cluster
 base_port=${DURABLE_HTTP_BASE_PORT:-7071}
+grpc_base_port=${DURABLE_GRPC_BASE_PORT:-4001}
 base=/runtime/webhooks/durabletask
 
 # True when the pid in `file` runs the program `name` (a pid file can outlive
@@ -126,7 +128,7 @@ start_redis() {
 
 # start_node I REDIS_PORT [NODE FLAGS...]
 start_node() {
-  local i=$1 redis=$2 http=$((base_port + $1 - 1))
+  local i=$1 redis=$2 http=$((base_port + $1 - 1)) grpc=$((grpc_base_port + $1 - 1))
   shift 2
   local name=node-$i
   if alive "$dir/$name.pid" durable-node; then
@@ -136,10 +138,10 @@ start_node() {
   # Its own session: it keeps running when this script (or the terminal) ends.
   # The Redis URL holds the password: it goes in the environment.
   DURABLE_REDIS="redis://:$redis_password@127.0.0.1:$redis" setsid nohup "$bin/durable-node" --node-id "$name" \
-    --http "127.0.0.1:$http" "$@" >>"$dir/$name.log" 2>&1 </dev/null &
+    --http "127.0.0.1:$http" --grpc "127.0.0.1:$grpc" "$@" >>"$dir/$name.log" 2>&1 </dev/null &
   echo $! >"$dir/$name.pid"
   echo "$http" >"$dir/$name.port"
-  echo "Started $name (pid $!, HTTP 127.0.0.1:$http, log $dir/$name.log)."
+  echo "Started $name (pid $!, HTTP 127.0.0.1:$http, gRPC 127.0.0.1:$grpc, log $dir/$name.log)."
 }
 
 # Waits until node I answers /health; fails with its log if it exits.

@@ -17,23 +17,40 @@ packages=(
   libssl-dev            # OpenSSL: the CSPRNG behind random GUIDs (request ids)
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libgrpc++-dev         # gRPC: the Durable Task protocol server (TaskHubSidecarService)
+  libprotobuf-dev       # protobuf runtime for the protocol's generated messages
+  protobuf-compiler     # protoc: generates the C++ from durabletask/orchestrator_service.proto
+  protobuf-compiler-grpc  # grpc_cpp_plugin: protoc's generator for the service stubs
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done
+# Node.js and npm: the Durable Task SDK tests run JavaScript workers. Checked
+# by command, not by package: a NodeSource "nodejs" bundles npm and conflicts
+# with Debian's npm package, so only install Debian's pair when either is absent.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 
 if ((${#missing[@]} == 0)); then
   echo "setup: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "setup: installing ${missing[*]}"
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The Durable Task SDKs the protocol tests run (from the npm registry, at
+# the versions of the lock file). Again only when the lock file changed.
+js="$(dirname "$0")/../tests/durabletask/js"
+if [[ ! -f "$js/node_modules/.package-lock.json" || "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]]; then
+  echo "setup: npm ci in tests/durabletask/js"
+  (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 # The package starts a system redis-server on 6379; we never use it (every
 # test and node starts its own on a free port), so leave it alone either way.

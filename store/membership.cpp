@@ -17,13 +17,14 @@ struct PackedNode {
   uint64_t load = 0;
   uint64_t workers = 0;
   std::string incarnation;
-  MSGPACK_DEFINE_MAP(cluster_address, http_address, started_ms, load, workers, incarnation)
+  std::string grpc_address;  // absent in heartbeats of nodes from before it
+  MSGPACK_DEFINE_MAP(cluster_address, http_address, started_ms, load, workers, incarnation, grpc_address)
 };
 
 std::string pack(const NodeInfo& n) {
   msgpack::sbuffer buffer;
   msgpack::pack(buffer, PackedNode{n.cluster_address, n.http_address, reply::to_ms(n.started), n.load, n.workers,
-                                    n.incarnation});
+                                    n.incarnation, n.grpc_address});
   return {buffer.data(), buffer.size()};
 }
 
@@ -37,6 +38,7 @@ Status unpack(std::string_view bytes, NodeInfo& n) {
     n.load = p.load;
     n.workers = p.workers;
     n.incarnation = std::move(p.incarnation);
+    n.grpc_address = std::move(p.grpc_address);
     return Status::ok();
   } catch (const std::exception& e) {
     return Status::corruption("node " + n.id + ": " + e.what());

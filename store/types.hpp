@@ -244,6 +244,7 @@ struct NodeInfo {
   std::string id;
   std::string cluster_address;  // host:port of its CAF middleman
   std::string http_address;     // host:port of its HTTP API; empty: none
+  std::string grpc_address;     // host:port of its Durable Task protocol server; empty: none
   /// A random id each node process makes at start: two processes with one
   /// node id tell each other apart by it.
   std::string incarnation;

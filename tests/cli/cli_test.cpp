@@ -288,15 +288,20 @@ TEST_F(CliTest, Cluster_ATableOfNodesAndPartitions_OrTheRawJson) {
   EXPECT_EQ(cluster["unowned"], json::array());
   const std::string peers_at = cluster["nodes"][0]["clusterAddress"];
   EXPECT_TRUE(peers_at.starts_with("127.0.0.1:") && peers_at.size() > 10) << peers_at;
+  const std::string grpc_at = cluster["nodes"][0]["grpc"];  // the protocol server's, on a free port
+  EXPECT_TRUE(grpc_at.starts_with("127.0.0.1:") && grpc_at.size() > 10 && grpc_at != "127.0.0.1:0") << grpc_at;
 
   auto table = durable({"cluster"});
   EXPECT_EQ(table.exit_code, 0) << table.err;
   auto lines = lines_of(table.out);
   ASSERT_EQ(lines.size(), 2u) << table.out;
   const std::string pad(http.size() - 4, ' ');
+  const std::string grpc_pad(grpc_at.size() - 4, ' ');
   const std::string cluster_pad(peers_at.size() - 7, ' ');
-  EXPECT_EQ(lines[0], "NODE    STATE  PARTITIONS  LOAD  HTTP" + pad + "  CLUSTER" + cluster_pad + "  LAST HEARTBEAT");
-  EXPECT_TRUE(lines[1].starts_with("node-1  live   4: 0-3      0     " + http + "  " + peers_at + "  ")) << lines[1];
+  EXPECT_EQ(lines[0], "NODE    STATE  PARTITIONS  LOAD  HTTP" + pad + "  GRPC" + grpc_pad + "  CLUSTER" + cluster_pad +
+                          "  LAST HEARTBEAT");
+  EXPECT_TRUE(lines[1].starts_with("node-1  live   4: 0-3      0     " + http + "  " + grpc_at + "  " + peers_at + "  "))
+      << lines[1];
   EXPECT_TRUE(lines[1].ends_with(" s ago")) << lines[1];
 
   // A lease held by a node that is not a member (one that vanished): its
@@ -423,8 +428,10 @@ class CliClusterScript : public ::testing::Test {
     ASSERT_NE(::mkdtemp(dir), nullptr);
     dir_ = dir;
     http_port_ = two_free_ports();
+    grpc_port_ = two_free_ports();
     auto redis = pick_free_port();
     ASSERT_NE(http_port_, 0);
+    ASSERT_NE(grpc_port_, 0);
     ASSERT_TRUE(redis);
     redis_port_ = *redis;
   }
@@ -435,6 +442,7 @@ class CliClusterScript : public ::testing::Test {
   ToolRun script(const std::vector<std::string>& args) {
     std::string command = "cd '" + dir_.string() + "' && DURABLE_BIN_DIR='" + DURABLE_BINARY_DIR +
                           "' DURABLE_HTTP_BASE_PORT=" + std::to_string(http_port_) +
+                          " DURABLE_GRPC_BASE_PORT=" + std::to_string(grpc_port_) +
                           " DURABLE_REDIS_PORT=" + std::to_string(redis_port_) + " exec '" +
                           DURABLE_SOURCE_DIR + "/scripts/cluster.sh'";
     for (const std::string& a : args) command += " " + a;
@@ -443,6 +451,7 @@ class CliClusterScript : public ::testing::Test {
 
   std::filesystem::path dir_;
   uint16_t http_port_ = 0;
+  uint16_t grpc_port_ = 0;
   uint16_t redis_port_ = 0;
 };
 

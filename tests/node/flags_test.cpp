@@ -20,7 +20,7 @@ const std::string kNode = std::string(DURABLE_BINARY_DIR) + "/durable-node";
 class NodeFlags : public RedisTest {};
 
 TEST_F(NodeFlags, AnEmptyKeyIsRefusedAtStart_NamingTheFlag) {
-  const std::vector<std::string> args = {kNode, "--redis", server().url(), "--http", "127.0.0.1:0"};
+  const std::vector<std::string> args = {kNode, "--redis", server().url(), "--http", "127.0.0.1:0", "--grpc", "off"};
   auto flag = args;
   flag.insert(flag.end(), {"--http-key", ""});
   for (const auto& [argv, env] : {std::pair{flag, std::vector<std::string>{}},

@@ -1,5 +1,7 @@
 #include "tests/support/node_process.hpp"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include "base/process.hpp"
@@ -34,6 +36,10 @@ Status NodeProcess::start() {
   SpawnOptions options;
   options.argv = {std::string(DURABLE_BINARY_DIR) + "/durable-node"};
   options.argv.insert(options.argv.end(), args_.begin(), args_.end());
+  // Tests run side by side: the protocol server's default port would clash.
+  if (std::find(args_.begin(), args_.end(), "--grpc") == args_.end()) {
+    options.argv.insert(options.argv.end(), {"--grpc", "127.0.0.1:0"});
+  }
   options.log = log_;
   options.lifetime = ChildLifetime::die_with_parent;
   options.environment = clean_environment(env_);

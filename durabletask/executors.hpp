@@ -1,0 +1,50 @@
+#pragma once
+// The executors that run orchestrations and activities on the workers of
+// the Durable Task protocol: what the node's instance actors call (through
+// the interfaces of orchestration/executor.hpp) for a name no C++ function
+// is registered for. Each turns our work into a work item for the
+// WorkerHub, and the worker's answer back into ours.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "durabletask/worker_hub.hpp"
+#include "orchestration/executor.hpp"
+
+namespace durable::durabletask {
+
+/// Runs the episodes of one instance on the hub's workers. The item carries
+/// the full committed history (pastEvents) and the episode's messages led
+/// by OrchestratorStarted (newEvents); the answer arrives on the thread
+/// that completes it. The converted history is kept between episodes, so
+/// each episode converts only its own events.
+class WorkerEpisodeExecutor : public orchestration::EpisodeExecutor {
+ public:
+  WorkerEpisodeExecutor(std::shared_ptr<WorkerHub> hub, std::string orchestrator);
+  /// Withdraws the item still out, if any.
+  ~WorkerEpisodeExecutor() override;
+
+  void run(const orchestration::EpisodeWork& work, Answer answer) override;
+  void forget() override;
+
+ private:
+  std::shared_ptr<WorkerHub> hub_;
+  const std::string orchestrator_;
+  std::string instance_id_;
+  // The protocol's form of the first past_.size() events of the history.
+  std::vector<::HistoryEvent> past_;
+  bool suspended_ = false;  // after past_
+};
+
+/// Runs activities on the hub's workers.
+class WorkerActivityExecutor : public orchestration::ActivityExecutor {
+ public:
+  explicit WorkerActivityExecutor(std::shared_ptr<WorkerHub> hub) : hub_(std::move(hub)) {}
+  void run(std::vector<orchestration::ActivityWork> work) override;
+
+ private:
+  std::shared_ptr<WorkerHub> hub_;
+};
+
+}  // namespace durable::durabletask

@@ -1,0 +1,538 @@
+#include "durabletask/server.hpp"
+
+#include <grpcpp/grpcpp.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <deque>
+#include <thread>
+
+#include "base/log.hpp"
+#include "client/waits.hpp"
+#include "durabletask/convert.hpp"
+#include "durabletask/orchestrator_service.grpc.pb.h"
+
+namespace durable::durabletask {
+namespace {
+
+using google::protobuf::Empty;
+using grpc::CallbackServerContext;
+using grpc::ServerUnaryReactor;
+using grpc::StatusCode;
+
+// Room for the rest of a message around its largest payload.
+constexpr size_t kMessageSlack = 1u << 20;
+// A long poll nobody cancels still ends, after this long.
+constexpr std::chrono::hours kLongestWait{24};
+
+grpc::Status to_grpc(const Status& s) {
+  switch (s.code()) {
+    case Errc::ok: return grpc::Status::OK;
+    case Errc::invalid_argument: return {StatusCode::INVALID_ARGUMENT, s.message()};
+    case Errc::not_found: return {StatusCode::NOT_FOUND, s.message()};
+    case Errc::already_exists: return {StatusCode::ALREADY_EXISTS, s.message()};
+    case Errc::failed_precondition: return {StatusCode::FAILED_PRECONDITION, s.message()};
+    case Errc::unavailable:
+    case Errc::lease_lost: return {StatusCode::UNAVAILABLE, s.message()};
+    case Errc::deadline_exceeded: return {StatusCode::DEADLINE_EXCEEDED, s.message()};
+    case Errc::cancelled: return {StatusCode::CANCELLED, s.message()};
+    default: return {StatusCode::INTERNAL, s.message()};
+  }
+}
+
+grpc::Status unimplemented(const std::string& what) {
+  return {StatusCode::UNIMPLEMENTED, what + " is not supported by this server yet"};
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+std::optional<orch::OrchestrationStatus> our_status(::OrchestrationStatus s) {
+  switch (s) {
+    case ORCHESTRATION_STATUS_PENDING: return orch::OrchestrationStatus::pending;
+    case ORCHESTRATION_STATUS_RUNNING: return orch::OrchestrationStatus::running;
+    case ORCHESTRATION_STATUS_COMPLETED: return orch::OrchestrationStatus::completed;
+    case ORCHESTRATION_STATUS_CONTINUED_AS_NEW: return orch::OrchestrationStatus::continued_as_new;
+    case ORCHESTRATION_STATUS_FAILED: return orch::OrchestrationStatus::failed;
+    case ORCHESTRATION_STATUS_TERMINATED: return orch::OrchestrationStatus::terminated;
+    case ORCHESTRATION_STATUS_SUSPENDED: return orch::OrchestrationStatus::suspended;
+    default: return std::nullopt;  // CANCELED: never ours
+  }
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ streams
+
+// One worker's GetWorkItems stream: items the hub hands it are written one
+// at a time, in order.
+class WorkStream : public grpc::ServerWriteReactor<::WorkItem>, public WorkerHub::Stream {
+ public:
+  WorkStream(std::shared_ptr<WorkerHub> hub, const ::GetWorkItemsRequest& request, std::string peer)
+      : hub_(std::move(hub)), peer_(std::move(peer)) {
+    logger("durabletask")->info("worker {} connected", peer_);
+    worker_ = hub_->connect(this, request);
+  }
+
+  void send(std::shared_ptr<const ::WorkItem> item) override {
+    std::lock_guard lock(mu_);
+    if (ended_) return;
+    queue_.push_back(std::move(item));
+    if (queue_.size() == 1) StartWrite(queue_.front().get());
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    if (!ok) return end_locked(grpc::Status(StatusCode::UNAVAILABLE, "the stream broke"));
+    queue_.pop_front();
+    if (!queue_.empty()) StartWrite(queue_.front().get());
+  }
+
+  void OnCancel() override {
+    std::lock_guard lock(mu_);
+    end_locked(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    hub_->disconnect(worker_);
+    logger("durabletask")->info("worker {} disconnected", peer_);
+    delete this;
+  }
+
+ private:
+  void end_locked(const grpc::Status& status) {
+    if (ended_) return;
+    ended_ = true;
+    queue_.clear();
+    Finish(status);
+  }
+
+  std::shared_ptr<WorkerHub> hub_;
+  const std::string peer_;
+  uint64_t worker_ = 0;
+  std::mutex mu_;
+  std::deque<std::shared_ptr<const ::WorkItem>> queue_;  // front: being written
+  bool ended_ = false;
+};
+
+// A long poll (WaitForInstanceStart, WaitForInstanceCompletion): answered
+// by the Waits, or ended by the caller going away.
+class WaitCall : public ServerUnaryReactor {
+ public:
+  WaitCall(client::Waits& waits, ::GetInstanceResponse* response, bool with_payloads)
+      : waits_(waits), shared_(std::make_shared<Shared>()) {
+    shared_->call = this;
+    shared_->response = response;
+    shared_->with_payloads = with_payloads;
+  }
+
+  void begin(const std::string& id, client::Waits::Until until) {
+    auto shared = shared_;
+    const auto ticket = waits_.wait(id, until, kLongestWait, [shared](auto outcome) { answer(shared, std::move(outcome)); });
+    std::lock_guard lock(shared_->mu);
+    ticket_ = ticket;
+    if (shared_->finished) waits_.cancel(ticket);
+  }
+
+  void OnCancel() override {
+    client::Waits::Ticket ticket = 0;
+    {
+      std::lock_guard lock(shared_->mu);
+      ticket = ticket_;
+      finish_locked(*shared_, grpc::Status::CANCELLED);
+    }
+    if (ticket != 0) waits_.cancel(ticket);
+  }
+
+  void OnDone() override {
+    {
+      std::lock_guard lock(shared_->mu);
+      shared_->call = nullptr;
+    }
+    delete this;
+  }
+
+ private:
+  struct Shared {
+    std::mutex mu;
+    WaitCall* call = nullptr;  // null once done
+    ::GetInstanceResponse* response = nullptr;
+    bool with_payloads = false;
+    bool finished = false;
+  };
+
+  static void finish_locked(Shared& s, const grpc::Status& status) {
+    if (s.finished || !s.call) return;
+    s.finished = true;
+    s.call->Finish(status);
+  }
+
+  static void answer(const std::shared_ptr<Shared>& s, Result<std::optional<store::InstanceRow>> outcome) {
+    std::lock_guard lock(s->mu);
+    if (s->finished || !s->call) return;
+    if (!outcome) {
+      if (outcome.status().code() == Errc::not_found) {
+        s->response->set_exists(false);
+        return finish_locked(*s, grpc::Status::OK);
+      }
+      return finish_locked(*s, to_grpc(outcome.status()));
+    }
+    if (!*outcome) return finish_locked(*s, grpc::Status(StatusCode::DEADLINE_EXCEEDED, "the wait timed out"));
+    s->response->set_exists(true);
+    state_to(**outcome, s->with_payloads, s->response->mutable_orchestrationstate());
+    finish_locked(*s, grpc::Status::OK);
+  }
+
+  client::Waits& waits_;
+  std::shared_ptr<Shared> shared_;
+  client::Waits::Ticket ticket_ = 0;  // guarded by shared_->mu
+};
+
+// ------------------------------------------------------------------ service
+
+class Service final : public ::TaskHubSidecarService::CallbackService {
+ public:
+  Service(const GrpcOptions& options, client::Client& client, client::Waits& waits)
+      : options_(options), client_(client), waits_(waits) {}
+
+  ServerUnaryReactor* Hello(CallbackServerContext* ctx, const Empty*, Empty*) override {
+    return unary(ctx, [] { return grpc::Status::OK; });
+  }
+
+  ServerUnaryReactor* StartInstance(CallbackServerContext* ctx, const ::CreateInstanceRequest* req,
+                                    ::CreateInstanceResponse* resp) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      if (req->name().empty()) return {StatusCode::INVALID_ARGUMENT, "the orchestrator name is empty"};
+      if (req->has_orchestrationidreusepolicy() && req->orchestrationidreusepolicy().replaceablestatus_size() > 0) {
+        return unimplemented("orchestrationIdReusePolicy");
+      }
+      if (req->has_scheduledstarttimestamp() &&
+          time_point(req->scheduledstarttimestamp()) > orch::TimePoint(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                            std::chrono::system_clock::now().time_since_epoch())) +
+                                                            std::chrono::seconds(1)) {
+        return unimplemented("a scheduledStartTimestamp in the future");
+      }
+      orch::Payload input;
+      if (auto s = payload(req->input(), req->has_input(), "input", input); !s.ok()) return s;
+      auto id = client_.start(req->name(), std::move(input), req->instanceid());
+      if (!id) return to_grpc(id.status());
+      resp->set_instanceid(*id);
+      return grpc::Status::OK;
+    });
+  }
+
+  ServerUnaryReactor* GetInstance(CallbackServerContext* ctx, const ::GetInstanceRequest* req,
+                                  ::GetInstanceResponse* resp) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      auto got = client_.get(req->instanceid());
+      if (!got) {
+        if (got.status().code() == Errc::not_found) {
+          resp->set_exists(false);
+          return grpc::Status::OK;
+        }
+        return to_grpc(got.status());
+      }
+      resp->set_exists(true);
+      state_to(got->row, req->getinputsandoutputs(), resp->mutable_orchestrationstate());
+      return grpc::Status::OK;
+    });
+  }
+
+  ServerUnaryReactor* WaitForInstanceStart(CallbackServerContext* ctx, const ::GetInstanceRequest* req,
+                                           ::GetInstanceResponse* resp) override {
+    return wait(ctx, req, resp, client::Waits::Until::started);
+  }
+
+  ServerUnaryReactor* WaitForInstanceCompletion(CallbackServerContext* ctx, const ::GetInstanceRequest* req,
+                                                ::GetInstanceResponse* resp) override {
+    return wait(ctx, req, resp, client::Waits::Until::finished);
+  }
+
+  ServerUnaryReactor* RaiseEvent(CallbackServerContext* ctx, const ::RaiseEventRequest* req,
+                                 ::RaiseEventResponse*) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      orch::Payload input;
+      if (auto s = payload(req->input(), req->has_input(), "input", input); !s.ok()) return s;
+      return to_grpc(client_.raise_event(req->instanceid(), req->name(), std::move(input)));
+    });
+  }
+
+  ServerUnaryReactor* TerminateInstance(CallbackServerContext* ctx, const ::TerminateRequest* req,
+                                        ::TerminateResponse*) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      if (req->recursive()) return unimplemented("recursive terminate");
+      orch::Payload output;
+      if (auto s = payload(req->output(), req->has_output(), "output", output); !s.ok()) return s;
+      return to_grpc(client_.terminate(req->instanceid(), std::move(output)));
+    });
+  }
+
+  ServerUnaryReactor* SuspendInstance(CallbackServerContext* ctx, const ::SuspendRequest* req,
+                                      ::SuspendResponse*) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      orch::Payload reason;
+      if (auto s = payload(req->reason(), req->has_reason(), "reason", reason); !s.ok()) return s;
+      return to_grpc(client_.suspend(req->instanceid(), std::move(reason)));
+    });
+  }
+
+  ServerUnaryReactor* ResumeInstance(CallbackServerContext* ctx, const ::ResumeRequest* req,
+                                     ::ResumeResponse*) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      orch::Payload reason;
+      if (auto s = payload(req->reason(), req->has_reason(), "reason", reason); !s.ok()) return s;
+      return to_grpc(client_.resume(req->instanceid(), std::move(reason)));
+    });
+  }
+
+  ServerUnaryReactor* QueryInstances(CallbackServerContext* ctx, const ::QueryInstancesRequest* req,
+                                     ::QueryInstancesResponse* resp) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      const ::InstanceQuery& q = req->query();
+      store::InstanceFilter filter;
+      for (int s : q.runtimestatus()) {
+        auto ours = our_status(static_cast<::OrchestrationStatus>(s));
+        if (!ours) return {StatusCode::INVALID_ARGUMENT, "runtimeStatus " + std::to_string(s) + " is not a status this server has"};
+        filter.statuses.push_back(*ours);
+      }
+      if (q.has_createdtimefrom()) filter.created_from = time_point(q.createdtimefrom());
+      if (q.has_createdtimeto()) filter.created_to = time_point(q.createdtimeto());
+      filter.id_prefix = q.instanceidprefix().value();
+      const size_t page_size = q.maxinstancecount() > 0 ? static_cast<size_t>(q.maxinstancecount()) : 100;
+      auto page = client_.list(filter, page_size, q.continuationtoken().value());
+      if (!page) return to_grpc(page.status());
+      for (const auto& row : page->instances) state_to(row, q.fetchinputsandoutputs(), resp->add_orchestrationstate());
+      if (!page->continuation.empty()) resp->mutable_continuationtoken()->set_value(page->continuation);
+      return grpc::Status::OK;
+    });
+  }
+
+  ServerUnaryReactor* PurgeInstances(CallbackServerContext* ctx, const ::PurgeInstancesRequest* req,
+                                     ::PurgeInstancesResponse* resp) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      if (req->recursive()) return unimplemented("recursive purge");
+      int32_t deleted = 0;
+      auto purge_one = [&](const std::string& id) -> grpc::Status {
+        Status s = client_.purge(id);
+        if (s.code() == Errc::not_found) return grpc::Status::OK;
+        if (!s) return to_grpc(s);
+        ++deleted;
+        return grpc::Status::OK;
+      };
+      switch (req->request_case()) {
+        case ::PurgeInstancesRequest::kInstanceId:
+          if (auto s = purge_one(req->instanceid()); !s.ok()) return s;
+          break;
+        case ::PurgeInstancesRequest::kInstanceBatch:
+          for (const auto& id : req->instancebatch().instanceids()) {
+            if (auto s = purge_one(id); !s.ok()) return s;
+          }
+          break;
+        case ::PurgeInstancesRequest::kPurgeInstanceFilter: {
+          const auto& f = req->purgeinstancefilter();
+          store::InstanceFilter filter;
+          for (int s : f.runtimestatus()) {
+            auto ours = our_status(static_cast<::OrchestrationStatus>(s));
+            if (!ours) return {StatusCode::INVALID_ARGUMENT, "runtimeStatus " + std::to_string(s) + " is not a status this server has"};
+            filter.statuses.push_back(*ours);
+          }
+          if (f.has_createdtimefrom()) filter.created_from = time_point(f.createdtimefrom());
+          if (f.has_createdtimeto()) filter.created_to = time_point(f.createdtimeto());
+          auto count = client_.purge(filter);
+          if (!count) return to_grpc(count.status());
+          deleted = static_cast<int32_t>(*count);
+          break;
+        }
+        default:
+          return {StatusCode::INVALID_ARGUMENT, "PurgeInstances needs an instanceId, an instanceBatch or a purgeInstanceFilter"};
+      }
+      resp->set_deletedinstancecount(deleted);
+      resp->mutable_iscomplete()->set_value(true);
+      return grpc::Status::OK;
+    });
+  }
+
+  ServerUnaryReactor* RewindInstance(CallbackServerContext* ctx, const ::RewindInstanceRequest*,
+                                     ::RewindInstanceResponse*) override {
+    return unary(ctx, [] { return unimplemented("RewindInstance"); });
+  }
+
+  ServerUnaryReactor* RestartInstance(CallbackServerContext* ctx, const ::RestartInstanceRequest*,
+                                      ::RestartInstanceResponse*) override {
+    return unary(ctx, [] { return unimplemented("RestartInstance"); });
+  }
+
+  grpc::ServerWriteReactor<::WorkItem>* GetWorkItems(CallbackServerContext* ctx,
+                                                      const ::GetWorkItemsRequest* req) override {
+    if (grpc::Status s = authorize(ctx); !s.ok()) {
+      struct Refused : grpc::ServerWriteReactor<::WorkItem> {
+        explicit Refused(const grpc::Status& s) { Finish(s); }
+        void OnDone() override { delete this; }
+      };
+      return new Refused(s);
+    }
+    return new WorkStream(options_.workers, *req, ctx->peer());
+  }
+
+  ServerUnaryReactor* CompleteOrchestratorTask(CallbackServerContext* ctx, const ::OrchestratorResponse* req,
+                                               ::CompleteTaskResponse*) override {
+    return unary(ctx, [&] { return to_grpc(options_.workers->complete_orchestrator(*req)); });
+  }
+
+  ServerUnaryReactor* CompleteActivityTask(CallbackServerContext* ctx, const ::ActivityResponse* req,
+                                           ::CompleteTaskResponse*) override {
+    return unary(ctx, [&] { return to_grpc(options_.workers->complete_activity(*req)); });
+  }
+
+  ServerUnaryReactor* AbandonTaskOrchestratorWorkItem(CallbackServerContext* ctx,
+                                                      const ::AbandonOrchestrationTaskRequest* req,
+                                                      ::AbandonOrchestrationTaskResponse*) override {
+    return unary(ctx, [&] { return to_grpc(options_.workers->abandon(req->completiontoken(), WorkerHub::kOrchestrator)); });
+  }
+
+  ServerUnaryReactor* AbandonTaskActivityWorkItem(CallbackServerContext* ctx, const ::AbandonActivityTaskRequest* req,
+                                                  ::AbandonActivityTaskResponse*) override {
+    return unary(ctx, [&] { return to_grpc(options_.workers->abandon(req->completiontoken(), WorkerHub::kActivity)); });
+  }
+
+ private:
+  // Every call: the key, when there is one, and the hub, when named.
+  grpc::Status authorize(CallbackServerContext* ctx) const {
+    const auto& metadata = ctx->client_metadata();
+    if (!options_.key.empty()) {
+      auto it = metadata.find("authorization");
+      const std::string expected = "Bearer " + options_.key;
+      if (it == metadata.end() ||
+          !constant_time_equal(std::string_view(it->second.data(), it->second.size()), expected)) {
+        return {StatusCode::UNAUTHENTICATED,
+                it == metadata.end() ? "this server needs 'authorization: Bearer <key>' metadata"
+                                     : "the key in the authorization metadata is not this server's"};
+      }
+    }
+    auto hub = metadata.find("taskhub");
+    if (hub != metadata.end()) {
+      const std::string_view named(hub->second.data(), hub->second.size());
+      if (named != options_.hub) {
+        return {StatusCode::NOT_FOUND,
+                "no task hub '" + excerpt(named) + "' here (this server serves '" + options_.hub + "')"};
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  template <class Body>
+  ServerUnaryReactor* unary(CallbackServerContext* ctx, Body&& body) {
+    ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    grpc::Status status = authorize(ctx);
+    if (status.ok()) {
+      try {
+        status = body();
+      } catch (const std::exception& e) {
+        logger("durabletask")->error("a call from {} failed: {}", ctx->peer(), e.what());
+        status = grpc::Status(StatusCode::INTERNAL, e.what());
+      }
+    }
+    reactor->Finish(status);
+    return reactor;
+  }
+
+  ServerUnaryReactor* wait(CallbackServerContext* ctx, const ::GetInstanceRequest* req, ::GetInstanceResponse* resp,
+                           client::Waits::Until until) {
+    if (grpc::Status s = authorize(ctx); !s.ok()) {
+      ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      reactor->Finish(s);
+      return reactor;
+    }
+    auto* call = new WaitCall(waits_, resp, req->getinputsandoutputs());
+    call->begin(req->instanceid(), until);
+    return call;
+  }
+
+  // A payload from the caller into `out`: over the limit is
+  // RESOURCE_EXHAUSTED, text that is not JSON INVALID_ARGUMENT.
+  grpc::Status payload(const google::protobuf::StringValue& text, bool present, std::string_view what,
+                       orch::Payload& out) const {
+    if (present && text.value().size() > options_.max_payload_bytes) {
+      return {StatusCode::RESOURCE_EXHAUSTED, std::string(what) + " is " + std::to_string(text.value().size()) +
+                                                  " bytes, over the limit of " +
+                                                  std::to_string(options_.max_payload_bytes) + " bytes"};
+    }
+    auto p = payload_from(text, present, what);
+    if (!p) return to_grpc(p.status());
+    out = std::move(*p);
+    return grpc::Status::OK;
+  }
+
+  const GrpcOptions& options_;
+  client::Client& client_;
+  client::Waits& waits_;
+};
+
+// ------------------------------------------------------------------ server
+
+struct GrpcServer::Impl {
+  GrpcOptions options;
+  std::unique_ptr<client::Client> client;
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> keep{io.get_executor()};
+  std::thread io_thread;
+  std::unique_ptr<client::Waits> waits;
+  std::unique_ptr<Service> service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  std::once_flag stopped;
+};
+
+Result<std::unique_ptr<GrpcServer>> GrpcServer::start(GrpcOptions options, client::ClientOptions client_options) {
+  if (!options.workers) return Status::invalid_argument("GrpcOptions::workers is null");
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  client_options.max_payload_bytes = impl->options.max_payload_bytes;
+  auto client = client::Client::connect(std::move(client_options));
+  if (!client) return client.status();
+  impl->client = std::move(*client);
+  impl->waits = std::make_unique<client::Waits>(impl->io, *impl->client);
+  impl->service = std::make_unique<Service>(impl->options, *impl->client, *impl->waits);
+
+  const std::string address = impl->options.host + ":" + std::to_string(impl->options.port);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &impl->port);
+  builder.RegisterService(impl->service.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(impl->options.max_payload_bytes + kMessageSlack));
+  builder.SetMaxSendMessageSize(-1);
+  impl->server = builder.BuildAndStart();
+  if (!impl->server || impl->port == 0) {
+    return Status(Errc::unavailable, "cannot serve the Durable Task protocol on " + address +
+                                         " (the address is in use or cannot be bound)");
+  }
+  impl->io_thread = std::thread([io = &impl->io] { io->run(); });
+  logger("durabletask")->info("serving the Durable Task protocol (gRPC) on {}:{}", impl->options.host, impl->port);
+  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));
+}
+
+GrpcServer::GrpcServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+GrpcServer::~GrpcServer() { stop(); }
+
+uint16_t GrpcServer::port() const { return static_cast<uint16_t>(impl_->port); }
+
+void GrpcServer::stop() {
+  std::call_once(impl_->stopped, [impl = impl_.get()] {
+    impl->waits->close();
+    // Cancels the streams and long polls still open, after a moment for
+    // the calls in progress.
+    impl->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    impl->server->Wait();
+    impl->keep.reset();
+    impl->io.stop();
+    if (impl->io_thread.joinable()) impl->io_thread.join();
+  });
+}
+
+}  // namespace durable::durabletask
