@@ -1,6 +1,7 @@
 #include "durabletask/executors.hpp"
 
 #include "durabletask/convert.hpp"
+#include "orchestration/local_executor.hpp"
 
 namespace durable::durabletask {
 namespace {
@@ -54,6 +55,14 @@ void WorkerEpisodeExecutor::run(const orchestration::EpisodeWork& work, Answer a
        answer = std::move(answer)](const ::OrchestratorResponse& response) mutable {
         answer(episode_result(response, instance, std::move(batch), now, suspended));
       });
+}
+
+orchestration::EpisodeExecutorFactory local_or_worker_episodes(const orchestration::Registry& registry, bool cached,
+                                                               std::shared_ptr<WorkerHub> hub) {
+  return [&registry, cached, hub](const std::string& name) -> std::unique_ptr<orchestration::EpisodeExecutor> {
+    if (registry.find_orchestrator(name)) return std::make_unique<orchestration::LocalEpisodeExecutor>(registry, cached);
+    return std::make_unique<WorkerEpisodeExecutor>(hub, name);
+  };
 }
 
 void WorkerActivityExecutor::run(std::vector<orchestration::ActivityWork> work) {

@@ -37,6 +37,13 @@ class WorkerEpisodeExecutor : public orchestration::EpisodeExecutor {
   bool suspended_ = false;  // after past_
 };
 
+/// The node's episode executors with the protocol served: a C++
+/// orchestrator of `registry` runs in the instance actor
+/// (LocalEpisodeExecutor, `cached` as RuntimeOptions::cache_instances), any
+/// other name on the hub's workers.
+orchestration::EpisodeExecutorFactory local_or_worker_episodes(const orchestration::Registry& registry, bool cached,
+                                                               std::shared_ptr<WorkerHub> hub);
+
 /// Runs activities on the hub's workers.
 class WorkerActivityExecutor : public orchestration::ActivityExecutor {
  public:

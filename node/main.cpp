@@ -19,7 +19,6 @@
 #include <thread>
 
 #include "base/log.hpp"
-#include "orchestration/local_executor.hpp"
 #include "client/client.hpp"
 #include "cluster/embedded_redis.hpp"
 #include "cluster/node.hpp"
@@ -228,13 +227,7 @@ int main(int argc, char** argv) {
     worker_hub = std::make_shared<durabletask::WorkerHub>(
         durabletask::WorkerHub::Options{seconds(flags.worker_timeout_s)});
     options.runtime.episode_executor =
-        [&registry, worker_hub, cached = options.runtime.cache_instances](
-            const std::string& name) -> std::unique_ptr<orchestration::EpisodeExecutor> {
-      if (registry.find_orchestrator(name)) {
-        return std::make_unique<orchestration::LocalEpisodeExecutor>(registry, cached);
-      }
-      return std::make_unique<durabletask::WorkerEpisodeExecutor>(worker_hub, name);
-    };
+        durabletask::local_or_worker_episodes(registry, options.runtime.cache_instances, worker_hub);
     options.runtime.foreign_activities = std::make_shared<durabletask::WorkerActivityExecutor>(worker_hub);
   }
   // Redis may come up after the node (a cluster started in any order): keep
