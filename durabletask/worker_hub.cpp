@@ -131,9 +131,15 @@ void WorkerHub::submit(std::shared_ptr<Item> item) {
 }
 
 void WorkerHub::withdraw_orchestrator(const std::string& instance_id) {
-  std::lock_guard lock(mu_);
-  auto it = by_instance_.find(instance_id);
-  if (it != by_instance_.end()) remove(it->second);
+  Sends sends;
+  {
+    std::lock_guard lock(mu_);
+    auto it = by_instance_.find(instance_id);
+    if (it == by_instance_.end()) return;
+    remove(it->second);
+    sends = assign();  // the room it took may go to another item
+  }
+  deliver(std::move(sends));
 }
 
 void WorkerHub::remove(const std::shared_ptr<Item>& item) {
@@ -163,6 +169,7 @@ void WorkerHub::requeue(const std::shared_ptr<Item>& item) {
   }
   by_token_.erase(item->token);
   item->token.clear();
+  if (item->kind == kOrchestrator) by_instance_[item->instance] = item;
   queues_[item->kind].push_front(item);
 }
 
@@ -302,8 +309,7 @@ Status WorkerHub::abandon(const std::string& token, Kind kind) {
     std::lock_guard lock(mu_);
     auto item = take_token(token, kind, error);
     if (!item) return error;
-    if (item->kind == kOrchestrator) by_instance_[item->instance] = item;
-    queues_[kind].push_front(item);
+    requeue(item);
     sends = assign();
   }
   deliver(std::move(sends));
@@ -340,6 +346,15 @@ void WorkerHub::watch() {
 size_t WorkerHub::workers() const {
   std::lock_guard lock(mu_);
   return workers_.size();
+}
+
+bool WorkerHub::serves(Kind kind, const std::string& name) const {
+  const std::string lower = ascii_lower(name);
+  std::lock_guard lock(mu_);
+  return std::any_of(workers_.begin(), workers_.end(), [&](const auto& w) {
+    const auto& names = w.second.names[kind];
+    return names.empty() || names.count(lower) > 0;
+  });
 }
 
 size_t WorkerHub::queued() const {

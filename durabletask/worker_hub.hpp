@@ -111,6 +111,9 @@ class WorkerHub {
 
   /// Workers connected now.
   size_t workers() const;
+  /// Whether a connected worker takes items of `kind` named `name` (its
+  /// filters list the name, or it sent none for that kind).
+  bool serves(Kind kind, const std::string& name) const;
   /// Items waiting for a worker, and out to one.
   size_t queued() const;
   size_t out() const;
