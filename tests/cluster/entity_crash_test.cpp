@@ -162,6 +162,12 @@ TEST_F(EntityCrashTest, SignalsToCountersExactlyOnce_ThroughTwoNodeKillsAndCutCo
   wait_sent(kSignals * 2 / 3);
   ASSERT_TRUE(reply("CLIENT", "KILL", "TYPE", "normal"));
   wait_sent(kSignals * 3 / 4);
+  // The second kill tests recovery only once the restarted node has applied
+  // something (under load, its first batches may still be on their way).
+  const auto applying_deadline = std::chrono::steady_clock::now() + 30s;
+  while (applied() <= at_first_kill && std::chrono::steady_clock::now() < applying_deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
   node->kill();
   const int64_t at_second_kill = applied();
   std::printf("second kill after %d signals sent, %lld applied\n", sent.load(), static_cast<long long>(at_second_kill));
@@ -241,6 +247,18 @@ TEST_F(EntityCrashTest, TransfersAcrossANodeKill_TotalUnchanged_NoneTwice) {
     expected[r.to] += r.amount;
   }
   std::printf("%d of %d transfers went through\n", transferred, kTransfers);
+  // A finished transfer's lock releases are messages to the accounts: an
+  // account applies its release a moment after the orchestration ends.
+  auto locked = [&] {
+    int n = 0;
+    for (int a = 0; a < kAccounts; ++a) {
+      auto e = client_->get_entity(EntityId("Account", "a" + std::to_string(a)));
+      if (!e || e->locked_by) ++n;
+    }
+    return n;
+  };
+  const auto unlock_deadline = std::chrono::steady_clock::now() + 30s;
+  while (locked() > 0 && std::chrono::steady_clock::now() < unlock_deadline) std::this_thread::sleep_for(20ms);
   int64_t total = 0;
   for (int a = 0; a < kAccounts; ++a) {
     const std::string key = "a" + std::to_string(a);
