@@ -82,6 +82,9 @@ struct Instance : ActorCore {
 
   // The episode being committed.
   Effects effects;
+  // A scheduled start waits in `pending` until it is due: the time this
+  // actor wakes itself for it (epoch: not armed).
+  TimePoint start_wake_at{};
 
   bool running() const { return row && !is_terminal(row->status) && !history.empty(); }
 
@@ -109,6 +112,9 @@ struct Instance : ActorCore {
 
   // episodes, commits and poison (instance_episode.cpp)
   void maybe_run();
+  // The start in `pending` is scheduled later than now and nothing in
+  // `pending` overrides it (a terminate): its due time; otherwise epoch.
+  TimePoint start_not_due() const;
   // An episode threw out of the engine (a bug, or an orchestrator factory
   // that throws before its coroutine starts). The in-memory state may be
   // half-updated: reload and try again; after kPoisonThreshold crashes the

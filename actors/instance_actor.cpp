@@ -142,6 +142,10 @@ void Instance::on_result(ActivityResult& r) {
 }
 
 void Instance::on_timer(TimerDue& t) {
+  if (t.timer_id == store::kStartTimerId) {
+    start_wake_at = {};
+    return maybe_run();
+  }
   if (phase == Phase::loading || t.execution_id != execution_id() || !open_timers.erase(t.timer_id)) return;
   pending.push_back(events::timer_fired(wall_now(), t.timer_id, t.fire_at));
   pending_fired.push_back({t.timer_id, t.fire_at, t.execution_id});

@@ -19,8 +19,26 @@ void Instance::maybe_run() {
     maybe_evict(false);
     return;
   }
+  if (const TimePoint due = start_not_due(); due != TimePoint{}) {
+    if (start_wake_at != due) {
+      start_wake_at = due;
+      self->delayed_send(self, std::max<std::chrono::milliseconds>(due - wall_now(), 0ms),
+                         TimerDue{{}, store::kStartTimerId, due});
+    }
+    return;  // the start and what came after it wait
+  }
   ++runs;
   guarded([this] { run_episode(); });
+}
+
+TimePoint Instance::start_not_due() const {
+  if (running()) return {};
+  TimePoint due{};
+  for (const HistoryEvent& e : pending) {
+    if (e.type == EventType::execution_terminated) return {};
+    if (e.type == EventType::execution_started && due == TimePoint{}) due = e.fire_at;
+  }
+  return due > wall_now() ? due : TimePoint{};
 }
 
 void Instance::on_crash(const std::string& what) {
@@ -100,6 +118,10 @@ void Instance::run_episode() {
       return commit(std::move(w));
     }
     std::rotate(batch.begin(), start, start + 1);  // the start goes first
+    if (batch.front().fire_at != TimePoint{}) {
+      // A scheduled start: its wake-up in the timer set is done with.
+      w.timers_fired.push_back({store::kStartTimerId, batch.front().fire_at, batch.front().execution_id});
+    }
     begin_execution(batch.front(), now, w);
   }
 
@@ -202,6 +224,8 @@ void Instance::begin_execution(HistoryEvent& started, TimePoint now, store::Epis
   fresh.name = started.name;
   fresh.input = started.input;
   fresh.execution_id = started.execution_id;
+  fresh.orchestration_version = started.version;
+  fresh.scheduled_start = started.fire_at;
   // A client start wrote the row (created time included), indexed it and
   // cleared what a previous execution left; a parent or continue-as-new did not.
   const bool prepared = row && row->execution_id == started.execution_id;
@@ -231,6 +255,7 @@ orchestration::InstanceState Instance::plan_state(const HistoryEvent* started) c
   s.id = id;
   s.name = row->name;
   s.execution_id = row->execution_id;
+  s.version = row->orchestration_version;
   s.parent = started && started->parent ? &*started->parent : nullptr;
   s.status = row->status;
   s.custom_status = row->custom_status;

@@ -165,6 +165,7 @@ struct RemoteEpisodeAnswer {
   std::string stack_trace;
   bool continued = false;
   std::string continue_input;
+  std::string continue_version;
   std::string carried;  // encode_events
 };
 
@@ -185,7 +186,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteEpisodeAnswer& x) {
   return f(caf::meta::type_name("durable.RemoteEpisodeAnswer"), x.seq, x.new_history, x.first_action, x.action_count,
            x.status, x.output, x.custom_status, x.failed, x.error_type, x.message, x.stack_trace, x.continued,
-           x.continue_input, x.carried);
+           x.continue_input, x.continue_version, x.carried);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteActivity& x) {

@@ -93,6 +93,7 @@ RemoteEpisodeAnswer to_remote(uint64_t seq, const EpisodeResult& r) {
   if (r.continue_as_new) {
     a.continued = true;
     a.continue_input = r.continue_as_new->input;
+    a.continue_version = r.continue_as_new->version;
     a.carried = orchestration::encode_events(r.continue_as_new->carried_events);
   }
   return a;
@@ -116,7 +117,8 @@ Result<EpisodeResult> from_remote(RemoteEpisodeAnswer& a) {
   if (a.continued) {
     auto carried = orchestration::decode_events(a.carried);
     if (!carried) return carried.status();
-    r.continue_as_new = orchestration::ContinueAsNewRequest{std::move(a.continue_input), std::move(*carried)};
+    r.continue_as_new = orchestration::ContinueAsNewRequest{std::move(a.continue_input), std::move(*carried),
+                                                            std::move(a.continue_version)};
   }
   return r;
 }

@@ -161,7 +161,17 @@ Client::~Client() {
 // ------------------------------------------------------------------ writes
 
 Result<std::string> Client::start(const std::string& name, Payload input, std::string instance_id) {
+  return start(name, std::move(input), StartOptions{std::move(instance_id), {}, {}});
+}
+
+Result<std::string> Client::start(const std::string& name, Payload input, const StartOptions& options) {
+  constexpr size_t kMaxVersion = 256;
   if (name.empty()) return Status::invalid_argument("the orchestrator name is empty");
+  if (options.version.size() > kMaxVersion) {
+    return Status::invalid_argument("the version is " + std::to_string(options.version.size()) +
+                                    " characters long; at most " + std::to_string(kMaxVersion) + " are allowed");
+  }
+  std::string instance_id = options.instance_id;
   if (instance_id.empty()) {
     instance_id = new_instance_id();
   } else if (Status s = validate_instance_id(instance_id); !s) {
@@ -172,8 +182,9 @@ Result<std::string> Client::start(const std::string& name, Payload input, std::s
   // A fresh execution id per start: messages addressed to an earlier
   // execution of a reused id (a late timer, a child's result) are then
   // recognisably not for this one.
-  const HistoryEvent started =
-      events::execution_started(at, name, instance_id, std::move(input), random_guid());
+  HistoryEvent started = events::execution_started(at, name, instance_id, std::move(input), random_guid());
+  started.version = options.version;
+  if (options.start_at > at) started.fire_at = options.start_at;
   std::optional<store::LoadedInstance> written;
   const std::string_view starter = state_->options.hand_off ? std::string_view(state_->options.hand_off->node) : std::string_view();
   Status s = state_->exchange(false, {state_->store.commands().start_command(started, at, starter)}, [&](const State::Replies& r) {

@@ -151,6 +151,19 @@ class Client {
   /// `deliver` runs on the caller's thread before this returns.
   Result<std::string> start(const std::string& name, Payload input, std::string instance_id = {});
 
+  struct StartOptions {
+    std::string instance_id;  // empty: a new GUID
+    /// Not before this time (epoch, or a time past: at once). The instance
+    /// is Pending until then; a terminate ends it at once.
+    orchestration::TimePoint start_at{};
+    /// The orchestration version, kept with the instance and given to its
+    /// code (empty: none).
+    std::string version;
+  };
+  /// start() with options. Errors: as start(), and invalid_argument for a
+  /// version over 256 characters.
+  Result<std::string> start(const std::string& name, Payload input, const StartOptions& options);
+
   /// The instance's row, and its history when `with_history` (one round
   /// trip). Errors: not_found ("no instance with id '<id>'"), corruption (an
   /// undecodable row or history), unavailable.

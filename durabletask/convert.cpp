@@ -133,6 +133,8 @@ void event_to(const orch::HistoryEvent& e, ::HistoryEvent* out) {
     case EventType::execution_started: {
       auto* s = out->mutable_executionstarted();
       s->set_name(e.name);
+      if (!e.version.empty()) s->mutable_version()->set_value(e.version);
+      if (e.fire_at != orch::TimePoint{}) *s->mutable_scheduledstarttimestamp() = timestamp(e.fire_at);
       set_payload(e.input, [&] { return s->mutable_input(); });
       s->mutable_orchestrationinstance()->set_instanceid(e.instance_id);
       s->mutable_orchestrationinstance()->mutable_executionid()->set_value(protocol_execution_id(e.execution_id));
@@ -286,6 +288,8 @@ void state_to(const store::InstanceRow& row, bool with_payloads, ::Orchestration
   out->set_instanceid(row.id);
   out->set_name(row.name);
   out->set_orchestrationstatus(protocol_status(row.status));
+  if (!row.orchestration_version.empty()) out->mutable_version()->set_value(row.orchestration_version);
+  if (row.scheduled_start != orch::TimePoint{}) *out->mutable_scheduledstarttimestamp() = timestamp(row.scheduled_start);
   *out->mutable_createdtimestamp() = timestamp(row.created);
   *out->mutable_lastupdatedtimestamp() = timestamp(row.updated);
   if (orch::is_terminal(row.status)) *out->mutable_completedtimestamp() = timestamp(row.updated);
@@ -441,6 +445,7 @@ orch::EpisodeResult episode_result(const ::OrchestratorResponse& response, const
               r.status = OrchestrationStatus::continued_as_new;
               orch::ContinueAsNewRequest next;
               next.input = result;
+              next.version = c.newversion().value();
               for (const ::HistoryEvent& carried : c.carryoverevents()) {
                 if (!carried.has_eventraised()) continue;  // only events carry over
                 const auto& raised = carried.eventraised();

@@ -212,15 +212,14 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
       if (req->has_orchestrationidreusepolicy() && req->orchestrationidreusepolicy().replaceablestatus_size() > 0) {
         return unimplemented("orchestrationIdReusePolicy");
       }
-      if (req->has_scheduledstarttimestamp() &&
-          time_point(req->scheduledstarttimestamp()) > orch::TimePoint(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                            std::chrono::system_clock::now().time_since_epoch())) +
-                                                            std::chrono::seconds(1)) {
-        return unimplemented("a scheduledStartTimestamp in the future");
-      }
       orch::Payload input;
       if (auto s = payload(req->input(), req->has_input(), "input", input); !s.ok()) return s;
-      auto id = client_.start(req->name(), std::move(input), req->instanceid());
+      client::Client::StartOptions options;
+      options.instance_id = req->instanceid();
+      options.version = req->version().value();
+      // The JavaScript client always sends one (now, when not asked for later).
+      if (req->has_scheduledstarttimestamp()) options.start_at = time_point(req->scheduledstarttimestamp());
+      auto id = client_.start(req->name(), std::move(input), options);
       if (!id) return to_grpc(id.status());
       resp->set_instanceid(*id);
       return grpc::Status::OK;

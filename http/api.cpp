@@ -295,8 +295,9 @@ void Api::handle(Request req, Respond respond) const {
 void Api::start(Request& req, Respond& respond) const {
   const std::string& name = req.matches[0];
   const std::string id = req.matches.size() > 1 ? req.matches[1] : std::string();
-  if (!registry_.find_orchestrator(name)) {
-    return respond(error(400, "unknown orchestrator '" + excerpt(name) + "'"));
+  if (!registry_.find_orchestrator(name) && !(options_.served_by_workers && options_.served_by_workers(name))) {
+    return respond(error(400, "unknown orchestrator '" + excerpt(name) + "': not registered on this node, and "
+                              "no connected Durable Task worker serves it"));
   }
   auto input = body_json(req);
   if (!input) return respond(error(http_status(input.status()), input.status().message()));

@@ -84,6 +84,7 @@ json event_json(const HistoryEvent& e, bool with_payloads) {
   if (e.parent) j["ParentInstanceId"] = e.parent->instance_id;
   if (e.type == EventType::execution_completed) j["OrchestrationStatus"] = orchestration::status_name(e.status);
   if (!e.request_id.empty()) j["RequestId"] = e.request_id;
+  if (!e.version.empty()) j["Version"] = e.version;
   if (!e.lock_set.empty()) j["LockSet"] = e.lock_set;
   if (with_payloads) {
     if (!e.input.empty()) j["Input"] = payload_to_json(e.input);

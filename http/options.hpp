@@ -45,6 +45,10 @@ struct HttpOptions {
   /// The node's own health for GET /health (its lease rounds reach Redis);
   /// without it, /health only asks Redis.
   std::function<Status()> health;
+  /// Whether a start of an orchestrator not registered in C++ is taken:
+  /// true when a Durable Task worker connected to the node serves that
+  /// name. Without it, such a start is 400 "unknown orchestrator".
+  std::function<bool(const std::string& name)> served_by_workers;
 };
 
 /// "host:port" (a bare port means 127.0.0.1) as HttpOptions. Errors:

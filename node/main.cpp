@@ -264,6 +264,11 @@ int main(int argc, char** argv) {
     o.key = flags.http_key;
     o.wake = [n = node->get()](const std::string& id) { n->wake(id); };
     o.health = [n = node->get()] { return n->health(); };
+    if (worker_hub) {
+      o.served_by_workers = [hub = worker_hub.get()](const std::string& name) {
+        return hub->serves(durabletask::WorkerHub::kOrchestrator, name);
+      };
+    }
     auto started = http::HttpServer::start(o, registry, entities, c,
                                            [n = node->get()] { return node::node_metrics(*n); });
     if (!started) {

@@ -29,6 +29,7 @@ enum class Field : uint8_t {
   status,
   request_id,
   lock_set,
+  version,
 };
 
 const char* field_name(Field f) {
@@ -45,6 +46,7 @@ const char* field_name(Field f) {
     case Field::status: return "status";
     case Field::request_id: return "request_id";
     case Field::lock_set: return "lock_set";
+    case Field::version: return "version";
   }
   return "?";
 }
@@ -54,7 +56,7 @@ const char* field_name(Field f) {
 /// and only by appending (a field's position is part of the format).
 std::span<const Field> fields_of(EventType type) {
   using enum Field;
-  static constexpr Field kExecutionStarted[] = {name, instance_id, execution_id, input, parent};
+  static constexpr Field kExecutionStarted[] = {name, instance_id, execution_id, input, parent, fire_at, version};
   static constexpr Field kExecutionCompleted[] = {status, result, failure};
   static constexpr Field kReason[] = {input};
   static constexpr Field kNameInput[] = {name, input};
@@ -177,6 +179,7 @@ void write_field(Packer& pk, const HistoryEvent& e, Field f) {
       pk.pack_array(checked_size(e.lock_set.size()));
       for (const auto& id : e.lock_set) write_str(pk, id);
       return;
+    case Field::version: write_str(pk, e.version); return;
   }
 }
 
@@ -186,6 +189,7 @@ void write_field(Packer& pk, const HistoryEvent& e, Field f) {
 // keep their version-1 bytes, and readers of version 1 ignore them.
 std::size_t required_fields(EventType type) {
   switch (type) {
+    case EventType::execution_started: return 5;  // + scheduled start, version
     case EventType::entity_operation_called: return 4;
     case EventType::entity_operation_signaled: return 5;
     case EventType::entity_lock_requested: return 2;
@@ -198,6 +202,8 @@ bool is_default(const HistoryEvent& e, Field f) {
   switch (f) {
     case Field::instance_id: return e.instance_id.empty();
     case Field::execution_id: return e.execution_id.empty();
+    case Field::fire_at: return e.fire_at == TimePoint{};
+    case Field::version: return e.version.empty();
     default: return false;
   }
 }
@@ -219,7 +225,7 @@ void write_event(Packer& pk, const HistoryEvent& e) {
 /// An upper-bound guess of the encoded size, so the result grows at most once
 /// or twice: msgpack headers are at most 9 bytes per value.
 std::size_t size_hint(const HistoryEvent& e) {
-  std::size_t n = 48 + e.name.size() + e.instance_id.size() + e.execution_id.size() +
+  std::size_t n = 48 + e.name.size() + e.instance_id.size() + e.execution_id.size() + e.version.size() +
                   e.input.size() + e.result.size() + e.request_id.size();
   for (const auto& id : e.lock_set) n += 5 + id.size();
   return n;
@@ -384,6 +390,7 @@ Status read_field(const msgpack::object& o, const Where& w, Field f, HistoryEven
       }
       return {};
     }
+    case Field::version: return read_str(o, w, "version", e.version);
   }
   return w.error("internal: unknown field");
 }

@@ -122,6 +122,7 @@ EpisodePlan plan_episode(EpisodeResult result, const InstanceState& state, TimeP
                                   new_execution_id(),
                                   state.parent ? std::optional<ParentInstance>(*state.parent) : std::nullopt),
         std::move(request.carried_events)};
+    plan.continued->started.version = request.version.empty() ? std::string(state.version) : std::move(request.version);
   } else {
     collect_work(result, state, plan);
   }

@@ -61,6 +61,7 @@ struct InstanceState {
   std::string_view id;
   std::string_view name;          // the orchestrator
   std::string_view execution_id;  // the current execution
+  std::string_view version;       // the current execution's
   /// From the current execution's ExecutionStarted: who to tell at the
   /// end; null for none.
   const ParentInstance* parent = nullptr;

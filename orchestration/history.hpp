@@ -113,7 +113,8 @@ struct HistoryEvent {
   /// TaskCompleted/Failed, TimerFired, SubOrch*Completed/Failed: the
   /// event_id of the action this completes.
   int32_t task_scheduled_id = -1;
-  /// TimerCreated, TimerFired; EntityOperationSignaled: when to deliver.
+  /// TimerCreated, TimerFired; EntityOperationSignaled: when to deliver;
+  /// ExecutionStarted: the scheduled start time (epoch: at once).
   TimePoint fire_at{};
   /// TaskFailed, SubOrch*Failed, EntityOperationFailed, ExecutionCompleted(failed).
   Boxed<FailureDetails> failure;
@@ -125,6 +126,8 @@ struct HistoryEvent {
   std::string request_id;
   /// EntityLockRequested: the sorted entity ids to lock.
   std::vector<std::string> lock_set;
+  /// ExecutionStarted: the orchestration's version, as its starter gave it.
+  std::string version;
 
   bool operator==(const HistoryEvent&) const = default;
 };

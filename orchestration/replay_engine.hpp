@@ -34,6 +34,8 @@ struct ContinueAsNewRequest {
   /// Events carried into the new execution (preserve_unprocessed_events), in
   /// arrival order; deliver them after its ExecutionStarted.
   std::vector<HistoryEvent> carried_events;
+  /// The new execution's version; empty: the current one's.
+  std::string version;
 };
 
 /// The outcome of one episode.

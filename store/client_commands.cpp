@@ -23,6 +23,8 @@ InstanceRow start_row(const HistoryEvent& started, TimePoint now) {
   row.created = now;
   row.updated = now;
   row.execution_id = started.execution_id;
+  row.orchestration_version = started.version;
+  row.scheduled_start = started.fire_at;
   return row;
 }
 
@@ -47,6 +49,10 @@ Argv Commands::start_command(const HistoryEvent& started, TimePoint now, std::st
     c.write("XADD", keys_.wake(p), {"MAXLEN", "~", kWakeMaxLen, "*", "i", id, "by", starter});
   }
   c.write("SADD", keys_.active(p), {id});
+  if (started.fire_at > now) {
+    // The owner is woken when it is due, as for a durable timer.
+    c.write("ZADD", keys_.timers(p), {ms_text(started.fire_at), timer_member(id, started.execution_id, kStartTimerId)});
+  }
   return std::move(c).argv();
 }
 

@@ -19,6 +19,8 @@ using orchestration::encode_events;
 // Notices one read returns at most.
 constexpr std::string_view kNoticeBatch = "1000";
 
+}  // namespace
+
 std::string timer_member(std::string_view id, std::string_view execution, int32_t timer_id) {
   std::string m(id);
   m += '\n';
@@ -27,8 +29,6 @@ std::string timer_member(std::string_view id, std::string_view execution, int32_
   m += std::to_string(timer_id);
   return m;
 }
-
-}  // namespace
 
 Status parse_inbox_entries(std::string_view id, const redisReply& entries, std::string_view position,
                            std::vector<InboxEntry>& out, std::vector<DeadLetter>& undecodable) {

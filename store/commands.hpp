@@ -135,4 +135,8 @@ class Commands {
 Status parse_inbox_entries(std::string_view id, const redisReply& entries, std::string_view position,
                            std::vector<InboxEntry>& out, std::vector<DeadLetter>& undecodable);
 
+/// The member of a partition's timer set for timer `timer_id` of an
+/// instance's execution (kStartTimerId: its scheduled start).
+std::string timer_member(std::string_view id, std::string_view execution, int32_t timer_id);
+
 }  // namespace durable::store

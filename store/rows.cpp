@@ -28,7 +28,9 @@ std::vector<std::string> row_fields(const InstanceRow& row) {
           "fe", row.failure ? "1" : "",
           "ft", f.error_type,
           "fm", f.message,
-          "fs", f.stack_trace};
+          "fs", f.stack_trace,
+          "ov", row.orchestration_version,
+          "sa", row.scheduled_start == TimePoint{} ? std::string() : ms_text(row.scheduled_start)};
 }
 
 std::vector<std::string> row_progress_fields(const InstanceRow& row, EpisodeWrite::Changed changed) {
@@ -76,6 +78,12 @@ Result<InstanceRow> parse_row(std::string_view id, const redisReply& hgetall) {
     if (!ms) return Status::corruption("instance " + row.id + ": " + ms.status().message());
     *target = TimePoint(std::chrono::milliseconds(*ms));
   }
+  row.orchestration_version = field(m, "ov");
+  if (auto at = field(m, "sa"); !at.empty()) {
+    auto ms = parse_int("sa", at);
+    if (!ms) return Status::corruption("instance " + row.id + ": " + ms.status().message());
+    row.scheduled_start = TimePoint(std::chrono::milliseconds(*ms));
+  }
   if (auto v = m.find("v"); v != m.end()) {
     auto version = parse_int("v", v->second);
     if (!version) return Status::corruption("instance " + row.id + ": " + version.status().message());
@@ -85,7 +93,10 @@ Result<InstanceRow> parse_row(std::string_view id, const redisReply& hgetall) {
 }
 
 HistoryEvent start_event(const InstanceRow& row) {
-  return orchestration::events::execution_started(row.created, row.name, row.id, row.input, row.execution_id);
+  auto started = orchestration::events::execution_started(row.created, row.name, row.id, row.input, row.execution_id);
+  started.fire_at = row.scheduled_start;
+  started.version = row.orchestration_version;
+  return started;
 }
 
 }  // namespace durable::store

@@ -48,6 +48,10 @@ struct InstanceRow {
   TimePoint created{};
   TimePoint updated{};
   std::string execution_id;
+  /// The orchestration version its starter gave (empty: none).
+  std::string orchestration_version;
+  /// When a client's start is due (epoch: at once). Pending until then.
+  TimePoint scheduled_start{};
   /// Stream id of the last inbox entry consumed by a committed episode.
   std::string inbox_position;
   /// Episode counter: the compare-and-set version of fenced commits.
@@ -88,6 +92,9 @@ struct OutboundMessage {
   HistoryEvent event;
   std::string target_execution_id;  // empty: any execution
 };
+
+/// The timer id under which a scheduled start waits in the timer set.
+inline constexpr int32_t kStartTimerId = -2;
 
 struct TimerEntry {
   int32_t timer_id = -1;

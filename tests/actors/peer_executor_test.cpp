@@ -21,7 +21,7 @@ TEST(PeerEpisodeAnswer, AResultComesBackAsItWent) {
   r.output = "out";
   r.custom_status = "cs";
   r.failure = FailureDetails{"Boom", "it broke", "stack"};
-  r.continue_as_new = ContinueAsNewRequest{"next", {events::event_raised(kT0, "Carried", "x")}};
+  r.continue_as_new = ContinueAsNewRequest{"next", {events::event_raised(kT0, "Carried", "x")}, "3.1"};
   RemoteEpisodeAnswer wire = to_remote(7, r);
   EXPECT_EQ(wire.seq, 7u);
   auto back = from_remote(wire);
@@ -37,6 +37,7 @@ TEST(PeerEpisodeAnswer, AResultComesBackAsItWent) {
   EXPECT_EQ(back->continue_as_new->input, "next");
   ASSERT_EQ(back->continue_as_new->carried_events.size(), 1u);
   EXPECT_EQ(back->continue_as_new->carried_events[0].name, "Carried");
+  EXPECT_EQ(back->continue_as_new->version, "3.1");
 }
 
 TEST(PeerEpisodeAnswer, BytesThatDoNotDecodeOrActionsPastTheHistoryAreRefused) {

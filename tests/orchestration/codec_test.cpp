@@ -241,6 +241,21 @@ TEST_F(Codec, OptionalAndEmptyFields_RoundTrip) {
   EXPECT_EQ(RoundTrip(events), events);
 }
 
+TEST_F(Codec, ScheduledStartAndVersion_RoundTrip_AndAreWrittenOnlyWhenSet) {
+  const HistoryEvent plain = full_event(EventType::execution_started);
+  HistoryEvent both = plain;
+  both.fire_at = ms(1700000090000);
+  both.version = "1.2.3";
+  HistoryEvent only_version = plain;
+  only_version.version = "2";
+  HistoryEvent only_time = plain;
+  only_time.fire_at = ms(1700000090000);
+  const std::vector<HistoryEvent> events{plain, both, only_version, only_time};
+  EXPECT_EQ(RoundTrip(events), events);
+  EXPECT_LT(encode_event(plain).size(), encode_event(only_time).size());
+  EXPECT_LT(encode_event(only_time).size(), encode_event(both).size());
+}
+
 TEST_F(Codec, BoundaryValues_RoundTrip) {
   std::vector<HistoryEvent> events;
   for (int32_t id : {std::numeric_limits<int32_t>::min(), -1, 0, 127, 128,
@@ -549,11 +564,12 @@ TEST_F(Codec, ExtraTrailingFields_AreIgnored) {
     pk.pack_array(3 + 1);
     pk.pack("E"); pk.pack("m"); pk.pack("s"); pk.pack("extra");
     pk.pack_map(1); pk.pack("future"); pk.pack_array(0);
-    pk.pack_array(8 + 2);  // ExecutionStarted + 2
+    pk.pack_array(10 + 2);  // ExecutionStarted (with its optional fire_at and version) + 2
     pk.pack(1); pk.pack(-1); pk.pack(7);
     pk.pack("n"); pk.pack("i"); pk.pack("x"); pk.pack_nil();
     pk.pack_array(4 + 1);
     pk.pack("p"); pk.pack("pi"); pk.pack("px"); pk.pack(5); pk.pack(1.5);
+    pk.pack(0); pk.pack("v1");
     pk.pack(true); pk.pack_nil();
     pk.pack("batch-level extra");
     return std::string(buf.data(), buf.size());
@@ -562,7 +578,11 @@ TEST_F(Codec, ExtraTrailingFields_AreIgnored) {
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   const std::vector<HistoryEvent> expected = {
       events::task_failed(ms(7), 3, FailureDetails{"E", "m", "s"}),
-      events::execution_started(ms(7), "n", "i", "", "x", ParentInstance{"p", "pi", "px", 5})};
+      [] {
+        auto e = events::execution_started(ms(7), "n", "i", "", "x", ParentInstance{"p", "pi", "px", 5});
+        e.version = "v1";
+        return e;
+      }()};
   EXPECT_EQ(*r, expected);
 }
 

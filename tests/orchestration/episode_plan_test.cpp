@@ -231,6 +231,21 @@ TEST_F(EpisodePlanTest, ContinueAsNew_KeepsMessagesSentBeforeAndStartsANewExecut
   EXPECT_EQ(p.continued->carried_events[0].name, "Carried");
 }
 
+TEST_F(EpisodePlanTest, ContinueAsNew_KeepsTheVersionUnlessGivenANewOne) {
+  state_.version = "1.4";
+  EpisodeResult keep = result_of({}, OrchestrationStatus::continued_as_new);
+  keep.continue_as_new = ContinueAsNewRequest{"\x02", {}, {}};
+  EpisodePlan kept = plan(std::move(keep));
+  ASSERT_TRUE(kept.continued.has_value());
+  EXPECT_EQ(kept.continued->started.version, "1.4");
+
+  EpisodeResult change = result_of({}, OrchestrationStatus::continued_as_new);
+  change.continue_as_new = ContinueAsNewRequest{"\x02", {}, "2.0"};
+  EpisodePlan changed = plan(std::move(change));
+  ASSERT_TRUE(changed.continued.has_value());
+  EXPECT_EQ(changed.continued->started.version, "2.0");
+}
+
 // --- The end of an execution ---------------------------------------------------------------
 
 TEST_F(EpisodePlanTest, Completed_TellsTheParentTheOutput) {

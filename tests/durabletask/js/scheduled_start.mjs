@@ -1,9 +1,9 @@
 // Scheduled start: StartOrchestrationOptions.startAt 2 s ahead (CreateInstanceRequest.scheduledStartTimestamp);
-// PENDING until then, then it runs and completes.
+// PENDING until then, then it runs and completes. The start's version reaches ctx.version.
 import { runScenario, assert, assertStatus, parse, sleep, statusName, OrchestrationStatus } from "./common.mjs";
 
 async function* scheduled(ctx, input) {
-  return { input, ranAt: ctx.currentUtcDateTime.toISOString() };
+  return { input, ranAt: ctx.currentUtcDateTime.toISOString(), version: ctx.version };
 }
 
 await runScenario({
@@ -12,7 +12,7 @@ await runScenario({
   async run({ client, step, newId }) {
     step("schedule 2 s ahead");
     const startAt = new Date(Date.now() + 2000);
-    const id = await client.scheduleNewOrchestration("scheduled", "later", { instanceId: newId("scheduled"), startAt });
+    const id = await client.scheduleNewOrchestration("scheduled", "later", { instanceId: newId("scheduled"), startAt, version: "1.2" });
 
     step("PENDING before the start time");
     let polls = 0;
@@ -33,6 +33,6 @@ await runScenario({
     const out = parse(done.serializedOutput);
     assert.equal(out.input, "later");
     assert.ok(Date.parse(out.ranAt) >= startAt.getTime() - 10, `ctx.currentUtcDateTime ${out.ranAt} < startAt ${startAt.toISOString()}`);
-    return { instanceId: id, pendingPolls: polls, lateByMs: completedAt - startAt.getTime(), ranAt: out.ranAt };
+    return { instanceId: id, pendingPolls: polls, lateByMs: completedAt - startAt.getTime(), ranAt: out.ranAt, version: out.version };
   },
 });

@@ -1,0 +1,465 @@
+// The JavaScript SDKs (@microsoft/durabletask-js, @dapr/durabletask-js)
+// against the protocol server: each scenario in tests/durabletask/js runs as
+// a real `node` process (worker and client in one) and prints one JSON line
+// with what it saw; long-running JS workers serve C++ clients and
+// orchestrators, and one is killed mid-activity.
+//
+// Needs node on PATH and `npm ci` in tests/durabletask/js (scripts/setup.sh
+// does both); without them the tests fail, saying which is missing.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/process.hpp"
+#include "client/client.hpp"
+#include "store/redis_address.hpp"
+#include "orchestration/payload.hpp"
+#include "tests/durabletask/grpc_fixture.hpp"
+#include "tests/support/node_process.hpp"
+#include "tests/support/tool_run.hpp"
+
+namespace durable::durabletask {
+namespace {
+
+using json = nlohmann::json;
+using orchestration::from_payload;
+using orchestration::to_payload;
+
+std::string js_dir() { return std::string(DURABLE_SOURCE_DIR) + "/tests/durabletask/js/"; }
+std::string script(const std::string& name) { return js_dir() + name + ".mjs"; }
+
+/// Why the JS tests cannot run here (empty: they can).
+std::string missing_prerequisite() {
+  static const std::string why = []() -> std::string {
+    if (testing::run_program({"/usr/bin/env", "node", "--version"}).exit_code != 0) return "no node on PATH";
+    if (!std::filesystem::exists(js_dir() + "node_modules/@microsoft/durabletask-js") ||
+        !std::filesystem::exists(js_dir() + "node_modules/@dapr/durabletask-js")) {
+      return "the SDKs are not installed: run `npm ci` in tests/durabletask/js";
+    }
+    return {};
+  }();
+  return why;
+}
+// A missing SDK fails the test: scripts/setup.sh installs them.
+#define REQUIRE_NODE()                                                      \
+  do {                                                                      \
+    if (!missing_prerequisite().empty()) FAIL() << missing_prerequisite(); \
+  } while (0)
+
+/// The last line of `out` that is a JSON object (discarded if none).
+json last_json_line(const std::string& out) {
+  std::istringstream lines(out);
+  json last;
+  for (std::string line; std::getline(lines, line);) {
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object()) last = std::move(j);
+  }
+  return last;
+}
+
+/// One finished scenario run: how it exited, its JSON line, what it printed.
+struct ScenarioRun {
+  testing::ToolRun run;
+  json result;
+  bool ok() const { return run.exit_code == 0 && result.is_object() && result.value("ok", false); }
+};
+std::ostream& operator<<(std::ostream& os, const ScenarioRun& r) {
+  return os << "exit code " << r.run.exit_code << "\n--- stdout:\n" << r.run.out << "--- stderr:\n" << r.run.err;
+}
+
+/// `node <scenario>.mjs ADDRESS [args...]`, to the end.
+ScenarioRun run_scenario(const std::string& address, const std::string& name, std::vector<std::string> args = {}) {
+  std::vector<std::string> argv = {"/usr/bin/env", "node", script(name), address};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ScenarioRun r;
+  r.run = testing::run_program(argv);
+  r.result = last_json_line(r.run.out);
+  return r;
+}
+
+/// A long-running JS worker (worker_only.mjs, slow_worker.mjs): its stdout
+/// and stderr go to a log file polled for its JSON lines. Killed (SIGKILL,
+/// reaped) on destruction if still running.
+class JsWorker {
+ public:
+  JsWorker(const std::string& name, const std::string& address, std::vector<std::string> args = {}) {
+    static std::atomic<int> counter{0};
+    log_ = std::filesystem::temp_directory_path() /
+           ("durable-js-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".log");
+    SpawnOptions options;
+    options.argv = {"/usr/bin/env", "node", script(name), address};
+    options.argv.insert(options.argv.end(), args.begin(), args.end());
+    options.log = log_;
+    options.environment = testing::clean_environment();
+    auto pid = spawn(options);
+    if (pid) pid_ = *pid;
+    else spawn_error_ = pid.status().to_string();
+  }
+  ~JsWorker() {
+    kill();
+    std::error_code ec;
+    std::filesystem::remove(log_, ec);
+  }
+  JsWorker(const JsWorker&) = delete;
+  JsWorker& operator=(const JsWorker&) = delete;
+
+  pid_t pid() const { return pid_; }
+  const std::string& spawn_error() const { return spawn_error_; }
+
+  /// The JSON-object lines printed so far (stderr lines are not JSON).
+  std::vector<json> lines() const {
+    std::vector<json> out;
+    std::istringstream in(log());
+    for (std::string line; std::getline(in, line);) {
+      json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object()) out.push_back(std::move(j));
+    }
+    return out;
+  }
+  /// Polls the log until a JSON line satisfies `match`; false at `timeout`
+  /// or when the worker exited.
+  bool wait_for_line(const std::function<bool(const json&)>& match, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      for (const json& j : lines()) {
+        if (match(j)) return true;
+      }
+      if (std::chrono::steady_clock::now() > deadline || !process_running(pid_, &wstatus_)) return false;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  bool wait_ready(std::chrono::milliseconds timeout = 30s) {
+    return wait_for_line([](const json& j) { return j.value("ready", false); }, timeout);
+  }
+
+  /// SIGTERM and wait (up to `timeout`) for it to exit; its wait status
+  /// (-1: it did not end in time, and was killed).
+  int terminate(std::chrono::milliseconds timeout = 20s) {
+    if (pid_ <= 0) return wstatus_;
+    ::kill(pid_, SIGTERM);
+    wstatus_ = -1;
+    if (!wait_for_exit(pid_, timeout, &wstatus_)) {
+      kill();
+      return -1;
+    }
+    pid_ = -1;
+    return wstatus_;
+  }
+  void kill() {
+    if (pid_ > 0) kill_and_wait(pid_);
+    pid_ = -1;
+  }
+
+  std::string log() const {
+    std::ifstream in(log_);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+ private:
+  std::filesystem::path log_;
+  pid_t pid_ = -1;
+  int wstatus_ = -1;
+  std::string spawn_error_;
+};
+
+std::string describe(const orchestration::OrchestrationStatus status,
+                     const std::optional<orchestration::FailureDetails>& failure) {
+  std::string s(orchestration::status_name(status));
+  if (failure) s += " (" + failure->error_type + ": " + failure->message + ")";
+  return s;
+}
+
+// ---- scenarios: SDK worker and client in one node process ----------------
+
+TEST_F(GrpcTest, Chain) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "chain");
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_EQ(r.result["output"], json({"Hello, Tokyo!", "Hello, Seattle!", "Hello, London!"})) << r;
+}
+
+TEST_F(GrpcTest, FanOutOfAThousand) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "fanout", {"1000"});
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_EQ(r.result["n"], 1000) << r;
+  EXPECT_EQ(r.result["sum"], 333833500) << r;
+}
+
+TEST_F(GrpcTest, SubOrchestrations) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "suborchestration");
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_EQ(r.result["total"], 82) << r;
+  const std::string id = r.result["instanceId"];
+  ASSERT_EQ(r.result["children"].size(), 2u) << r;
+  EXPECT_EQ(r.result["children"][1], id + ":explicit") << r;
+}
+
+TEST_F(GrpcTest, Timer) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "timer");
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_GE(r.result["wallMs"].get<int64_t>(), 950) << r;
+  EXPECT_GE(r.result["ctxMs"].get<int64_t>(), 990) << r;
+}
+
+TEST_F(GrpcTest, ExternalEvents) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "events");
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_EQ(r.result["waited"], json({{"approved", true}, {"by", "js"}, {"n", 7}})) << r;
+  EXPECT_EQ(r.result["early"], "early bird") << r;
+  EXPECT_GE(r.result["timeoutMs"].get<int64_t>(), 950) << r;
+  EXPECT_EQ(r.result["quick"], json({{"approved", 42}})) << r;
+}
+
+TEST_F(GrpcTest, ContinueAsNewCarriesEvents) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "continue_as_new");
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_EQ(r.result["counter"], 5) << r;
+  EXPECT_EQ(r.result["carried"], json({{"generation", 1}, {"data", {{"payload", "kept"}}}})) << r;
+}
+
+TEST_F(GrpcTest, CustomStatus) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "custom_status");
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_EQ(r.result["whileWaiting"], json({{"stage", "waiting"}, {"progress", 0.5}, {"tags", json::array({"a", "b"})}})) << r;
+  EXPECT_EQ(r.result["final"], json({{"stage", "done"}})) << r;
+}
+
+TEST_F(GrpcTest, TerminateSuspendResumePurge) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "lifecycle");
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_GE(r.result["purgedByFilter"].get<int64_t>(), 3) << r;
+}
+
+TEST_F(GrpcTest, FalsyPayloadsRoundTrip) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "falsy");
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_EQ(r.result["checked"], 10) << r;
+  // Raw JSON text as the SDK's client got it back (echo_direct: output = input).
+  auto same = [](const char* text) { return json({{"input", text}, {"output", text}}); };
+  EXPECT_EQ(r.result["raw"], json({{"zero", same("0")},
+                                   {"empty", same("\"\"")},
+                                   {"false", same("false")},
+                                   {"null", same("null")},
+                                   {"undefined", same("<unset>")}}))
+      << r;
+}
+
+TEST_F(GrpcTest, QueryPages) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "query");
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_EQ(r.result["pages"], json({3, 3, 1})) << r;
+  EXPECT_EQ(r.result["seen"], 7) << r;
+}
+
+TEST_F(GrpcTest, ScheduledStartIsPendingUntilItsTime_AndKeepsItsVersion) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "scheduled_start");
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_GE(r.result["pendingPolls"].get<int>(), 3) << r;
+  EXPECT_GE(r.result["lateByMs"].get<int64_t>(), 0) << r;
+  EXPECT_EQ(r.result["version"], "1.2") << r;
+  auto row = client_->get(r.result["instanceId"].get<std::string>());
+  ASSERT_TRUE(row) << row.status().to_string();
+  EXPECT_EQ(row->row.orchestration_version, "1.2");
+  EXPECT_NE(row->row.scheduled_start, orchestration::TimePoint{});
+}
+
+TEST_F(GrpcTest, DaprSdkChain) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "dapr_chain");
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_EQ(r.result["output"], json({"Hello, Tokyo!", "Hello, Seattle!", "Hello, London!"})) << r;
+}
+
+// ---- long-running JS workers with the C++ client --------------------------
+
+TEST_F(GrpcTest, CppOrchestratorCallsJsActivity_AndJsOrchestratorCallsCppActivity) {
+  REQUIRE_NODE();
+  JsWorker worker("worker_only", address_);
+  ASSERT_GT(worker.pid(), 0) << worker.spawn_error();
+  ASSERT_TRUE(worker.wait_ready()) << worker.log();
+
+  // C++ orchestrator -> JS activity js_echo.
+  auto id = client_->start("CallJsActivity", to_payload(CallJsActivityInput{"js_echo", "x"}));
+  ASSERT_TRUE(id) << id.status().to_string();
+  auto row = client_->wait(*id, 30s);
+  ASSERT_TRUE(row) << row.status().to_string() << "\n" << worker.log();
+  ASSERT_EQ(row->status, orchestration::OrchestrationStatus::completed) << describe(row->status, row->failure);
+  EXPECT_EQ(from_payload<std::string>(row->output), "js:x");
+  auto state = client_->get(*id, true);
+  ASSERT_TRUE(state) << state.status().to_string();
+  bool scheduled = false;
+  for (const auto& e : state->history) {
+    scheduled |= e.type == orchestration::EventType::task_scheduled && e.name == "js_echo";
+  }
+  EXPECT_TRUE(scheduled) << "no TaskScheduled js_echo in the history";
+
+  // JS orchestrator -> C++ activity SayHello.
+  auto js = client_->start("js_sequence", to_payload(std::string("Tokyo")));
+  ASSERT_TRUE(js) << js.status().to_string();
+  auto js_row = client_->wait(*js, 30s);
+  ASSERT_TRUE(js_row) << js_row.status().to_string() << "\n" << worker.log();
+  ASSERT_EQ(js_row->status, orchestration::OrchestrationStatus::completed) << describe(js_row->status, js_row->failure);
+  EXPECT_EQ(from_payload<std::string>(js_row->output), "js+Hello Tokyo!");
+
+  const int wstatus = worker.terminate();
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << describe_exit(wstatus) << "\n" << worker.log();
+}
+
+TEST_F(GrpcTest, AKilledWorkersItemsGoToAnotherWorker) {
+  REQUIRE_NODE();
+  auto started = [](const json& j) { return j.value("started", "") == "slow_step"; };
+  JsWorker a("slow_worker", address_, {"3000"});
+  ASSERT_GT(a.pid(), 0) << a.spawn_error();
+  ASSERT_TRUE(a.wait_ready()) << a.log();
+
+  auto id = client_->start("slow_sequence", to_payload(int64_t{21}));
+  ASSERT_TRUE(id) << id.status().to_string();
+  ASSERT_TRUE(a.wait_for_line(started, 30s)) << a.log();
+  const pid_t a_pid = a.pid();
+  a.kill();
+
+  JsWorker b("slow_worker", address_, {"3000"});
+  ASSERT_GT(b.pid(), 0) << b.spawn_error();
+  auto row = client_->wait(*id, 30s);
+  ASSERT_TRUE(row) << row.status().to_string() << "\n--- A:\n" << a.log() << "--- B:\n" << b.log();
+  ASSERT_EQ(row->status, orchestration::OrchestrationStatus::completed) << describe(row->status, row->failure);
+  EXPECT_EQ(from_payload<int64_t>(row->output), 42);
+  bool b_ran_it = false;
+  for (const json& j : b.lines()) b_ran_it |= started(j) && j.value("pid", 0) != a_pid;
+  EXPECT_TRUE(b_ran_it) << "worker B never started slow_step:\n" << b.log();
+}
+
+// ---- a node process killed with a JS worker connected ----------------------
+
+class JsNodeKillTest : public durable::testing::RedisTest {
+ protected:
+  void SetUp() override {
+    RedisTest::SetUp();
+    client::ClientOptions o;
+    o.address = *store::RedisAddress::parse(server().url());
+    o.hub = "jskill";
+    o.partitions = 4;
+    auto c = client::Client::connect(o);
+    ASSERT_TRUE(c) << c.status().to_string();
+    client_ = std::move(*c);
+    auto g = pick_free_port();
+    auto h = pick_free_port();
+    ASSERT_TRUE(g && h);
+    grpc_port_ = *g;
+    http_port_ = *h;
+  }
+  // The same addresses each time: the worker reconnects to where it was.
+  std::unique_ptr<testing::NodeProcess> start_node() {
+    auto node = std::make_unique<testing::NodeProcess>(std::vector<std::string>{
+        "--redis", server().url(), "--hub", "jskill", "--partitions", "4", "--node-id", "n1", "--log-level", "warn",
+        "--workers", "2", "--grpc", grpc_address(), "--http", "127.0.0.1:" + std::to_string(http_port_)});
+    EXPECT_TRUE(node->start());
+    return node;
+  }
+  std::string grpc_address() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
+  // How many of `ids` have finished (one read each).
+  int finished(const std::vector<std::string>& ids) {
+    int n = 0;
+    for (const auto& id : ids) {
+      auto s = client_->get(id);
+      n += s && orchestration::is_terminal(s->row.status);
+    }
+    return n;
+  }
+
+  template <class Pred>
+  static bool eventually(Pred done, std::chrono::milliseconds timeout = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(20ms);
+    }
+    return true;
+  }
+
+  std::unique_ptr<client::Client> client_;
+  uint16_t grpc_port_ = 0;
+  uint16_t http_port_ = 0;
+};
+
+TEST_F(JsNodeKillTest, ANodeKilledMidRunWithAWorkerConnectedLosesNothing) {
+  REQUIRE_NODE();
+  auto node = start_node();
+  // Over HTTP: a name no C++ code registers is refused while no worker is
+  // connected, and taken once one is (a worker without filters takes every name).
+  httplib::Client http("127.0.0.1", http_port_);
+  const std::string base = "/runtime/webhooks/durabletask/orchestrators/";
+  int status = 0;
+  std::string body;
+  ASSERT_TRUE(eventually([&] {
+    auto r = http.Post(base + "js_sequence", "1", "application/json");
+    if (!r) return false;  // not listening yet
+    status = r->status;
+    body = r->body;
+    return status != 503;
+  })) << node->log_tail();
+  EXPECT_EQ(status, 400) << body;
+  EXPECT_NE(body.find("unknown orchestrator 'js_sequence'"), std::string::npos) << body;
+
+  JsWorker worker("worker_only", grpc_address());
+  ASSERT_GT(worker.pid(), 0) << worker.spawn_error();
+  ASSERT_TRUE(worker.wait_ready()) << worker.log() << node->log_tail();
+  auto res = http.Post(base + "js_sequence/by-http", "\"http\"", "application/json");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 202) << res->body;
+
+  constexpr int kInstances = 200;
+  std::vector<std::string> ids = {"by-http"};
+  for (int i = 0; i < kInstances; ++i) {
+    auto id = client_->start("js_sequence", to_payload("w" + std::to_string(i)), "js-" + std::to_string(i));
+    ASSERT_TRUE(id) << id.status().to_string();
+    ids.push_back(*id);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (finished(ids) < kInstances / 10 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  node->kill();
+  const int before = finished(ids);
+  std::printf("%d of %zu finished before the kill\n", before, ids.size());
+  ASSERT_LT(before, static_cast<int>(ids.size())) << "the kill came too late to test recovery";
+
+  node = start_node();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto row = client_->wait(ids[i], 60s);
+    ASSERT_TRUE(row) << ids[i] << ": " << row.status().to_string() << "\n" << node->log_tail() << worker.log();
+    ASSERT_EQ(row->status, orchestration::OrchestrationStatus::completed) << ids[i] << " " << describe(row->status, row->failure);
+    const std::string input = i == 0 ? "http" : "w" + std::to_string(i - 1);
+    EXPECT_EQ(from_payload<std::string>(row->output), "js+Hello " + input + "!");
+  }
+  EXPECT_TRUE(node->stop()) << node->log_tail();
+  const int wstatus = worker.terminate();
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << describe_exit(wstatus) << "\n" << worker.log();
+}
+
+}  // namespace
+}  // namespace durable::durabletask
