@@ -126,6 +126,8 @@ class EntityContext {
   const std::optional<Payload>& state_payload() const { return state_; }
   void set_state_payload(std::optional<Payload> state) { state_ = std::move(state); }
   const Payload& result() const { return result_; }
+  /// The result as a payload already made (an operation run elsewhere).
+  void set_result_payload(Payload result) { result_ = std::move(result); }
   std::vector<SignalOut>& signals() { return signals_; }
   std::vector<StartOut>& starts() { return starts_; }
 

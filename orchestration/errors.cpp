@@ -26,6 +26,8 @@ std::string current_exception_type() {
 FailureDetails failure_from_exception(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
+  } catch (const ReportedFailure& e) {
+    return e.details();
   } catch (const TaskFailedException& e) {
     const FailureDetails& inner = e.details();
     return {"TaskFailedException", e.what(),

@@ -35,9 +35,23 @@ class LockingRulesViolation : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+/// A failure reported by user code that ran elsewhere (an SDK worker of the
+/// Durable Task protocol), rethrown where the runtime expects user code to
+/// throw: failure_from_exception keeps its details as they were reported.
+class ReportedFailure : public std::runtime_error {
+ public:
+  explicit ReportedFailure(FailureDetails details)
+      : std::runtime_error(details.message), details_(std::move(details)) {}
+  const FailureDetails& details() const { return details_; }
+
+ private:
+  FailureDetails details_;
+};
+
 /// The failure details of an exception escaping user code: the demangled
 /// exception type and its what(). For TaskFailedException the inner failure's
-/// text is kept as the details.
+/// text is kept as the details; a ReportedFailure's details are returned as
+/// they are.
 FailureDetails failure_from_exception(std::exception_ptr error);
 
 }  // namespace durable::orchestration
