@@ -112,12 +112,26 @@ void WorkerHub::submit_activity(::ActivityRequest request, ActivityDone done) {
   submit(std::move(item));
 }
 
+void WorkerHub::submit_entity(::EntityBatchRequest request, EntityDone done) {
+  auto item = std::make_shared<Item>();
+  item->kind = kEntity;
+  item->instance = request.instanceid();
+  // "@name@key": the filters name entities by name.
+  const std::string_view id = item->instance;
+  const size_t at = id.find('@', 1);
+  item->name = ascii_lower(id.substr(id.starts_with('@') ? 1 : 0, at == std::string_view::npos ? id.npos : at - 1));
+  item->work = std::make_shared<::WorkItem>();
+  *item->work->mutable_entityrequest() = std::move(request);
+  item->done = std::move(done);
+  submit(std::move(item));
+}
+
 void WorkerHub::submit(std::shared_ptr<Item> item) {
   Sends sends;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return;
-    if (item->kind == kOrchestrator) {
+    if (per_instance(item->kind)) {
       auto [it, fresh] = by_instance_.try_emplace(item->instance, item);
       if (!fresh) {
         remove(it->second);
@@ -130,12 +144,16 @@ void WorkerHub::submit(std::shared_ptr<Item> item) {
   deliver(std::move(sends));
 }
 
-void WorkerHub::withdraw_orchestrator(const std::string& instance_id) {
+void WorkerHub::withdraw_orchestrator(const std::string& instance_id) { withdraw(instance_id, kOrchestrator); }
+
+void WorkerHub::withdraw_entity(const std::string& instance_id) { withdraw(instance_id, kEntity); }
+
+void WorkerHub::withdraw(const std::string& instance_id, Kind kind) {
   Sends sends;
   {
     std::lock_guard lock(mu_);
     auto it = by_instance_.find(instance_id);
-    if (it == by_instance_.end()) return;
+    if (it == by_instance_.end() || it->second->kind != kind) return;
     remove(it->second);
     sends = assign();  // the room it took may go to another item
   }
@@ -154,7 +172,7 @@ void WorkerHub::remove(const std::shared_ptr<Item>& item) {
   }
   if (!item->token.empty()) by_token_.erase(item->token);
   item->token.clear();
-  if (item->kind == kOrchestrator) {
+  if (per_instance(item->kind)) {
     auto it = by_instance_.find(item->instance);
     if (it != by_instance_.end() && it->second == item) by_instance_.erase(it);
   }
@@ -169,7 +187,7 @@ void WorkerHub::requeue(const std::shared_ptr<Item>& item) {
   }
   by_token_.erase(item->token);
   item->token.clear();
-  if (item->kind == kOrchestrator) by_instance_[item->instance] = item;
+  if (per_instance(item->kind)) by_instance_[item->instance] = item;
   queues_[item->kind].push_front(item);
 }
 
@@ -299,6 +317,21 @@ Status WorkerHub::complete_activity(const ::ActivityResponse& response) {
   deliver(std::move(sends));
   if (!item) return error;
   std::get<ActivityDone>(item->done)(response);
+  return Status::ok();
+}
+
+Status WorkerHub::complete_entity(const ::EntityBatchResult& result) {
+  Status error;
+  std::shared_ptr<Item> item;
+  Sends sends;
+  {
+    std::lock_guard lock(mu_);
+    item = take_token(result.completiontoken(), kEntity, error);
+    sends = assign();
+  }
+  deliver(std::move(sends));
+  if (!item) return error;
+  std::get<EntityDone>(item->done)(result);
   return Status::ok();
 }
 

@@ -16,8 +16,9 @@
 //  - an item out to a worker that disconnects, or that the worker has not
 //    answered within Options::worker_timeout, goes back to the front of
 //    the queue, for another worker (or the same one, if it is the only one);
-//  - at most one orchestrator item per instance: a new one replaces the
-//    one queued or out for that instance (whose token then is refused).
+//  - at most one orchestrator item per instance, and one entity item per
+//    entity: a new one replaces the one queued or out for that instance
+//    (whose token then is refused).
 //
 // Thread-safe. Stream::send is called without the hub's lock held, but may
 // race with the stream's disconnect(): a stream must drop what it is sent
@@ -96,6 +97,14 @@ class WorkerHub {
   /// is refused from now on).
   void withdraw_orchestrator(const std::string& instance_id);
   void submit_activity(::ActivityRequest request, ActivityDone done);
+  /// Queues an entity item (a batch of operations) for the entity
+  /// `request.instanceid()` ("@name@key"; workers' filters match the name),
+  /// replacing any item of that entity queued or out. `done` is called at
+  /// most once, from the thread that completes it.
+  void submit_entity(::EntityBatchRequest request, EntityDone done);
+  /// Drops the entity item of `instance_id`, queued or out (its token is
+  /// refused from now on).
+  void withdraw_entity(const std::string& instance_id);
 
   /// A worker's answers, matched by their completion token (or, for SDKs
   /// that send none, by the instance and task id). Errors: not_found,
@@ -105,6 +114,8 @@ class WorkerHub {
   /// kind of item.
   Status complete_orchestrator(const ::OrchestratorResponse& response);
   Status complete_activity(const ::ActivityResponse& response);
+  /// An entity answer carries no instance: it must carry its token.
+  Status complete_entity(const ::EntityBatchResult& result);
   /// The worker gives the item back: it goes to the front of the queue.
   /// Errors: as complete_*.
   Status abandon(const std::string& token, Kind kind);
@@ -122,7 +133,7 @@ class WorkerHub {
   struct Item {
     Kind kind = kOrchestrator;
     std::string name;      // for the workers' filters
-    std::string instance;  // orchestrator items: the instance
+    std::string instance;  // orchestrator and entity items: the instance
     std::shared_ptr<::WorkItem> work;
     std::variant<OrchestratorDone, ActivityDone, EntityDone> done;
     uint64_t worker = 0;  // 0: queued
@@ -145,6 +156,9 @@ class WorkerHub {
   };
 
   void submit(std::shared_ptr<Item> item);
+  void withdraw(const std::string& instance_id, Kind kind);
+  // Whether items of this kind are one per instance (by_instance_).
+  static bool per_instance(Kind kind) { return kind != kActivity; }
   // Takes the item out of the hub (queue, worker, token, instance).
   void remove(const std::shared_ptr<Item>& item);
   // Ends the item's hand-out and queues it again, first in line.
@@ -174,7 +188,9 @@ class WorkerHub {
   std::unordered_map<uint64_t, Worker> workers_;
   std::array<std::deque<std::shared_ptr<Item>>, kKinds> queues_;
   std::unordered_map<std::string, std::shared_ptr<Item>> by_token_;
-  std::unordered_map<std::string, std::shared_ptr<Item>> by_instance_;  // orchestrator items
+  // Orchestrator and entity items (entity ids start with '@', which
+  // orchestration ids may not: they never collide).
+  std::unordered_map<std::string, std::shared_ptr<Item>> by_instance_;
   size_t out_ = 0;
   std::thread watchdog_;
 };

@@ -22,6 +22,7 @@
 #include "client/client.hpp"
 #include "cluster/embedded_redis.hpp"
 #include "cluster/node.hpp"
+#include "durabletask/batch_executor.hpp"
 #include "durabletask/executors.hpp"
 #include "durabletask/server.hpp"
 #include "http/server.hpp"
@@ -229,6 +230,7 @@ int main(int argc, char** argv) {
     options.runtime.episode_executor =
         durabletask::local_or_worker_episodes(registry, options.runtime.cache_instances, worker_hub);
     options.runtime.foreign_activities = std::make_shared<durabletask::WorkerActivityExecutor>(worker_hub);
+    options.runtime.batch_executor = durabletask::local_or_worker_batches(entities, worker_hub);
   }
   // Redis may come up after the node (a cluster started in any order): keep
   // trying, and say so, until it answers or the node is told to stop.

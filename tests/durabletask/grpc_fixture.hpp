@@ -5,7 +5,9 @@
 // C++ client of the same hub, and a gRPC stub to call the server directly.
 // The registry holds the samples plus "CallJsActivity" (a C++ orchestrator
 // that calls the activity named by its input's "activity", with its
-// "input"), so tests cross languages both ways.
+// "input") and "CallEntityAddGet" (adds to the entity its input names, then
+// gets it), so tests cross languages both ways. Entities no C++ code
+// registers run on the workers too.
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -15,6 +17,7 @@
 
 #include "client/client.hpp"
 #include "cluster/node.hpp"
+#include "durabletask/batch_executor.hpp"
 #include "durabletask/executors.hpp"
 #include "durabletask/orchestrator_service.grpc.pb.h"
 #include "durabletask/server.hpp"
@@ -37,12 +40,27 @@ inline orchestration::Task<std::string> call_js_activity(orchestration::Orchestr
   co_return co_await ctx.call_activity<std::string>(in.activity, in.input);
 }
 
+struct CallEntityInput {
+  std::string entity;
+  std::string key;
+  int64_t add = 0;
+  MSGPACK_DEFINE_MAP(entity, key, add)
+};
+
+// Adds to entity@key and returns what its "get" says then.
+inline orchestration::Task<int64_t> call_entity_add_get(orchestration::OrchestrationContext& ctx, CallEntityInput in) {
+  const orchestration::EntityId id(in.entity, in.key);
+  co_await ctx.call_entity<int64_t>(id, "add", in.add);
+  co_return co_await ctx.call_entity<int64_t>(id, "get");
+}
+
 class GrpcTest : public durable::testing::RedisTest {
  protected:
   void SetUp() override {
     RedisTest::SetUp();
     samples::register_samples(registry_);
     registry_.add_orchestrator("CallJsActivity", call_js_activity);
+    registry_.add_orchestrator("CallEntityAddGet", call_entity_add_get);
     samples::register_entity_samples(entities_);
     start_node();
     serve(key_);
@@ -65,6 +83,7 @@ class GrpcTest : public durable::testing::RedisTest {
     options.store_connections = 1;
     options.runtime.episode_executor = local_or_worker_episodes(registry_, true, hub_);
     options.runtime.foreign_activities = std::make_shared<WorkerActivityExecutor>(hub_);
+    options.runtime.batch_executor = local_or_worker_batches(entities_, hub_);
     auto node = cluster::Node::start(registry_, entities_, options);
     ASSERT_TRUE(node) << node.status().to_string();
     node_ = std::move(*node);
