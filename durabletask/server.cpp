@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <deque>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "base/log.hpp"
 #include "client/waits.hpp"
@@ -65,6 +67,44 @@ std::optional<orch::OrchestrationStatus> our_status(::OrchestrationStatus s) {
     default: return std::nullopt;  // CANCELED: never ours
   }
 }
+
+// The entity an instance id names ("@name@key"); INVALID_ARGUMENT naming
+// the id otherwise.
+grpc::Status entity_id_from(const std::string& text, orch::EntityId& out) {
+  auto parsed = orch::EntityId::parse(text);
+  if (!parsed) {
+    return {StatusCode::INVALID_ARGUMENT, "'" + excerpt(text) + "' is not an entity id (@name@key): " +
+                                              parsed.status().message()};
+  }
+  out = std::move(*parsed);
+  return grpc::Status::OK;
+}
+
+// What the protocol shows of an entity.
+void entity_to(const client::EntityState& e, bool with_state, ::EntityMetadata* out) {
+  out->set_instanceid(e.id.instance_id());
+  *out->mutable_lastmodifiedtime() = timestamp(e.updated);
+  // What waits: for the lock to be released, and for its time.
+  out->set_backlogqueuesize(static_cast<int32_t>(e.queued + e.scheduled));
+  if (e.locked_by) out->mutable_lockedby()->set_value(*e.locked_by);
+  if (with_state && e.state) out->mutable_serializedstate()->set_value(payload_text(*e.state));
+}
+
+// The statuses a request filters by. INVALID_ARGUMENT for one we never have.
+grpc::Status statuses_from(const google::protobuf::RepeatedField<int>& in,
+                           std::vector<orch::OrchestrationStatus>& out) {
+  for (int s : in) {
+    auto ours = our_status(static_cast<::OrchestrationStatus>(s));
+    if (!ours) return {StatusCode::INVALID_ARGUMENT, "runtimeStatus " + std::to_string(s) + " is not a status this server has"};
+    out.push_back(*ours);
+  }
+  return grpc::Status::OK;
+}
+
+// History events per HistoryChunk: small enough for any receive limit
+// (an event's payloads are at most the payload limit each).
+constexpr size_t kEventsPerChunk = 200;
+constexpr size_t kBytesPerChunk = 1u << 20;
 
 }  // namespace
 
@@ -194,6 +234,36 @@ class WaitCall : public ServerUnaryReactor {
   client::Waits::Ticket ticket_ = 0;  // guarded by shared_->mu
 };
 
+// StreamInstanceHistory: the chunks, read before the call began, written
+// one at a time; the caller going away ends it.
+class HistoryStream : public grpc::ServerWriteReactor<::HistoryChunk> {
+ public:
+  explicit HistoryStream(std::vector<::HistoryChunk> chunks) : chunks_(std::move(chunks)) { next(); }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status(StatusCode::UNAVAILABLE, "the stream broke"));
+    ++at_;
+    next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void next() {
+    if (at_ == chunks_.size()) return Finish(grpc::Status::OK);
+    StartWrite(&chunks_[at_]);
+  }
+
+  std::vector<::HistoryChunk> chunks_;
+  size_t at_ = 0;
+};
+
+// A call refused before it began.
+template <class Message>
+struct RefusedStream : grpc::ServerWriteReactor<Message> {
+  explicit RefusedStream(const grpc::Status& s) { this->Finish(s); }
+  void OnDone() override { delete this; }
+};
+
 // ------------------------------------------------------------------ service
 
 class Service final : public ::TaskHubSidecarService::CallbackService {
@@ -295,11 +365,7 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
     return unary(ctx, [&]() -> grpc::Status {
       const ::InstanceQuery& q = req->query();
       store::InstanceFilter filter;
-      for (int s : q.runtimestatus()) {
-        auto ours = our_status(static_cast<::OrchestrationStatus>(s));
-        if (!ours) return {StatusCode::INVALID_ARGUMENT, "runtimeStatus " + std::to_string(s) + " is not a status this server has"};
-        filter.statuses.push_back(*ours);
-      }
+      if (auto s = statuses_from(q.runtimestatus(), filter.statuses); !s.ok()) return s;
       if (q.has_createdtimefrom()) filter.created_from = time_point(q.createdtimefrom());
       if (q.has_createdtimeto()) filter.created_to = time_point(q.createdtimeto());
       filter.id_prefix = q.instanceidprefix().value();
@@ -336,11 +402,7 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
         case ::PurgeInstancesRequest::kPurgeInstanceFilter: {
           const auto& f = req->purgeinstancefilter();
           store::InstanceFilter filter;
-          for (int s : f.runtimestatus()) {
-            auto ours = our_status(static_cast<::OrchestrationStatus>(s));
-            if (!ours) return {StatusCode::INVALID_ARGUMENT, "runtimeStatus " + std::to_string(s) + " is not a status this server has"};
-            filter.statuses.push_back(*ours);
-          }
+          if (auto s = statuses_from(f.runtimestatus(), filter.statuses); !s.ok()) return s;
           if (f.has_createdtimefrom()) filter.created_from = time_point(f.createdtimefrom());
           if (f.has_createdtimeto()) filter.created_to = time_point(f.createdtimeto());
           auto count = client_.purge(filter);
@@ -357,6 +419,130 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
     });
   }
 
+  ServerUnaryReactor* ListInstanceIds(CallbackServerContext* ctx, const ::ListInstanceIdsRequest* req,
+                                      ::ListInstanceIdsResponse* resp) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      store::InstanceFilter filter;
+      if (auto s = statuses_from(req->runtimestatus(), filter.statuses); !s.ok()) return s;
+      const size_t page_size = req->pagesize() > 0 ? static_cast<size_t>(req->pagesize()) : 100;
+      // The key is the continuation of our listing (by created time, then
+      // id): opaque to the caller, as the protocol has it.
+      auto page = client_.list(filter, page_size, req->lastinstancekey().value());
+      if (!page) return to_grpc(page.status());
+      const bool by_completion = req->has_completedtimefrom() || req->has_completedtimeto();
+      for (const auto& row : page->instances) {
+        if (by_completion) {
+          // Completed: a final status, at its last update.
+          if (!orch::is_terminal(row.status)) continue;
+          if (req->has_completedtimefrom() && row.updated < time_point(req->completedtimefrom())) continue;
+          if (req->has_completedtimeto() && row.updated > time_point(req->completedtimeto())) continue;
+        }
+        resp->add_instanceids(row.id);
+      }
+      if (!page->continuation.empty()) resp->mutable_lastinstancekey()->set_value(page->continuation);
+      return grpc::Status::OK;
+    });
+  }
+
+  grpc::ServerWriteReactor<::HistoryChunk>* StreamInstanceHistory(CallbackServerContext* ctx,
+                                                                   const ::StreamInstanceHistoryRequest* req) override {
+    if (grpc::Status s = authorize(ctx); !s.ok()) return new RefusedStream<::HistoryChunk>(s);
+    auto got = client_.get(req->instanceid(), /*with_history=*/true);
+    if (!got) return new RefusedStream<::HistoryChunk>(to_grpc(got.status()));
+    if (req->has_executionid() && !req->executionid().value().empty() &&
+        protocol_execution_id(req->executionid().value()) != protocol_execution_id(got->row.execution_id)) {
+      return new RefusedStream<::HistoryChunk>(
+          {StatusCode::NOT_FOUND, "instance '" + excerpt(req->instanceid()) + "' has no execution '" +
+                                      excerpt(req->executionid().value()) + "' (its history is of execution '" +
+                                      protocol_execution_id(got->row.execution_id) + "')"});
+    }
+    std::vector<::HistoryChunk> chunks;
+    size_t bytes = 0;
+    for (const auto& e : got->history) {
+      if (chunks.empty() || static_cast<size_t>(chunks.back().events_size()) == kEventsPerChunk ||
+          bytes >= kBytesPerChunk) {
+        chunks.emplace_back();
+        bytes = 0;
+      }
+      ::HistoryEvent* out = chunks.back().add_events();
+      event_to(e, out);
+      bytes += out->ByteSizeLong();
+    }
+    return new HistoryStream(std::move(chunks));
+  }
+
+  // ---------------------------------------------------------------- entities
+
+  ServerUnaryReactor* SignalEntity(CallbackServerContext* ctx, const ::SignalEntityRequest* req,
+                                   ::SignalEntityResponse*) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      orch::EntityId entity;
+      if (auto s = entity_id_from(req->instanceid(), entity); !s.ok()) return s;
+      orch::Payload input;
+      if (auto s = payload(req->input(), req->has_input(), "input", input); !s.ok()) return s;
+      std::optional<orch::TimePoint> at;
+      if (req->has_scheduledtime()) at = time_point(req->scheduledtime());
+      auto id = client_.signal_entity(entity, req->name(), std::move(input), req->requestid(), at);
+      return id ? grpc::Status::OK : to_grpc(id.status());
+    });
+  }
+
+  ServerUnaryReactor* GetEntity(CallbackServerContext* ctx, const ::GetEntityRequest* req,
+                                ::GetEntityResponse* resp) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      orch::EntityId entity;
+      if (auto s = entity_id_from(req->instanceid(), entity); !s.ok()) return s;
+      auto got = client_.get_entity(entity);
+      if (!got) {
+        if (got.status().code() != Errc::not_found) return to_grpc(got.status());
+        resp->set_exists(false);
+        return grpc::Status::OK;
+      }
+      resp->set_exists(true);
+      entity_to(*got, req->includestate(), resp->mutable_entity());
+      return grpc::Status::OK;
+    });
+  }
+
+  ServerUnaryReactor* QueryEntities(CallbackServerContext* ctx, const ::QueryEntitiesRequest* req,
+                                    ::QueryEntitiesResponse* resp) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      const ::EntityQuery& q = req->query();
+      // Ours are "name@key" prefixes; the protocol's start with '@'.
+      std::string prefix = q.instanceidstartswith().value();
+      if (prefix.starts_with('@')) prefix.erase(0, 1);
+      if (q.has_pagesize() && q.pagesize().value() < 0) {
+        return {StatusCode::INVALID_ARGUMENT, "pageSize " + std::to_string(q.pagesize().value()) + " is negative"};
+      }
+      const size_t page_size = q.has_pagesize() && q.pagesize().value() > 0 ? static_cast<size_t>(q.pagesize().value()) : 100;
+      // Transient entities are those with no state (locked, or with
+      // messages waiting, or only remembered).
+      auto page = client_.list_entities(prefix, page_size, q.continuationtoken().value(), q.includetransient());
+      if (!page) return to_grpc(page.status());
+      for (const auto& e : page->entities) {
+        if (q.has_lastmodifiedfrom() && e.updated < time_point(q.lastmodifiedfrom())) continue;
+        if (q.has_lastmodifiedto() && e.updated > time_point(q.lastmodifiedto())) continue;
+        entity_to(e, q.includestate(), resp->add_entities());
+      }
+      if (!page->continuation.empty()) resp->mutable_continuationtoken()->set_value(page->continuation);
+      return grpc::Status::OK;
+    });
+  }
+
+  ServerUnaryReactor* CleanEntityStorage(CallbackServerContext* ctx, const ::CleanEntityStorageRequest* req,
+                                         ::CleanEntityStorageResponse* resp) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      // One pass does both (it is one scan of the hub's entities), and all
+      // of it: no continuation.
+      if (!req->removeemptyentities() && !req->releaseorphanedlocks()) return grpc::Status::OK;
+      auto done = client_.clean_entity_storage();
+      if (!done) return to_grpc(done.status());
+      resp->set_emptyentitiesremoved(static_cast<int32_t>(done->removed));
+      resp->set_orphanedlocksreleased(static_cast<int32_t>(done->locks_released));
+      return grpc::Status::OK;
+    });
+  }
+
   ServerUnaryReactor* RewindInstance(CallbackServerContext* ctx, const ::RewindInstanceRequest*,
                                      ::RewindInstanceResponse*) override {
     return unary(ctx, [] { return unimplemented("RewindInstance"); });
@@ -369,13 +555,7 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
 
   grpc::ServerWriteReactor<::WorkItem>* GetWorkItems(CallbackServerContext* ctx,
                                                       const ::GetWorkItemsRequest* req) override {
-    if (grpc::Status s = authorize(ctx); !s.ok()) {
-      struct Refused : grpc::ServerWriteReactor<::WorkItem> {
-        explicit Refused(const grpc::Status& s) { Finish(s); }
-        void OnDone() override { delete this; }
-      };
-      return new Refused(s);
-    }
+    if (grpc::Status s = authorize(ctx); !s.ok()) return new RefusedStream<::WorkItem>(s);
     return new WorkStream(options_.workers, *req, ctx->peer());
   }
 
@@ -393,6 +573,16 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
                                                       const ::AbandonOrchestrationTaskRequest* req,
                                                       ::AbandonOrchestrationTaskResponse*) override {
     return unary(ctx, [&] { return to_grpc(options_.workers->abandon(req->completiontoken(), WorkerHub::kOrchestrator)); });
+  }
+
+  ServerUnaryReactor* CompleteEntityTask(CallbackServerContext* ctx, const ::EntityBatchResult* req,
+                                         ::CompleteTaskResponse*) override {
+    return unary(ctx, [&] { return to_grpc(options_.workers->complete_entity(*req)); });
+  }
+
+  ServerUnaryReactor* AbandonTaskEntityWorkItem(CallbackServerContext* ctx, const ::AbandonEntityTaskRequest* req,
+                                                ::AbandonEntityTaskResponse*) override {
+    return unary(ctx, [&] { return to_grpc(options_.workers->abandon(req->completiontoken(), WorkerHub::kEntity)); });
   }
 
   ServerUnaryReactor* AbandonTaskActivityWorkItem(CallbackServerContext* ctx, const ::AbandonActivityTaskRequest* req,
