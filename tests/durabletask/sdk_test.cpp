@@ -289,6 +289,65 @@ TEST_F(GrpcTest, ScheduledStartIsPendingUntilItsTime_AndKeepsItsVersion) {
   EXPECT_NE(row->row.scheduled_start, orchestration::TimePoint{});
 }
 
+// Entities in the JS worker: client signals exactly once, calls, signals,
+// locks and failures from JS orchestrations, a JS orchestration calling the
+// C++ Counter, an entity's own signals and starts, queries, clean-up.
+TEST_F(GrpcTest, JsEntities_SignalledCalledLockedQueriedAndCleaned) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "entities", {"100"});
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_EQ(r.result["counter"], 100) << r;
+  EXPECT_EQ(r.result["called"], json({{"first", 5},
+                                      {"after", 7},
+                                      {"failed", {{"type", "EntityOperationFailedException"},
+                                                  {"errorType", "Error"},
+                                                  {"message", "no such luck"}}},
+                                      {"still", 7}}))
+      << r;
+  EXPECT_EQ(r.result["sums"], json({0, 0, 0, 0, 0})) << r;
+  EXPECT_EQ(r.result["x"], -15) << r;
+  EXPECT_EQ(r.result["y"], 15) << r;
+  EXPECT_EQ(r.result["unlocked"], true) << r;
+  EXPECT_EQ(r.result["cpp"], 10) << r;
+  EXPECT_EQ(r.result["spawned"], "spawned from relay") << r;
+  EXPECT_EQ(r.result["relay"], 2) << r;
+  EXPECT_EQ(r.result["pages"], json({3, 3, 1})) << r;
+  json seen = json::array();
+  for (int i = 0; i < 7; ++i) seen.push_back(json::array({"k" + std::to_string(i), i}));
+  EXPECT_EQ(r.result["seen"], seen) << r;
+  EXPECT_GE(r.result["cleaned"].get<int>(), 1) << r;
+  EXPECT_EQ(r.result["afterClean"], "gone") << r;
+
+  // The same entities read from C++.
+  auto counter = client_->get_entity(orchestration::EntityId("jscounter", "signals"));
+  ASSERT_TRUE(counter) << counter.status().to_string();
+  ASSERT_TRUE(counter->state);
+  EXPECT_EQ(from_payload<int64_t>(*counter->state), 100);
+  auto cpp = client_->get_entity(orchestration::EntityId("Counter", "js"));
+  ASSERT_TRUE(cpp && cpp->state) << "the C++ Counter has no state";
+  EXPECT_EQ(from_payload<int64_t>(*cpp->state), 10);
+}
+
+TEST_F(GrpcTest, ListInstanceIdsPages_AndHistoryStreams) {
+  REQUIRE_NODE();
+  auto r = run_scenario(address_, "history");
+  ASSERT_TRUE(r.ok()) << r;
+  json ids = json::array();
+  for (int i = 0; i < 5; ++i) ids.push_back("li-" + std::to_string(i));
+  EXPECT_EQ(r.result["completedPages"], json({{"li-0", "li-1"}, {"li-2", "li-3"}, {"li-4"}})) << r;
+  json all = ids;
+  all.push_back("li-running");
+  EXPECT_EQ(r.result["all"], all) << r;
+  EXPECT_EQ(r.result["inWindow"], ids) << r;
+  EXPECT_EQ(r.result["beforeWindow"], json::array()) << r;
+  EXPECT_EQ(r.result["historyTypes"],
+            json({"OrchestratorStarted", "ExecutionStarted", "TaskScheduled", "OrchestratorCompleted",
+                  "OrchestratorStarted", "TaskCompleted", "ExecutionCompleted", "OrchestratorCompleted"}))
+      << r;
+  EXPECT_EQ(r.result["scheduled"], "hello") << r;
+  EXPECT_EQ(r.result["unknown"], 0) << r;
+}
+
 TEST_F(GrpcTest, DaprSdkChain) {
   REQUIRE_NODE();
   auto r = run_scenario(address_, "dapr_chain");
@@ -326,6 +385,44 @@ TEST_F(GrpcTest, CppOrchestratorCallsJsActivity_AndJsOrchestratorCallsCppActivit
   ASSERT_TRUE(js_row) << js_row.status().to_string() << "\n" << worker.log();
   ASSERT_EQ(js_row->status, orchestration::OrchestrationStatus::completed) << describe(js_row->status, js_row->failure);
   EXPECT_EQ(from_payload<std::string>(js_row->output), "js+Hello Tokyo!");
+
+  const int wstatus = worker.terminate();
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << describe_exit(wstatus) << "\n" << worker.log();
+}
+
+TEST_F(GrpcTest, CppOrchestratorAndClientUseAJsEntity_EachSignalOnce) {
+  REQUIRE_NODE();
+  JsWorker worker("worker_only", address_);
+  ASSERT_GT(worker.pid(), 0) << worker.spawn_error();
+  ASSERT_TRUE(worker.wait_ready()) << worker.log();
+
+  auto id = client_->start("CallEntityAddGet", to_payload(CallEntityInput{"JsCounter", "cpp", 7}));
+  ASSERT_TRUE(id) << id.status().to_string();
+  auto row = client_->wait(*id, 30s);
+  ASSERT_TRUE(row) << row.status().to_string() << "\n" << worker.log();
+  ASSERT_EQ(row->status, orchestration::OrchestrationStatus::completed) << describe(row->status, row->failure);
+  EXPECT_EQ(from_payload<int64_t>(row->output), 7);
+
+  const orchestration::EntityId counter("jscounter", "cpp");
+  constexpr int kSignals = 50;
+  for (int i = 0; i < kSignals; ++i) {
+    // Each signal twice with one request id: applied once.
+    const std::string request_id = "s-" + std::to_string(i);
+    ASSERT_TRUE(client_->signal_entity(counter, "add", to_payload(int64_t{1}), request_id));
+    ASSERT_TRUE(client_->signal_entity(counter, "add", to_payload(int64_t{1}), request_id));
+  }
+  std::optional<int64_t> state;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (state != 7 + kSignals && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+    auto got = client_->get_entity(counter);
+    if (got && got->state) state = from_payload<int64_t>(*got->state);
+  }
+  EXPECT_EQ(state, 7 + kSignals) << worker.log();
+  std::this_thread::sleep_for(300ms);
+  auto again = client_->get_entity(counter);
+  ASSERT_TRUE(again && again->state);
+  EXPECT_EQ(from_payload<int64_t>(*again->state), 7 + kSignals) << "a signal applied twice";
 
   const int wstatus = worker.terminate();
   EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << describe_exit(wstatus) << "\n" << worker.log();

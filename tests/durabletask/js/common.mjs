@@ -60,7 +60,7 @@
 //     -> Page<string> (continuationToken = lastInstanceKey)
 //   getOrchestrationHistory(id) -> HistoryEvent[] (StreamInstanceHistory)
 //   Entities: signalEntity(EntityInstanceId, op, input?, {signalTime?}), getEntity(id, includeState = true)
-//     -> EntityMetadata | undefined, getEntities(EntityQuery?) -> AsyncPageable (iterate or .byPage()),
+//     -> EntityMetadata | undefined, getEntities(EntityQuery?) -> AsyncPageable (iterate or .asPages()),
 //     cleanEntityStorage(request?, continueUntilComplete?); worker.addEntity / addNamedEntity(name, factory)
 //     (entity names lower-cased).
 //   stop() closes the channel and then sleeps 1 s; worker.stop() cancels the stream, waits for in-flight
@@ -256,7 +256,8 @@ class MemoryClient extends dt.TestOrchestrationClient {
 // ---- the scenario runner ----------------------------------------------------------------------------
 /**
  * runScenario({
- *   name, orchestrators: {name: fn}, activities: {name: fn}, client = true, timeoutSeconds = 60,
+ *   name, orchestrators: {name: fn}, activities: {name: fn}, entities: {name: () => entity},
+ *   client = true, timeoutSeconds = 60,
  *   sdk = "microsoft" | "dapr",           // dapr: @dapr/durabletask-js (not in memory: exit 77)
  *   longRunning = false,                  // print {"ready":true} and run until SIGTERM/SIGINT
  *   run: async (h) => facts,              // h: {client, worker, target, memory, args, step, ...helpers}
@@ -334,6 +335,7 @@ export async function runScenario(spec) {
     }
     for (const [name, fn] of Object.entries(spec.orchestrators ?? {})) worker.addNamedOrchestrator(name, fn);
     for (const [name, fn] of Object.entries(spec.activities ?? {})) worker.addNamedActivity(name, fn);
+    for (const [name, factory] of Object.entries(spec.entities ?? {})) worker.addNamedEntity(name, factory);
     await worker.start();
     if (!memory) await (dapr ? daprUp : logger.connected);
     if (spec.client !== false) {

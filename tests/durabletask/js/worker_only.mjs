@@ -2,7 +2,21 @@
 // stream is up, then serves until SIGTERM/SIGINT (clean stop, exit 0).
 //   activity     js_echo(x)     -> "js:" + x
 //   orchestrator js_sequence(x) -> "js+" + SayHello(x)   (SayHello is a C++ activity on the node)
-import { runScenario } from "./common.mjs";
+//   entity       jscounter      add(n) -> the new count, get() -> the count
+import { runScenario, dt } from "./common.mjs";
+
+class JsCounter extends dt.TaskEntity {
+  initializeState() {
+    return 0;
+  }
+  add(n) {
+    this.state += n;
+    return this.state;
+  }
+  get() {
+    return this.state;
+  }
+}
 
 async function* js_sequence(ctx, input) {
   const hello = yield ctx.callActivity("SayHello", input);
@@ -14,6 +28,7 @@ await runScenario({
   name: "worker_only",
   orchestrators: { js_sequence },
   activities: { js_echo },
+  entities: { jscounter: () => new JsCounter() },
   client: false,
   longRunning: true,
 });
