@@ -724,6 +724,11 @@ TEST_F(GrpcTest, AnEntityWorkerThroughTheStub_RunsOperations_ItsActionsAndFailur
   ASSERT_TRUE(has_status(complete(answer), StatusCode::OK));
   EXPECT_TRUE(has_status(complete(answer), StatusCode::NOT_FOUND, first->completiontoken())) << "answered twice";
 
+  // The batch commits after the answer is taken: the start is there soon.
+  const auto exists_by = std::chrono::steady_clock::now() + 10s;
+  while (!client_->get("started-by-stub") && std::chrono::steady_clock::now() < exists_by) {
+    std::this_thread::sleep_for(20ms);
+  }
   auto started = client_->wait("started-by-stub", 10s);
   ASSERT_TRUE(started) << started.status().to_string();
   EXPECT_EQ(from_payload<std::vector<std::string>>(started->output), std::vector<std::string>{"Hello Oslo!"});
