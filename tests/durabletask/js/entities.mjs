@@ -135,6 +135,8 @@ await runScenario({
     await client.signalEntity(relay, "spawn", "spawned-by-relay");
     await client.signalEntity(relay, "nope");
     await waitFor("jscounter@relayed", async () => (await state(entity("jscounter", "relayed"))) === 11);
+    // The relay's batch commits (and starts it) after the worker's answer: wait until it exists.
+    await waitFor("the relay's orchestration to exist", () => client.getOrchestrationState("spawned-by-relay", false));
     const spawnedDone = await client.waitForOrchestrationCompletion("spawned-by-relay", true, 60);
     assertStatus(spawnedDone, OrchestrationStatus.COMPLETED, "spawned");
     await waitFor("jsrelay to count its 2 operations that succeeded", async () => (await state(relay)) === 2);
