@@ -36,6 +36,8 @@ using evict_atom = caf::atom_constant<caf::atom("evict")>;
 /// An instance's or entity's own reminder that the work it handed to an
 /// executor (with this ticket) may be overdue.
 using overdue_atom = caf::atom_constant<caf::atom("overdue")>;
+// To the node actor: activities to send to a peer's Durable Task SDK workers.
+using foreign_atom = caf::atom_constant<caf::atom("foreign")>;
 
 /// An activity's outcome, from a worker to the orchestration that scheduled it.
 struct ActivityResult {

@@ -19,6 +19,7 @@ struct Peer {
   int64_t workers = 1;
   int64_t backlog = 0;    // as it last reported
   int64_t in_flight = 0;  // ours, not answered yet
+  uint64_t protocol_workers = 0;  // Durable Task SDK workers connected to it
 
   // Activities waiting for a worker there: at least ours, at most what it
   // said, which may be stale.
@@ -33,6 +34,7 @@ struct InFlight {
   std::string execution_id;
   Dispatch::Job job;
   SteadyTime sent;
+  bool foreign = false;  // for the peer's SDK workers: if lost, placed again as such
 };
 
 // Submits jobs to this node's pool; each result goes to `reply_to`.
@@ -51,20 +53,38 @@ void run_here(Runtime& rt, const caf::actor& reply_to, const std::string& instan
   rt.pool.submit(std::move(work));
 }
 
-// Hands the jobs whose activity is not registered in C++ here to the
-// foreign executor (workers in other processes), and leaves the rest in `d`.
+// Hands jobs to the foreign executor (the SDK workers connected here); each
+// result goes to `reply_to`.
+void run_on_workers(Runtime& rt, const caf::actor& reply_to, const std::string& instance, const std::string& execution,
+                    std::vector<Dispatch::Job> jobs) {
+  if (jobs.empty()) return;
+  std::vector<orchestration::ActivityWork> work;
+  work.reserve(jobs.size());
+  for (Dispatch::Job& j : jobs) {
+    work.push_back({instance, execution, std::move(j.name), j.task_id, std::move(j.input),
+                    [reply_to, instance, execution, task = j.task_id](ActivityOutcome outcome) {
+                      caf::anon_send(reply_to, ActivityResult{instance, execution, task, std::move(outcome)});
+                    }});
+  }
+  rt.options.foreign_activities->run(std::move(work));
+}
+
+// Takes the jobs whose activity is not registered in C++ here out of `d`:
+// to the SDK workers connected here when they can start it (or when no
+// peer has workers either: it waits for one here), else to the node actor,
+// which sends them to a peer whose node has workers.
 void run_foreign(Runtime& rt, Dispatch& d) {
-  std::vector<orchestration::ActivityWork> foreign;
+  std::vector<Dispatch::Job> here;
+  Dispatch away{d.reply_to, d.instance_id, d.execution_id, {}};
+  const bool peers_have_workers = rt.counters.protocol_peers > 0;
   std::erase_if(d.jobs, [&](Dispatch::Job& j) {
     if (rt.registry.find_activity(j.name)) return false;
-    foreign.push_back({d.instance_id, d.execution_id, std::move(j.name), j.task_id, std::move(j.input),
-                       [reply_to = d.reply_to, instance = d.instance_id, execution = d.execution_id,
-                        task = j.task_id](ActivityOutcome outcome) {
-                         caf::anon_send(reply_to, ActivityResult{instance, execution, task, std::move(outcome)});
-                       }});
+    auto& to = peers_have_workers && !rt.options.foreign_activities->ready_for(j.name) ? away.jobs : here;
+    to.push_back(std::move(j));
     return true;
   });
-  if (!foreign.empty()) rt.options.foreign_activities->run(std::move(foreign));
+  run_on_workers(rt, d.reply_to, d.instance_id, d.execution_id, std::move(here));
+  if (!away.jobs.empty()) caf::anon_send(rt.node_actor, foreign_atom::value, std::move(away));
 }
 
 struct NodeState {
@@ -133,30 +153,61 @@ struct NodeState {
     schedule_tick();
   }
 
+  // Activities for SDK workers: to the peer with workers and the fewest of
+  // ours in flight; with none left, to the workers here (or to wait for one).
+  void place_foreign(Dispatch& d) {
+    Peer* best = nullptr;
+    for (Peer& p : peers) {
+      if (p.protocol_workers > 0 && (!best || p.in_flight < best->in_flight)) best = &p;
+    }
+    if (!best) return run_on_workers(*rt, d.reply_to, d.instance_id, d.execution_id, std::move(d.jobs));
+    RemoteWork remote;
+    remote.origin = me();
+    for (Dispatch::Job& job : d.jobs) {
+      const uint64_t seq = next_seq++;
+      ++best->in_flight;
+      remote.activities.push_back({seq, d.instance_id, job.name, job.task_id, job.input});
+      InFlight f{best->actor.address(), d.reply_to, d.instance_id, d.execution_id, std::move(job),
+                 std::chrono::steady_clock::now(), true};
+      in_flight.emplace(seq, std::move(f));
+    }
+    rt->counters.activities_sent += remote.activities.size();
+    self->send(best->actor, std::move(remote));
+    schedule_tick();
+  }
+
   void run_for_peer(RemoteWork& w) {
     rt->counters.activities_for_peers += w.activities.size();
+    // What sends activity `seq`'s outcome back to the node that asked.
+    auto answer = [origin = w.origin, pool = &rt->pool](uint64_t seq) {
+      return [origin, seq, pool](ActivityOutcome outcome) {
+        RemoteOutcome out;
+        out.seq = seq;
+        if (auto* output = std::get_if<Payload>(&outcome)) {
+          out.output = std::move(*output);
+        } else {
+          auto& failure = std::get<FailureDetails>(outcome);
+          out.failed = true;
+          out.output = std::move(failure.message);
+          out.error_type = std::move(failure.error_type);
+          out.stack_trace = std::move(failure.stack_trace);
+        }
+        out.backlog = pool->backlog();
+        caf::anon_send(origin, std::move(out));
+      };
+    };
     std::vector<ActivityJob> work;
+    std::vector<orchestration::ActivityWork> foreign;  // for the SDK workers connected here
     work.reserve(w.activities.size());
     for (RemoteActivity& a : w.activities) {
-      work.push_back({{std::move(a.instance_id), std::move(a.name), a.task_id},
-                      std::move(a.input),
-                      [origin = w.origin, seq = a.seq, pool = &rt->pool](ActivityOutcome outcome) {
-                        RemoteOutcome out;
-                        out.seq = seq;
-                        if (auto* output = std::get_if<Payload>(&outcome)) {
-                          out.output = std::move(*output);
-                        } else {
-                          auto& failure = std::get<FailureDetails>(outcome);
-                          out.failed = true;
-                          out.output = std::move(failure.message);
-                          out.error_type = std::move(failure.error_type);
-                          out.stack_trace = std::move(failure.stack_trace);
-                        }
-                        out.backlog = pool->backlog();
-                        caf::anon_send(origin, std::move(out));
-                      }});
+      if (rt->options.foreign_activities && !rt->registry.find_activity(a.name)) {
+        foreign.push_back({std::move(a.instance_id), {}, std::move(a.name), a.task_id, std::move(a.input), answer(a.seq)});
+        continue;
+      }
+      work.push_back({{std::move(a.instance_id), std::move(a.name), a.task_id}, std::move(a.input), answer(a.seq)});
     }
-    rt->pool.submit(std::move(work));
+    if (!work.empty()) rt->pool.submit(std::move(work));
+    if (!foreign.empty()) rt->options.foreign_activities->run(std::move(foreign));
   }
 
   void on_outcome(RemoteOutcome& o) {
@@ -187,6 +238,8 @@ struct NodeState {
         break;
       }
       p.workers = std::max<int64_t>(1, static_cast<int64_t>(up.workers));
+      p.protocol_workers = up.protocol_workers;
+      count_protocol_peers();
       // With work of ours there, its answers carry a fresher backlog than
       // the member list, which may be a lease round old.
       if (p.in_flight == 0) p.backlog = static_cast<int64_t>(up.load);
@@ -194,13 +247,29 @@ struct NodeState {
     }
     self->monitor(up.actor);
     peers.push_back({up.node_id, up.actor, std::max<int64_t>(1, static_cast<int64_t>(up.workers)),
-                     static_cast<int64_t>(up.load), 0});
+                     static_cast<int64_t>(up.load), 0, up.protocol_workers});
     rt->counters.peers = peers.size();
+    count_protocol_peers();
     durable::logger("node")->info("peer {} connected", up.node_id);
   }
 
-  // The node actor of peer `id`; null when it is not connected.
-  caf::actor peer_actor(const std::string& id) const {
+  void count_protocol_peers() {
+    rt->counters.protocol_peers =
+        static_cast<uint64_t>(std::count_if(peers.begin(), peers.end(), [](const Peer& p) { return p.protocol_workers > 0; }));
+  }
+
+  // The node actor of peer `id`; null when it is not connected. An empty
+  // id: a peer with SDK workers, the same for an instance while the peers
+  // stay the same (its history stays cached there).
+  caf::actor peer_actor(const std::string& id, const std::string& instance_id) const {
+    if (id.empty()) {
+      std::vector<const Peer*> with_workers;
+      for (const Peer& p : peers) {
+        if (p.protocol_workers > 0) with_workers.push_back(&p);
+      }
+      if (with_workers.empty()) return {};
+      return with_workers[std::hash<std::string>{}(instance_id) % with_workers.size()]->actor;
+    }
     for (const Peer& p : peers) {
       if (p.id == id) return p.actor;
     }
@@ -211,29 +280,35 @@ struct NodeState {
     auto p = std::find_if(peers.begin(), peers.end(), [&](const Peer& x) { return x.actor.address() == addr; });
     if (p == peers.end()) return;
     episodes->peer_down(addr);
-    std::map<std::pair<caf::actor_addr, std::string>, Dispatch> again;
+    std::map<std::tuple<bool, caf::actor_addr, std::string>, Dispatch> again;
     for (auto it = in_flight.begin(); it != in_flight.end();) {
       if (it->second.peer != addr) {
         ++it;
         continue;
       }
       InFlight& f = it->second;
-      Dispatch& d = again[{f.reply_to.address(), f.execution_id}];
+      Dispatch& d = again[{f.foreign, f.reply_to.address(), f.execution_id}];
       d.reply_to = f.reply_to;
       d.instance_id = f.instance_id;
       d.execution_id = f.execution_id;
       d.jobs.push_back(std::move(f.job));
       it = in_flight.erase(it);
     }
+    const std::string gone = p->id;
+    peers.erase(p);
+    rt->counters.peers = peers.size();
+    count_protocol_peers();
     size_t rerun = 0;
     for (auto& [key, d] : again) {
       rerun += d.jobs.size();
-      run_here(*rt, d.reply_to, d.instance_id, d.execution_id, std::move(d.jobs));
+      if (std::get<0>(key)) {
+        place_foreign(d);  // another peer's SDK workers, or those here
+      } else {
+        run_here(*rt, d.reply_to, d.instance_id, d.execution_id, std::move(d.jobs));
+      }
     }
     rt->counters.activities_rerun += rerun;
-    durable::logger("node")->info("peer {} is gone; running its {} activities in flight here", p->id, rerun);
-    peers.erase(p);
-    rt->counters.peers = peers.size();
+    durable::logger("node")->info("peer {} is gone; running its {} activities in flight again", gone, rerun);
   }
 
   // An activity a peer never answered is the instance's to time out (it
@@ -282,7 +357,10 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
       [self](Dispatch& d) { self->state.place(d); },
       [self](RemoteWork& w) { self->state.run_for_peer(w); },
       [self](RemoteOutcome& o) { self->state.on_outcome(o); },
-      [self](PeerEpisodeRequest& r) { self->state.episodes->send(self, self->state.peer_actor(r.peer), r); },
+      [self](foreign_atom, Dispatch& d) { self->state.place_foreign(d); },
+      [self](PeerEpisodeRequest& r) {
+        self->state.episodes->send(self, self->state.peer_actor(r.peer, r.episode.instance_id), r);
+      },
       [self](RemoteEpisode& e) { self->state.episodes->run_for_peer(self, e); },
       [self](RemoteEpisodeAnswer& a) { self->state.episodes->on_answer(a); },
       [self](wake_atom, const std::vector<std::string>& ids) {

@@ -29,6 +29,7 @@ struct PeerUp {
   caf::actor actor;  // its node actor
   uint64_t workers = 0;
   uint64_t load = 0;
+  uint64_t protocol_workers = 0;  // Durable Task SDK workers connected to it
 };
 
 /// A peer left the live member list: nothing more goes there, and what it

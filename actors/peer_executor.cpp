@@ -48,14 +48,43 @@ void PeerEpisodes::run_for_peer(caf::event_based_actor* me, RemoteEpisode& e) {
     return;
   }
   ++rt_.counters.episodes_for_peers;
-  orchestration::LocalEpisodeExecutor local(rt_.registry, false);
   const orchestration::EpisodeWork work{e.instance_id, e.orchestrator, e.execution_id, *past, *batch,
                                         TimePoint(std::chrono::milliseconds(e.now_ms))};
   try {
-    local.run(work, [&](EpisodeResult result) { me->send(e.origin, to_remote(e.seq, result)); });
+    if (rt_.registry.find_orchestrator(e.orchestrator) || !rt_.options.foreign_episodes) {
+      orchestration::LocalEpisodeExecutor local(rt_.registry, false);
+      local.run(work, [&](EpisodeResult result) { me->send(e.origin, to_remote(e.seq, result)); });
+      return;
+    }
+    // For the SDK workers connected here: the answer comes later, from
+    // another thread. The executor stays, with the history it converted,
+    // for the instance's next episodes.
+    hosted(e.instance_id, e.orchestrator)
+        .run(work, [origin = e.origin, seq = e.seq](EpisodeResult result) {
+          caf::anon_send(origin, to_remote(seq, result));
+        });
   } catch (const std::exception& ex) {
     log->error("[{}] a peer's episode crashed here: {}", e.instance_id, ex.what());
   }
+}
+
+orchestration::EpisodeExecutor& PeerEpisodes::hosted(const std::string& instance_id, const std::string& orchestrator) {
+  const uint64_t use = ++uses_;
+  auto it = hosted_.find(instance_id);
+  if (it == hosted_.end() || it->second.orchestrator != orchestrator) {
+    if (it == hosted_.end() && hosted_.size() >= kMaxHosted) {
+      // The one used longest ago goes (its item, if still out, is withdrawn:
+      // the owner hands its episode out again after its timeout).
+      hosted_.erase(std::min_element(hosted_.begin(), hosted_.end(), [](const auto& a, const auto& b) {
+        return a.second.last_use < b.second.last_use;
+      }));
+    }
+    auto executor = rt_.options.foreign_episodes(orchestrator);
+    if (!executor) throw std::runtime_error("no executor for the peer's orchestrator '" + orchestrator + "'");
+    it = hosted_.insert_or_assign(instance_id, Hosted{orchestrator, std::move(executor), use}).first;
+  }
+  it->second.last_use = use;
+  return *it->second.executor;
 }
 
 void PeerEpisodes::on_answer(RemoteEpisodeAnswer& answer) {

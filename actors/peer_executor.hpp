@@ -5,14 +5,18 @@
 // PeerEpisodeExecutor is the asking side: it hands each episode to this
 // node's node actor, which sends it to the peer's; the peer runs it on its
 // registry's C++ orchestrators (a full replay: it keeps nothing between
-// episodes) and answers. It answers when the peer's reply comes back, or
+// episodes), or, for a name not registered there, on the Durable Task SDK
+// workers connected to it (RuntimeOptions::foreign_episodes, kept per
+// instance), and answers. It answers when the peer's reply comes back, or
 // never: the peer is not connected, went down, or cannot run the episode
 // (its orchestrator throws); the instance hands the episode out again after
 // RuntimeOptions::executor_timeout. The answering side is PeerEpisodes.
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
@@ -22,7 +26,9 @@ namespace durable::actors {
 
 class PeerEpisodeExecutor : public orchestration::EpisodeExecutor {
  public:
-  /// Runs episodes on node `peer`. `runtime` must outlive the executor.
+  /// Runs episodes on node `peer`; empty: on a node whose membership says
+  /// SDK workers are connected to it (the same one for an instance while the
+  /// peers stay the same). `runtime` must outlive the executor.
   PeerEpisodeExecutor(Runtime& runtime, std::string peer) : runtime_(runtime), peer_(std::move(peer)) {}
 
   void run(const orchestration::EpisodeWork& work, Answer answer) override;
@@ -54,9 +60,21 @@ class PeerEpisodes {
     orchestration::EpisodeExecutor::Answer answer;
     std::chrono::steady_clock::time_point sent;
   };
+  // The executor of the episodes run here for a peer's instance on the SDK
+  // workers connected to this node.
+  struct Hosted {
+    std::string orchestrator;
+    std::unique_ptr<orchestration::EpisodeExecutor> executor;
+    uint64_t last_use = 0;
+  };
+  static constexpr size_t kMaxHosted = 1000;
+  orchestration::EpisodeExecutor& hosted(const std::string& instance_id, const std::string& orchestrator);
+
   Runtime& rt_;
   std::map<uint64_t, Pending> pending_;
   uint64_t next_seq_ = 1;
+  std::unordered_map<std::string, Hosted> hosted_;
+  uint64_t uses_ = 0;
 };
 
 /// An EpisodeResult as it crosses nodes, and back. Errors (back): the

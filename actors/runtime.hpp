@@ -51,6 +51,11 @@ struct RuntimeOptions {
   /// the Durable Task protocol); null: such an activity fails its task
   /// ("not registered").
   std::shared_ptr<orchestration::ActivityExecutor> foreign_activities;
+  /// Makes the executor of the episodes this node runs for a peer whose
+  /// orchestrator is not registered in C++ here (on the workers of the
+  /// Durable Task protocol connected to this node); empty: such an episode
+  /// goes unanswered, and its owner hands it out again after its timeout.
+  orchestration::EpisodeExecutorFactory foreign_episodes;
   /// Work handed to an executor that has not answered after this long is
   /// handed out again: an episode at once, an entity batch after a reload
   /// (an executor that answers at once never waits).
@@ -82,6 +87,7 @@ struct Counters {
   std::atomic<uint64_t> entity_operations_failed{0};  // threw (a signal's failure reaches nobody else)
   std::atomic<uint64_t> live_entities{0};
   std::atomic<uint64_t> peers{0};       // other nodes connected over CAF
+  std::atomic<uint64_t> protocol_peers{0};  // of those, with Durable Task SDK workers connected
   std::atomic<uint64_t> peer_wakes{0};  // wake-ups peers sent for instances here
   /// Commits by round trip (actor to Redis and back), and their sum
   /// (record_commit counts `commits` too).

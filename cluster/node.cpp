@@ -249,6 +249,7 @@ void Node::balance(store::Store& store) {
   me.started = started_;
   me.load = pool_ ? pool_->backlog() : 0;
   me.workers = pool_ ? pool_->workers() : 0;
+  me.protocol_workers = options_.protocol_workers ? options_.protocol_workers() : 0;
   {
     std::lock_guard lock(mutex_);
     me.http_address = http_address_;

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -64,6 +65,10 @@ struct NodeOptions {
   std::string cluster_advertise;
   /// What the node advertises as its HTTP API.
   std::string http_address;
+  /// How many Durable Task SDK workers are connected to the node (announced
+  /// with each heartbeat, so that peers send their instances' work for such
+  /// workers here); empty: none.
+  std::function<size_t()> protocol_workers;
 };
 
 /// Thread safety: every const member, wake(), set_http_address(),
@@ -108,7 +113,8 @@ class Node {
   void stop();
 
   /// An executor that runs episodes on node `peer_node_id` over the cluster
-  /// links (actors/peer_executor.hpp), for RuntimeOptions::episode_executor.
+  /// links (actors/peer_executor.hpp), for RuntimeOptions::episode_executor;
+  /// an empty id: on a peer with Durable Task SDK workers connected.
   /// It answers only while that peer is connected; an episode it leaves
   /// unanswered is handed out again after the executor timeout. Valid until
   /// the node stops; any thread.

@@ -57,12 +57,58 @@ void WorkerEpisodeExecutor::run(const orchestration::EpisodeWork& work, Answer a
       });
 }
 
+namespace {
+
+// One instance's episodes on the workers here or on a peer's, chosen at
+// each episode (the executor of the other side is dropped: an item of ours
+// still out there is withdrawn, or goes unanswered).
+class RoutedEpisodeExecutor : public orchestration::EpisodeExecutor {
+ public:
+  RoutedEpisodeExecutor(std::shared_ptr<WorkerHub> hub, std::string orchestrator, PeerWorkers peers)
+      : hub_(std::move(hub)), orchestrator_(std::move(orchestrator)), peers_(std::move(peers)) {}
+
+  void run(const orchestration::EpisodeWork& work, Answer answer) override {
+    if (hub_->serves(WorkerHub::kOrchestrator, orchestrator_) || !peers_.available()) {
+      remote_.reset();
+      if (!local_) local_ = std::make_unique<WorkerEpisodeExecutor>(hub_, orchestrator_);
+      return local_->run(work, std::move(answer));
+    }
+    local_.reset();
+    if (!remote_) remote_ = peers_.episodes();
+    remote_->run(work, std::move(answer));
+  }
+  void forget() override {
+    if (local_) local_->forget();
+    if (remote_) remote_->forget();
+  }
+
+ private:
+  std::shared_ptr<WorkerHub> hub_;
+  const std::string orchestrator_;
+  const PeerWorkers peers_;
+  std::unique_ptr<WorkerEpisodeExecutor> local_;
+  std::unique_ptr<orchestration::EpisodeExecutor> remote_;
+};
+
+}  // namespace
+
 orchestration::EpisodeExecutorFactory local_or_worker_episodes(const orchestration::Registry& registry, bool cached,
-                                                               std::shared_ptr<WorkerHub> hub) {
-  return [&registry, cached, hub](const std::string& name) -> std::unique_ptr<orchestration::EpisodeExecutor> {
+                                                               std::shared_ptr<WorkerHub> hub, PeerWorkers peers) {
+  return [&registry, cached, hub, peers](const std::string& name) -> std::unique_ptr<orchestration::EpisodeExecutor> {
     if (registry.find_orchestrator(name)) return std::make_unique<orchestration::LocalEpisodeExecutor>(registry, cached);
+    if (!peers.available || !peers.episodes) return std::make_unique<WorkerEpisodeExecutor>(hub, name);
+    return std::make_unique<RoutedEpisodeExecutor>(hub, name, peers);
+  };
+}
+
+orchestration::EpisodeExecutorFactory worker_episodes(std::shared_ptr<WorkerHub> hub) {
+  return [hub](const std::string& name) -> std::unique_ptr<orchestration::EpisodeExecutor> {
     return std::make_unique<WorkerEpisodeExecutor>(hub, name);
   };
+}
+
+bool WorkerActivityExecutor::ready_for(const std::string& name) const {
+  return hub_->serves(WorkerHub::kActivity, name);
 }
 
 void WorkerActivityExecutor::run(std::vector<orchestration::ActivityWork> work) {

@@ -172,6 +172,7 @@ json node_json(const store::NodeInfo& n) {
           {"clusterAddress", n.cluster_address},
           {"httpAddress", n.http_address},
           {"grpc", n.grpc_address},
+          {"grpcWorkers", n.protocol_workers},
           {"started", format_utc(n.started)},
           {"load", n.load},
           {"partitions", n.partitions}};

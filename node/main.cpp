@@ -218,6 +218,9 @@ int main(int argc, char** argv) {
   // registered for goes to the SDK workers connected to it.
   std::optional<http::HttpOptions> grpc_listen;  // its host and port
   std::shared_ptr<durabletask::WorkerHub> worker_hub;
+  // The node once started: work for SDK workers goes to a peer's when none
+  // here takes it (a worker connected to any node serves every partition).
+  auto started = std::make_shared<std::atomic<cluster::Node*>>(nullptr);
   if (flags.grpc != "off") {
     auto listen = http::parse_listen_address(flags.grpc);
     if (!listen) {
@@ -227,10 +230,18 @@ int main(int argc, char** argv) {
     grpc_listen = *listen;
     worker_hub = std::make_shared<durabletask::WorkerHub>(
         durabletask::WorkerHub::Options{seconds(flags.worker_timeout_s)});
+    durabletask::PeerWorkers peers{
+        [started] {
+          cluster::Node* n = started->load();
+          return n != nullptr && n->counters().protocol_peers > 0;
+        },
+        [started] { return started->load()->peer_executor({}); }};
     options.runtime.episode_executor =
-        durabletask::local_or_worker_episodes(registry, options.runtime.cache_instances, worker_hub);
+        durabletask::local_or_worker_episodes(registry, options.runtime.cache_instances, worker_hub, peers);
+    options.runtime.foreign_episodes = durabletask::worker_episodes(worker_hub);
     options.runtime.foreign_activities = std::make_shared<durabletask::WorkerActivityExecutor>(worker_hub);
     options.runtime.batch_executor = durabletask::local_or_worker_batches(entities, worker_hub);
+    options.protocol_workers = [worker_hub] { return worker_hub->workers(); };
   }
   // Redis may come up after the node (a cluster started in any order): keep
   // trying, and say so, until it answers or the node is told to stop.
@@ -245,6 +256,7 @@ int main(int argc, char** argv) {
     log->error("cannot start: {}", node.status().message());
     return node.status().code() == Errc::already_exists ? 3 : 1;  // 3: another node has this id
   }
+  started->store(node->get());
 
   client::ClientOptions c;
   c.address = options.store.address;

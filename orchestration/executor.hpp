@@ -102,6 +102,10 @@ class ActivityExecutor {
   /// Queues the activities, each to be answered through its `done`.
   /// Thread-safe.
   virtual void run(std::vector<ActivityWork> work) = 0;
+  /// Whether an activity of this name would start without waiting for a
+  /// worker to connect (the node sends it to a peer's workers otherwise,
+  /// when one has them). Thread-safe.
+  virtual bool ready_for(const std::string& name) const = 0;
 };
 
 }  // namespace durable::orchestration

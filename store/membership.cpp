@@ -18,13 +18,15 @@ struct PackedNode {
   uint64_t workers = 0;
   std::string incarnation;
   std::string grpc_address;  // absent in heartbeats of nodes from before it
-  MSGPACK_DEFINE_MAP(cluster_address, http_address, started_ms, load, workers, incarnation, grpc_address)
+  uint64_t protocol_workers = 0;  // likewise
+  MSGPACK_DEFINE_MAP(cluster_address, http_address, started_ms, load, workers, incarnation, grpc_address,
+                     protocol_workers)
 };
 
 std::string pack(const NodeInfo& n) {
   msgpack::sbuffer buffer;
   msgpack::pack(buffer, PackedNode{n.cluster_address, n.http_address, reply::to_ms(n.started), n.load, n.workers,
-                                    n.incarnation, n.grpc_address});
+                                    n.incarnation, n.grpc_address, n.protocol_workers});
   return {buffer.data(), buffer.size()};
 }
 
@@ -39,6 +41,7 @@ Status unpack(std::string_view bytes, NodeInfo& n) {
     n.workers = p.workers;
     n.incarnation = std::move(p.incarnation);
     n.grpc_address = std::move(p.grpc_address);
+    n.protocol_workers = p.protocol_workers;
     return Status::ok();
   } catch (const std::exception& e) {
     return Status::corruption("node " + n.id + ": " + e.what());

@@ -258,6 +258,7 @@ struct NodeInfo {
   TimePoint started{};
   uint64_t load = 0;     // activities queued or running
   uint64_t workers = 0;  // activity worker threads
+  uint64_t protocol_workers = 0;  // Durable Task SDK workers connected to it
   // Read back by Store::nodes():
   bool live = false;
   std::chrono::milliseconds since_heartbeat{0};

@@ -29,6 +29,7 @@
 #include "store/redis_address.hpp"
 #include "orchestration/payload.hpp"
 #include "tests/durabletask/grpc_fixture.hpp"
+#include "tests/durabletask/js_process.hpp"
 #include "tests/support/node_process.hpp"
 #include "tests/support/tool_run.hpp"
 
@@ -39,26 +40,6 @@ using json = nlohmann::json;
 using orchestration::from_payload;
 using orchestration::to_payload;
 
-std::string js_dir() { return std::string(DURABLE_SOURCE_DIR) + "/tests/durabletask/js/"; }
-std::string script(const std::string& name) { return js_dir() + name + ".mjs"; }
-
-/// Why the JS tests cannot run here (empty: they can).
-std::string missing_prerequisite() {
-  static const std::string why = []() -> std::string {
-    if (testing::run_program({"/usr/bin/env", "node", "--version"}).exit_code != 0) return "no node on PATH";
-    if (!std::filesystem::exists(js_dir() + "node_modules/@microsoft/durabletask-js") ||
-        !std::filesystem::exists(js_dir() + "node_modules/@dapr/durabletask-js")) {
-      return "the SDKs are not installed: run `npm ci` in tests/durabletask/js";
-    }
-    return {};
-  }();
-  return why;
-}
-// A missing SDK fails the test: scripts/setup.sh installs them.
-#define REQUIRE_NODE()                                                      \
-  do {                                                                      \
-    if (!missing_prerequisite().empty()) FAIL() << missing_prerequisite(); \
-  } while (0)
 
 /// The last line of `out` that is a JSON object (discarded if none).
 json last_json_line(const std::string& out) {
@@ -83,7 +64,7 @@ std::ostream& operator<<(std::ostream& os, const ScenarioRun& r) {
 
 /// `node <scenario>.mjs ADDRESS [args...]`, to the end.
 ScenarioRun run_scenario(const std::string& address, const std::string& name, std::vector<std::string> args = {}) {
-  std::vector<std::string> argv = {"/usr/bin/env", "node", script(name), address};
+  std::vector<std::string> argv = {"/usr/bin/env", "node", js_script(name), address};
   argv.insert(argv.end(), args.begin(), args.end());
   ScenarioRun r;
   r.run = testing::run_program(argv);
@@ -91,92 +72,6 @@ ScenarioRun run_scenario(const std::string& address, const std::string& name, st
   return r;
 }
 
-/// A long-running JS worker (worker_only.mjs, slow_worker.mjs): its stdout
-/// and stderr go to a log file polled for its JSON lines. Killed (SIGKILL,
-/// reaped) on destruction if still running.
-class JsWorker {
- public:
-  JsWorker(const std::string& name, const std::string& address, std::vector<std::string> args = {}) {
-    static std::atomic<int> counter{0};
-    log_ = std::filesystem::temp_directory_path() /
-           ("durable-js-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".log");
-    SpawnOptions options;
-    options.argv = {"/usr/bin/env", "node", script(name), address};
-    options.argv.insert(options.argv.end(), args.begin(), args.end());
-    options.log = log_;
-    options.environment = testing::clean_environment();
-    auto pid = spawn(options);
-    if (pid) pid_ = *pid;
-    else spawn_error_ = pid.status().to_string();
-  }
-  ~JsWorker() {
-    kill();
-    std::error_code ec;
-    std::filesystem::remove(log_, ec);
-  }
-  JsWorker(const JsWorker&) = delete;
-  JsWorker& operator=(const JsWorker&) = delete;
-
-  pid_t pid() const { return pid_; }
-  const std::string& spawn_error() const { return spawn_error_; }
-
-  /// The JSON-object lines printed so far (stderr lines are not JSON).
-  std::vector<json> lines() const {
-    std::vector<json> out;
-    std::istringstream in(log());
-    for (std::string line; std::getline(in, line);) {
-      json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (j.is_object()) out.push_back(std::move(j));
-    }
-    return out;
-  }
-  /// Polls the log until a JSON line satisfies `match`; false at `timeout`
-  /// or when the worker exited.
-  bool wait_for_line(const std::function<bool(const json&)>& match, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      for (const json& j : lines()) {
-        if (match(j)) return true;
-      }
-      if (std::chrono::steady_clock::now() > deadline || !process_running(pid_, &wstatus_)) return false;
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-  bool wait_ready(std::chrono::milliseconds timeout = 30s) {
-    return wait_for_line([](const json& j) { return j.value("ready", false); }, timeout);
-  }
-
-  /// SIGTERM and wait (up to `timeout`) for it to exit; its wait status
-  /// (-1: it did not end in time, and was killed).
-  int terminate(std::chrono::milliseconds timeout = 20s) {
-    if (pid_ <= 0) return wstatus_;
-    ::kill(pid_, SIGTERM);
-    wstatus_ = -1;
-    if (!wait_for_exit(pid_, timeout, &wstatus_)) {
-      kill();
-      return -1;
-    }
-    pid_ = -1;
-    return wstatus_;
-  }
-  void kill() {
-    if (pid_ > 0) kill_and_wait(pid_);
-    pid_ = -1;
-  }
-
-  std::string log() const {
-    std::ifstream in(log_);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
- private:
-  std::filesystem::path log_;
-  pid_t pid_ = -1;
-  int wstatus_ = -1;
-  std::string spawn_error_;
-};
 
 std::string describe(const orchestration::OrchestrationStatus status,
                      const std::optional<orchestration::FailureDetails>& failure) {
@@ -188,14 +83,14 @@ std::string describe(const orchestration::OrchestrationStatus status,
 // ---- scenarios: SDK worker and client in one node process ----------------
 
 TEST_F(GrpcTest, Chain) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "chain");
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_EQ(r.result["output"], json({"Hello, Tokyo!", "Hello, Seattle!", "Hello, London!"})) << r;
 }
 
 TEST_F(GrpcTest, FanOutOfAThousand) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "fanout", {"1000"});
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_EQ(r.result["n"], 1000) << r;
@@ -203,7 +98,7 @@ TEST_F(GrpcTest, FanOutOfAThousand) {
 }
 
 TEST_F(GrpcTest, SubOrchestrations) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "suborchestration");
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_EQ(r.result["total"], 82) << r;
@@ -213,7 +108,7 @@ TEST_F(GrpcTest, SubOrchestrations) {
 }
 
 TEST_F(GrpcTest, Timer) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "timer");
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_GE(r.result["wallMs"].get<int64_t>(), 950) << r;
@@ -221,7 +116,7 @@ TEST_F(GrpcTest, Timer) {
 }
 
 TEST_F(GrpcTest, ExternalEvents) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "events");
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_EQ(r.result["waited"], json({{"approved", true}, {"by", "js"}, {"n", 7}})) << r;
@@ -231,7 +126,7 @@ TEST_F(GrpcTest, ExternalEvents) {
 }
 
 TEST_F(GrpcTest, ContinueAsNewCarriesEvents) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "continue_as_new");
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_EQ(r.result["counter"], 5) << r;
@@ -239,7 +134,7 @@ TEST_F(GrpcTest, ContinueAsNewCarriesEvents) {
 }
 
 TEST_F(GrpcTest, CustomStatus) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "custom_status");
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_EQ(r.result["whileWaiting"], json({{"stage", "waiting"}, {"progress", 0.5}, {"tags", json::array({"a", "b"})}})) << r;
@@ -247,14 +142,14 @@ TEST_F(GrpcTest, CustomStatus) {
 }
 
 TEST_F(GrpcTest, TerminateSuspendResumePurge) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "lifecycle");
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_GE(r.result["purgedByFilter"].get<int64_t>(), 3) << r;
 }
 
 TEST_F(GrpcTest, FalsyPayloadsRoundTrip) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "falsy");
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_EQ(r.result["checked"], 10) << r;
@@ -269,7 +164,7 @@ TEST_F(GrpcTest, FalsyPayloadsRoundTrip) {
 }
 
 TEST_F(GrpcTest, QueryPages) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "query");
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_EQ(r.result["pages"], json({3, 3, 1})) << r;
@@ -277,7 +172,7 @@ TEST_F(GrpcTest, QueryPages) {
 }
 
 TEST_F(GrpcTest, ScheduledStartIsPendingUntilItsTime_AndKeepsItsVersion) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "scheduled_start");
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_GE(r.result["pendingPolls"].get<int>(), 3) << r;
@@ -293,7 +188,7 @@ TEST_F(GrpcTest, ScheduledStartIsPendingUntilItsTime_AndKeepsItsVersion) {
 // locks and failures from JS orchestrations, a JS orchestration calling the
 // C++ Counter, an entity's own signals and starts, queries, clean-up.
 TEST_F(GrpcTest, JsEntities_SignalledCalledLockedQueriedAndCleaned) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "entities", {"100"});
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_EQ(r.result["counter"], 100) << r;
@@ -329,7 +224,7 @@ TEST_F(GrpcTest, JsEntities_SignalledCalledLockedQueriedAndCleaned) {
 }
 
 TEST_F(GrpcTest, ListInstanceIdsPages_AndHistoryStreams) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "history");
   ASSERT_TRUE(r.ok()) << r;
   json ids = json::array();
@@ -349,7 +244,7 @@ TEST_F(GrpcTest, ListInstanceIdsPages_AndHistoryStreams) {
 }
 
 TEST_F(GrpcTest, DaprSdkChain) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "dapr_chain");
   ASSERT_TRUE(r.ok()) << r;
   EXPECT_EQ(r.result["output"], json({"Hello, Tokyo!", "Hello, Seattle!", "Hello, London!"})) << r;
@@ -358,7 +253,7 @@ TEST_F(GrpcTest, DaprSdkChain) {
 // ---- long-running JS workers with the C++ client --------------------------
 
 TEST_F(GrpcTest, CppOrchestratorCallsJsActivity_AndJsOrchestratorCallsCppActivity) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   JsWorker worker("worker_only", address_);
   ASSERT_GT(worker.pid(), 0) << worker.spawn_error();
   ASSERT_TRUE(worker.wait_ready()) << worker.log();
@@ -391,7 +286,7 @@ TEST_F(GrpcTest, CppOrchestratorCallsJsActivity_AndJsOrchestratorCallsCppActivit
 }
 
 TEST_F(GrpcTest, CppOrchestratorAndClientUseAJsEntity_EachSignalOnce) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   JsWorker worker("worker_only", address_);
   ASSERT_GT(worker.pid(), 0) << worker.spawn_error();
   ASSERT_TRUE(worker.wait_ready()) << worker.log();
@@ -429,7 +324,7 @@ TEST_F(GrpcTest, CppOrchestratorAndClientUseAJsEntity_EachSignalOnce) {
 }
 
 TEST_F(GrpcTest, AKilledWorkersItemsGoToAnotherWorker) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto started = [](const json& j) { return j.value("started", "") == "slow_step"; };
   JsWorker a("slow_worker", address_, {"3000"});
   ASSERT_GT(a.pid(), 0) << a.spawn_error();
@@ -506,7 +401,7 @@ class JsNodeKillTest : public durable::testing::RedisTest {
 };
 
 TEST_F(JsNodeKillTest, ANodeKilledMidRunWithAWorkerConnectedLosesNothing) {
-  REQUIRE_NODE();
+  REQUIRE_JS_SDKS();
   auto node = start_node();
   // Over HTTP: a name no C++ code registers is refused while no worker is
   // connected, and taken once one is (a worker without filters takes every name).
@@ -527,9 +422,15 @@ TEST_F(JsNodeKillTest, ANodeKilledMidRunWithAWorkerConnectedLosesNothing) {
   JsWorker worker("worker_only", grpc_address());
   ASSERT_GT(worker.pid(), 0) << worker.spawn_error();
   ASSERT_TRUE(worker.wait_ready()) << worker.log() << node->log_tail();
-  auto res = http.Post(base + "js_sequence/by-http", "\"http\"", "application/json");
-  ASSERT_TRUE(res) << httplib::to_string(res.error());
-  EXPECT_EQ(res->status, 202) << res->body;
+  // The worker's stream is open on its side a moment before the node counts it.
+  ASSERT_TRUE(eventually([&] {
+    auto r = http.Post(base + "js_sequence/by-http", "\"http\"", "application/json");
+    if (!r) return false;
+    status = r->status;
+    body = r->body;
+    return status != 400;
+  })) << body;
+  EXPECT_EQ(status, 202) << body;
 
   constexpr int kInstances = 200;
   std::vector<std::string> ids = {"by-http"};
