@@ -54,14 +54,23 @@ std::optional<uint64_t> ActorCore::committed(Committed& msg) {
       return std::nullopt;
     }
     // A stale version, or no clear answer (the commit may or may not have
-    // happened): reload to look.
-    log->warn("[{}] commit failed ({}); reloading", id, s.to_string());
+    // happened): reload to look. Said once a streak; a store that is
+    // unavailable (down, or its disk full) the node reports itself, once.
+    if (failed_commits++ == 0 && s.code() != Errc::unavailable) {
+      log->warn("[{}] commit failed ({}); reloading", id, s.to_string());
+    } else {
+      log->debug("[{}] commit failed again ({} in a row): {}", id, failed_commits, s.to_string());
+    }
     phase = Phase::loading;
     self->delayed_send(self, s.code() == Errc::failed_precondition ? 0ms : kRetryDelay, retry_atom::value);
     return std::nullopt;
   }
   rt->counters.record_commit(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - commit_sent));
+  if (failed_commits > 0) {
+    log->info("[{}] committed after {} failed attempt(s)", id, failed_commits);
+    failed_commits = 0;
+  }
   phase = Phase::ready;
   return *result;
 }

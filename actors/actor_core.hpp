@@ -146,6 +146,7 @@ struct ActorCore {
   std::vector<store::DeadLetter> pending_dead;
 
   uint64_t attempt = 0;  // which commit a Committed answers
+  uint64_t failed_commits = 0;  // in a row, since the last that went through (logged once)
   uint64_t ticket = 0;   // which hand-out to an executor an answer must name
   std::chrono::steady_clock::time_point commit_sent;
 };
