@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "entities/batch.hpp"
+#include "entities/executor.hpp"
 #include "orchestration/executor.hpp"
 #include "orchestration/registry.hpp"
 #include "orchestration/replay_engine.hpp"
@@ -110,8 +111,10 @@ struct Dispatch {
 //   (wake_atom, std::vector<std::string> ids)  instances it owns to wake
 //   RemoteWork                                 activities to run
 //   RemoteEpisode                              an orchestration episode to run
+//   RemoteBatch                                an entity batch to run
 // and it answers RemoteWork with one RemoteOutcome per activity, and a
-// RemoteEpisode with a RemoteEpisodeAnswer, sent to the origin's node actor,
+// RemoteEpisode with a RemoteEpisodeAnswer, a RemoteBatch with a
+// RemoteBatchAnswer, sent to the origin's node actor,
 // which hands the result to the instance.
 
 /// One activity run for a peer; `seq` is the origin's key for it.
@@ -179,6 +182,85 @@ struct PeerEpisodeRequest {
   orchestration::EpisodeExecutor::Answer answer;
 };
 
+/// An entity snapshot as it crosses nodes: the queued and scheduled messages
+/// as encode_events bytes of their inbox events (entities::to_event), as
+/// the store writes them.
+struct RemoteSnapshot {
+  bool has_state = false;
+  std::string state;
+  std::vector<std::string> recent_request_ids;  // oldest first
+  bool locked = false;
+  std::string lock_section;
+  std::string lock_instance;
+  std::string lock_execution;
+  std::string queued;
+  std::string scheduled;
+};
+
+/// One entity batch run for a peer (actors/peer_batches.hpp): the
+/// entities::BatchWork, its messages as encode_events bytes.
+struct RemoteBatch {
+  uint64_t seq = 0;
+  caf::actor origin;  // the asking node's node actor
+  std::string entity;  // "@name@key"
+  RemoteSnapshot snapshot;
+  std::string messages;
+  int64_t now_ms = 0;
+};
+
+/// One entities::OperationResult of a RemoteBatchAnswer.
+struct RemoteOperation {
+  std::string request_id;
+  std::string operation;
+  std::string result;
+  bool failed = false;
+  std::string error_type;
+  std::string message;
+  std::string stack_trace;
+};
+
+/// The answer to RemoteBatch `seq`: its entities::BatchResult, field by
+/// field (outbound messages as parallel lists: targets, executions, and
+/// their events as encode_events bytes).
+struct RemoteBatchAnswer {
+  uint64_t seq = 0;
+  RemoteSnapshot snapshot;
+  std::vector<std::string> targets;
+  std::vector<std::string> target_executions;
+  std::string events;
+  std::vector<RemoteOperation> results;
+  std::string scheduled;    // entity messages, as RemoteSnapshot's
+  std::string unscheduled;
+  std::vector<std::string> remembered;
+  uint64_t duplicates = 0;
+};
+
+/// To the node actor, from a PeerBatchExecutor: run `batch` on a peer with
+/// SDK workers; its answer goes to `answer` (never, if there is none).
+struct PeerBatchRequest {
+  RemoteBatch batch;
+  entities::BatchExecutor::Answer answer;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RemoteSnapshot& x) {
+  return f(caf::meta::type_name("durable.RemoteSnapshot"), x.has_state, x.state, x.recent_request_ids, x.locked,
+           x.lock_section, x.lock_instance, x.lock_execution, x.queued, x.scheduled);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RemoteBatch& x) {
+  return f(caf::meta::type_name("durable.RemoteBatch"), x.seq, x.origin, x.entity, x.snapshot, x.messages, x.now_ms);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RemoteOperation& x) {
+  return f(caf::meta::type_name("durable.RemoteOperation"), x.request_id, x.operation, x.result, x.failed,
+           x.error_type, x.message, x.stack_trace);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RemoteBatchAnswer& x) {
+  return f(caf::meta::type_name("durable.RemoteBatchAnswer"), x.seq, x.snapshot, x.targets, x.target_executions,
+           x.events, x.results, x.scheduled, x.unscheduled, x.remembered, x.duplicates);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteEpisode& x) {
   return f(caf::meta::type_name("durable.RemoteEpisode"), x.seq, x.origin, x.instance_id, x.orchestrator,
@@ -211,6 +293,10 @@ inline void add_message_types(caf::actor_system_config& config) {
   config.add_message_type<RemoteOutcome>("durable.RemoteOutcome");
   config.add_message_type<RemoteEpisode>("durable.RemoteEpisode");
   config.add_message_type<RemoteEpisodeAnswer>("durable.RemoteEpisodeAnswer");
+  config.add_message_type<RemoteSnapshot>("durable.RemoteSnapshot");
+  config.add_message_type<RemoteBatch>("durable.RemoteBatch");
+  config.add_message_type<RemoteOperation>("durable.RemoteOperation");
+  config.add_message_type<RemoteBatchAnswer>("durable.RemoteBatchAnswer");
 }
 
 }  // namespace durable::actors
@@ -228,3 +314,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Started)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::StartNotice)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::Dispatch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::PeerEpisodeRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::PeerBatchRequest)

@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "actors/peer_batches.hpp"
 #include "actors/peer_executor.hpp"
 #include "base/log.hpp"
 
@@ -96,6 +97,7 @@ struct NodeState {
   std::unordered_map<uint64_t, InFlight> in_flight;
   uint64_t next_seq = 1;
   std::optional<PeerEpisodes> episodes;  // set with rt
+  std::optional<PeerBatches> batches;    // set with rt
   bool ticking = false;
 
   caf::actor me() const { return caf::actor_cast<caf::actor>(self); }
@@ -280,6 +282,7 @@ struct NodeState {
     auto p = std::find_if(peers.begin(), peers.end(), [&](const Peer& x) { return x.actor.address() == addr; });
     if (p == peers.end()) return;
     episodes->peer_down(addr);
+    batches->peer_down(addr);
     std::map<std::tuple<bool, caf::actor_addr, std::string>, Dispatch> again;
     for (auto it = in_flight.begin(); it != in_flight.end();) {
       if (it->second.peer != addr) {
@@ -350,6 +353,7 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
   self->state.self = self;
   self->state.rt = rt;
   self->state.episodes.emplace(*rt);
+  self->state.batches.emplace(*rt);
   self->set_down_handler([self](caf::down_msg& down) { self->state.peer_down(down.source); });
   // Instances take the pool's fast path while no peer is counted.
   self->attach_functor([rt] { rt->counters.peers = 0; });
@@ -363,6 +367,11 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
       },
       [self](RemoteEpisode& e) { self->state.episodes->run_for_peer(self, e); },
       [self](RemoteEpisodeAnswer& a) { self->state.episodes->on_answer(a); },
+      [self](PeerBatchRequest& r) {
+        self->state.batches->send(self, self->state.peer_actor({}, r.batch.entity), r);
+      },
+      [self](RemoteBatch& b) { self->state.batches->run_for_peer(b); },
+      [self](RemoteBatchAnswer& a) { self->state.batches->on_answer(a); },
       [self](wake_atom, const std::vector<std::string>& ids) {
         self->state.rt->counters.peer_wakes += ids.size();
         for (const std::string& id : ids) self->state.rt->router.wake_local(id);

@@ -56,6 +56,11 @@ struct RuntimeOptions {
   /// Durable Task protocol connected to this node); empty: such an episode
   /// goes unanswered, and its owner hands it out again after its timeout.
   orchestration::EpisodeExecutorFactory foreign_episodes;
+  /// Makes the executor of the entity batches this node runs for a peer (on
+  /// the workers of the Durable Task protocol connected to this node, kept
+  /// per entity); empty: such a batch goes unanswered, and its entity gives
+  /// it up after its timeout and runs it again.
+  entities::BatchExecutorFactory foreign_batches;
   /// Work handed to an executor that has not answered after this long is
   /// handed out again: an episode at once, an entity batch after a reload
   /// (an executor that answers at once never waits).
@@ -73,6 +78,7 @@ struct Counters {
   std::atomic<uint64_t> episodes{0};          // handed to an executor (again, after a timeout)
   std::atomic<uint64_t> episodes_overdue{0};  // of those, unanswered within executor_timeout
   std::atomic<uint64_t> episodes_for_peers{0};  // run here for peers (PeerEpisodeExecutor)
+  std::atomic<uint64_t> entity_batches_for_peers{0};  // run here for peers (PeerBatchExecutor)
   std::atomic<uint64_t> batches_overdue{0};     // entity batches unanswered within executor_timeout
   std::atomic<uint64_t> commits{0};
   std::atomic<uint64_t> activities{0};          // scheduled by this node's instances

@@ -14,6 +14,7 @@
 
 #include "actors/node_actor.hpp"
 #include "actors/partition_actor.hpp"
+#include "actors/peer_batches.hpp"
 #include "actors/peer_executor.hpp"
 #include "cluster/balance.hpp"
 #include "cluster/peers.hpp"
@@ -437,6 +438,10 @@ void Node::wake_loop() {
 
 std::unique_ptr<orchestration::EpisodeExecutor> Node::peer_executor(std::string peer_node_id) const {
   return std::make_unique<actors::PeerEpisodeExecutor>(*runtime_, std::move(peer_node_id));
+}
+
+std::unique_ptr<entities::BatchExecutor> Node::peer_batch_executor() const {
+  return std::make_unique<actors::PeerBatchExecutor>(*runtime_);
 }
 
 // ------------------------------------------------------------------ stop

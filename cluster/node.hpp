@@ -119,6 +119,12 @@ class Node {
   /// unanswered is handed out again after the executor timeout. Valid until
   /// the node stops; any thread.
   std::unique_ptr<orchestration::EpisodeExecutor> peer_executor(std::string peer_node_id) const;
+  /// An executor that runs entity batches on the Durable Task SDK workers
+  /// of a peer (actors/peer_batches.hpp), for RuntimeOptions::batch_executor.
+  /// It answers only while such a peer is connected; a batch it leaves
+  /// unanswered is run again after the executor timeout. Valid until the
+  /// node stops; any thread.
+  std::unique_ptr<entities::BatchExecutor> peer_batch_executor() const;
 
   /// Runtime counters (thread-safe to read). Valid until the node is destroyed.
   const actors::Counters& counters() const { return runtime_->counters; }

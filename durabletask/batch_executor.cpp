@@ -230,10 +230,48 @@ void WorkerBatchExecutor::run(BatchWork work, Answer answer) {
   send_next(p);
 }
 
+namespace {
+
+// One entity's batches on the workers here or on a peer's, chosen at each
+// batch (the executor of the other side is dropped: an item of ours still
+// out there is withdrawn, or goes unanswered; the entity runs it again).
+class RoutedBatchExecutor : public entities::BatchExecutor {
+ public:
+  RoutedBatchExecutor(std::shared_ptr<WorkerHub> hub, std::string entity, PeerWorkers peers)
+      : hub_(std::move(hub)), entity_(std::move(entity)), peers_(std::move(peers)) {}
+
+  void run(BatchWork work, Answer answer) override {
+    if (hub_->serves(WorkerHub::kEntity, entity_) || !peers_.available()) {
+      remote_.reset();
+      if (!local_) local_ = std::make_unique<WorkerBatchExecutor>(hub_);
+      return local_->run(std::move(work), std::move(answer));
+    }
+    local_.reset();
+    if (!remote_) remote_ = peers_.batches();
+    remote_->run(std::move(work), std::move(answer));
+  }
+
+ private:
+  std::shared_ptr<WorkerHub> hub_;
+  const std::string entity_;
+  const PeerWorkers peers_;
+  std::unique_ptr<WorkerBatchExecutor> local_;
+  std::unique_ptr<entities::BatchExecutor> remote_;
+};
+
+}  // namespace
+
 entities::BatchExecutorFactory local_or_worker_batches(const entities::EntityRegistry& registry,
-                                                       std::shared_ptr<WorkerHub> hub) {
-  return [&registry, hub](const std::string& name) -> std::unique_ptr<entities::BatchExecutor> {
+                                                       std::shared_ptr<WorkerHub> hub, PeerWorkers peers) {
+  return [&registry, hub, peers](const std::string& name) -> std::unique_ptr<entities::BatchExecutor> {
     if (const entities::EntityFn* fn = registry.find(name)) return std::make_unique<entities::LocalBatchExecutor>(fn);
+    if (!peers.available || !peers.batches) return std::make_unique<WorkerBatchExecutor>(hub);
+    return std::make_unique<RoutedBatchExecutor>(hub, name, peers);
+  };
+}
+
+entities::BatchExecutorFactory worker_batches(std::shared_ptr<WorkerHub> hub) {
+  return [hub](const std::string&) -> std::unique_ptr<entities::BatchExecutor> {
     return std::make_unique<WorkerBatchExecutor>(hub);
   };
 }

@@ -30,6 +30,7 @@
 #include <memory>
 #include <string>
 
+#include "durabletask/executors.hpp"
 #include "durabletask/worker_hub.hpp"
 #include "entities/executor.hpp"
 
@@ -54,9 +55,16 @@ class WorkerBatchExecutor : public entities::BatchExecutor {
 };
 
 /// The node's batch executors with the protocol served: an entity of
-/// `registry` runs in the entity actor (entities::LocalBatchExecutor), any
-/// other name on the hub's workers. `registry` must outlive the factory.
+/// `registry` runs in the entity actor (entities::LocalBatchExecutor); any
+/// other name on the SDK workers: those connected to this node when one of
+/// them takes the name, else those of a peer when a peer has any
+/// (`peers.batches`, if given), else it waits here for a worker. Decided
+/// again at each batch. `registry` must outlive the factory.
 entities::BatchExecutorFactory local_or_worker_batches(const entities::EntityRegistry& registry,
-                                                       std::shared_ptr<WorkerHub> hub);
+                                                       std::shared_ptr<WorkerHub> hub, PeerWorkers peers = {});
+
+/// Batches on the hub's workers only: for RuntimeOptions::foreign_batches
+/// (what this node runs for its peers).
+entities::BatchExecutorFactory worker_batches(std::shared_ptr<WorkerHub> hub);
 
 }  // namespace durable::durabletask

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "durabletask/worker_hub.hpp"
+#include "entities/executor.hpp"
 #include "orchestration/executor.hpp"
 
 namespace durable::durabletask {
@@ -45,6 +46,9 @@ struct PeerWorkers {
   std::function<bool()> available;
   /// An executor that hands each episode to such a peer.
   std::function<std::unique_ptr<orchestration::EpisodeExecutor>()> episodes;
+  /// An executor that hands each entity batch to such a peer (empty: an
+  /// entity's batches stay on the workers connected here).
+  std::function<std::unique_ptr<entities::BatchExecutor>()> batches;
 };
 
 /// The node's episode executors with the protocol served: a C++

@@ -235,12 +235,14 @@ int main(int argc, char** argv) {
           cluster::Node* n = started->load();
           return n != nullptr && n->counters().protocol_peers > 0;
         },
-        [started] { return started->load()->peer_executor({}); }};
+        [started] { return started->load()->peer_executor({}); },
+        [started] { return started->load()->peer_batch_executor(); }};
     options.runtime.episode_executor =
         durabletask::local_or_worker_episodes(registry, options.runtime.cache_instances, worker_hub, peers);
     options.runtime.foreign_episodes = durabletask::worker_episodes(worker_hub);
     options.runtime.foreign_activities = std::make_shared<durabletask::WorkerActivityExecutor>(worker_hub);
-    options.runtime.batch_executor = durabletask::local_or_worker_batches(entities, worker_hub);
+    options.runtime.batch_executor = durabletask::local_or_worker_batches(entities, worker_hub, peers);
+    options.runtime.foreign_batches = durabletask::worker_batches(worker_hub);
     options.protocol_workers = [worker_hub] { return worker_hub->workers(); };
   }
   // Redis may come up after the node (a cluster started in any order): keep

@@ -79,10 +79,13 @@ class ClusterWorkersTest : public durable::testing::RedisTest {
                         cluster::Node* n = started->load();
                         return n != nullptr && n->counters().protocol_peers > 0;
                       },
-                      [started = m->started] { return started->load()->peer_executor({}); }};
+                      [started = m->started] { return started->load()->peer_executor({}); },
+                      [started = m->started] { return started->load()->peer_batch_executor(); }};
     o.runtime.episode_executor = local_or_worker_episodes(registry_, true, m->hub, peers);
     o.runtime.foreign_episodes = worker_episodes(m->hub);
     o.runtime.foreign_activities = std::make_shared<WorkerActivityExecutor>(m->hub);
+    o.runtime.batch_executor = local_or_worker_batches(entities_, m->hub, peers);
+    o.runtime.foreign_batches = worker_batches(m->hub);
     o.protocol_workers = [hub = m->hub] { return hub->workers(); };
     auto node = cluster::Node::start(registry_, entities_, o);
     EXPECT_TRUE(node) << node.status().to_string();
@@ -190,6 +193,49 @@ TEST_F(ClusterWorkersTest, AWorkerOnOneNodeServesTheInstancesTheOtherOwns) {
   EXPECT_GE(b.node->counters().episodes_for_peers.load(), 20u);  // two episodes of each js_sequence at least
   EXPECT_GE(b.node->counters().activities_for_peers.load(), 5u);  // the js_echo calls
   EXPECT_EQ(a.node->counters().episodes_for_peers.load(), 0u);
+  EXPECT_EQ(a.hub->workers(), 0u);
+}
+
+TEST_F(ClusterWorkersTest, AWorkerOnOneNodeRunsTheBatchesOfEntitiesTheOtherOwns) {
+  REQUIRE_JS_SDKS();
+  Member& a = start_member("a");
+  Member& b = start_member("b");
+  ASSERT_TRUE(a.node && b.node && a.server && b.server);
+  ASSERT_TRUE(balanced(a, b));
+  JsWorker worker("worker_only", b.address);  // registers entity jscounter
+  ASSERT_GT(worker.pid(), 0) << worker.spawn_error();
+  ASSERT_TRUE(worker.wait_ready()) << worker.log();
+  ASSERT_TRUE(eventually([&] { return a.node->counters().protocol_peers == 1; }))
+      << "node a never learnt that b has a worker";
+
+  // Five counters in a's partition ("!p" pins an entity key as an instance
+  // id), ten signals each, and one in b's.
+  std::vector<orchestration::EntityId> far;
+  for (int i = 0; i < 5; ++i) far.emplace_back("jscounter", id_on(a, "k" + std::to_string(i)));
+  const orchestration::EntityId near("jscounter", id_on(b, "near"));
+  std::vector<client::EntitySignal> signals;
+  for (int n = 0; n < 10; ++n) {
+    for (const auto& e : far) signals.push_back({e, "add", to_payload(int64_t{1}), {}, std::nullopt});
+    signals.push_back({near, "add", to_payload(int64_t{1}), {}, std::nullopt});
+  }
+  ASSERT_TRUE(client_->signal_entities(signals));
+
+  auto count = [&](const orchestration::EntityId& e) -> int64_t {
+    auto state = client_->get_entity(e);
+    return state && state->state ? from_payload<int64_t>(*state->state) : -1;
+  };
+  int64_t total = 0;
+  for (const auto& e : far) {
+    EXPECT_TRUE(eventually([&] { return count(e) == 10; }, 30s))
+        << e.instance_id() << " counted " << count(e) << "\n" << worker.log();
+    total += count(e);
+  }
+  EXPECT_EQ(total, 50);
+  EXPECT_TRUE(eventually([&] { return count(near) == 10; }, 30s)) << "counted " << count(near);
+
+  // a owned and committed its entities; b ran their batches on its worker.
+  EXPECT_GE(b.node->counters().entity_batches_for_peers.load(), 5u);
+  EXPECT_EQ(a.node->counters().entity_batches_for_peers.load(), 0u);
   EXPECT_EQ(a.hub->workers(), 0u);
 }
 
