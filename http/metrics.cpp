@@ -36,6 +36,11 @@ std::string prometheus_text(const Metrics& m) {
   counter("durable_entity_operations_failed_total", "Entity operations that threw.", m.entity_operations_failed);
   gauge("durable_live_entities", "Entity actors in this node's memory.", m.live_entities);
   gauge("durable_peers", "Other nodes this node is connected to.", m.peers);
+  gauge("durable_peers_with_sdk_workers", "Of those, nodes with Durable Task SDK workers connected.", m.protocol_peers);
+  counter("durable_episodes_for_peers_total", "Orchestration episodes run here (on SDK workers or in C++) for other nodes.",
+          m.episodes_for_peers);
+  counter("durable_entity_batches_for_peers_total", "Entity batches run here on SDK workers for other nodes.",
+          m.entity_batches_for_peers);
   counter("durable_peer_wakes_total", "Wake-ups other nodes sent over CAF for instances and entities owned here.",
           m.peer_wakes);
   out += "# HELP durable_instances The hub's instances with unfinished work, by status.\n";

@@ -30,6 +30,9 @@ struct Metrics {
   uint64_t entity_operations_failed = 0;
   uint64_t live_entities = 0;
   uint64_t peers = 0;
+  uint64_t protocol_peers = 0;
+  uint64_t episodes_for_peers = 0;
+  uint64_t entity_batches_for_peers = 0;
   uint64_t peer_wakes = 0;
   /// Commit latency: upper bounds in microseconds, and one count per bound
   /// plus one for the rest (not cumulative).

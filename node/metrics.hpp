@@ -27,6 +27,9 @@ inline http::Metrics node_metrics(const cluster::Node& node) {
   m.entity_operations_failed = c.entity_operations_failed.load();
   m.live_entities = c.live_entities.load();
   m.peers = c.peers.load();
+  m.protocol_peers = c.protocol_peers.load();
+  m.episodes_for_peers = c.episodes_for_peers.load();
+  m.entity_batches_for_peers = c.entity_batches_for_peers.load();
   m.peer_wakes = c.peer_wakes.load();
   m.commit_bounds_us.assign(actors::kCommitBucketsUs.begin(), actors::kCommitBucketsUs.end());
   for (const auto& n : c.commit_latency) m.commit_counts.push_back(n.load());

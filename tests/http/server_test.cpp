@@ -280,6 +280,9 @@ TEST_F(HttpTest, Metrics_PrometheusTextWithCountersAndCommitLatency) {
   EXPECT_EQ(value("durable_activities_sent_total"), 0);  // no peers: all ran here
   EXPECT_EQ(value("durable_activities_rerun_total"), 0);
   EXPECT_EQ(value("durable_peers"), 0);
+  EXPECT_EQ(value("durable_peers_with_sdk_workers"), 0);
+  EXPECT_EQ(value("durable_episodes_for_peers_total"), 0);
+  EXPECT_EQ(value("durable_entity_batches_for_peers_total"), 0);
   EXPECT_NE(text.find("durable_instances{status=\"Running\"} 1\n"), std::string::npos) << text;  // m2 waits
   EXPECT_NE(text.find("durable_instances{status=\"Pending\"} 0\n"), std::string::npos) << text;
   EXPECT_EQ(value("durable_commit_seconds_count"), value("durable_commits_total"));
