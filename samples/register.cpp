@@ -8,6 +8,8 @@ void register_fan_out_fan_in(orchestration::Registry& registry);
 void register_approval(orchestration::Registry& registry);
 void register_monitor(orchestration::Registry& registry);
 void register_entity_orchestrations(orchestration::Registry& registry);
+void register_flaky_once(orchestration::Registry& registry);
+void register_approval_board(orchestration::Registry& registry);
 
 void register_samples(orchestration::Registry& registry) {
   register_hello(registry);
@@ -16,6 +18,8 @@ void register_samples(orchestration::Registry& registry) {
   register_approval(registry);
   register_monitor(registry);
   register_entity_orchestrations(registry);
+  register_flaky_once(registry);
+  register_approval_board(registry);
 }
 
 }  // namespace durable::samples

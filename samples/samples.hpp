@@ -8,6 +8,11 @@
 //   FanOutFanIn     Double(i) for i in 0..N-1 in parallel, sums the results
 //   Approval        RequestApproval, then the "Approval" event or a timeout
 //   Monitor         polls CheckJobStatus on a timer, continue-as-new per round
+//   FlakyOnce       FlakyStep fails until its start time + failForSeconds
+//                   ("FlakyStep: too early"); a rewind after that completes
+//                   it with "recovered"
+//   ApprovalBoard   N Approval sub-orchestrations "<id>:approval-<k>" at
+//                   once; outputs {"approved": A, "escalated": E}
 //   Checkout, Transfer  critical sections over entities (samples/entities.hpp)
 //
 // Inputs and outputs are JSON-compatible msgpack (maps with string keys).
@@ -56,6 +61,39 @@ struct ApprovalRequest {
   int64_t timeoutSeconds = 72 * 3600;
   MSGPACK_DEFINE_MAP(proposal, timeoutSeconds)
 };
+
+// --- ApprovalBoard -----------------------------------------------------------
+struct ApprovalBoardInput {
+  int64_t approvals = 1;  // 1..kMaxApprovals
+  int64_t timeoutSeconds = 72 * 3600;
+  MSGPACK_DEFINE_MAP(approvals, timeoutSeconds)
+};
+
+/// Children answering "rejected" count in neither.
+struct ApprovalTally {
+  int64_t approved = 0;
+  int64_t escalated = 0;
+  MSGPACK_DEFINE_MAP(approved, escalated)
+};
+
+inline constexpr int64_t kMaxApprovals = 100;
+
+/// The id of a board's k-th Approval child (k from 1): "<board id>:approval-<k>".
+std::string approval_child_id(const std::string& board_id, int64_t k);
+
+// --- FlakyOnce ---------------------------------------------------------------
+struct FlakyOnceInput {
+  int64_t failForSeconds = 0;  // 0..kMaxFlakySeconds
+  MSGPACK_DEFINE_MAP(failForSeconds)
+};
+
+/// FlakyStep's input: it fails while the wall clock is before this (ms since 1970).
+struct FlakyStepInput {
+  int64_t succeedAfterMs = 0;
+  MSGPACK_DEFINE_MAP(succeedAfterMs)
+};
+
+inline constexpr int64_t kMaxFlakySeconds = 365LL * 24 * 3600;
 
 // --- Monitor -----------------------------------------------------------------
 struct MonitorInput {

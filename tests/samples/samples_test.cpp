@@ -269,11 +269,12 @@ TEST(SamplesJson, InputsAndOutputsSurviveJsonRoundTrip) {
 TEST(SamplesRegistry, EveryNameIsRegistered) {
   Registry registry;
   register_samples(registry);
-  for (const char* name : {"HelloSequence", "HelloParent", "OrderProcessing", "FanOutFanIn", "Approval", "Monitor"}) {
+  for (const char* name : {"HelloSequence", "HelloParent", "OrderProcessing", "FanOutFanIn", "Approval", "Monitor",
+                           "FlakyOnce", "ApprovalBoard"}) {
     EXPECT_NE(registry.find_orchestrator(name), nullptr) << name;
   }
   for (const char* name : {"SayHello", "ValidateOrder", "ChargeCustomer", "SendConfirmation", "Double",
-                           "RequestApproval", "Escalate", "CheckJobStatus"}) {
+                           "RequestApproval", "Escalate", "CheckJobStatus", "FlakyStep"}) {
     EXPECT_NE(registry.find_activity(name), nullptr) << name;
   }
   EXPECT_NE(registry.find_orchestrator("hellosequence"), nullptr) << "names are case-insensitive";
