@@ -6,6 +6,26 @@
 #include "actors/entity_actor.hpp"
 #include "actors/instance_actor.hpp"
 #include "base/log.hpp"
+#include "store/retention.hpp"
+
+namespace durable::actors {
+
+/// A partition actor's own reminder to purge what retention says is due.
+using retention_atom = caf::atom_constant<caf::atom("retention")>;
+/// Retention's candidates read (step 1), back from the store.
+struct RetentionFound {
+  std::vector<store::RetentionCandidates> candidates;
+  std::string error;  // empty: read
+};
+/// Retention's purges (step 2), back from the store.
+struct RetentionPurged {
+  store::RetentionOutcome outcome;
+};
+
+}  // namespace durable::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::RetentionFound)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::RetentionPurged)
 
 namespace durable::actors {
 namespace {
@@ -121,6 +141,72 @@ struct Partition {
     self->delayed_send(self, rt->options.timer_poll, poll_timers_atom::value);
   }
 
+  // -- retention (store/retention.hpp) ---------------------------------------
+  // One tick at a time: read the due entries, then purge at most a batch.
+  // Both callbacks only post back here (they run on the store's thread).
+  bool retention_busy = false;
+
+  void retention_tick() {
+    const store::RetentionPolicy& policy = rt->options.retention;
+    if (!policy.enabled()) return;
+    self->delayed_send(self, policy.interval, retention_atom::value);
+    if (retention_busy) return;
+    retention_busy = true;
+    const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    const store::RetentionCommands commands(rt->options.hub);
+    rt->store_for(partition).request(
+        commands.candidates_commands(partition, policy, now), [to = me(), policy, now](store::AsyncStore::Replies r) {
+          auto found = store::RetentionCommands::parse_candidates(policy, now, r);
+          if (found) {
+            caf::anon_send(to, RetentionFound{std::move(*found), {}});
+          } else {
+            caf::anon_send(to, RetentionFound{{}, found.status().to_string()});
+          }
+        });
+  }
+
+  void retention_found(RetentionFound& found) {
+    const store::RetentionPolicy& policy = rt->options.retention;
+    if (!found.error.empty()) {
+      retention_busy = false;
+      durable::logger("partition")->debug("partition {}: retention could not read its index: {}", partition, found.error);
+      return;
+    }
+    size_t due = 0;
+    for (const auto& c : found.candidates) due += c.ids.size();
+    if (due == 0) {
+      retention_busy = false;
+      return;
+    }
+    const store::RetentionCommands commands(rt->options.hub);
+    rt->store_for(partition).request(
+        commands.purge_commands(partition, rt->options.node_id, epoch, found.candidates, policy.batch),
+        [to = me()](store::AsyncStore::Replies r) {
+          caf::anon_send(to, RetentionPurged{store::RetentionCommands::parse_purges(r)});
+        });
+  }
+
+  // Purged instances leave memory too: a cached actor would hold an
+  // execution that no longer exists.
+  void retention_purged(RetentionPurged& done) {
+    retention_busy = false;
+    const store::RetentionOutcome& o = done.outcome;
+    rt->counters.retention_purged += o.purged.size();
+    for (const std::string& id : o.purged) {
+      auto it = instances.find(id);
+      if (it == instances.end()) continue;
+      self->send(it->second, evict_atom::value);
+      instances.erase(it);
+    }
+    if (!o.error.is_ok()) {
+      durable::logger("partition")->debug("partition {}: retention stopped mid-tick: {}", partition, o.error.to_string());
+    }
+    if (!o.purged.empty()) {
+      durable::logger("partition")->debug("partition {}: retention purged {} ({} index entries dropped, {} moved)",
+                                          partition, o.purged.size(), o.dropped, o.moved);
+    }
+  }
+
   void stop() {
     for (auto& [id, actor] : instances) self->send_exit(actor, caf::exit_reason::user_shutdown);
     instances.clear();
@@ -140,6 +226,7 @@ caf::behavior partition_behavior(caf::stateful_actor<Partition>* self, Runtime* 
   durable::logger("partition")->debug("partition {} starting at epoch {}", partition, epoch);
   st.recover();
   st.poll_timers();
+  st.retention_tick();
   return {
       [self](wake_atom, const std::string& id) { self->state.wake(id); },
       [self](Started& s) { self->state.started(s); },
@@ -159,6 +246,9 @@ caf::behavior partition_behavior(caf::stateful_actor<Partition>* self, Runtime* 
         self->state.wake_overdue_starts();
         self->state.poll_timers();
       },
+      [self](retention_atom) { self->state.retention_tick(); },
+      [self](RetentionFound& found) { self->state.retention_found(found); },
+      [self](RetentionPurged& purged) { self->state.retention_purged(purged); },
       [self](stop_atom) { self->state.stop(); },
   };
 }

@@ -21,6 +21,7 @@
 #include "orchestration/registry.hpp"
 #include "store/async_store.hpp"
 #include "store/keys.hpp"
+#include "store/retention.hpp"
 
 namespace durable::actors {
 
@@ -67,6 +68,12 @@ struct RuntimeOptions {
   std::chrono::milliseconds executor_timeout{std::chrono::seconds(30)};
   /// How far ahead a partition looks for due timers of unloaded instances.
   std::chrono::milliseconds timer_poll{1000};
+  /// Finished instances each partition's owner purges in the background
+  /// (store/retention.hpp; durable-node --retain-*); off by default.
+  store::RetentionPolicy retention;
+  /// The store's hub, for the commands built outside AsyncStore (retention's);
+  /// the node sets it from its store options.
+  std::string hub;
 };
 
 /// Upper bounds (microseconds) of the commit latency histogram's buckets;
@@ -95,6 +102,7 @@ struct Counters {
   std::atomic<uint64_t> peers{0};       // other nodes connected over CAF
   std::atomic<uint64_t> protocol_peers{0};  // of those, with Durable Task SDK workers connected
   std::atomic<uint64_t> peer_wakes{0};  // wake-ups peers sent for instances here
+  std::atomic<uint64_t> retention_purged{0};  // finished instances purged by retention here
   /// Commits by round trip (actor to Redis and back), and their sum
   /// (record_commit counts `commits` too).
   std::array<std::atomic<uint64_t>, kCommitBucketsUs.size() + 1> commit_latency{};

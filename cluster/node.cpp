@@ -120,6 +120,7 @@ Status Node::open(const orchestration::Registry& registry, const entities::Entit
   pool_ = std::make_unique<actors::ActivityPool>(registry, or_cores(options_.workers),
                                                  options_.runtime.activity_timeout);
   router_ = std::make_shared<actors::Router>(options_.store.partitions);
+  options_.runtime.hub = options_.store.hub;  // retention builds its own commands
   runtime_.reset(new actors::Runtime{registry, entities, options_.runtime, options_.store.partitions,
                                      std::move(stores), *pool_, *router_, {}, {}});
   runtime_->node_actor = actors::spawn_node_actor(*system_, *runtime_);

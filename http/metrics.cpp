@@ -41,6 +41,7 @@ std::string prometheus_text(const Metrics& m) {
           m.episodes_for_peers);
   counter("durable_entity_batches_for_peers_total", "Entity batches run here on SDK workers for other nodes.",
           m.entity_batches_for_peers);
+  counter("durable_retention_purged_total", "Finished instances this node purged by retention (--retain-*).", m.retention_purged);
   counter("durable_peer_wakes_total", "Wake-ups other nodes sent over CAF for instances and entities owned here.",
           m.peer_wakes);
   out += "# HELP durable_instances The hub's instances with unfinished work, by status.\n";

@@ -34,6 +34,7 @@ struct Metrics {
   uint64_t episodes_for_peers = 0;
   uint64_t entity_batches_for_peers = 0;
   uint64_t peer_wakes = 0;
+  uint64_t retention_purged = 0;
   /// Commit latency: upper bounds in microseconds, and one count per bound
   /// plus one for the rest (not cumulative).
   std::vector<uint64_t> commit_bounds_us;

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "base/duration.hpp"
 #include "base/log.hpp"
 #include "client/client.hpp"
 #include "cluster/embedded_redis.hpp"
@@ -49,6 +50,8 @@ struct Flags {
   double node_timeout_s = 6;
   std::string grpc = "127.0.0.1:4001";
   double worker_timeout_s = 300;
+  // Retention ages ("30d", "12h", "90s"); empty: kept forever.
+  std::string retain_completed, retain_failed, retain_terminated;
 };
 
 using namespace std::chrono_literals;
@@ -150,6 +153,21 @@ int main(int argc, char** argv) {
   app.add_option("--node-timeout", flags.node_timeout_s, "seconds without a heartbeat before a node counts as gone")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  const auto duration_check = CLI::Validator(
+      [](const std::string& text) {
+        auto d = parse_duration(text);
+        return d ? std::string() : d.status().message();
+      },
+      "DURATION");
+  app.add_option("--retain-completed", flags.retain_completed,
+                 "purge Completed instances this long after they finish (e.g. 30d, 12h, 90s; default: keep)")
+      ->check(duration_check);
+  app.add_option("--retain-failed", flags.retain_failed,
+                 "purge Failed instances this long after they fail (default: keep)")
+      ->check(duration_check);
+  app.add_option("--retain-terminated", flags.retain_terminated,
+                 "purge Terminated instances this long after they end (default: keep)")
+      ->check(duration_check);
   // Every flag can also come from DURABLE_<FLAG>: secrets (--http-key, a
   // password in --redis) belong there, since ps shows a command line to
   // every local user.
@@ -209,6 +227,18 @@ int main(int argc, char** argv) {
   options.node_timeout = seconds(flags.node_timeout_s);
   options.runtime.activity_timeout =
       seconds(flags.activity_timeout_s);
+  for (auto [text, age] : {std::pair{&flags.retain_completed, &options.runtime.retention.completed},
+                           std::pair{&flags.retain_failed, &options.runtime.retention.failed},
+                           std::pair{&flags.retain_terminated, &options.runtime.retention.terminated}}) {
+    if (!text->empty()) *age = *parse_duration(*text);  // checked above
+  }
+  if (const auto& r = options.runtime.retention; r.enabled()) {
+    const auto said = [](const std::optional<std::chrono::milliseconds>& age) {
+      return age ? "after " + format_duration(*age) : std::string("kept");
+    };
+    log->info("retention: Completed {}, Failed {}, Terminated {}", said(r.completed), said(r.failed),
+              said(r.terminated));
+  }
 
   orchestration::Registry registry;
   samples::register_samples(registry);

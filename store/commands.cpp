@@ -265,6 +265,10 @@ Commit Commands::episode_commit(const EpisodeWrite& w) const {
   for (const TimerEntry& t : w.timers_fired) c.write("ZREM", keys_.timers(p), {member(t)});
   add_dead_letters(c, p, w.dead_letters);
   if (w.inactive) c.write("SREM", keys_.active(p), {id});
+  if (w.announce_done && orchestration::is_terminal(w.row.status)) {
+    // Retention's index; a later finish of the same id moves its entry.
+    c.write("ZADD", keys_.finished(p, static_cast<int>(w.row.status)), {ms_text(w.row.updated), id});
+  }
   if (w.announce_done) {
     c.write("XADD", keys_.done(p),
             {"MAXLEN", "~", kDoneMaxLen, "*", "i", id, "s", std::to_string(static_cast<int>(w.row.status))});

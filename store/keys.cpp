@@ -42,6 +42,9 @@ std::string Keys::history(uint32_t partition, std::string_view id) const {
 std::string Keys::instance(uint32_t partition, std::string_view id) const {
   return tagged(partition, "i:") + std::string(id);
 }
+std::string Keys::previous(uint32_t partition, std::string_view id) const {
+  return tagged(partition, "prev:") + std::string(id);
+}
 std::string Keys::inbox(uint32_t partition, std::string_view id) const {
   return tagged(partition, "in:") + std::string(id);
 }
@@ -57,6 +60,9 @@ std::string Keys::wake(uint32_t partition) const { return tagged(partition, "wak
 std::string Keys::active(uint32_t partition) const { return tagged(partition, "active"); }
 std::string Keys::lease(uint32_t partition) const { return tagged(partition, "lease"); }
 std::string Keys::index(uint32_t partition) const { return tagged(partition, "index"); }
+std::string Keys::finished(uint32_t partition, int status) const {
+  return tagged(partition, "finished:") + std::to_string(status);
+}
 std::string Keys::done(uint32_t partition) const { return tagged(partition, "done"); }
 std::string Keys::dead_letters(uint32_t partition) const { return tagged(partition, "dead"); }
 

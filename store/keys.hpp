@@ -38,6 +38,10 @@ class Keys {
   std::string history(uint32_t partition, std::string_view id) const;
   /// dt:{hub:p}:i:<id>: instance row (hash).
   std::string instance(uint32_t partition, std::string_view id) const;
+  /// dt:{hub:p}:prev:<id>: the row of the finished execution a start
+  /// replaced (hash, expires after kPreviousRowTtlSeconds), so a waiter
+  /// that watched that execution still gets its outcome.
+  std::string previous(uint32_t partition, std::string_view id) const;
   /// dt:{hub:p}:in:<id>: inbox stream of an instance or entity.
   std::string inbox(uint32_t partition, std::string_view id) const;
   /// dt:{hub:p}:e:<@name@key>: entity record (hash).
@@ -58,6 +62,10 @@ class Keys {
   /// dt:{hub:p}:index: instance ids by created time (sorted set, score = ms),
   /// for listing and purging without SCAN.
   std::string index(uint32_t partition) const;
+  /// dt:{hub:p}:finished:<s>: the instances that finished with final status
+  /// `s` (its OrchestrationStatus number: 2, 4 or 5), by finish time (sorted
+  /// set, score = ms), for retention (store/retention.hpp).
+  std::string finished(uint32_t partition, int status) const;
   /// dt:{hub:p}:done: completion notices (stream), for waiters anywhere.
   std::string done(uint32_t partition) const;
   /// dt:{hub:p}:dead: dead letters: messages that could not be processed.
@@ -73,5 +81,7 @@ class Keys {
 inline constexpr std::string_view kWakeMaxLen = "100000";  // wake notices per partition
 inline constexpr std::string_view kDoneMaxLen = "10000";   // completion notices per partition
 inline constexpr std::string_view kDeadMaxLen = "10000";   // dead letters per partition
+// Long enough for any waiter to look again (they re-read every few seconds).
+inline constexpr std::string_view kPreviousRowTtlSeconds = "300";
 
 }  // namespace durable::store

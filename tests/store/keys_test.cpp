@@ -36,6 +36,7 @@ TEST(Keys, PartitionKeysShareOneHashTag) {
   EXPECT_EQ(keys.wake(3), "dt:{hub:3}:wake");
   EXPECT_EQ(keys.active(3), "dt:{hub:3}:active");
   EXPECT_EQ(keys.lease(3), "dt:{hub:3}:lease");
+  EXPECT_EQ(keys.finished(3, 2), "dt:{hub:3}:finished:2");
 }
 
 }  // namespace
