@@ -5,7 +5,9 @@
 // for it, walks the partition's active set when it
 // starts (recovery: every unfinished instance is loaded, which re-dispatches
 // its activities and re-arms its timers), and polls the partition's timers
-// so instances that are not loaded wake up when a timer is due.
+// so instances that are not loaded wake up when a timer is due. With
+// RuntimeOptions::retention on, it also purges the partition's finished
+// instances past their age, a bounded batch a tick (store/retention.hpp).
 
 #include <caf/all.hpp>
 

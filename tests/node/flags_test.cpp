@@ -64,5 +64,45 @@ TEST_F(NodeFlags, HelpNamesTheHistoryLimitAndTheEnvironmentVariables) {
   EXPECT_NE(bad.err.find("--max-history-events"), std::string::npos) << bad.err;
 }
 
+TEST_F(NodeFlags, RetentionTakesDurations_AndRefusesWhatIsNotOne) {
+  const ToolRun help = run_program({kNode, "--help"});
+  for (const char* flag : {"--retain-completed", "--retain-failed", "--retain-terminated"}) {
+    EXPECT_NE(help.out.find(flag), std::string::npos) << help.out;
+  }
+  const ToolRun bad = run_program({kNode, "--retain-completed", "30 days"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--retain-completed"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("'30 days' is not a duration"), std::string::npos) << bad.err;
+  const ToolRun from_env = run_program({kNode, "--grpc", "off"}, {"DURABLE_RETAIN_FAILED=12x"});
+  EXPECT_NE(from_env.exit_code, 0);
+  EXPECT_NE(from_env.err.find("'12x' is not a duration"), std::string::npos) << from_env.err;
+}
+
+TEST_F(NodeFlags, RetentionIsOnWithItsAges_AndPurges) {
+  auto port = pick_free_port();
+  ASSERT_TRUE(port);
+  const std::string url = "http://127.0.0.1:" + std::to_string(*port);
+  NodeProcess node({"--redis", server().url(), "--partitions", "4", "--http", "127.0.0.1:" + std::to_string(*port),
+                    "--grpc", "off", "--retain-completed", "1s", "--retain-failed", "12h"});
+  ASSERT_TRUE(node.start());
+  ToolRun started;
+  for (int i = 0; i < 200; ++i) {
+    started = run_durable({"--url", url, "start", "HelloSequence", "--input", "[\"Oslo\"]", "--wait"});
+    if (started.exit_code == 0) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(started.exit_code, 0) << started.err << node.log_tail();
+  EXPECT_NE(node.log_tail().find("retention: Completed after 1s, Failed after 12h, Terminated kept"), std::string::npos)
+      << node.log_tail();
+  ToolRun listed;
+  for (int i = 0; i < 100; ++i) {
+    listed = run_durable({"--url", url, "list"});
+    if (listed.exit_code == 0 && listed.out.find("HelloSequence") == std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(listed.out.find("HelloSequence"), std::string::npos) << "not purged: " << listed.out;
+  EXPECT_TRUE(node.stop());
+}
+
 }  // namespace
 }  // namespace durable::testing
