@@ -253,19 +253,26 @@ static int run(int argc, char** argv) {
   raise->add_option("EVENT", event)->required();
   raise->add_option("JSON", input, "the event's data");
 
+  bool recursive = false, new_id = false;
   std::map<std::string, CLI::App*> controls;
-  for (const char* what : {"terminate", "suspend", "resume"}) {
-    auto* c = app.add_subcommand(what, std::string(what) + " an instance");
+  for (const char* what : {"terminate", "suspend", "resume", "rewind"}) {
+    auto* c = app.add_subcommand(what, what == std::string("rewind") ? "run a Failed instance's failed tasks again"
+                                                                     : std::string(what) + " an instance");
     c->add_option("ID", id)->required();
     c->add_option("--reason", reason);
     controls[what] = c;
   }
+  controls["terminate"]->add_flag("--recursive", recursive, "its sub-orchestrations too, and theirs");
+  auto* restart = app.add_subcommand("restart", "start a finished instance again with its input");
+  restart->add_option("ID", id)->required();
+  restart->add_flag("--new-id", new_id, "under a new id (default: the same id, replacing the finished run)");
 
   auto* purge = app.add_subcommand("purge", "delete finished instances: one by ID, or by --from/--to/--status");
   purge->add_option("ID", id);
   purge->add_option("--status", status_filter, "comma list: Completed,Failed,Terminated");
   purge->add_option("--from", from, "created at or after (UTC, e.g. 2026-11-23T00:00:00Z)");
   purge->add_option("--to", to, "created at or before");
+  purge->add_flag("--recursive", recursive, "their sub-orchestrations too, and theirs");
 
   auto* list = app.add_subcommand("list", "list instances");
   list->add_option("--status", status_filter, "comma list, e.g. Running,Pending");
@@ -353,10 +360,23 @@ static int run(int argc, char** argv) {
   }
   for (const auto& [what, c] : controls) {
     if (!c->parsed()) continue;
-    auto r = api.call("POST", "/instances/" + url_encode(id) + "/" + what + query({{"reason", reason}}));
+    auto r = api.call("POST", "/instances/" + url_encode(id) + "/" + what +
+                                  query({{"reason", reason}, {"recursive", recursive ? "true" : ""}}));
     if (!r) return fail(kFailed, r.status().message());
     if (r->status != 202) return refused(*r);
-    if (!g.json) std::cout << what << " sent to " << id << '\n';
+    if (!g.json) std::cout << what << " sent to " << id << (recursive ? " and its sub-orchestrations" : "") << '\n';
+    return kOk;
+  }
+  if (restart->parsed()) {
+    auto r = api.call("POST", "/instances/" + url_encode(id) + "/restart" +
+                                  query({{"restartWithNewInstanceId", new_id ? "true" : ""}}));
+    if (!r) return fail(kFailed, r.status().message());
+    if (r->status != 202) return refused(*r);
+    if (g.json) {
+      std::cout << r->body.dump(2) << '\n';
+    } else {
+      std::cout << "restarted " << id << " as " << r->body.value("id", std::string()) << '\n';
+    }
     return kOk;
   }
   if (purge->parsed()) {
@@ -364,10 +384,22 @@ static int run(int argc, char** argv) {
     const std::string path = id.empty()
                                  ? "/instances" + query({{"createdTimeFrom", from},
                                                          {"createdTimeTo", to},
-                                                         {"runtimeStatus", status_filter}})
-                                 : "/instances/" + url_encode(id);
+                                                         {"runtimeStatus", status_filter},
+                                                         {"recursive", recursive ? "true" : ""}})
+                                 : "/instances/" + url_encode(id) + query({{"recursive", recursive ? "true" : ""}});
     auto r = api.call("DELETE", path);
     if (!r) return fail(kFailed, r.status().message());
+    // A long purge goes on in the node: follow its progress to the end.
+    while (r->status == 202 && r->body.is_object() && r->body.contains("id")) {
+      if (!g.json) std::cerr << "purging: " << r->body.value("instancesDeleted", 0) << " so far\n";
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+      r = api.call("GET", "/purges/" + url_encode(r->body["id"].get<std::string>()));
+      if (!r) return fail(kFailed, r.status().message());
+      if (r->status == 200 && r->body.value("runtimeStatus", std::string()) == "Failed") {
+        return fail(kFailed, "the purge stopped after " + std::to_string(r->body.value("instancesDeleted", 0)) +
+                                 " instance(s): " + r->body.value("error", std::string()));
+      }
+    }
     if (r->status != 200) return refused(*r);
     if (g.json) {
       std::cout << r->body.dump(2) << '\n';

@@ -7,6 +7,7 @@
 #include "base/instance_id.hpp"
 #include "base/text.hpp"
 #include "client/completions.hpp"
+#include "orchestration/payload.hpp"
 #include "store/async_store.hpp"
 #include "store/client_store.hpp"
 #include "store/membership.hpp"
@@ -178,6 +179,11 @@ Result<std::string> Client::start(const std::string& name, Payload input, const 
     return Status::invalid_argument("cannot start '" + name + "': " + s.message());
   }
   if (Status s = check_payload(input, "the input"); !s) return s;
+  if (options.reuse && !options.instance_id.empty()) {
+    auto taken = reuse(instance_id, *options.reuse);
+    if (!taken) return taken.status();
+    if (*taken) return instance_id;  // ignored: it stays as it is
+  }
   const TimePoint at = now();
   // A fresh execution id per start: messages addressed to an earlier
   // execution of a reused id (a late timer, a child's result) are then
@@ -204,9 +210,61 @@ Status Client::raise_event(const std::string& instance_id, const std::string& ev
   return send(instance_id, events::event_raised(now(), event_name, std::move(input)));
 }
 
-Status Client::terminate(const std::string& instance_id, Payload reason) {
+Result<bool> Client::reuse(const std::string& instance_id, const IdReusePolicy& policy) {
+  auto row = get_row(instance_id);
+  if (!row) return row.status();
+  if (!*row) return false;  // free
+  const OrchestrationStatus status = (*row)->status;
+  const bool listed = std::find(policy.statuses.begin(), policy.statuses.end(), status) != policy.statuses.end();
+  if (!listed || policy.action == IdReusePolicy::Action::error) {
+    return Status::already_exists("an instance with id '" + instance_id + "' already exists (it is " +
+                                  std::string(orchestration::status_name(status)) +
+                                  ") and the id reuse policy does not let a start replace it");
+  }
+  if (policy.action == IdReusePolicy::Action::ignore) return true;
+  if (orchestration::is_terminal(status)) return false;  // the start replaces it
+  Status sent = terminate(instance_id, orchestration::to_payload(std::string("replaced by a new start")), true);
+  if (!sent && sent.code() != Errc::failed_precondition) return sent;  // else it finished meanwhile
+  auto ended = wait(instance_id, state_->options.timeout);
+  if (!ended) {
+    return Status(ended.status().code(), "terminated instance '" + instance_id +
+                                             "' to start it again, but it has not ended: " + ended.status().message());
+  }
+  return false;
+}
+
+Status Client::terminate(const std::string& instance_id, Payload reason, bool recursive) {
   if (Status s = check_payload(reason, "the reason"); !s) return s;
-  return send(instance_id, events::execution_terminated(now(), std::move(reason)));
+  return send(instance_id, events::execution_terminated(now(), std::move(reason), recursive));
+}
+
+Status Client::rewind(const std::string& instance_id, Payload reason) {
+  if (Status s = check_payload(reason, "the reason"); !s) return s;
+  HistoryEvent message = events::execution_rewound(now(), std::move(reason));
+  return state_->write([&](store::Store& s) { return store::ClientStore(s).rewind(instance_id, message); });
+}
+
+Result<std::string> Client::restart(const std::string& instance_id, bool new_instance_id) {
+  auto row = get_row(instance_id);
+  if (!row) return row.status();
+  if (!*row) return not_found(instance_id);
+  const InstanceRow& old = **row;
+  const auto refused = [&](OrchestrationStatus status) {
+    return Status::failed_precondition("instance '" + instance_id + "' is " +
+                                       std::string(orchestration::status_name(status)) +
+                                       "; only a finished instance can be restarted");
+  };
+  if (!orchestration::is_terminal(old.status)) return refused(old.status);
+  StartOptions options;
+  options.instance_id = new_instance_id ? std::string() : instance_id;
+  options.version = old.orchestration_version;
+  auto started = start(old.name, old.input, options);
+  if (!started && started.status().code() == Errc::already_exists) {
+    // A start got in between: say what the instance is now.
+    auto now_row = get_row(instance_id);
+    if (now_row && *now_row) return refused((*now_row)->status);
+  }
+  return started;
 }
 
 Status Client::suspend(const std::string& instance_id, Payload reason) {
@@ -219,12 +277,31 @@ Status Client::resume(const std::string& instance_id, Payload reason) {
   return send(instance_id, events::execution_resumed(now(), std::move(reason)));
 }
 
-Status Client::purge(const std::string& instance_id) {
-  return state_->write([&](store::Store& s) { return store::ClientStore(s).purge(instance_id); });
+Status Client::purge(const std::string& instance_id, bool recursive) {
+  if (!recursive) return state_->write([&](store::Store& s) { return store::ClientStore(s).purge(instance_id); });
+  auto purged = state_->write([&](store::Store& s) { return store::ClientStore(s).purge_tree(instance_id); });
+  return purged ? Status::ok() : purged.status();
 }
 
-Result<size_t> Client::purge(const InstanceFilter& filter) {
-  return state_->write([&](store::Store& s) { return store::ClientStore(s).purge(filter); });
+Result<size_t> Client::purge(const InstanceFilter& filter, bool recursive) {
+  size_t purged = 0;
+  std::string continuation;
+  do {  // a batch at a time, so other calls get the connection in between
+    auto batch = purge_batch(filter, continuation, 500, recursive);
+    if (!batch) return batch.status();
+    purged += batch->purged;
+    continuation = std::move(batch->continuation);
+  } while (!continuation.empty());
+  return purged;
+}
+
+Result<Client::PurgeProgress> Client::purge_batch(const InstanceFilter& filter, const std::string& continuation,
+                                                  size_t batch, bool recursive) {
+  auto done = state_->write([&](store::Store& s) {
+    return store::ClientStore(s).purge_batch(filter, continuation, batch, recursive);
+  });
+  if (!done) return done.status();
+  return PurgeProgress{done->purged, std::move(done->continuation)};
 }
 
 // ------------------------------------------------------------------ reads
@@ -255,12 +332,18 @@ Client::Watch::~Watch() {
 
 Result<InstanceRow> Client::Watch::look() {
   // A node in this process may have handed the finished row over.
-  if (auto finished = subscription_->take_row()) {
+  if (auto finished = subscription_->take_row(); finished && (execution_.empty() || finished->execution_id == execution_)) {
     return std::move(*finished);
   }
   auto row = client_.get_row(id_);
   if (!row) return row.status();
   if (!*row) return not_found(id_);
+  if (execution_.empty()) execution_ = (*row)->execution_id;
+  if ((*row)->execution_id == execution_) return std::move(**row);
+  // A start replaced the execution this watch began with, which had
+  // therefore finished: its row is where the start kept it.
+  auto previous = client_.state_->read([&](store::Store& s) { return store::ClientStore(s).previous(id_); });
+  if (previous && *previous && (*previous)->execution_id == execution_) return std::move(**previous);
   return std::move(**row);
 }
 

@@ -151,6 +151,30 @@ class Client {
   /// `deliver` runs on the caller's thread before this returns.
   Result<std::string> start(const std::string& name, Payload input, std::string instance_id = {});
 
+  /// What a start does when its id is taken, as the Durable Task
+  /// protocol's orchestrationIdReusePolicy (durabletask-go's backends) has
+  /// it: when the instance's status is one of `statuses`, `action` applies;
+  /// any other status is already_exists. Without a policy (the default),
+  /// a finished instance is replaced and an unfinished one refused.
+  struct IdReusePolicy {
+    enum class Action {
+      /// already_exists, whatever the status.
+      error,
+      /// Nothing is written; start() returns the id as if it had started.
+      ignore,
+      /// Replace it: a finished instance at once; an unfinished one is first
+      /// terminated (a recursive terminate: its sub-orchestrations too), and
+      /// the new run starts once it has ended, within
+      /// ClientOptions::timeout (else deadline_exceeded, the terminate
+      /// having been sent). Replacing the row under a running instance
+      /// would leave its node running an execution the row no longer
+      /// names, so the new run waits for the old one's end instead.
+      terminate,
+    };
+    std::vector<OrchestrationStatus> statuses;
+    Action action = Action::error;
+  };
+
   struct StartOptions {
     std::string instance_id;  // empty: a new GUID
     /// Not before this time (epoch, or a time past: at once). The instance
@@ -159,6 +183,9 @@ class Client {
     /// The orchestration version, kept with the instance and given to its
     /// code (empty: none).
     std::string version;
+    /// When the id is taken (see IdReusePolicy); empty: today's rule. A
+    /// policy costs a round trip more (the row is read first).
+    std::optional<IdReusePolicy> reuse = std::nullopt;
   };
   /// start() with options. Errors: as start(), and invalid_argument for a
   /// version over 256 characters.
@@ -169,7 +196,10 @@ class Client {
   /// undecodable row or history), unavailable.
   Result<InstanceState> get(const std::string& instance_id, bool with_history = false);
   /// Waits until the instance has finished (Completed, Failed, Terminated)
-  /// and returns its row. Blocks the caller up to `timeout` (plus the read in
+  /// and returns its row: the row of the execution it first saw, even when
+  /// a start (a restart) replaced that row meanwhile (the replaced row is
+  /// kept five minutes for this; after that, or when the row was replaced
+  /// twice, the current row is what it has). Blocks the caller up to `timeout` (plus the read in
   /// progress). Errors: not_found (at once, no such instance),
   /// deadline_exceeded ("instance '<id>' is still <status> after <ms> ms"),
   /// unavailable.
@@ -186,7 +216,10 @@ class Client {
     Watch& operator=(const Watch&) = delete;
     /// The instance's row: the finished one when a node in this process
     /// handed it over, else read from Redis (one round trip); finished or
-    /// not. Errors: not_found, unavailable.
+    /// not. It stays with the execution the first look saw: once a start
+    /// has replaced that execution, the replaced (finished) row, read from
+    /// where the start kept it (a round trip more). Errors: not_found,
+    /// unavailable.
     Result<InstanceRow> look();
     /// Blocks until notified or `deadline`; true when notified. A notice that
     /// came since the last wait counts (at once); several count as one.
@@ -198,6 +231,7 @@ class Client {
     Client& client_;
     const std::string id_;
     std::shared_ptr<Subscription> subscription_;
+    std::string execution_;  // the execution the first look saw
   };
   /// Starts watching `instance_id`: `notify` (optional) is called each time
   /// the instance may have finished (a completion notice named it, a node in
@@ -217,17 +251,54 @@ class Client {
   /// large, empty event name), unavailable (the message may or may not have
   /// been delivered).
   Status raise_event(const std::string& instance_id, const std::string& event_name, Payload input = {});
-  Status terminate(const std::string& instance_id, Payload reason = {});
+  /// With `recursive`, the instance's open sub-orchestrations are
+  /// terminated too, and theirs (the node forwards the terminate down the
+  /// tree when it ends the instance).
+  Status terminate(const std::string& instance_id, Payload reason = {}, bool recursive = false);
   Status suspend(const std::string& instance_id, Payload reason = {});
   Status resume(const std::string& instance_id, Payload reason = {});
 
-  /// Deletes a finished instance's row, history and inbox. Errors: not_found,
-  /// failed_precondition ("... has not finished; terminate it first"),
+  /// Rewinds a Failed instance: writes ExecutionRewound(`reason`) to its
+  /// inbox, atomically with the check that it is Failed (one round trip);
+  /// the node then runs its failed activities and failed sub-orchestrations
+  /// again (rewinding those) and the instance is Running again. Errors:
+  /// not_found ("no instance with id '<id>'"), failed_precondition
+  /// ("instance '<id>' is <Status>; only a Failed instance can be rewound"),
+  /// invalid_argument (reason too large), unavailable (it may have been
+  /// written).
+  Status rewind(const std::string& instance_id, Payload reason = {});
+  /// Starts a finished instance's orchestrator again with its recorded input
+  /// and version: under the same id (replacing the finished row; a client
+  /// waiting on the old run still gets the old run's outcome), or under a
+  /// new GUID when `new_instance_id`. Returns the new run's id. Two round
+  /// trips. Errors: not_found, failed_precondition ("instance '<id>' is
+  /// <Status>; only a finished instance can be restarted"; also when a
+  /// start got in between), unavailable.
+  Result<std::string> restart(const std::string& instance_id, bool new_instance_id = false);
+
+  /// Deletes a finished instance's row, history and inbox. With `recursive`,
+  /// also the sub-orchestrations its history created, and theirs (the
+  /// current execution's history names them; at most 10,000 instances);
+  /// nothing is deleted unless every one of them has finished. Errors:
+  /// not_found, failed_precondition ("... has not finished; terminate it
+  /// first", or naming the unfinished sub-orchestration and its status),
   /// unavailable or deadline_exceeded (not retried: it may have happened).
-  Status purge(const std::string& instance_id);
+  Status purge(const std::string& instance_id, bool recursive = false);
   /// Purges the finished instances matching `filter` (unfinished ones are
-  /// skipped); returns how many.
-  Result<size_t> purge(const InstanceFilter& filter);
+  /// skipped; with `recursive`, a tree with an unfinished member is skipped
+  /// whole); returns how many. Runs purge_batch to the end: each batch
+  /// takes the connection for its own round trips only.
+  Result<size_t> purge(const InstanceFilter& filter, bool recursive = false);
+  struct PurgeProgress {
+    size_t purged = 0;
+    std::string continuation;  // empty: done
+  };
+  /// One bounded step of a purge by filter (up to `batch` index entries of
+  /// one partition; three round trips, more with `recursive`): call again
+  /// with the continuation until it is empty. Errors: invalid_argument (a
+  /// malformed continuation), unavailable, deadline_exceeded.
+  Result<PurgeProgress> purge_batch(const InstanceFilter& filter, const std::string& continuation = {},
+                                    size_t batch = 500, bool recursive = false);
   /// One page of the instances matching `filter`, ordered by created time
   /// then id; pass the page's continuation to get the next one.
   /// Errors: invalid_argument (malformed continuation), unavailable.
@@ -289,6 +360,11 @@ class Client {
   Result<std::optional<InstanceRow>> get_row(const std::string& instance_id);
   Status check_payload(const Payload& payload, const char* what) const;
   Status send(const std::string& instance_id, HistoryEvent message);
+  // Applies `policy` to a start of `instance_id`: true when the start is to
+  // be ignored, false when it may go ahead (the id is free, finished, or its
+  // instance was terminated and has ended). Errors: already_exists, and
+  // those of terminate() and wait().
+  Result<bool> reuse(const std::string& instance_id, const IdReusePolicy& policy);
 
   std::unique_ptr<State> state_;
 };

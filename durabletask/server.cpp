@@ -27,10 +27,6 @@ using grpc::StatusCode;
 // Room for the rest of a message around its largest payload.
 constexpr size_t kMessageSlack = 1u << 20;
 
-grpc::Status unimplemented(const std::string& what) {
-  return {StatusCode::UNIMPLEMENTED, what + " is not supported by this server yet"};
-}
-
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
@@ -106,9 +102,6 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
                                     ::CreateInstanceResponse* resp) override {
     return unary(ctx, [&]() -> grpc::Status {
       if (req->name().empty()) return {StatusCode::INVALID_ARGUMENT, "the orchestrator name is empty"};
-      if (req->has_orchestrationidreusepolicy() && req->orchestrationidreusepolicy().replaceablestatus_size() > 0) {
-        return unimplemented("orchestrationIdReusePolicy");
-      }
       orch::Payload input;
       if (auto s = payload(req->input(), req->has_input(), "input", input); !s.ok()) return s;
       client::Client::StartOptions options;
@@ -116,6 +109,16 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
       options.version = req->version().value();
       // The JavaScript client always sends one (now, when not asked for later).
       if (req->has_scheduledstarttimestamp()) options.start_at = time_point(req->scheduledstarttimestamp());
+      if (req->has_orchestrationidreusepolicy() && req->orchestrationidreusepolicy().replaceablestatus_size() > 0) {
+        // The protocol's policy names the statuses a start may replace
+        // (a running one terminated first); any other is ALREADY_EXISTS.
+        client::Client::IdReusePolicy policy;
+        policy.action = client::Client::IdReusePolicy::Action::terminate;
+        if (auto s = statuses_from(req->orchestrationidreusepolicy().replaceablestatus(), policy.statuses); !s.ok()) {
+          return s;
+        }
+        options.reuse = std::move(policy);
+      }
       auto id = client_.start(req->name(), std::move(input), options);
       if (!id) return to_grpc(id.status());
       resp->set_instanceid(*id);
@@ -162,10 +165,9 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
   ServerUnaryReactor* TerminateInstance(CallbackServerContext* ctx, const ::TerminateRequest* req,
                                         ::TerminateResponse*) override {
     return unary(ctx, [&]() -> grpc::Status {
-      if (req->recursive()) return unimplemented("recursive terminate");
       orch::Payload output;
       if (auto s = payload(req->output(), req->has_output(), "output", output); !s.ok()) return s;
-      return to_grpc(client_.terminate(req->instanceid(), std::move(output)));
+      return to_grpc(client_.terminate(req->instanceid(), std::move(output), req->recursive()));
     });
   }
 
@@ -208,10 +210,9 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
   ServerUnaryReactor* PurgeInstances(CallbackServerContext* ctx, const ::PurgeInstancesRequest* req,
                                      ::PurgeInstancesResponse* resp) override {
     return unary(ctx, [&]() -> grpc::Status {
-      if (req->recursive()) return unimplemented("recursive purge");
       int32_t deleted = 0;
       auto purge_one = [&](const std::string& id) -> grpc::Status {
-        Status s = client_.purge(id);
+        Status s = client_.purge(id, req->recursive());
         if (s.code() == Errc::not_found) return grpc::Status::OK;
         if (!s) return to_grpc(s);
         ++deleted;
@@ -232,7 +233,7 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
           if (auto s = statuses_from(f.runtimestatus(), filter.statuses); !s.ok()) return s;
           if (f.has_createdtimefrom()) filter.created_from = time_point(f.createdtimefrom());
           if (f.has_createdtimeto()) filter.created_to = time_point(f.createdtimeto());
-          auto count = client_.purge(filter);
+          auto count = client_.purge(filter, req->recursive());
           if (!count) return to_grpc(count.status());
           deleted = static_cast<int32_t>(*count);
           break;
@@ -370,14 +371,25 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
     });
   }
 
-  ServerUnaryReactor* RewindInstance(CallbackServerContext* ctx, const ::RewindInstanceRequest*,
+  // NOT_FOUND, or FAILED_PRECONDITION naming the status for any but Failed.
+  ServerUnaryReactor* RewindInstance(CallbackServerContext* ctx, const ::RewindInstanceRequest* req,
                                      ::RewindInstanceResponse*) override {
-    return unary(ctx, [] { return unimplemented("RewindInstance"); });
+    return unary(ctx, [&]() -> grpc::Status {
+      orch::Payload reason;
+      if (auto s = payload(req->reason(), req->has_reason(), "reason", reason); !s.ok()) return s;
+      return to_grpc(client_.rewind(req->instanceid(), std::move(reason)));
+    });
   }
 
-  ServerUnaryReactor* RestartInstance(CallbackServerContext* ctx, const ::RestartInstanceRequest*,
-                                      ::RestartInstanceResponse*) override {
-    return unary(ctx, [] { return unimplemented("RestartInstance"); });
+  // NOT_FOUND, or FAILED_PRECONDITION naming the status of an unfinished one.
+  ServerUnaryReactor* RestartInstance(CallbackServerContext* ctx, const ::RestartInstanceRequest* req,
+                                      ::RestartInstanceResponse* resp) override {
+    return unary(ctx, [&]() -> grpc::Status {
+      auto id = client_.restart(req->instanceid(), req->restartwithnewinstanceid());
+      if (!id) return to_grpc(id.status());
+      resp->set_instanceid(*id);
+      return grpc::Status::OK;
+    });
   }
 
   grpc::ServerWriteReactor<::WorkItem>* GetWorkItems(CallbackServerContext* ctx,

@@ -8,9 +8,13 @@
 //   GET    /instances[?runtimeStatus&createdTimeFrom&createdTimeTo&instanceIdPrefix&top]
 //          (paging: x-ms-continuation-token request and response header)
 //   POST   /instances/{id}/raiseEvent/{event}   body: the event's JSON
-//   POST   /instances/{id}/terminate|suspend|resume[?reason=]
-//   DELETE /instances/{id}                       purge one
-//   DELETE /instances?createdTimeFrom=...        purge by filter
+//   POST   /instances/{id}/terminate|suspend|resume[?reason=][&recursive=true (terminate)]
+//   POST   /instances/{id}/rewind[?reason=]      a Failed instance (410 for any other status)
+//   POST   /instances/{id}/restart[?restartWithNewInstanceId=true]   202 + check-status links (409 unfinished)
+//   DELETE /instances/{id}[?recursive=true]      purge one (and its sub-orchestrations)
+//   DELETE /instances?createdTimeFrom=...[&recursive=true]   purge by filter, in batches:
+//          200 + count when done within 30 s, else 202 + Location of GET /purges/{job}
+//   GET    /purges/{job}                         a purge's progress (202 running, 200 done)
 //   POST   /entities/{name}/{key}?op=OP[&requestId&scheduledTime]   signal, body: the input
 //   GET    /entities/{name}/{key}                the state (404 without one)
 //   GET    /entities[/{namePrefix}][?fetchState&includeDeleted&top]  (paging as /instances)
@@ -42,15 +46,19 @@ class Waits;
 
 namespace durable::http {
 
+class PurgeJobs;
+
 class Api {
  public:
   /// `base_url` is where clients reach the server (links start with it);
   /// `metrics` reads the node's counters for GET /metrics (none: 404).
   /// `hands_off_starts`: the client gives each start to the node, which
-  /// then needs no wake-up.
+  /// then needs no wake-up. The destructor waits for the purges still
+  /// running (each stops at its next batch).
   Api(const HttpOptions& options, std::string base_url, const orchestration::Registry& registry,
       const entities::EntityRegistry& entities, client::Client& client, uint32_t partitions,
       std::function<Metrics()> metrics, client::Waits& waits, bool hands_off_starts);
+  ~Api();
 
   /// Answers `request` through `respond`, at once or (a start that waits)
   /// later from another thread. Blocks for its Redis round trips.
@@ -68,6 +76,7 @@ class Api {
   void on(std::string method, std::string pattern, std::function<void(const Request&, Response&)> handler);
   void on_later(std::string method, std::string pattern, Handler handler);
   void instance_routes();
+  void lifecycle_routes();  // http/lifecycle_routes.cpp
   void entity_routes();
   void node_routes();
   void start(Request& req, Respond& respond) const;
@@ -85,6 +94,8 @@ class Api {
   client::Waits& waits_;
   const bool hands_off_starts_;
   std::vector<Route> routes_;
+  // Last: its threads use client_ and end before the rest goes.
+  std::unique_ptr<PurgeJobs> purges_;
 };
 
 }  // namespace durable::http

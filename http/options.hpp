@@ -35,6 +35,9 @@ struct HttpOptions {
   std::chrono::milliseconds idle_timeout{60000};
   /// Longest wait a start's ?timeout= may ask for.
   std::chrono::seconds max_wait{60};
+  /// A purge by filter still running after this is answered 202 with a
+  /// Location reporting its progress, and goes on in the background.
+  std::chrono::milliseconds purge_answer_within{30000};
   /// Threads that serve requests. A request runs on one while it reads or
   /// writes Redis; waits, slow clients and idle connections hold none.
   size_t threads = 16;

@@ -39,6 +39,10 @@ Argv Commands::start_command(const HistoryEvent& started, TimePoint now, std::st
   // history (there is none without a row), and messages sent to the id
   // before this start. The row holds the start itself (start_event).
   c.write("DEL", keys_.history(p, id), {});
+  // The finished row, kept a while for whoever waits on that execution
+  // (Client::wait returns the outcome of the run it began watching).
+  c.copy(row_key, keys_.previous(p, id));
+  c.write("EXPIRE", keys_.previous(p, id), {kPreviousRowTtlSeconds});
   c.only_when_replacing();
   c.write("DEL", keys_.inbox(p, id), {});
   c.write("HSET", row_key, row_fields(start_row(started, now)));

@@ -1,7 +1,10 @@
 #include "store/client_store.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <set>
 
+#include "orchestration/codec.hpp"
 #include "store/reply.hpp"
 #include "store/rows.hpp"
 #include "store/store.hpp"
@@ -11,6 +14,22 @@ namespace {
 
 using namespace reply;
 using orchestration::is_terminal;
+
+// A purge cursor at the start of a partition.
+constexpr int64_t kStart = std::numeric_limits<int64_t>::min();
+
+std::string not_found_text(std::string_view id) { return "no instance with id '" + std::string(id) + "'"; }
+
+// The filter of a purge: only finished statuses (all of them when none is named).
+InstanceFilter finished_only(const InstanceFilter& filter) {
+  InstanceFilter finished = filter;
+  if (finished.statuses.empty()) {
+    finished.statuses = {OrchestrationStatus::completed, OrchestrationStatus::failed,
+                         OrchestrationStatus::terminated};
+  }
+  std::erase_if(finished.statuses, [](OrchestrationStatus s) { return !is_terminal(s); });
+  return finished;
+}
 
 bool matches(const InstanceFilter& f, const InstanceRow& row) {
   if (!row.id.starts_with(f.id_prefix)) return false;
@@ -107,48 +126,253 @@ Result<InstancePage> ClientStore::list(const InstanceFilter& filter, size_t page
   return page;
 }
 
-Status ClientStore::purge(std::string_view id) {
-  const uint32_t p = store_.partition_of(id);
+namespace {
+
+// The commit deleting a finished instance: row, history, inbox, the row a
+// restart kept, its index, active and retention entries.
+Commit purge_commit(const Keys& keys, uint32_t p, std::string_view id) {
   const std::string sid(id);
-  Commit c = Commit::finished(store_.keys().instance(p, id));
-  c.write("DEL", store_.keys().instance(p, id), {});
-  c.write("DEL", store_.keys().history(p, id), {});
-  c.write("DEL", store_.keys().inbox(p, id), {});
-  c.write("ZREM", store_.keys().index(p), {sid});
-  c.write("SREM", store_.keys().active(p), {sid});
-  auto done = store_.execute(std::move(c));
-  if (done) return Status::ok();
-  switch (done.status().code()) {
+  Commit c = Commit::finished(keys.instance(p, id));
+  c.write("DEL", keys.instance(p, id), {});
+  c.write("DEL", keys.history(p, id), {});
+  c.write("DEL", keys.inbox(p, id), {});
+  c.write("DEL", keys.previous(p, id), {});
+  c.write("ZREM", keys.index(p), {sid});
+  c.write("SREM", keys.active(p), {sid});
+  for (auto status : {OrchestrationStatus::completed, OrchestrationStatus::failed, OrchestrationStatus::terminated}) {
+    c.write("ZREM", keys.finished(p, static_cast<int>(status)), {sid});  // retention's index
+  }
+  return c;
+}
+
+Status purge_status(std::string_view id, const Status& done) {
+  switch (done.code()) {
     case Errc::not_found:
-      return Status::not_found("no instance with id '" + sid + "'");
+      return Status::not_found(not_found_text(id));
     case Errc::failed_precondition:
-      return Status::failed_precondition("instance '" + sid + "' has not finished; terminate it first");
+      return Status::failed_precondition("instance '" + std::string(id) + "' has not finished; terminate it first");
     default:
-      return done.status();
+      return done;
   }
 }
 
+}  // namespace
+
+Status ClientStore::purge(std::string_view id) {
+  auto done = store_.execute(purge_commit(store_.keys(), store_.partition_of(id), id));
+  return done ? Status::ok() : purge_status(id, done.status());
+}
+
 Result<size_t> ClientStore::purge(const InstanceFilter& filter) {
-  InstanceFilter finished = filter;
-  if (finished.statuses.empty()) {
-    finished.statuses = {OrchestrationStatus::completed, OrchestrationStatus::failed,
-                         OrchestrationStatus::terminated};
-  }
-  std::erase_if(finished.statuses, [](OrchestrationStatus s) { return !is_terminal(s); });
-  if (finished.statuses.empty()) return size_t{0};
+  constexpr size_t kBatch = 500;
   size_t purged = 0;
   std::string continuation;
   do {
-    auto page = list(finished, 500, continuation);
-    if (!page) return page.status();
-    for (const InstanceRow& row : page->instances) {
-      Status s = purge(row.id);
-      if (s) ++purged;
-      else if (s.code() != Errc::not_found && s.code() != Errc::failed_precondition) return s;
-    }
-    continuation = page->continuation;
+    auto batch = purge_batch(filter, continuation, kBatch, false);
+    if (!batch) return batch.status();
+    purged += batch->purged;
+    continuation = std::move(batch->continuation);
   } while (!continuation.empty());
   return purged;
+}
+
+std::string ClientStore::PurgeCursor::to_string() const {
+  return std::to_string(partition) + ":" + (score == kStart ? std::string() : std::to_string(score)) + ":" +
+         std::to_string(kept);
+}
+
+Result<ClientStore::PurgeCursor> ClientStore::PurgeCursor::parse(std::string_view text) {
+  PurgeCursor c{0, kStart, 0};
+  if (text.empty()) return c;
+  const auto bad = [&] { return Status::invalid_argument("malformed purge continuation '" + std::string(text) + "'"); };
+  const size_t a = text.find(':');
+  const size_t b = a == std::string_view::npos ? a : text.find(':', a + 1);
+  if (b == std::string_view::npos) return bad();
+  auto p = parse_int("partition", text.substr(0, a));
+  auto kept = parse_int("kept", text.substr(b + 1));
+  if (!p || !kept || *p < 0 || *kept < 0) return bad();
+  c.partition = static_cast<uint32_t>(*p);
+  c.kept = static_cast<size_t>(*kept);
+  if (b > a + 1) {
+    auto score = parse_int("score", text.substr(a + 1, b - a - 1));
+    if (!score) return bad();
+    c.score = *score;
+  }
+  return c;
+}
+
+Result<ClientStore::PurgeBatch> ClientStore::purge_batch(const InstanceFilter& filter, std::string_view continuation,
+                                                          size_t batch, bool recursive) {
+  auto cursor = PurgeCursor::parse(continuation);
+  if (!cursor) return cursor.status();
+  const InstanceFilter finished = finished_only(filter);
+  PurgeBatch out;
+  if (finished.statuses.empty()) return out;
+  batch = std::max<size_t>(batch, 1);
+  const std::string to = filter.created_to ? ms_text(*filter.created_to) : "+inf";
+  // The next partition with index entries in range (one round trip each).
+  std::vector<std::pair<std::string, int64_t>> entries;
+  for (; cursor->partition < store_.partitions(); *cursor = PurgeCursor{cursor->partition + 1, kStart, 0}) {
+    const bool resuming = cursor->score != kStart;
+    const std::string from = resuming                ? std::to_string(cursor->score)
+                             : filter.created_from ? ms_text(*filter.created_from)
+                                                   : "-inf";
+    auto reply = store_.run(Argv{"ZRANGEBYSCORE", store_.keys().index(cursor->partition), from, to, "WITHSCORES", "LIMIT",
+                             std::to_string(resuming ? cursor->kept : 0), std::to_string(batch)});
+    if (!reply) return reply.status();
+    auto list = as_array(**reply);
+    if (!list) return list.status();
+    for (size_t i = 0; i + 1 < list->size(); i += 2) {
+      auto score = parse_int("score", str((*list)[i + 1]));
+      if (!score) return score.status();
+      entries.emplace_back(std::string(str((*list)[i])), *score);
+    }
+    if (!entries.empty()) break;
+  }
+  if (entries.empty()) return out;  // every partition done
+  const uint32_t p = cursor->partition;
+  // Their rows, in one round trip.
+  std::vector<Argv> reads;
+  reads.reserve(entries.size());
+  for (const auto& e : entries) reads.push_back(store_.commands().get_command(e.first));
+  auto rows = store_.run(std::move(reads));
+  std::vector<bool> stays(entries.size(), false);  // still in the index after this batch
+  std::vector<size_t> chosen;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto row = Commands::parse_get(entries[i].first, rows[i]);
+    if (!row) return row.status();
+    if (!*row) continue;  // purged meanwhile
+    if (!matches(finished, **row)) {
+      stays[i] = true;
+    } else {
+      chosen.push_back(i);
+    }
+  }
+  if (recursive) {
+    for (size_t i : chosen) {
+      auto tree = purge_tree(entries[i].first);
+      if (tree) {
+        out.purged += *tree;
+      } else if (tree.status().code() == Errc::failed_precondition) {
+        stays[i] = true;  // a member has not finished: the whole tree stays
+      } else if (tree.status().code() != Errc::not_found) {
+        return tree.status();
+      }
+    }
+  } else if (!chosen.empty()) {
+    std::vector<Commit> commits;
+    commits.reserve(chosen.size());
+    for (size_t i : chosen) commits.push_back(purge_commit(store_.keys(), p, entries[i].first));
+    auto done = store_.execute(std::move(commits));
+    for (size_t k = 0; k < done.size(); ++k) {
+      if (done[k]) {
+        ++out.purged;
+      } else if (done[k].status().code() == Errc::failed_precondition) {
+        stays[chosen[k]] = true;  // started again meanwhile
+      } else if (done[k].status().code() != Errc::not_found) {
+        return done[k].status();
+      }
+    }
+  }
+  // Where the next batch starts: the last score seen, skipping what stays
+  // there (entries at one score are ordered by id, so those are the first).
+  PurgeCursor next = *cursor;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].second != next.score) {
+      next.score = entries[i].second;
+      next.kept = 0;
+    }
+    if (stays[i]) ++next.kept;
+  }
+  if (entries.size() < batch) next = PurgeCursor{p + 1, kStart, 0};  // the partition is done
+  if (next.partition < store_.partitions()) out.continuation = next.to_string();
+  return out;
+}
+
+Result<size_t> ClientStore::purge_tree(std::string_view root) {
+  // Breadth first, one round trip per level (rows and histories together);
+  // everything checked before anything is deleted.
+  std::vector<std::string> tree;
+  std::set<std::string, std::less<>> seen = {std::string(root)};
+  std::vector<std::string> level = {std::string(root)};
+  while (!level.empty()) {
+    std::vector<Argv> reads;
+    for (const std::string& id : level) {
+      reads.push_back(store_.commands().get_command(id));
+      reads.push_back(store_.commands().history_command(id));
+    }
+    auto replies = store_.run(std::move(reads));
+    std::vector<std::string> next;
+    for (size_t i = 0; i < level.size(); ++i) {
+      const std::string& id = level[i];
+      auto row = Commands::parse_get(id, replies[2 * i]);
+      if (!row) return row.status();
+      if (!*row) {
+        if (tree.empty()) return Status::not_found(not_found_text(id));
+        continue;  // a child already purged (or never started)
+      }
+      if (!is_terminal((*row)->status)) {
+        const std::string what = tree.empty() ? "instance '" + id + "'"
+                                              : "sub-orchestration '" + id + "' of '" + std::string(root) + "'";
+        return Status::failed_precondition(what + " is " + std::string(orchestration::status_name((*row)->status)) +
+                                           "; terminate it first (a recursive terminate ends the whole tree)");
+      }
+      tree.push_back(id);
+      auto history = Commands::parse_history(replies[2 * i + 1]);
+      if (!history) return history.status();
+      for (const HistoryEvent& e : *history) {
+        if (e.type == orchestration::EventType::sub_orchestration_instance_created && seen.insert(e.instance_id).second) {
+          next.push_back(e.instance_id);
+        }
+      }
+    }
+    if (tree.size() + next.size() > kMaxTree) {
+      return Status::failed_precondition("the tree of instance '" + std::string(root) + "' has more than " +
+                                         std::to_string(kMaxTree) + " instances; purge its parts first");
+    }
+    level = std::move(next);
+  }
+  // The deepest first, the root last: a purge cut short leaves the root, to
+  // be purged again.
+  std::vector<Commit> commits;
+  for (auto it = tree.rbegin(); it != tree.rend(); ++it) {
+    commits.push_back(purge_commit(store_.keys(), store_.partition_of(*it), *it));
+  }
+  auto done = store_.execute(std::move(commits));
+  size_t purged = 0;
+  for (size_t k = 0; k < done.size(); ++k) {
+    const std::string& id = tree[tree.size() - 1 - k];
+    if (done[k]) {
+      ++purged;
+    } else if (done[k].status().code() != Errc::not_found) {
+      return purge_status(id, done[k].status());
+    }
+  }
+  return purged;
+}
+
+Status ClientStore::rewind(std::string_view id, const HistoryEvent& message) {
+  const uint32_t p = store_.partition_of(id);
+  const HistoryEvent one[] = {message};
+  Commit c = Commit::failed(store_.keys().instance(p, id));
+  c.write("XADD", store_.keys().inbox(p, id), {"*", "e", orchestration::encode_events(one), "x", ""});
+  c.write("XADD", store_.keys().wake(p), {"MAXLEN", "~", kWakeMaxLen, "*", "i", id});
+  c.write("SADD", store_.keys().active(p), {id});
+  auto done = store_.execute(std::move(c));
+  if (done) return Status::ok();
+  if (done.status().code() == Errc::not_found) return Status::not_found(not_found_text(id));
+  if (const int status = Commit::not_failed_status(done.status()); status >= 0) {
+    const std::string name = status <= orchestration::kMaxOrchestrationStatus
+                                 ? std::string(orchestration::status_name(static_cast<OrchestrationStatus>(status)))
+                                 : "in status " + std::to_string(status);
+    return Status::failed_precondition("instance '" + std::string(id) + "' is " + name +
+                                       "; only a Failed instance can be rewound");
+  }
+  return done.status();
+}
+
+Result<std::optional<InstanceRow>> ClientStore::previous(std::string_view id) {
+  return Commands::parse_get(id, store_.run(Argv{"HGETALL", store_.keys().previous(store_.partition_of(id), id)}));
 }
 
 Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> ClientStore::active_by_status() {

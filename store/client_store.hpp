@@ -49,7 +49,50 @@ class ClientStore {
   /// not_found, failed_precondition (not finished).
   Status purge(std::string_view id);
   /// Purges every finished instance matching `filter`; returns how many.
+  /// Loops over purge_batch (each batch its own round trips).
   Result<size_t> purge(const InstanceFilter& filter);
+
+  /// Where a purge by filter is: one partition's index at a time, by created
+  /// time; `kept` entries at `score` were looked at and kept (not finished,
+  /// not matching), so the next batch skips them.
+  struct PurgeCursor {
+    uint32_t partition = 0;
+    int64_t score = 0;  // ms; 0: the filter's start
+    size_t kept = 0;
+    /// "p:score:kept"; empty for the start. parse: invalid_argument.
+    std::string to_string() const;
+    static Result<PurgeCursor> parse(std::string_view text);
+  };
+  struct PurgeBatch {
+    size_t purged = 0;
+    /// Where to go on; empty when every partition is done.
+    std::string continuation;
+  };
+  /// One bounded step of a purge by filter: looks at up to `batch` index
+  /// entries of one partition (three round trips: the index range, the rows,
+  /// the purges), so purging a million instances never holds Redis or the
+  /// connection for long. With `recursive`, each purged instance's
+  /// sub-orchestrations go too (purge_tree; a tree with an unfinished member
+  /// is skipped whole, and counted as nothing). Errors: invalid_argument (a
+  /// malformed continuation), unavailable, corruption.
+  Result<PurgeBatch> purge_batch(const InstanceFilter& filter, std::string_view continuation, size_t batch,
+                                 bool recursive);
+  /// Purges a finished instance and, recursively, the sub-orchestrations its
+  /// current execution's history created (at most kMaxTree instances);
+  /// returns how many were purged. Nothing is deleted unless every instance
+  /// of the tree has finished (children that are already gone are skipped).
+  /// Errors: not_found (the root), failed_precondition naming the first
+  /// unfinished member and its status, or a tree over kMaxTree.
+  Result<size_t> purge_tree(std::string_view id);
+  static constexpr size_t kMaxTree = 10000;
+
+  /// Writes `message` (an ExecutionRewound) to the inbox of a Failed
+  /// instance, atomically with the check. Errors: not_found,
+  /// failed_precondition naming the status it has.
+  Status rewind(std::string_view id, const HistoryEvent& message);
+  /// The row of the finished execution a start replaced (kept a few
+  /// minutes; Keys::previous); empty when there is none.
+  Result<std::optional<InstanceRow>> previous(std::string_view id);
   /// The instances with unfinished work (every partition's active set),
   /// counted by the status in their rows; one entry per OrchestrationStatus.
   /// Two round trips, the second as large as the active sets.

@@ -10,7 +10,7 @@ namespace durable::store {
 namespace {
 
 // Guard codes, as the function reads them.
-enum Guard : uint32_t { kFenced = 1, kIdle = 2, kCreate = 3, kLive = 4, kFinal = 5 };
+enum Guard : uint32_t { kFenced = 1, kIdle = 2, kCreate = 3, kLive = 4, kFinal = 5, kFailed = 6 };
 
 // An unknown command gets code 0, which the function rejects as a malformed op.
 uint32_t op_code(std::string_view command) {
@@ -77,6 +77,19 @@ void Commit::only_when_replacing() {
 }
 Commit Commit::live(std::string row_key) { return Commit(kLive, std::move(row_key)); }
 Commit Commit::finished(std::string row_key) { return Commit(kFinal, std::move(row_key)); }
+Commit Commit::failed(std::string row_key) { return Commit(kFailed, std::move(row_key)); }
+
+int Commit::not_failed_status(const Status& error) {
+  constexpr std::string_view kPrefix = "DURABLE_NOTFAILED ";
+  const std::string& m = error.message();
+  if (error.code() != Errc::failed_precondition || !m.starts_with(kPrefix)) return -1;
+  int status = 0;
+  for (size_t i = kPrefix.size(); i < m.size(); ++i) {
+    if (m[i] < '0' || m[i] > '9') return -1;
+    status = status * 10 + (m[i] - '0');
+  }
+  return m.size() > kPrefix.size() ? status : -1;
+}
 
 uint32_t Commit::key_index(const std::string& key) {
   auto [it, inserted] = key_positions_.try_emplace(key, static_cast<uint32_t>(keys_.size() + 1));
@@ -116,6 +129,11 @@ void Commit::remove_if_drained(const std::string& set_key, std::string_view memb
   add_op("SREMIFDRAINED", set_key, 1);
   layout_.push_back(key_index(stream_key));
   strings_.emplace_back(member);
+}
+
+void Commit::copy(const std::string& key, const std::string& destination) {
+  add_op("COPY", key, 0);
+  layout_.push_back(key_index(destination));
 }
 
 std::vector<std::string> Commit::argv() && {

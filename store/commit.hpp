@@ -49,6 +49,12 @@ class Commit {
   /// The row exists and is final (a purge). Errors: not_found,
   /// failed_precondition (DURABLE_RUNNING).
   static Commit finished(std::string row_key);
+  /// The row exists and is Failed (a rewind). Errors: not_found,
+  /// failed_precondition (DURABLE_NOTFAILED), whose message ends with the
+  /// row's status number: read it with not_failed_status().
+  static Commit failed(std::string row_key);
+  /// The status number a DURABLE_NOTFAILED error names; -1 for another error.
+  static int not_failed_status(const Status& error);
 
   /// Appends one write: `command` is one of XADD HSET HDEL DEL XDEL SADD SREM
   /// ZADD ZREM RPUSH LTRIM EXPIRE PERSIST, applied to `key` with `args`.
@@ -66,13 +72,17 @@ class Commit {
   /// when this op runs (after the commit's own XDELs): a message that
   /// arrived meanwhile keeps the member in the set.
   void remove_if_drained(const std::string& set_key, std::string_view member, const std::string& stream_key);
+  /// COPY `key` to `destination` (replacing it) when this op runs; nothing
+  /// when `key` does not exist.
+  void copy(const std::string& key, const std::string& destination);
 
   bool empty() const { return layout_.size() <= guard_size_; }
 
   /// The ops by code (code i + 1 is kOps[i]), as the function's OPS table
   /// lists them.
-  static constexpr std::string_view kOps[] = {"XADD", "HSET",  "HDEL",   "DEL",   "XDEL",    "SADD",   "SREM",
-                                              "ZADD", "ZREM",  "RPUSH",  "LTRIM", "EXPIRE",  "PERSIST", "SREMIFDRAINED"};
+  static constexpr std::string_view kOps[] = {"XADD", "HSET",  "HDEL",   "DEL",   "XDEL",    "SADD",    "SREM",
+                                              "ZADD", "ZREM",  "RPUSH",  "LTRIM", "EXPIRE",  "PERSIST", "SREMIFDRAINED",
+                                              "COPY"};
 
   /// FCALL durable_commit <numkeys> <keys...> <layout> <strings...>, moving
   /// the arguments out (the commit is spent).
@@ -101,7 +111,7 @@ class Commit {
   std::vector<std::string> keys_;
   std::map<std::string, uint32_t, std::less<>> key_positions_;  // key -> 1-based index
   // Guard code and its key indices, then per op: code, key index, argument
-  // count (SREMIFDRAINED adds its stream's key index).
+  // count (SREMIFDRAINED adds its stream's key index, COPY its destination's).
   std::vector<uint32_t> layout_;
   size_t guard_size_ = 0;
   uint32_t op_count_ = 0;

@@ -13,12 +13,12 @@ constexpr std::string_view kSource = R"lua(#!lua name=durable
 
 local FINAL = { ['2'] = true, ['4'] = true, ['5'] = true }
 -- Op codes: OPS[i] is code i (store/commit.hpp, Commit::kOps).
-local OPS = { 'XADD', 'HSET', 'HDEL', 'DEL', 'XDEL', 'SADD', 'SREM', 'ZADD', 'ZREM', 'RPUSH', 'LTRIM', 'EXPIRE', 'PERSIST', 'SREMIFDRAINED' }
-local HSET, SREMIFDRAINED = 2, 14
+local OPS = { 'XADD', 'HSET', 'HDEL', 'DEL', 'XDEL', 'SADD', 'SREM', 'ZADD', 'ZREM', 'RPUSH', 'LTRIM', 'EXPIRE', 'PERSIST', 'SREMIFDRAINED', 'COPY' }
+local HSET, SREMIFDRAINED, COPY = 2, 14, 15
 -- Guard codes: the layout integers and the strings each guard takes.
-local FENCED, IDLE, CREATE, LIVE, FINALGUARD = 1, 2, 3, 4, 5
-local GUARD_INTS = { 1, 1, 1, 0, 0 }
-local GUARD_STRINGS = { 3, 1, 0, 0, 0 }
+local FENCED, IDLE, CREATE, LIVE, FINALGUARD, FAILEDGUARD = 1, 2, 3, 4, 5, 6
+local GUARD_INTS = { 1, 1, 1, 0, 0, 0 }
+local GUARD_STRINGS = { 3, 1, 0, 0, 0, 0 }
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -59,7 +59,7 @@ end
 -- A commit is keys[kb + 1 .. kb + L[1]] and strings args[sb + 1 .. sb + L[2]],
 -- shaped by its layout L: L[3] the guard, the guard's key indices, then per
 -- op its code, key index and argument count (SREMIFDRAINED: and its
--- stream's key index). Returns the position of the first op in L, or nil
+-- stream's key index; COPY: and its destination's key index). Returns the position of the first op in L, or nil
 -- and an error when the layout does not fit its keys and strings.
 local function check_layout(keys, kb, L, sb)
   local nk, ns, guard = L[1], L[2], L[3]
@@ -79,10 +79,10 @@ local function check_layout(keys, kb, L, sb)
     if OPS[code] == nil or k == nil or k < 1 or k > nk or c == nil or s + c > sb + ns then
       return nil, 'ERR durable commit: malformed op at layout position ' .. j
     end
-    if code == SREMIFDRAINED then
+    if code == SREMIFDRAINED or code == COPY then
       local k2 = L[j + 3]
-      if c ~= 1 or k2 == nil or k2 < 1 or k2 > nk then
-        return nil, 'ERR durable commit: malformed SREMIFDRAINED at layout position ' .. j
+      if c ~= (code == COPY and 0 or 1) or k2 == nil or k2 < 1 or k2 > nk then
+        return nil, 'ERR durable commit: malformed ' .. OPS[code] .. ' at layout position ' .. j
       end
       j = j + 1
     end
@@ -103,8 +103,8 @@ end
 local function apply_ops(keys, kb, L, j, args, s, row, version, skip)
   local stamped, n = false, #L
   for _ = 1, skip do
-    if L[j] == SREMIFDRAINED then j = j + 1 end
     s = s + L[j + 2]
+    if L[j] == SREMIFDRAINED or L[j] == COPY then j = j + 1 end
     j = j + 3
   end
   while j <= n do
@@ -116,6 +116,9 @@ local function apply_ops(keys, kb, L, j, args, s, row, version, skip)
       if redis.call('XLEN', keys[kb + L[j + 3]]) == 0 then
         redis.call('SREM', key, args[s + 1])
       end
+      j = j + 1
+    elseif code == COPY then
+      redis.call('COPY', key, keys[kb + L[j + 3]], 'REPLACE')
       j = j + 1
     else
       redis.call(OPS[code], key, unpack(args, s + 1, s + c))
@@ -139,6 +142,8 @@ end
 --       finished execution left).
 --   live     the row exists and is not final.
 --   final    the row exists and is final (a purge).
+--   failed   the row exists and is Failed (a rewind); the error names the
+--            status it has instead.
 local function commit_at(keys, kb, L, args, sb, call)
   local first, err = check_layout(keys, kb, L, sb)
   if not first then return redis.error_reply(err) end
@@ -165,8 +170,11 @@ local function commit_at(keys, kb, L, args, sb, call)
     if guard == CREATE and status and not FINAL[status] then
       return redis.error_reply('DURABLE_EXISTS instance exists and has not finished')
     end
-    if guard == LIVE or guard == FINALGUARD then
+    if guard == LIVE or guard == FINALGUARD or guard == FAILEDGUARD then
       if not status then return redis.error_reply('DURABLE_NOTFOUND no such instance') end
+      if guard == FAILEDGUARD and status ~= '4' then
+        return redis.error_reply('DURABLE_NOTFAILED ' .. status)
+      end
       if guard == LIVE and FINAL[status] then
         return redis.error_reply('DURABLE_FINISHED instance has finished')
       end

@@ -46,6 +46,7 @@ Status error_reply_status(std::string_view text) {
       {"DURABLE_NOTFOUND", Errc::not_found},
       {"DURABLE_FINISHED", Errc::failed_precondition},
       {"DURABLE_RUNNING", Errc::failed_precondition},
+      {"DURABLE_NOTFAILED", Errc::failed_precondition},
       {"BUSYGROUP", Errc::already_exists},
       {"LOADING", Errc::unavailable},
   };
