@@ -77,6 +77,7 @@ struct Instance : ActorCore {
     std::vector<HistoryEvent> batch;
     int round = 0;
     bool overdue = false;  // handed out again after a timeout (logged once)
+    bool rewinding = false;  // the batch is the ExecutionRewound of a Failed instance
   };
   std::optional<OpenEpisode> open_episode;
 
@@ -85,6 +86,10 @@ struct Instance : ActorCore {
   // A scheduled start waits in `pending` until it is due: the time this
   // actor wakes itself for it (epoch: not armed).
   TimePoint start_wake_at{};
+  // A rewind has committed and the code has yet to run again over the
+  // rewound history: an episode with no messages is due
+  // (orchestration/rewind.hpp).
+  bool replay_wanted = false;
 
   bool running() const { return row && !is_terminal(row->status) && !history.empty(); }
 
@@ -162,6 +167,12 @@ struct Instance : ActorCore {
   bool advance(EpisodeResult result);
   // No execution to run: the messages are for a finished or unknown instance.
   void drop_all(const std::vector<HistoryEvent>& batch, store::EpisodeWrite& w);
+  // The batch of a finished instance holds an ExecutionRewound: a Failed
+  // instance hands its rewind out (true); a finished child its parent asks
+  // repeats its notice to the parent (added to `w`). Otherwise false.
+  bool take_rewind(std::vector<HistoryEvent>& batch, store::EpisodeWrite& w, TimePoint now);
+  // Plans and commits the executor's agreement to rewind.
+  void rewind(EpisodeResult result);
   void begin_execution(HistoryEvent& started, TimePoint now, store::EpisodeWrite& w);
   // Begins the execution a continue-as-new asked for: the open episode's next round.
   void continue_as_new(orchestration::Continuation next, OpenEpisode& episode);

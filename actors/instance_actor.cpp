@@ -3,6 +3,7 @@
 #include "actors/instance.hpp"
 #include "actors/node_actor.hpp"
 #include "base/log.hpp"
+#include "orchestration/rewind.hpp"
 
 namespace durable::actors {
 namespace instance_detail {
@@ -34,7 +35,7 @@ void Instance::on_loaded(Loaded& msg) {
   store::LoadedInstance& loaded = **msg.result;
   row = std::move(loaded.row);
   version = row ? row->version : 0;
-  history = std::move(loaded.history);
+  history = orchestration::rewound_view(std::move(loaded.history));
   inbox_position = row && !row->inbox_position.empty() ? row->inbox_position : "0-0";
   outstanding.clear();
   open_timers.clear();
@@ -56,6 +57,7 @@ void Instance::on_loaded(Loaded& msg) {
     } else {
       recover_open_work();
     }
+    replay_wanted = orchestration::rewound_last(history);
   }
   if (loaded.inbox.size() + loaded.undecodable.size() >= store::kLoadInboxCount) inbox_dirty = true;  // more waits
   if (loaded.start) pending.push_back(std::move(*loaded.start));  // held by the row, before any message
@@ -76,21 +78,10 @@ bool Instance::reload_if_replaced() {
 }
 
 void Instance::recover_open_work() {
-  std::map<int32_t, const HistoryEvent*> scheduled;
-  for (const HistoryEvent& e : history) {
-    switch (e.type) {
-      case EventType::task_scheduled: scheduled[e.event_id] = &e; break;
-      case EventType::task_completed:
-      case EventType::task_failed: scheduled.erase(e.task_scheduled_id); break;
-      case EventType::timer_created: open_timers[e.event_id] = e.fire_at; break;
-      case EventType::timer_fired: open_timers.erase(e.task_scheduled_id); break;
-      default: break;
-    }
-  }
-  std::vector<HistoryEvent> again;
-  for (auto& [task, event] : scheduled) again.push_back(*event);
-  if (!again.empty()) log->debug("[{}] re-dispatching {} activities", id, again.size());
-  run_activities(again);
+  orchestration::OpenWork open = orchestration::open_work(history);
+  if (!open.activities.empty()) log->debug("[{}] re-dispatching {} activities", id, open.activities.size());
+  run_activities(open.activities);
+  open_timers = std::move(open.timers);
   for (auto& [timer, at] : open_timers) arm(timer, at);
 }
 

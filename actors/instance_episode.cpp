@@ -9,13 +9,14 @@
 #include "base/guid.hpp"
 #include "base/log.hpp"
 #include "orchestration/codec.hpp"
+#include "orchestration/rewind.hpp"
 
 namespace durable::actors::instance_detail {
 
 void Instance::maybe_run() {
   if (phase != Phase::ready || evicting) return;
   if (crashes >= kPoisonThreshold) return quarantine();
-  if (pending.empty() && pending_ids.empty() && pending_dead.empty()) {
+  if (pending.empty() && pending_ids.empty() && pending_dead.empty() && !replay_wanted) {
     maybe_evict(false);
     return;
   }
@@ -105,28 +106,34 @@ void Instance::run_episode() {
   w.dead_letters = std::move(pending_dead);
   pending_dead.clear();
   effects = {};
+  replay_wanted = false;  // any episode runs the code again
+  bool rewinding = false;
 
   if (running()) {
     orchestration::RefusedStarts refused = orchestration::refuse_duplicate_starts(id, batch);
     if (refused.count > 0) log->warn("[{}] ignoring {} start(s): the instance is already running", id, refused.count);
     send(std::move(refused.notices), w);
-  } else {
-    auto start = std::find_if(batch.begin(), batch.end(),
-                              [](const HistoryEvent& e) { return e.type == EventType::execution_started; });
-    if (start == batch.end()) {
-      drop_all(batch, w);
-      return commit(std::move(w));
-    }
+    const size_t rewinds = std::erase_if(batch, [](const HistoryEvent& e) { return e.type == EventType::execution_rewound; });
+    if (rewinds > 0) log->info("[{}] ignoring {} rewind(s): the instance is {}", id, rewinds, orchestration::status_name(row->status));
+  } else if (auto start = std::find_if(batch.begin(), batch.end(),
+                                       [](const HistoryEvent& e) { return e.type == EventType::execution_started; });
+             start != batch.end()) {
     std::rotate(batch.begin(), start, start + 1);  // the start goes first
     if (batch.front().fire_at != TimePoint{}) {
       // A scheduled start: its wake-up in the timer set is done with.
       w.timers_fired.push_back({store::kStartTimerId, batch.front().fire_at, batch.front().execution_id});
     }
     begin_execution(batch.front(), now, w);
+  } else if (take_rewind(batch, w, now)) {
+    rewinding = true;
+  } else {
+    drop_all(batch, w);
+    return commit(std::move(w));
   }
 
   w.row = row.value_or(store::InstanceRow{});
   open_episode = OpenEpisode{std::move(w), now, std::move(batch), 0};
+  open_episode->rewinding = rewinding;
   hand_out();
 }
 
@@ -178,6 +185,10 @@ void Instance::on_overdue(uint64_t handout) {
 
 bool Instance::advance(EpisodeResult result) {
   OpenEpisode& e = *open_episode;
+  if (e.rewinding) {
+    rewind(std::move(result));
+    return false;
+  }
   const bool continues = result.continue_as_new && e.round < kMaxContinuations;
   if (result.continue_as_new && !continues) {
     log->error("[{}] continued as new {} times without waiting for anything; stopping", id, e.round);
@@ -215,6 +226,52 @@ void Instance::drop_all(const std::vector<HistoryEvent>& batch, store::EpisodeWr
   w.row.id = id;
   w.row.inbox_position = inbox_position;
   w.inactive = true;
+}
+
+bool Instance::take_rewind(std::vector<HistoryEvent>& batch, store::EpisodeWrite& w, TimePoint now) {
+  auto asked = std::find_if(batch.begin(), batch.end(),
+                            [](const HistoryEvent& e) { return e.type == EventType::execution_rewound; });
+  if (asked == batch.end() || !row) return false;
+  if (row->status == OrchestrationStatus::failed) {
+    // The rewind alone goes to the executor. What came before it was for
+    // the failed execution (dropped, as for any finished one); what came
+    // after goes back into the inbox, for the rewound execution.
+    std::vector<orchestration::OutMessage> later;
+    for (auto e = asked + 1; e != batch.end(); ++e) later.push_back({id, std::move(*e), {}});
+    send(std::move(later), w);
+    HistoryEvent rewound = std::move(*asked);
+    batch = {std::move(rewound)};
+    return true;
+  }
+  const HistoryEvent* started = find_start();
+  if (orchestration::asked_by_parent(*asked, started)) {
+    // The parent was rewound and has no result from this child: tell it again.
+    log->info("[{}] asked to rewind by its parent while {}: repeating its result", id,
+              orchestration::status_name(row->status));
+    send({orchestration::parent_notice(*started->parent, id, now, row->status, row->output, row->failure)}, w);
+  } else {
+    log->info("[{}] ignoring a rewind: the instance is {}", id, orchestration::status_name(row->status));
+  }
+  return false;
+}
+
+void Instance::rewind(EpisodeResult result) {
+  OpenEpisode& e = *open_episode;
+  store::EpisodeWrite w = std::move(e.write);
+  const HistoryEvent rewound = e.batch.front();
+  open_episode.reset();
+  executor.reset();  // it replays the rewound history next time
+  if (!result.rewound) {
+    log->error("[{}] the executor of {} did not agree to the rewind; the instance stays Failed", id, row->name);
+    drop_all({rewound}, w);
+    return commit(std::move(w));
+  }
+  apply(orchestration::plan_rewind(plan_state(find_start()), e.now, rewound), e.now, w);
+  history = orchestration::rewound_view(std::move(history));
+  replay_wanted = true;
+  log->info("[{}] rewound: {} activities to run again, {} sub-orchestrations asked to rewind", id,
+            effects.activities.size(), w.messages.size());
+  commit(std::move(w));
 }
 
 void Instance::begin_execution(HistoryEvent& started, TimePoint now, store::EpisodeWrite& w) {
@@ -260,6 +317,7 @@ orchestration::InstanceState Instance::plan_state(const HistoryEvent* started) c
   s.status = row->status;
   s.custom_status = row->custom_status;
   s.open_timers = &open_timers;
+  s.history = history;
   return s;
 }
 

@@ -172,6 +172,7 @@ struct RemoteEpisodeAnswer {
   std::string continue_input;
   std::string continue_version;
   std::string carried;  // encode_events
+  bool rewound = false;
 };
 
 /// To the node actor, from a PeerEpisodeExecutor: run `episode` on node
@@ -270,7 +271,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteEpisodeAnswer& x) {
   return f(caf::meta::type_name("durable.RemoteEpisodeAnswer"), x.seq, x.new_history, x.first_action, x.action_count,
            x.status, x.output, x.custom_status, x.failed, x.error_type, x.message, x.stack_trace, x.continued,
-           x.continue_input, x.continue_version, x.carried);
+           x.continue_input, x.continue_version, x.carried, x.rewound);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteActivity& x) {

@@ -125,6 +125,7 @@ RemoteEpisodeAnswer to_remote(uint64_t seq, const EpisodeResult& r) {
     a.continue_version = r.continue_as_new->version;
     a.carried = orchestration::encode_events(r.continue_as_new->carried_events);
   }
+  a.rewound = r.rewound;
   return a;
 }
 
@@ -149,6 +150,7 @@ Result<EpisodeResult> from_remote(RemoteEpisodeAnswer& a) {
     r.continue_as_new = orchestration::ContinueAsNewRequest{std::move(a.continue_input), std::move(*carried),
                                                             std::move(a.continue_version)};
   }
+  r.rewound = a.rewound;
   return r;
 }
 

@@ -58,6 +58,16 @@ std::string payload_text(const Payload& payload) {
   }
 }
 
+// A reason as the protocol's StringValue: a string as it is, anything else as JSON.
+static std::string reason_text(const Payload& reason) {
+  try {
+    const auto value = nlohmann::ordered_json::from_msgpack(reason);
+    if (value.is_string()) return value.get<std::string>();
+  } catch (const nlohmann::ordered_json::exception&) {
+  }
+  return payload_text(reason);
+}
+
 std::string protocol_execution_id(std::string_view execution_id) {
   std::string out;
   out.reserve(execution_id.size());
@@ -157,8 +167,15 @@ void event_to(const orch::HistoryEvent& e, ::HistoryEvent* out) {
     }
     case EventType::execution_terminated:
       set_payload(e.input, [&] { return out->mutable_executionterminated()->mutable_input(); });
-      out->mutable_executionterminated();
+      out->mutable_executionterminated()->set_recurse(e.recursive);
       return;
+    case EventType::execution_rewound: {
+      auto* r = out->mutable_executionrewound();
+      if (!e.input.empty()) r->mutable_reason()->set_value(reason_text(e.input));
+      if (!e.instance_id.empty()) r->mutable_instanceid()->set_value(e.instance_id);
+      if (!e.execution_id.empty()) r->mutable_parentexecutionid()->set_value(protocol_execution_id(e.execution_id));
+      return;
+    }
     case EventType::execution_suspended:
       out->mutable_executionsuspended();
       set_payload(e.input, [&] { return out->mutable_executionsuspended()->mutable_input(); });

@@ -30,6 +30,7 @@ enum class Field : uint8_t {
   request_id,
   lock_set,
   version,
+  recursive,
 };
 
 const char* field_name(Field f) {
@@ -47,6 +48,7 @@ const char* field_name(Field f) {
     case Field::request_id: return "request_id";
     case Field::lock_set: return "lock_set";
     case Field::version: return "version";
+    case Field::recursive: return "recursive";
   }
   return "?";
 }
@@ -59,6 +61,8 @@ std::span<const Field> fields_of(EventType type) {
   static constexpr Field kExecutionStarted[] = {name, instance_id, execution_id, input, parent, fire_at, version};
   static constexpr Field kExecutionCompleted[] = {status, result, failure};
   static constexpr Field kReason[] = {input};
+  static constexpr Field kTerminated[] = {input, recursive};
+  static constexpr Field kRewound[] = {input, instance_id, execution_id};
   static constexpr Field kNameInput[] = {name, input};
   static constexpr Field kCompleted[] = {task_scheduled_id, result};
   static constexpr Field kFailed[] = {task_scheduled_id, failure};
@@ -79,9 +83,10 @@ std::span<const Field> fields_of(EventType type) {
   switch (type) {
     case EventType::execution_started: return kExecutionStarted;
     case EventType::execution_completed: return kExecutionCompleted;
-    case EventType::execution_terminated:
+    case EventType::execution_terminated: return kTerminated;
     case EventType::execution_suspended:
     case EventType::execution_resumed: return kReason;
+    case EventType::execution_rewound: return kRewound;
     case EventType::orchestrator_started:
     case EventType::orchestrator_completed: return {};
     case EventType::task_scheduled: return kNameInput;
@@ -180,6 +185,7 @@ void write_field(Packer& pk, const HistoryEvent& e, Field f) {
       for (const auto& id : e.lock_set) write_str(pk, id);
       return;
     case Field::version: write_str(pk, e.version); return;
+    case Field::recursive: pk.pack(e.recursive); return;
   }
 }
 
@@ -190,6 +196,7 @@ void write_field(Packer& pk, const HistoryEvent& e, Field f) {
 std::size_t required_fields(EventType type) {
   switch (type) {
     case EventType::execution_started: return 5;  // + scheduled start, version
+    case EventType::execution_terminated: return 1;  // + recursive
     case EventType::entity_operation_called: return 4;
     case EventType::entity_operation_signaled: return 5;
     case EventType::entity_lock_requested: return 2;
@@ -204,6 +211,7 @@ bool is_default(const HistoryEvent& e, Field f) {
     case Field::execution_id: return e.execution_id.empty();
     case Field::fire_at: return e.fire_at == TimePoint{};
     case Field::version: return e.version.empty();
+    case Field::recursive: return !e.recursive;
     default: return false;
   }
 }
@@ -391,6 +399,10 @@ Status read_field(const msgpack::object& o, const Where& w, Field f, HistoryEven
       return {};
     }
     case Field::version: return read_str(o, w, "version", e.version);
+    case Field::recursive:
+      if (o.type != object_type::BOOLEAN) return w.expected("bool", "recursive", o);
+      e.recursive = o.via.boolean;
+      return {};
   }
   return w.error("internal: unknown field");
 }

@@ -84,20 +84,28 @@ void collect_work(const EpisodeResult& result, const InstanceState& state, Episo
   }
 }
 
+// The terminate that ended the execution in this episode, when it asks for
+// the sub-orchestrations too.
+const HistoryEvent* recursive_terminate(const EpisodePlan& plan) {
+  for (const HistoryEvent& e : plan.new_history) {
+    if (e.type == EventType::execution_terminated && e.recursive) return &e;
+  }
+  return nullptr;
+}
+
 // The execution has ended: the parent is told, no timer will fire, nothing
 // scheduled will run.
 void finish(const InstanceState& state, TimePoint now, EpisodePlan& plan) {
   plan.finished = true;
   if (state.parent) {
-    const ParentInstance& p = *state.parent;
-    HistoryEvent notice =
-        plan.status == OrchestrationStatus::completed
-            ? events::sub_orchestration_completed(now, p.task_scheduled_id, plan.output)
-            : events::sub_orchestration_failed(
-                  now, p.task_scheduled_id,
-                  plan.failure.value_or(FailureDetails{"SubOrchestrationTerminated",
-                                                       "sub-orchestration '" + std::string(state.id) + "' was terminated", {}}));
-    plan.messages.push_back({p.instance_id, std::move(notice), p.execution_id});
+    plan.messages.push_back(parent_notice(*state.parent, state.id, now, plan.status, plan.output, plan.failure));
+  }
+  if (plan.status == OrchestrationStatus::terminated) {
+    if (const HistoryEvent* terminate = recursive_terminate(plan)) {
+      for (std::string& child : open_work(state.history, plan.new_history).children) {
+        plan.messages.push_back({std::move(child), events::execution_terminated(now, terminate->input, true), {}});
+      }
+    }
   }
   if (state.open_timers) {
     for (const auto& [timer, at] : *state.open_timers) {
@@ -110,6 +118,46 @@ void finish(const InstanceState& state, TimePoint now, EpisodePlan& plan) {
 }
 
 }  // namespace
+
+OpenWork open_work(std::span<const HistoryEvent> history, std::span<const HistoryEvent> more) {
+  std::map<int32_t, const HistoryEvent*> activities;
+  std::map<int32_t, const std::string*> children;
+  OpenWork open;
+  auto scan = [&](std::span<const HistoryEvent> events) {
+    for (const HistoryEvent& e : events) {
+      switch (e.type) {
+        case EventType::task_scheduled: activities[e.event_id] = &e; break;
+        case EventType::task_completed:
+        case EventType::task_failed: activities.erase(e.task_scheduled_id); break;
+        case EventType::timer_created: open.timers[e.event_id] = e.fire_at; break;
+        case EventType::timer_fired: open.timers.erase(e.task_scheduled_id); break;
+        case EventType::sub_orchestration_instance_created: children[e.event_id] = &e.instance_id; break;
+        case EventType::sub_orchestration_instance_completed:
+        case EventType::sub_orchestration_instance_failed: children.erase(e.task_scheduled_id); break;
+        default: break;
+      }
+    }
+  };
+  scan(history);
+  scan(more);
+  for (auto& [id, e] : activities) open.activities.push_back(*e);
+  for (auto& [id, child] : children) open.children.push_back(*child);
+  return open;
+}
+
+OutMessage parent_notice(const ParentInstance& parent, std::string_view child_id, TimePoint now,
+                         OrchestrationStatus status, const Payload& output,
+                         const std::optional<FailureDetails>& failure) {
+  HistoryEvent notice =
+      status == OrchestrationStatus::completed
+          ? events::sub_orchestration_completed(now, parent.task_scheduled_id, output)
+          : events::sub_orchestration_failed(
+                now, parent.task_scheduled_id,
+                failure.value_or(FailureDetails{"SubOrchestrationTerminated",
+                                                "sub-orchestration '" + std::string(child_id) + "' was terminated",
+                                                {}}));
+  return {parent.instance_id, std::move(notice), parent.execution_id};
+}
 
 EpisodePlan plan_episode(EpisodeResult result, const InstanceState& state, TimePoint now,
                          const NewExecutionId& new_execution_id) {

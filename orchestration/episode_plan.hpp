@@ -21,12 +21,14 @@
 // and, when the execution ends in this episode (Completed, Failed,
 // Terminated): the parent's SubOrchestrationInstanceCompleted/Failed
 // message, every open timer and every timer created now marked fired, and no
-// activities or timers left to start.
+// activities or timers left to start; a recursive terminate also passes an
+// ExecutionTerminated (recursive) to every open sub-orchestration.
 
 #include <cstddef>
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,7 +75,27 @@ struct InstanceState {
   /// Timers created by earlier episodes of this execution and not fired;
   /// null for none.
   const std::map<int32_t, TimePoint>* open_timers = nullptr;
+  /// The current execution's history before the episode, as replay sees it
+  /// (orchestration/rewind.hpp): where a recursive terminate and a rewind
+  /// find the open sub-orchestrations.
+  std::span<const HistoryEvent> history;
 };
+
+/// What a history started and has no result for.
+struct OpenWork {
+  std::vector<HistoryEvent> activities;  // TaskScheduled, in order
+  std::map<int32_t, TimePoint> timers;   // TimerCreated id -> fire time
+  std::vector<std::string> children;     // sub-orchestration instance ids, in order
+};
+/// The open work of `history` followed by `more`.
+OpenWork open_work(std::span<const HistoryEvent> history, std::span<const HistoryEvent> more = {});
+
+/// The message telling `parent` how its sub-orchestration `child_id` ended:
+/// SubOrchestrationInstanceCompleted with `output`, or
+/// SubOrchestrationInstanceFailed with `failure` (a terminated child's says so).
+OutMessage parent_notice(const ParentInstance& parent, std::string_view child_id, TimePoint now,
+                         OrchestrationStatus status, const Payload& output,
+                         const std::optional<FailureDetails>& failure);
 
 /// Makes the id of a new execution (a child's, or a continued one's).
 using NewExecutionId = std::function<std::string()>;

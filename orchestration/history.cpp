@@ -31,6 +31,7 @@ std::string_view event_type_name(EventType type) {
     case EventType::entity_lock_requested: return "EntityLockRequested";
     case EventType::entity_lock_granted: return "EntityLockGranted";
     case EventType::entity_unlock_sent: return "EntityUnlockSent";
+    case EventType::execution_rewound: return "ExecutionRewound";
   }
   return "Unknown";
 }
@@ -51,6 +52,22 @@ std::string_view status_name(OrchestrationStatus status) {
 bool is_terminal(OrchestrationStatus status) {
   return status == OrchestrationStatus::completed || status == OrchestrationStatus::failed ||
          status == OrchestrationStatus::terminated;
+}
+
+bool is_action(EventType type) {
+  switch (type) {
+    case EventType::task_scheduled:
+    case EventType::timer_created:
+    case EventType::sub_orchestration_instance_created:
+    case EventType::event_sent:
+    case EventType::entity_operation_called:
+    case EventType::entity_operation_signaled:
+    case EventType::entity_lock_requested:
+    case EventType::entity_unlock_sent:
+      return true;
+    default:
+      return false;
+  }
 }
 
 namespace events {
@@ -132,9 +149,18 @@ HistoryEvent sub_orchestration_failed(TimePoint at, int32_t scheduled_id, Failur
   return failed(EventType::sub_orchestration_instance_failed, at, scheduled_id, std::move(failure));
 }
 
-HistoryEvent execution_terminated(TimePoint at, Payload reason) {
+HistoryEvent execution_terminated(TimePoint at, Payload reason, bool recursive) {
   auto e = make(EventType::execution_terminated, at);
   e.input = std::move(reason);
+  e.recursive = recursive;
+  return e;
+}
+
+HistoryEvent execution_rewound(TimePoint at, Payload reason, std::string parent, std::string parent_execution) {
+  auto e = make(EventType::execution_rewound, at);
+  e.input = std::move(reason);
+  e.instance_id = std::move(parent);
+  e.execution_id = std::move(parent_execution);
   return e;
 }
 

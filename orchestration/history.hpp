@@ -49,8 +49,9 @@ enum class EventType : uint8_t {
   entity_lock_requested = 23,
   entity_lock_granted = 24,
   entity_unlock_sent = 25,
+  execution_rewound = 26,
 };
-inline constexpr uint8_t kMaxEventType = 25;
+inline constexpr uint8_t kMaxEventType = 26;
 
 /// "TaskScheduled", ... (the Durable Functions names); "Unknown" otherwise.
 std::string_view event_type_name(EventType type);
@@ -68,6 +69,11 @@ inline constexpr uint8_t kMaxOrchestrationStatus = 6;
 
 /// "Pending", "Running", ... (the Durable Functions names).
 std::string_view status_name(OrchestrationStatus status);
+/// An action the orchestrator's code takes (TaskScheduled, TimerCreated,
+/// SubOrchestrationInstanceCreated, EventSent, the entity calls, signals,
+/// lock requests and unlocks), as opposed to a message it receives.
+bool is_action(EventType type);
+
 /// Completed, Failed and Terminated: the instance will never run again.
 bool is_terminal(OrchestrationStatus status);
 
@@ -101,11 +107,14 @@ struct HistoryEvent {
   /// EventRaised/EventSent: event name; Entity*: operation name.
   std::string name;
   /// ExecutionStarted: this instance; SubOrch*Created, EventSent, Entity*:
-  /// the target instance or entity ("@name@key").
+  /// the target instance or entity ("@name@key"); ExecutionRewound: the
+  /// parent that asks for it (empty when a client does).
   std::string instance_id;
-  /// ExecutionStarted: the execution (generation) id.
+  /// ExecutionStarted: the execution (generation) id; ExecutionRewound: the
+  /// asking parent's execution.
   std::string execution_id;
-  /// Inputs, event payloads; for ExecutionTerminated/Suspended/Resumed the reason.
+  /// Inputs, event payloads; for ExecutionTerminated/Suspended/Resumed/Rewound
+  /// the reason.
   Payload input;
   /// TaskCompleted, SubOrch*Completed, EntityOperationCompleted: the result;
   /// ExecutionCompleted: the output; ContinueAsNew: the new input.
@@ -128,6 +137,8 @@ struct HistoryEvent {
   std::vector<std::string> lock_set;
   /// ExecutionStarted: the orchestration's version, as its starter gave it.
   std::string version;
+  /// ExecutionTerminated: terminate the open sub-orchestrations too, and theirs.
+  bool recursive = false;
 
   bool operator==(const HistoryEvent&) const = default;
 };
@@ -150,7 +161,11 @@ HistoryEvent timer_fired(TimePoint at, int32_t timer_id, TimePoint fire_at);
 HistoryEvent event_raised(TimePoint at, std::string name, Payload input);
 HistoryEvent sub_orchestration_completed(TimePoint at, int32_t scheduled_id, Payload result);
 HistoryEvent sub_orchestration_failed(TimePoint at, int32_t scheduled_id, FailureDetails failure);
-HistoryEvent execution_terminated(TimePoint at, Payload reason);
+HistoryEvent execution_terminated(TimePoint at, Payload reason, bool recursive = false);
+/// Asks a Failed instance to run its failed tasks again (orchestration/rewind.hpp);
+/// `parent`/`parent_execution` name the parent that asks, empty for a client.
+HistoryEvent execution_rewound(TimePoint at, Payload reason, std::string parent = {},
+                               std::string parent_execution = {});
 HistoryEvent execution_suspended(TimePoint at, Payload reason);
 HistoryEvent execution_resumed(TimePoint at, Payload reason);
 HistoryEvent entity_operation_completed(TimePoint at, std::string request_id, Payload result);

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "orchestration/rewind.hpp"
+
 namespace durable::orchestration {
 
 Status LocalEpisodeExecutor::prepare(std::span<const HistoryEvent> past) {
@@ -19,6 +21,12 @@ Status LocalEpisodeExecutor::prepare(std::span<const HistoryEvent> past) {
 }
 
 void LocalEpisodeExecutor::run(const EpisodeWork& work, Answer answer) {
+  if (is_rewind(work.past, work.new_events)) {
+    execution_.reset();  // the history it replayed is about to change
+    EpisodeResult rewound;
+    rewound.rewound = true;
+    return answer(std::move(rewound));
+  }
   std::vector<HistoryEvent> batch(work.new_events.begin(), work.new_events.end());
   if (cached_) {
     if (!execution_) {

@@ -154,7 +154,7 @@ void LocalRunner::run_episode(Record& record) {
   EpisodeResult result = execute(record, std::move(batch));
   ++record.view.episodes;
   const InstanceState state{record.view.id, record.view.name, record.execution_id, {},
-                            record.parent ? &*record.parent : nullptr, record.view.status, {}, nullptr};
+                            record.parent ? &*record.parent : nullptr, record.view.status, {}, nullptr, record.view.history};
   EpisodePlan plan = plan_episode(std::move(result), state, now_, [this] { return new_execution_id(); });
   for (const std::string& warning : plan.warnings) {
     durable::logger("replay")->warn("[{}] {}", record.view.id, warning);

@@ -16,22 +16,6 @@ spdlog::logger& log() {
   return *logger;
 }
 
-bool is_action(EventType type) {
-  switch (type) {
-    case EventType::task_scheduled:
-    case EventType::timer_created:
-    case EventType::sub_orchestration_instance_created:
-    case EventType::event_sent:
-    case EventType::entity_operation_called:
-    case EventType::entity_operation_signaled:
-    case EventType::entity_lock_requested:
-    case EventType::entity_unlock_sent:
-      return true;
-    default:
-      return false;
-  }
-}
-
 /// How an action reads in a nondeterminism message, in the API's words.
 std::string describe(const HistoryEvent& action) {
   switch (action.type) {

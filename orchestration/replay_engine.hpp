@@ -58,6 +58,9 @@ struct EpisodeResult {
   std::optional<FailureDetails> failure;
   /// Set when the execution continued as new.
   std::optional<ContinueAsNewRequest> continue_as_new;
+  /// The answer to a rewind (orchestration/rewind.hpp): the executor agrees
+  /// to replay the rewound history; every other field is empty.
+  bool rewound = false;
 };
 
 /// One execution of one orchestration instance: its coroutine and the state

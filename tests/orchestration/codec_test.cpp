@@ -133,6 +133,11 @@ HistoryEvent full_event(EventType type) {
       e.lock_set = {"@a@1", "@b@2"};
       break;
     case entity_lock_granted: e.request_id = "cs-1"; break;
+    case execution_rewound:
+      e.input = "\xa6reason";
+      e.instance_id = "parent-1";
+      e.execution_id = "parent-exec-1";
+      break;
     case entity_unlock_sent:
       e.instance_id = "@a@1";
       e.request_id = "cs-1";
@@ -285,6 +290,14 @@ TEST_F(Codec, BoundaryValues_RoundTrip) {
     events.push_back(e);
   }
   EXPECT_EQ(RoundTrip(events), events);
+}
+
+TEST_F(Codec, RecursiveTerminate_RoundTripsAndPlainOneKeepsItsBytes) {
+  HistoryEvent plain = full_event(EventType::execution_terminated);
+  HistoryEvent recursive = plain;
+  recursive.recursive = true;
+  EXPECT_EQ(RoundTrip({plain, recursive}), (std::vector<HistoryEvent>{plain, recursive}));
+  EXPECT_EQ(encode_event(recursive).size(), encode_event(plain).size() + 1) << "one trailing bool";
 }
 
 TEST_F(Codec, FieldsTheTypeDoesNotUse_AreNotEncoded) {
