@@ -129,7 +129,7 @@ Result<InstancePage> ClientStore::list(const InstanceFilter& filter, size_t page
 namespace {
 
 // The commit deleting a finished instance: row, history, inbox, the row a
-// restart kept, its index, active and retention entries.
+// restart kept, its index and active entries.
 Commit purge_commit(const Keys& keys, uint32_t p, std::string_view id) {
   const std::string sid(id);
   Commit c = Commit::finished(keys.instance(p, id));
@@ -139,9 +139,8 @@ Commit purge_commit(const Keys& keys, uint32_t p, std::string_view id) {
   c.write("DEL", keys.previous(p, id), {});
   c.write("ZREM", keys.index(p), {sid});
   c.write("SREM", keys.active(p), {sid});
-  for (auto status : {OrchestrationStatus::completed, OrchestrationStatus::failed, OrchestrationStatus::terminated}) {
-    c.write("ZREM", keys.finished(p, static_cast<int>(status)), {sid});  // retention's index
-  }
+  // Retention's index (Keys::finished) keeps its entry: retention drops an
+  // entry whose row is gone when it comes to it.
   return c;
 }
 
