@@ -1,5 +1,6 @@
 #include "actors/partition_actor.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -142,13 +143,25 @@ struct Partition {
   }
 
   // -- retention (store/retention.hpp) ---------------------------------------
-  // One tick at a time: read the due entries, then purge at most a batch.
-  // Both callbacks only post back here (they run on the store's thread).
+  // One tick at a time: read the due entries, then purge at most a batch,
+  // one script call (kPurgeChunk ids) in flight at a time, so Redis serves
+  // other clients between two calls however many partitions tick at once.
+  // The callbacks only post back here (they run on the store's thread).
   bool retention_busy = false;
+  std::vector<store::Argv> retention_calls;  // this tick's purge calls not yet sent
+  size_t retention_tick_purged = 0;
+
+  // The first tick comes a share of the interval later for each partition,
+  // so a node's partitions tick spread out, not all at once.
+  void retention_start() {
+    const store::RetentionPolicy& policy = rt->options.retention;
+    if (!policy.enabled()) return;
+    const auto offset = policy.interval * partition / std::max<uint32_t>(1, rt->partitions);
+    self->delayed_send(self, policy.interval + offset, retention_atom::value);
+  }
 
   void retention_tick() {
     const store::RetentionPolicy& policy = rt->options.retention;
-    if (!policy.enabled()) return;
     self->delayed_send(self, policy.interval, retention_atom::value);
     if (retention_busy) return;
     retention_busy = true;
@@ -166,32 +179,41 @@ struct Partition {
   }
 
   void retention_found(RetentionFound& found) {
-    const store::RetentionPolicy& policy = rt->options.retention;
     if (!found.error.empty()) {
       retention_busy = false;
       durable::logger("partition")->debug("partition {}: retention could not read its index: {}", partition, found.error);
       return;
     }
-    size_t due = 0;
-    for (const auto& c : found.candidates) due += c.ids.size();
-    if (due == 0) {
+    const store::RetentionCommands commands(rt->options.hub);
+    retention_calls = commands.purge_commands(partition, rt->options.node_id, epoch, found.candidates,
+                                              rt->options.retention.batch);
+    std::reverse(retention_calls.begin(), retention_calls.end());  // sent from the back
+    retention_tick_purged = 0;
+    retention_next();
+  }
+
+  void retention_next() {
+    if (retention_calls.empty()) {
       retention_busy = false;
+      if (retention_tick_purged > 0) {
+        durable::logger("partition")->debug("partition {}: retention purged {}", partition, retention_tick_purged);
+      }
       return;
     }
-    const store::RetentionCommands commands(rt->options.hub);
-    rt->store_for(partition).request(
-        commands.purge_commands(partition, rt->options.node_id, epoch, found.candidates, policy.batch),
-        [to = me()](store::AsyncStore::Replies r) {
-          caf::anon_send(to, RetentionPurged{store::RetentionCommands::parse_purges(r)});
-        });
+    std::vector<store::Argv> call;
+    call.push_back(std::move(retention_calls.back()));
+    retention_calls.pop_back();
+    rt->store_for(partition).request(std::move(call), [to = me()](store::AsyncStore::Replies r) {
+      caf::anon_send(to, RetentionPurged{store::RetentionCommands::parse_purges(r)});
+    });
   }
 
   // Purged instances leave memory too: a cached actor would hold an
   // execution that no longer exists.
   void retention_purged(RetentionPurged& done) {
-    retention_busy = false;
     const store::RetentionOutcome& o = done.outcome;
     rt->counters.retention_purged += o.purged.size();
+    retention_tick_purged += o.purged.size();
     for (const std::string& id : o.purged) {
       auto it = instances.find(id);
       if (it == instances.end()) continue;
@@ -199,12 +221,11 @@ struct Partition {
       instances.erase(it);
     }
     if (!o.error.is_ok()) {
+      // lease_lost: this actor is about to stop; the new owner carries on.
       durable::logger("partition")->debug("partition {}: retention stopped mid-tick: {}", partition, o.error.to_string());
+      retention_calls.clear();
     }
-    if (!o.purged.empty()) {
-      durable::logger("partition")->debug("partition {}: retention purged {} ({} index entries dropped, {} moved)",
-                                          partition, o.purged.size(), o.dropped, o.moved);
-    }
+    retention_next();
   }
 
   void stop() {
@@ -226,7 +247,7 @@ caf::behavior partition_behavior(caf::stateful_actor<Partition>* self, Runtime* 
   durable::logger("partition")->debug("partition {} starting at epoch {}", partition, epoch);
   st.recover();
   st.poll_timers();
-  st.retention_tick();
+  st.retention_start();
   return {
       [self](wake_atom, const std::string& id) { self->state.wake(id); },
       [self](Started& s) { self->state.started(s); },
