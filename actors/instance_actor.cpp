@@ -36,6 +36,13 @@ void Instance::on_loaded(Loaded& msg) {
   row = std::move(loaded.row);
   version = row ? row->version : 0;
   history = orchestration::rewound_view(std::move(loaded.history));
+  if (row && !is_terminal(row->status)) {
+    // A client's rewind marks the row Pending before the owner takes it:
+    // the history says how the execution ended.
+    for (const HistoryEvent& e : history) {
+      if (e.type == EventType::execution_completed) row->status = e.status;
+    }
+  }
   inbox_position = row && !row->inbox_position.empty() ? row->inbox_position : "0-0";
   outstanding.clear();
   open_timers.clear();

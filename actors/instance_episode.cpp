@@ -267,6 +267,8 @@ void Instance::rewind(EpisodeResult result) {
     return commit(std::move(w));
   }
   apply(orchestration::plan_rewind(plan_state(find_start()), e.now, rewound), e.now, w);
+  w.changed.status = true;  // from Failed, or the Pending a client's rewind wrote
+  w.changed.outcome = true;
   history = orchestration::rewound_view(std::move(history));
   replay_wanted = true;
   log->info("[{}] rewound: {} activities to run again, {} sub-orchestrations asked to rewind", id,
@@ -343,7 +345,7 @@ void Instance::apply(orchestration::EpisodePlan plan, TimePoint now, store::Epis
   w.history_entry = plan.new_history.empty() ? std::string() : orchestration::encode_events(plan.new_history);
 
   store::InstanceRow& r = *row;
-  w.changed = {r.status != plan.status, r.custom_status != plan.custom_status, r.inbox_position != inbox_position};
+  w.changed = {r.status != plan.status, r.custom_status != plan.custom_status, r.inbox_position != inbox_position, false};
   r.status = plan.status;
   r.output = std::move(plan.output);
   r.custom_status = std::move(plan.custom_status);

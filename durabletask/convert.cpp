@@ -1,5 +1,6 @@
 #include "durabletask/convert.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/instance_id.hpp"
@@ -383,6 +384,9 @@ std::string child_id(const std::string& parent, int32_t action_id) {
 orch::EpisodeResult episode_result(const ::OrchestratorResponse& response, const std::string& instance_id,
                                    std::vector<orch::HistoryEvent> new_events, orch::TimePoint now, bool suspended) {
   orch::EpisodeResult r;
+  const bool rewinding = std::any_of(new_events.begin(), new_events.end(), [](const orch::HistoryEvent& e) {
+    return e.type == orch::EventType::execution_rewound;
+  });
   r.new_history.reserve(new_events.size() + static_cast<size_t>(response.actions_size()) + 3);
   r.new_history.push_back(orch::events::orchestrator_started(now));
   for (auto& e : new_events) r.new_history.push_back(std::move(e));
@@ -489,8 +493,16 @@ orch::EpisodeResult episode_result(const ::OrchestratorResponse& response, const
         case ::OrchestratorAction::kTerminateOrchestration:
           throw InvalidAction{at + ": terminateOrchestration (terminating another instance from an orchestrator) "
                                    "is not supported"};
-        case ::OrchestratorAction::kRewindOrchestration:
-          throw InvalidAction{at + ": rewindOrchestration is not supported yet"};
+        case ::OrchestratorAction::kRewindOrchestration: {
+          // The SDK agrees to the rewind it was asked for. The history it
+          // proposes is not taken: the store keeps the log and replays it
+          // through orchestration/rewind.hpp's view, which keeps what a
+          // retried call did (the SDKs drop every failed task).
+          if (!rewinding) throw InvalidAction{at + ": rewindOrchestration, but no rewind was asked for"};
+          orch::EpisodeResult agreed;
+          agreed.rewound = true;
+          return agreed;
+        }
         default:
           throw InvalidAction{at + ": an action of no known kind"};
       }

@@ -64,7 +64,8 @@ void state_to(const store::InstanceRow& row, bool with_payloads, ::Orchestration
 /// id as event id; completeOrchestration ends the execution (continue-as-new
 /// with its carried-over events). An action the runtime cannot carry out
 /// (or an invalid one) fails the execution with an InvalidAction failure
-/// naming it.
+/// naming it. rewindOrchestration, the answer to a rewind (`new_events`
+/// hold ExecutionRewound), is EpisodeResult::rewound.
 orch::EpisodeResult episode_result(const ::OrchestratorResponse& response, const std::string& instance_id,
                                    std::vector<orch::HistoryEvent> new_events, orch::TimePoint now, bool suspended);
 

@@ -375,8 +375,8 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
   ServerUnaryReactor* RewindInstance(CallbackServerContext* ctx, const ::RewindInstanceRequest* req,
                                      ::RewindInstanceResponse*) override {
     return unary(ctx, [&]() -> grpc::Status {
-      orch::Payload reason;
-      if (auto s = payload(req->reason(), req->has_reason(), "reason", reason); !s.ok()) return s;
+      // The SDKs send the reason as plain text (rewindInstance(id, reason)), not JSON.
+      orch::Payload reason = req->has_reason() ? orch::to_payload(req->reason().value()) : orch::Payload{};
       return to_grpc(client_.rewind(req->instanceid(), std::move(reason)));
     });
   }

@@ -354,6 +354,9 @@ Status ClientStore::rewind(std::string_view id, const HistoryEvent& message) {
   const uint32_t p = store_.partition_of(id);
   const HistoryEvent one[] = {message};
   Commit c = Commit::failed(store_.keys().instance(p, id));
+  // Pending until the owner rewinds it: a client that looks or waits now
+  // sees the rewind under way, and a second rewind is refused.
+  c.write("HSET", store_.keys().instance(p, id), {"s", std::to_string(static_cast<int>(OrchestrationStatus::pending))});
   c.write("XADD", store_.keys().inbox(p, id), {"*", "e", orchestration::encode_events(one), "x", ""});
   c.write("XADD", store_.keys().wake(p), {"MAXLEN", "~", kWakeMaxLen, "*", "i", id});
   c.write("SADD", store_.keys().active(p), {id});

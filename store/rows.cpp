@@ -40,12 +40,15 @@ std::vector<std::string> row_progress_fields(const InstanceRow& row, EpisodeWrit
   if (changed.inbox_position) {
     fields.insert(fields.end(), {"ip", row.inbox_position.empty() ? "0-0" : row.inbox_position});
   }
-  if (is_terminal(row.status)) {
+  if (is_terminal(row.status) || changed.outcome) {
     fields.insert(fields.end(), {"out", row.output});
-    // The execution's first write cleared them; only a failure sets them.
+    // The execution's first write cleared them; only a failure sets them,
+    // and a rewind clears them again.
     if (row.failure) {
       fields.insert(fields.end(), {"fe", "1", "ft", row.failure->error_type, "fm", row.failure->message, "fs",
                                    row.failure->stack_trace});
+    } else if (changed.outcome) {
+      fields.insert(fields.end(), {"fe", "", "ft", "", "fm", "", "fs", ""});
     }
   }
   return fields;

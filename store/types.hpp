@@ -123,6 +123,9 @@ struct EpisodeWrite {
     bool status = true;
     bool custom_status = true;
     bool inbox_position = true;
+    /// The output and failure changed though the execution did not end
+    /// (a rewind clears them).
+    bool outcome = false;
   } changed;
   /// The instance has no unfinished work: leave the partition's active set.
   bool inactive = false;

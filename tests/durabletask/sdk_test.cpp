@@ -107,6 +107,15 @@ TEST_F(GrpcTest, SubOrchestrations) {
   EXPECT_EQ(r.result["children"][1], id + ":explicit") << r;
 }
 
+TEST_F(GrpcTest, RewindOfOrchestrationsTheWorkerHosts) {
+  REQUIRE_JS_SDKS();
+  auto r = run_scenario(address_, "rewind_worker");
+  ASSERT_TRUE(r.ok()) << r;
+  // Each failed flaky ran again once; each steady kept its first result.
+  EXPECT_EQ(r.result["steadyCalls"], 2) << r;
+  EXPECT_EQ(r.result["flakyCalls"], 4) << r;
+}
+
 TEST_F(GrpcTest, Timer) {
   REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "timer");
