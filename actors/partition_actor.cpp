@@ -22,11 +22,24 @@ struct RetentionFound {
 struct RetentionPurged {
   store::RetentionOutcome outcome;
 };
+/// A retention backfill's scan of the created-time index, back from the store.
+struct BackfillScanned {
+  std::vector<std::string> ids;
+  store::BackfillCursor cursor;
+  std::string error;  // empty: read
+};
+/// A retention backfill's adds, answered: the cursor past them, if they went through.
+struct BackfillAdded {
+  store::BackfillCursor cursor;
+  bool ok = false;
+};
 
 }  // namespace durable::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::RetentionFound)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::RetentionPurged)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::BackfillScanned)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::actors::BackfillAdded)
 
 namespace durable::actors {
 namespace {
@@ -160,11 +173,59 @@ struct Partition {
     self->delayed_send(self, policy.interval + offset, retention_atom::value);
   }
 
+  // Instances that finished before the finished indexes existed are added
+  // to them first: the partition's created-time index is walked once per
+  // acquisition, a batch a tick, before each tick's purge.
+  store::BackfillCursor backfill;
+
   void retention_tick() {
     const store::RetentionPolicy& policy = rt->options.retention;
     self->delayed_send(self, policy.interval, retention_atom::value);
     if (retention_busy) return;
     retention_busy = true;
+    if (!backfill.done) return backfill_scan();
+    retention_read();
+  }
+
+  void backfill_scan() {
+    const size_t batch = rt->options.retention.batch;
+    rt->store_for(partition).request(
+        {store::RetentionBackfill(rt->options.hub).scan_command(partition, backfill, batch)},
+        [to = me(), cursor = backfill, batch](store::AsyncStore::Replies r) mutable {
+          auto ids = store::RetentionBackfill::parse_scan(r.at(0), cursor, batch);
+          if (ids) {
+            caf::anon_send(to, BackfillScanned{std::move(*ids), cursor, {}});
+          } else {
+            caf::anon_send(to, BackfillScanned{{}, cursor, ids.status().to_string()});
+          }
+        });
+  }
+
+  void backfill_scanned(BackfillScanned& scanned) {
+    if (!scanned.error.empty()) {
+      durable::logger("partition")->debug("partition {}: retention backfill could not scan: {}", partition, scanned.error);
+      return retention_read();
+    }
+    if (scanned.ids.empty()) {
+      backfill = scanned.cursor;
+      return retention_read();
+    }
+    rt->store_for(partition).request(
+        {store::RetentionBackfill(rt->options.hub).add_command(partition, scanned.ids)},
+        [to = me(), cursor = scanned.cursor](store::AsyncStore::Replies r) {
+          // Moves on only when the adds went through (else the same batch again).
+          caf::anon_send(to, BackfillAdded{cursor, store::RetentionBackfill::parse_add(r.at(0)).is_ok()});
+        });
+  }
+
+  void backfilled(const BackfillAdded& added) {
+    if (added.ok) backfill = added.cursor;
+    if (backfill.done) durable::logger("partition")->debug("partition {}: retention backfill done", partition);
+    retention_read();
+  }
+
+  void retention_read() {
+    const store::RetentionPolicy& policy = rt->options.retention;
     const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     const store::RetentionCommands commands(rt->options.hub);
     rt->store_for(partition).request(
@@ -270,6 +331,8 @@ caf::behavior partition_behavior(caf::stateful_actor<Partition>* self, Runtime* 
       [self](retention_atom) { self->state.retention_tick(); },
       [self](RetentionFound& found) { self->state.retention_found(found); },
       [self](RetentionPurged& purged) { self->state.retention_purged(purged); },
+      [self](BackfillScanned& scanned) { self->state.backfill_scanned(scanned); },
+      [self](BackfillAdded& added) { self->state.backfilled(added); },
       [self](stop_atom) { self->state.stop(); },
   };
 }

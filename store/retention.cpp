@@ -54,6 +54,20 @@ end
 return { purged, dropped, moved }
 )lua";
 
+// KEYS: 1..3 the finished indexes of statuses 2, 4, 5; then one row per id.
+// ARGV: the ids. Returns how many were added.
+constexpr std::string_view kBackfillScript = R"lua(
+local SET = { ['2'] = 1, ['4'] = 2, ['5'] = 3 }
+if #KEYS ~= 3 + #ARGV then return redis.error_reply('ERR durable retention backfill: malformed call') end
+local added = 0
+for i = 1, #ARGV do
+  local row = redis.call('HMGET', KEYS[3 + i], 's', 'ut')
+  local set = SET[row[1] or '']
+  if set then added = added + redis.call('ZADD', KEYS[set], 'NX', tonumber(row[2]) or 0, ARGV[i]) end
+end
+return added
+)lua";
+
 constexpr OrchestrationStatus kFinal[] = {OrchestrationStatus::completed, OrchestrationStatus::failed,
                                           OrchestrationStatus::terminated};
 
@@ -153,6 +167,47 @@ RetentionOutcome RetentionCommands::parse_purges(std::span<const Result<ReplyPtr
     out.moved += static_cast<size_t>((*parts)[2]->integer);
   }
   return out;
+}
+
+Argv RetentionBackfill::scan_command(uint32_t p, const BackfillCursor& cursor, size_t batch) const {
+  const bool first = cursor.score == std::numeric_limits<int64_t>::min();
+  return {"ZRANGEBYSCORE", keys_.index(p), first ? "-inf" : std::to_string(cursor.score), "+inf", "WITHSCORES",
+          "LIMIT", std::to_string(first ? 0 : cursor.offset), std::to_string(std::max<size_t>(batch, 1))};
+}
+
+Result<std::vector<std::string>> RetentionBackfill::parse_scan(const Result<ReplyPtr>& reply, BackfillCursor& cursor,
+                                                               size_t batch) {
+  if (!reply) return reply.status();
+  auto list = as_array(**reply);
+  if (!list) return list.status();
+  std::vector<std::string> ids;
+  for (size_t i = 0; i + 1 < list->size(); i += 2) {
+    auto score = parse_int("score", str((*list)[i + 1]));
+    if (!score) return score.status();
+    if (*score == cursor.score) {
+      ++cursor.offset;
+    } else {
+      cursor.score = *score;
+      cursor.offset = 1;
+    }
+    ids.emplace_back(str((*list)[i]));
+  }
+  cursor.done = ids.size() < std::max<size_t>(batch, 1);
+  return ids;
+}
+
+Argv RetentionBackfill::add_command(uint32_t p, std::span<const std::string> ids) const {
+  Argv argv = {"EVAL", std::string(kBackfillScript), std::to_string(3 + ids.size())};
+  for (OrchestrationStatus s : kFinal) argv.push_back(keys_.finished(p, number(s)));
+  for (const std::string& id : ids) argv.push_back(keys_.instance(p, id));
+  argv.insert(argv.end(), ids.begin(), ids.end());
+  return argv;
+}
+
+Result<size_t> RetentionBackfill::parse_add(const Result<ReplyPtr>& reply) {
+  if (!reply) return reply.status();
+  if ((*reply)->type != REDIS_REPLY_INTEGER) return Status::corruption("retention backfill: not a count");
+  return static_cast<size_t>((*reply)->integer);
 }
 
 Result<RetentionOutcome> retention_step(Store& store, uint32_t partition, std::string_view node, uint64_t epoch,

@@ -23,10 +23,15 @@
 // a lease lost between the two steps (or in the middle) costs nothing: the
 // script refuses (lease_lost) and the new owner carries on.
 //
+// Instances that finished before these indexes existed are added to them
+// by a backfill (RetentionBackfill): each new owner walks the partition's
+// created-time index once, a batch a tick, before each tick's purge.
+//
 // Thread-safe: immutable after construction.
 
 #include <chrono>
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -101,6 +106,36 @@ class RetentionCommands {
 
   /// The script itself (EVAL's text).
   static std::string_view script();
+
+ private:
+  Keys keys_;
+};
+
+/// Where a backfill is in a partition's created-time index: instances that
+/// finished before the finished indexes existed (or whose entry was lost)
+/// are added to them by walking it once, a batch a tick.
+struct BackfillCursor {
+  int64_t score = std::numeric_limits<int64_t>::min();  // created ms of the last entry seen
+  size_t offset = 0;  // entries seen at that score
+  bool done = false;
+};
+
+/// The commands of a backfill step: a scan of the created-time index from
+/// the cursor (one round trip), then one script call that adds each scanned
+/// id whose row is final to its status' finished index at its update time,
+/// unless it is there already (ZADD NX; one round trip). Idempotent.
+class RetentionBackfill {
+ public:
+  explicit RetentionBackfill(std::string hub) : keys_(std::move(hub)) {}
+  Argv scan_command(uint32_t partition, const BackfillCursor& cursor, size_t batch) const;
+  /// The scanned ids; advances `cursor` past them (done when fewer than
+  /// `batch` came). Errors: the reply's, corruption.
+  static Result<std::vector<std::string>> parse_scan(const Result<ReplyPtr>& reply, BackfillCursor& cursor,
+                                                     size_t batch);
+  /// REQUIRES: ids not empty.
+  Argv add_command(uint32_t partition, std::span<const std::string> ids) const;
+  /// How many ids were added.
+  static Result<size_t> parse_add(const Result<ReplyPtr>& reply);
 
  private:
   Keys keys_;

@@ -193,5 +193,36 @@ TEST_F(RetentionTest, ANodeWithoutTheLeasePurgesNothing) {
   EXPECT_EQ(out->purged, (std::vector<std::string>{"a!0"}));
 }
 
+TEST_F(RetentionTest, ABackfillIndexesInstancesThatFinishedBeforeTheIndexesExisted) {
+  finish("c!0", OrchestrationStatus::completed, kT0 + 1s);
+  finish("f!0", OrchestrationStatus::failed, kT0 + 2s);
+  finish("t!0", OrchestrationStatus::terminated, kT0 + 3s);
+  finish("kept!0", OrchestrationStatus::completed, kT0 + 4s);
+  start("running!0");
+  start("running2!0");
+  // A hub from before: no finished indexes, but one entry already there.
+  for (int s : {2, 4, 5}) ASSERT_TRUE(store().run(Argv{"DEL", store().keys().finished(0, s)}));
+  ASSERT_TRUE(store().run(Argv{"ZADD", store().keys().finished(0, 2), "7", "kept!0"}));
+  const RetentionBackfill backfill("r");
+  BackfillCursor cursor;
+  size_t added = 0, steps = 0;
+  while (!cursor.done && steps < 10) {
+    auto ids = RetentionBackfill::parse_scan(store().run(backfill.scan_command(0, cursor, 2)), cursor, 2);
+    ASSERT_TRUE(ids) << ids.status().to_string();
+    ++steps;
+    if (ids->empty()) continue;
+    auto n = RetentionBackfill::parse_add(store().run(backfill.add_command(0, *ids)));
+    ASSERT_TRUE(n) << n.status().to_string();
+    added += *n;
+  }
+  EXPECT_EQ(steps, 4u) << "six entries two at a time, then an empty page";
+  EXPECT_EQ(added, 3u);
+  EXPECT_EQ(finished_at(OrchestrationStatus::completed, "c!0"), reply::to_ms(kT0 + 1s));
+  EXPECT_EQ(finished_at(OrchestrationStatus::failed, "f!0"), reply::to_ms(kT0 + 2s));
+  EXPECT_EQ(finished_at(OrchestrationStatus::terminated, "t!0"), reply::to_ms(kT0 + 3s));
+  EXPECT_EQ(finished_at(OrchestrationStatus::completed, "kept!0"), 7) << "an entry already there stays as it is";
+  EXPECT_FALSE(finished_at(OrchestrationStatus::completed, "running!0"));
+}
+
 }  // namespace
 }  // namespace durable::store
