@@ -10,6 +10,7 @@
 #include "orchestration/payload.hpp"
 #include "store/async_store.hpp"
 #include "store/client_store.hpp"
+#include "store/dead_letters.hpp"
 #include "store/membership.hpp"
 
 namespace durable::client {
@@ -279,8 +280,12 @@ Status Client::resume(const std::string& instance_id, Payload reason) {
 
 Status Client::purge(const std::string& instance_id, bool recursive) {
   if (!recursive) return state_->write([&](store::Store& s) { return store::ClientStore(s).purge(instance_id); });
-  auto purged = state_->write([&](store::Store& s) { return store::ClientStore(s).purge_tree(instance_id); });
+  auto purged = purge_tree(instance_id);
   return purged ? Status::ok() : purged.status();
+}
+
+Result<size_t> Client::purge_tree(const std::string& instance_id) {
+  return state_->write([&](store::Store& s) { return store::ClientStore(s).purge_tree(instance_id); });
 }
 
 Result<size_t> Client::purge(const InstanceFilter& filter, bool recursive) {
@@ -383,16 +388,20 @@ Result<InstancePage> Client::list(const InstanceFilter& filter, size_t page_size
   return state_->read([&](store::Store& s) { return store::ClientStore(s).list(filter, page_size, continuation); });
 }
 
-Result<std::vector<store::DeadLetter>> Client::dead_letters(size_t per_partition) {
-  return state_->read([&](store::Store& s) -> Result<std::vector<store::DeadLetter>> {
-    std::vector<store::DeadLetter> all;
-    for (uint32_t p = 0; p < s.partitions(); ++p) {
-      auto some = store::ClientStore(s).dead_letters(p, per_partition);
-      if (!some) return some.status();
-      all.insert(all.end(), std::make_move_iterator(some->begin()), std::make_move_iterator(some->end()));
-    }
-    return all;
-  });
+Result<store::DeadLetterPage> Client::dead_letters(size_t page_size, const std::string& continuation) {
+  return state_->read([&](store::Store& s) { return store::DeadLetters(s).list(page_size, continuation); });
+}
+
+Result<store::DeadLetter> Client::dead_letter(const std::string& id) {
+  return state_->read([&](store::Store& s) { return store::DeadLetters(s).get(id); });
+}
+
+Status Client::retry_dead_letter(const std::string& id) {
+  return state_->write([&](store::Store& s) { return store::DeadLetters(s).retry(id); });
+}
+
+Status Client::discard_dead_letter(const std::string& id) {
+  return state_->write([&](store::Store& s) { return store::DeadLetters(s).discard(id); });
 }
 
 Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> Client::active_by_status() {

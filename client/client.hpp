@@ -284,6 +284,8 @@ class Client {
   /// first", or naming the unfinished sub-orchestration and its status),
   /// unavailable or deadline_exceeded (not retried: it may have happened).
   Status purge(const std::string& instance_id, bool recursive = false);
+  /// purge(instance_id, true) that says how many instances it deleted.
+  Result<size_t> purge_tree(const std::string& instance_id);
   /// Purges the finished instances matching `filter` (unfinished ones are
   /// skipped; with `recursive`, a tree with an unfinished member is skipped
   /// whole); returns how many. Runs purge_batch to the end: each batch
@@ -340,9 +342,22 @@ class Client {
   /// retried on unavailable.
   Result<store::EntityCleanup> clean_entity_storage();
 
-  /// The newest dead letters of every partition (messages that could not be
-  /// processed), at most `per_partition` from each, for operators.
-  Result<std::vector<store::DeadLetter>> dead_letters(size_t per_partition = 100);
+  // --- dead letters (store/dead_letters.hpp) ---------------------------------
+  /// Messages that could not be processed (undecodable ones, and those of a
+  /// quarantined instance): at most `page_size`, partition by partition and
+  /// newest first within one; pass the page's continuation for the next.
+  /// Errors: invalid_argument (page_size 0, malformed continuation), unavailable.
+  Result<store::DeadLetterPage> dead_letters(size_t page_size = 100, const std::string& continuation = {});
+  /// One dead letter by its id ("<partition>-<stream id>"). Errors:
+  /// invalid_argument (malformed id), not_found, unavailable.
+  Result<store::DeadLetter> dead_letter(const std::string& id);
+  /// Puts the message back at the end of the inbox it came from (once, even
+  /// if retried twice at once). Errors: as dead_letter(), and
+  /// failed_precondition for bytes that hold no message ("...; discard it").
+  /// A quarantined instance is Failed: rewind it to run it again.
+  Status retry_dead_letter(const std::string& id);
+  /// Deletes it. Errors: as dead_letter().
+  Status discard_dead_letter(const std::string& id);
   /// The hub's instances with unfinished work, by status (ClientStore::active_by_status).
   Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> active_by_status();
   /// One PING on the shared connection, without waiting for a lost one to

@@ -212,7 +212,13 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
     return unary(ctx, [&]() -> grpc::Status {
       int32_t deleted = 0;
       auto purge_one = [&](const std::string& id) -> grpc::Status {
-        Status s = client_.purge(id, req->recursive());
+        if (req->recursive()) {  // the whole tree counts
+          auto tree = client_.purge_tree(id);
+          if (!tree) return tree.status().code() == Errc::not_found ? grpc::Status::OK : to_grpc(tree.status());
+          deleted += static_cast<int32_t>(*tree);
+          return grpc::Status::OK;
+        }
+        Status s = client_.purge(id);
         if (s.code() == Errc::not_found) return grpc::Status::OK;
         if (!s) return to_grpc(s);
         ++deleted;

@@ -157,6 +157,16 @@ TEST_F(GrpcTest, TerminateSuspendResumePurge) {
   EXPECT_GE(r.result["purgedByFilter"].get<int64_t>(), 3) << r;
 }
 
+// Issue 18: rewindInstance (errors, and a JS orchestration whose activity
+// failed once), restartOrchestration (same and new id, errors), recursive
+// terminate of a 3-level tree and recursive purge of it.
+TEST_F(GrpcTest, RewindRestartRecursiveTerminateAndPurge) {
+  REQUIRE_JS_SDKS();
+  auto r = run_scenario(address_, "rewind_restart");
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_EQ(r.result["purged"], 3) << r;
+}
+
 TEST_F(GrpcTest, FalsyPayloadsRoundTrip) {
   REQUIRE_JS_SDKS();
   auto r = run_scenario(address_, "falsy");
