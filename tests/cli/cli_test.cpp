@@ -129,6 +129,52 @@ TEST_F(CliTest, RaiseTerminateSuspendResume) {
   EXPECT_NE(again.err.find("already finished"), std::string::npos) << again.err;
 }
 
+TEST_F(CliTest, RewindRestartAndRecursiveTerminateAndPurge) {
+  // FlakyOnce fails at once; rewound a second later, it completes.
+  ASSERT_EQ(durable({"start", "FlakyOnce", "--id", "r1", "--input", R"({"failForSeconds":1})"}).exit_code, 0);
+  auto failed = durable({"wait", "r1", "--timeout", "20"});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_NE(failed.out.find("Failed"), std::string::npos) << failed.out;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto rewound = durable({"rewind", "r1", "--reason", "fixed"});
+  EXPECT_EQ(rewound.exit_code, 0) << rewound.err;
+  EXPECT_EQ(rewound.out, "rewind sent to r1\n");
+  auto recovered = durable({"wait", "r1", "--timeout", "20"});
+  EXPECT_EQ(recovered.exit_code, 0) << recovered.out;
+  EXPECT_NE(recovered.out.find("recovered"), std::string::npos) << recovered.out;
+  auto refused = durable({"rewind", "r1"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.err, "durable: instance 'r1' is Completed; only a Failed instance can be rewound\n");
+
+  auto restarted = durable({"restart", "r1"});
+  EXPECT_EQ(restarted.exit_code, 0) << restarted.err;
+  EXPECT_EQ(restarted.out, "restarted r1 as r1\n");
+  EXPECT_EQ(durable({"wait", "r1", "--timeout", "20"}).exit_code, 1) << "failed again at once, as its first run";
+  auto renamed = durable({"--json", "restart", "r1", "--new-id"});
+  EXPECT_EQ(renamed.exit_code, 0) << renamed.err;
+  const auto links = http::json::parse(renamed.out, nullptr, false);
+  ASSERT_TRUE(links.is_object()) << renamed.out;
+  EXPECT_NE(links.value("id", std::string()), "r1");
+  EXPECT_NE(links.value("restartPostUri", std::string()), "");
+
+  // A parent waiting on an Approval child: terminated with its child, then purged with it.
+  ASSERT_EQ(durable({"start", "ApprovalBoard", "--id", "b1", "--input", R"({"approvals":1,"timeoutSeconds":3600})"}).exit_code, 0);
+  for (int i = 0; i < 200 && durable({"status", "b1:approval-1"}).exit_code != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  auto busy = durable({"restart", "b1"});
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_EQ(busy.err, "durable: instance 'b1' is Running; only a finished instance can be restarted\n");
+  auto terminated = durable({"terminate", "b1", "--recursive"});
+  EXPECT_EQ(terminated.exit_code, 0) << terminated.err;
+  EXPECT_EQ(terminated.out, "terminate sent to b1 and its sub-orchestrations\n");
+  EXPECT_NE(durable({"wait", "b1:approval-1", "--timeout", "20"}).out.find("Terminated"), std::string::npos);
+  EXPECT_NE(durable({"wait", "b1", "--timeout", "20"}).out.find("Terminated"), std::string::npos);
+  auto purged = durable({"purge", "b1", "--recursive"});
+  EXPECT_EQ(purged.exit_code, 0) << purged.err;
+  EXPECT_EQ(durable({"status", "b1:approval-1"}).exit_code, 1) << "the child went with it";
+}
+
 TEST_F(CliTest, ListAndPurge) {
   for (const char* id : {"p1", "p2", "p3"}) {
     ASSERT_EQ(durable({"start", "HelloSequence", "--id", id, "--input", "[]", "--wait"}).exit_code, 0);
