@@ -142,41 +142,49 @@ TEST_F(GrpcTest, RaiseEventToAnUnknownInstanceIsNotFound) {
   EXPECT_TRUE(has_status(stub_->RaiseEvent(ctx.get(), request, &response), StatusCode::NOT_FOUND, "nobody"));
 }
 
-TEST_F(GrpcTest, WhatIsNotSupportedIsUnimplemented_NamingIt) {
+// Issue 18's calls on a running instance: rewind and restart refused with
+// FAILED_PRECONDITION naming the status, a recursive purge too; unknown ids
+// are NOT_FOUND; a start with a reuse policy not listing Running is
+// ALREADY_EXISTS. None of them touches the instance.
+TEST_F(GrpcTest, RewindRestartRecursivePurgeAndReusePolicy_OnARunningInstance) {
   Calls calls{*stub_};
   calls.start_approval("running");
-  {
-    ::TerminateRequest request;
-    request.set_instanceid("running");
-    request.set_recursive(true);
-    ::TerminateResponse response;
-    auto ctx = context();
-    EXPECT_TRUE(has_status(stub_->TerminateInstance(ctx.get(), request, &response), StatusCode::UNIMPLEMENTED,
-                           "recursive"));
-  }
-  {
-    ::PurgeInstancesRequest request;
-    request.set_instanceid("running");
-    request.set_recursive(true);
-    EXPECT_TRUE(has_status(calls.purge(request), StatusCode::UNIMPLEMENTED, "recursive"));
-  }
   {
     ::RewindInstanceRequest request;
     request.set_instanceid("running");
     ::RewindInstanceResponse response;
     auto ctx = context();
-    EXPECT_TRUE(has_status(stub_->RewindInstance(ctx.get(), request, &response), StatusCode::UNIMPLEMENTED,
-                           "RewindInstance"));
+    EXPECT_TRUE(has_status(stub_->RewindInstance(ctx.get(), request, &response), StatusCode::FAILED_PRECONDITION,
+                           "instance 'running' is Running; only a Failed instance can be rewound"));
+    request.set_instanceid("nobody");
+    auto ctx2 = context();
+    EXPECT_TRUE(has_status(stub_->RewindInstance(ctx2.get(), request, &response), StatusCode::NOT_FOUND, "nobody"));
   }
   {
     ::RestartInstanceRequest request;
     request.set_instanceid("running");
+    request.set_restartwithnewinstanceid(true);
     ::RestartInstanceResponse response;
     auto ctx = context();
-    EXPECT_TRUE(has_status(stub_->RestartInstance(ctx.get(), request, &response), StatusCode::UNIMPLEMENTED,
-                           "RestartInstance"));
+    EXPECT_TRUE(has_status(stub_->RestartInstance(ctx.get(), request, &response), StatusCode::FAILED_PRECONDITION,
+                           "instance 'running' is Running; only a finished instance can be restarted"));
   }
-  // None of them touched it.
+  {
+    ::PurgeInstancesRequest request;
+    request.set_instanceid("running");
+    request.set_recursive(true);
+    EXPECT_TRUE(has_status(calls.purge(request), StatusCode::FAILED_PRECONDITION, "is Running"));
+  }
+  {
+    ::CreateInstanceRequest request;
+    request.set_name("Approval");
+    request.set_instanceid("running");
+    request.mutable_orchestrationidreusepolicy()->add_replaceablestatus(ORCHESTRATION_STATUS_COMPLETED);
+    ::CreateInstanceResponse response;
+    auto ctx = context();
+    EXPECT_TRUE(has_status(stub_->StartInstance(ctx.get(), request, &response), StatusCode::ALREADY_EXISTS,
+                           "(it is Running) and the id reuse policy does not let a start replace it"));
+  }
   ::GetInstanceResponse got;
   ASSERT_TRUE(has_status(calls.get("running", false, got), StatusCode::OK));
   EXPECT_EQ(got.orchestrationstate().orchestrationstatus(), ORCHESTRATION_STATUS_RUNNING);
