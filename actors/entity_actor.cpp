@@ -103,7 +103,7 @@ struct Entity : ActorCore {
       const std::string what(event_type_name(e.event.type));
       log->error("[{}] inbox entry {} is a {}, not an entity message; moved to the dead-letter stream", id,
                  e.stream_id, what);
-      pending_dead.push_back({id, e.stream_id, "not an entity message: " + what, orchestration::encode_events(one)});
+      pending_dead.push_back({id, e.stream_id, "not an entity message: " + what, orchestration::encode_events(one), {}, {}});
     });
   }
 

@@ -64,7 +64,7 @@ void Instance::quarantine() {
   const std::string reason = orchestration::poison_reason(crashes, last_crash);
   for (const HistoryEvent& e : pending) {
     const HistoryEvent one[] = {e};
-    w.dead_letters.push_back({id, {}, reason, orchestration::encode_events(one)});
+    w.dead_letters.push_back({id, {}, reason, orchestration::encode_events(one), {}, {}});
   }
   effects = {};
   std::optional<HistoryEvent> started;

@@ -215,6 +215,42 @@ int show_cluster(Api& api, const Global& g) {
   return kOk;
 }
 
+// `durable dead-letters [list|show ID|retry ID|discard ID]`.
+int dead_letters(Api& api, const Global& g, const std::string& action, const std::string& id, size_t top) {
+  if (action != "list" && id.empty()) return fail(kUsage, "dead-letters " + action + " needs the dead letter's ID");
+  if (action == "list") {
+    json all = json::array();
+    std::string token;
+    do {
+      auto r = api.call("GET", "/deadLetters" + query({{"top", std::to_string(std::min<size_t>(top - all.size(), 1000))}}),
+                        "", token);
+      if (!r) return fail(kFailed, r.status().message());
+      if (r->status != 200) return refused(*r);
+      for (json& d : r->body) all.push_back(std::move(d));
+      token = r->continuation;
+    } while (!token.empty() && all.size() < top);
+    if (g.json) {
+      std::cout << all.dump(2) << '\n';
+    } else {
+      print_dead_letters(std::cout, all);
+    }
+    return kOk;
+  }
+  const std::string path = "/deadLetters/" + url_encode(id);
+  auto r = action == "show"    ? api.call("GET", path)
+           : action == "retry" ? api.call("POST", path + "/retry")
+                               : api.call("DELETE", path);
+  if (!r) return fail(kFailed, r.status().message());
+  if (r->status != (action == "retry" ? 202 : 200)) return refused(*r);
+  if (g.json || action == "show") {
+    std::cout << r->body.dump(2) << '\n';
+  } else {
+    std::cout << (action == "retry" ? "put back into the inbox of " + r->body.value("instanceId", std::string()) : "discarded " + id)
+              << '\n';
+  }
+  return kOk;
+}
+
 }  // namespace
 
 static int run(int argc, char** argv) {
@@ -306,6 +342,14 @@ static int run(int argc, char** argv) {
   auto* entity_clean = entity->add_subcommand("clean", "remove empty entities' storage, release orphaned locks");
 
   auto* cluster = app.add_subcommand("cluster", "the cluster's nodes, which partitions each owns, and any unowned");
+
+  std::string dead_action = "list", dead_id;
+  size_t dead_top = 100;
+  auto* dead = app.add_subcommand("dead-letters", "messages that could not be processed: list, show, retry, discard");
+  dead->add_option("ACTION", dead_action, "list (default), show, retry (back into its inbox) or discard")
+      ->check(CLI::IsMember({"list", "show", "retry", "discard"}));
+  dead->add_option("ID", dead_id, "the dead letter's id, as listed");
+  dead->add_option("--top", dead_top, "list at most this many")->check(CLI::PositiveNumber)->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -409,6 +453,7 @@ static int run(int argc, char** argv) {
     return kOk;
   }
   if (signal->parsed()) return signal_entity(api, g, signal_args);
+  if (dead->parsed()) return dead_letters(api, g, dead_action, dead_id, dead_top);
   if (entity_get->parsed()) return get_entity(api, entity_id);
   if (entity_list->parsed()) return list_entities(api, g, prefix, entity_top, with_empty);
   if (entity_delete->parsed()) return delete_entity(api, g, entity_id);

@@ -148,4 +148,18 @@ void print_entities(std::ostream& out, const json& list) {
   print_table(out, rows);
 }
 
+void print_dead_letters(std::ostream& out, const json& list) {
+  constexpr size_t kMaxReason = 80;
+  std::vector<std::vector<std::string>> rows = {{"ID", "INSTANCE", "TIME", "MESSAGE", "REASON"}};
+  for (const json& d : list) {
+    const json& message = field(d, "message");
+    const std::string what = message.is_null() ? "undecodable"
+                                               : text(field(message, "EventType")) +
+                                                     (field(message, "Name").is_null() ? "" : " " + text(field(message, "Name")));
+    rows.push_back({text(field(d, "id")), text(field(d, "instanceId")), text(field(d, "deadLetteredTime")), what,
+                    shorten(text(field(d, "reason")), kMaxReason)});
+  }
+  print_table(out, rows);
+}
+
 }  // namespace durable::cli

@@ -23,6 +23,9 @@ void print_entities(std::ostream& out, const json& list);
 /// (count: list, as "0-3,7") LOAD HTTP LAST HEARTBEAT; then a line naming
 /// the unowned partitions, if any.
 void print_cluster(std::ostream& out, const json& cluster);
+/// One line per dead letter of GET /deadLetters: ID INSTANCE TIME MESSAGE
+/// (its event type and name, or "undecodable") REASON (shortened).
+void print_dead_letters(std::ostream& out, const json& list);
 /// Sorted partition numbers as ranges: [0,1,2,3,7] is "0-3,7".
 std::string compact_partitions(const json& partitions);
 

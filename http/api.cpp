@@ -127,6 +127,7 @@ Api::Api(const HttpOptions& options, std::string base_url, const orchestration::
   lifecycle_routes();  // before instance_routes: its /instances/*/rewind is more specific than /instances/*/*
   instance_routes();
   entity_routes();
+  dead_letter_routes();
   node_routes();
 }
 

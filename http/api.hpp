@@ -77,6 +77,7 @@ class Api {
   void on_later(std::string method, std::string pattern, Handler handler);
   void instance_routes();
   void lifecycle_routes();  // http/lifecycle_routes.cpp
+  void dead_letter_routes();  // http/dead_letter_routes.cpp
   void entity_routes();
   void node_routes();
   void start(Request& req, Respond& respond) const;

@@ -41,7 +41,7 @@ Status parse_inbox_entries(std::string_view id, const redisReply& entries, std::
     if (!events || events->size() != 1) {
       undecodable.push_back({std::string(id), std::string(sid),
                              events ? "an inbox entry must hold exactly one event" : events.status().message(),
-                             bytes});
+                             bytes, {}, {}});
       return Status::ok();
     }
     out.push_back({std::string(sid), std::move((*events)[0]), field(fields, "x")});
@@ -155,8 +155,9 @@ Argv Commands::dead_letters_command(uint32_t partition, size_t count) const {
 Result<std::vector<DeadLetter>> Commands::parse_dead_letters(const Result<ReplyPtr>& reply) {
   if (!reply) return reply.status();
   std::vector<DeadLetter> out;
-  Status s = for_each_entry(**reply, [&](std::string_view, const auto& fields) {
-    out.push_back({field(fields, "i"), field(fields, "at"), field(fields, "r"), field(fields, "b")});
+  Status s = for_each_entry(**reply, [&](std::string_view sid, const auto& fields) {
+    out.push_back({field(fields, "i"), field(fields, "at"), field(fields, "r"), field(fields, "b"), std::string(sid),
+                   TimePoint(std::chrono::milliseconds(stream_id(sid).first))});
     return Status::ok();
   });
   if (!s) return s;

@@ -325,6 +325,18 @@ local function hub_meta(keys, args)
   return tonumber(redis.call('HGET', keys[1], 'partitions'))
 end
 
+-- KEYS = dead letters, inbox, wake, active. ARGV = the dead letter's
+-- stream id, its message bytes, the instance or entity id, the wake cap.
+-- Moves a dead letter back into the inbox it came from (the message goes
+-- last); returns 0 when it was no longer there (retried or discarded).
+local function requeue(keys, args)
+  if redis.call('XDEL', keys[1], args[1]) == 0 then return 0 end
+  redis.call('XADD', keys[2], '*', 'e', args[2], 'x', '')
+  redis.call('XADD', keys[3], 'MAXLEN', '~', args[4], '*', 'i', args[3])
+  redis.call('SADD', keys[4], args[3])
+  return 1
+end
+
 redis.register_function('durable_commit', commit)
 redis.register_function('durable_commit_many', commit_many)
 redis.register_function('durable_lease_acquire', lease_acquire)
@@ -332,6 +344,7 @@ redis.register_function('durable_lease_renew', lease_renew)
 redis.register_function('durable_lease_release', lease_release)
 redis.register_function('durable_hub_meta', hub_meta)
 redis.register_function('durable_heartbeat', heartbeat)
+redis.register_function('durable_requeue', requeue)
 )lua";
 
 }  // namespace

@@ -73,6 +73,17 @@ struct DeadLetter {
   std::string stream_id;  // where it was (an inbox entry), if anywhere
   std::string reason;
   std::string bytes;
+  /// "<partition>-<stream id>" once stored (store/dead_letters.hpp); empty
+  /// before.
+  std::string id;
+  /// When it was set aside (from its stream id); epoch before it is stored.
+  TimePoint at{};
+};
+
+struct DeadLetterPage {
+  std::vector<DeadLetter> letters;
+  /// Pass to the next listing; empty when there is no more.
+  std::string continuation;
 };
 
 struct LoadedInstance {

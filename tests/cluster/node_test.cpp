@@ -416,8 +416,9 @@ TEST_F(NodeTest, UndecodableInboxEntryGoesToTheDeadLetterStream) {
   c.partitions = 4;
   auto operator_view = (*client::Client::connect(c))->dead_letters();
   ASSERT_TRUE(operator_view);
-  ASSERT_EQ(operator_view->size(), 1u);
-  EXPECT_NE((*operator_view)[0].reason.find("malformed msgpack"), std::string::npos) << (*operator_view)[0].reason;
+  ASSERT_EQ(operator_view->letters.size(), 1u);
+  EXPECT_NE(operator_view->letters[0].reason.find("malformed msgpack"), std::string::npos)
+      << operator_view->letters[0].reason;
   EXPECT_EQ(dead[0].bytes, "\xc1garbage");
   // The instance carries on.
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
