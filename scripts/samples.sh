@@ -38,6 +38,36 @@ sample "Approval (no answer: the durable timer escalates)" Approval --input '{"p
 sample "Monitor (polls every second, continue-as-new, done after 3 polls)" Monitor \
   --input '{"jobId":"job-7","pollSeconds":1,"expirySeconds":60,"doneAfter":3}'
 
+# --- Mending and clearing: rewind, restart, recursive terminate, dead letters -----
+title "FlakyOnce (fails at once; rewound 3 s later, its step runs again and it recovers)"
+id=$("${tool[@]}" start FlakyOnce --input '{"failForSeconds":3}' | awk '{print $2}')
+"${tool[@]}" wait "$id" --timeout 60 || true  # Failed: "FlakyStep: too early"
+sleep 3
+"${tool[@]}" rewind "$id" --reason "the step is ready now"
+"${tool[@]}" wait "$id" --timeout 60
+
+title "HelloSequence restarted with its input under a new id"
+id=$("${tool[@]}" start HelloSequence --input '["Kyoto"]' | awk '{print $2}')
+"${tool[@]}" wait "$id" --timeout 60 >/dev/null
+again=$("${tool[@]}" restart "$id" --new-id | awk '{print $4}')
+"${tool[@]}" wait "$again" --timeout 60
+
+title "ApprovalBoard (3 Approval sub-orchestrations; 2 approved, the other escalated by its timer)"
+id=$("${tool[@]}" start ApprovalBoard --input '{"approvals":3,"timeoutSeconds":2}' | awk '{print $2}')
+for k in 1 2; do
+  for _ in $(seq 1 100); do "${tool[@]}" raise "$id:approval-$k" Approval true 2>/dev/null && break; sleep 0.05; done
+done
+"${tool[@]}" wait "$id" --timeout 60
+
+title "ApprovalBoard terminated with its 4 children (--recursive)"
+id=$("${tool[@]}" start ApprovalBoard --input '{"approvals":4,"timeoutSeconds":600}' | awk '{print $2}')
+for _ in $(seq 1 100); do "${tool[@]}" status "$id:approval-4" >/dev/null 2>&1 && break; sleep 0.05; done
+"${tool[@]}" terminate "$id" --recursive --reason "board closed"
+"${tool[@]}" wait "$id:approval-4" --timeout 60 >/dev/null || true
+"${tool[@]}" list --prefix "$id"
+echo "\$ durable dead-letters list"
+"${tool[@]}" dead-letters list
+
 # --- Durable entities, through the tool ------------------------------------------
 # Shows a command the way one would type it, then runs it.
 run() {

@@ -40,6 +40,17 @@ TEST(PeerEpisodeAnswer, AResultComesBackAsItWent) {
   EXPECT_EQ(back->continue_as_new->version, "3.1");
 }
 
+TEST(PeerEpisodeAnswer, AnAgreementToRewindComesBack) {
+  EpisodeResult r;
+  r.rewound = true;
+  RemoteEpisodeAnswer wire = to_remote(2, r);
+  auto back = from_remote(wire);
+  ASSERT_TRUE(back) << back.status().to_string();
+  EXPECT_TRUE(back->rewound);
+  RemoteEpisodeAnswer plain = to_remote(3, EpisodeResult{});
+  EXPECT_FALSE(from_remote(plain)->rewound);
+}
+
 TEST(PeerEpisodeAnswer, BytesThatDoNotDecodeOrActionsPastTheHistoryAreRefused) {
   RemoteEpisodeAnswer garbage;
   garbage.new_history = "not msgpack";

@@ -383,7 +383,11 @@ TEST_F(CliTest, SamplesScript_RunsEverySampleToItsOutcome) {
                                R"(output   {"reason":"","transferred":true})",
                                "$ durable entity get Account@alice\n{\n  \"balance\": 70\n}\n",
                                "$ durable entity get Account@bob\n{\n  \"balance\": 50\n}\n",
-                               "\ninventory@main  "}) {
+                               "\ninventory@main  ",
+                               // Mending and clearing.
+                               R"(output   "recovered")", R"(output   ["Hello Kyoto!"])",
+                               R"(output   {"approved":2,"escalated":1})", "Terminated",
+                               "$ durable dead-letters list\n"}) {
     EXPECT_NE(r.out.find(expected), std::string::npos) << expected << "\n" << r.out;
   }
 }
