@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "client/patient_connect.hpp"
 #include "client/waits.hpp"
 #include "durabletask/calls.hpp"
 #include "durabletask/convert.hpp"
@@ -526,7 +527,8 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(GrpcOptions options, clien
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   client_options.max_payload_bytes = impl->options.max_payload_bytes;
-  auto client = client::Client::connect(std::move(client_options));
+  // Redis may be restarting (an embedded server's supervisor brings it back).
+  auto client = client::connect_patiently(client_options, std::chrono::seconds(30));
   if (!client) return client.status();
   impl->client = std::move(*client);
   impl->waits = std::make_unique<client::Waits>(impl->io, *impl->client);

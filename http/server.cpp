@@ -14,6 +14,7 @@
 #include "base/log.hpp"
 #include "http/api.hpp"
 #include "http/connection.hpp"
+#include "client/patient_connect.hpp"
 #include "client/waits.hpp"
 
 namespace durable::http {
@@ -168,7 +169,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpOptions options, const
   if (!o.public_url.empty()) {  // checked before anything starts
     if (auto url = links_base(o.public_url, o.host, o.port); !url) return url.status();
   }
-  auto client = client::Client::connect(std::move(client_options));
+  // Redis may be restarting (an embedded server's supervisor brings it back).
+  auto client = client::connect_patiently(client_options, std::chrono::seconds(30));
   if (!client) return client.status();
   impl->client = std::move(*client);
   impl->io = std::make_unique<asio::io_context>(static_cast<int>(std::max<size_t>(1, o.threads)));
