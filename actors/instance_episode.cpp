@@ -266,13 +266,15 @@ void Instance::rewind(EpisodeResult result) {
     drop_all({rewound}, w);
     return commit(std::move(w));
   }
-  apply(orchestration::plan_rewind(plan_state(find_start()), e.now, rewound), e.now, w);
+  orchestration::EpisodePlan plan = orchestration::plan_rewind(plan_state(find_start()), e.now, rewound);
+  const size_t children = plan.messages.size();
+  apply(std::move(plan), e.now, w);
   w.changed.status = true;  // from Failed, or the Pending a client's rewind wrote
   w.changed.outcome = true;
   history = orchestration::rewound_view(std::move(history));
   replay_wanted = true;
   log->info("[{}] rewound: {} activities to run again, {} sub-orchestrations asked to rewind", id,
-            effects.activities.size(), w.messages.size());
+            effects.activities.size(), children);
   commit(std::move(w));
 }
 

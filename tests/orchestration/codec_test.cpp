@@ -292,14 +292,6 @@ TEST_F(Codec, BoundaryValues_RoundTrip) {
   EXPECT_EQ(RoundTrip(events), events);
 }
 
-TEST_F(Codec, RecursiveTerminate_RoundTripsAndPlainOneKeepsItsBytes) {
-  HistoryEvent plain = full_event(EventType::execution_terminated);
-  HistoryEvent recursive = plain;
-  recursive.recursive = true;
-  EXPECT_EQ(RoundTrip({plain, recursive}), (std::vector<HistoryEvent>{plain, recursive}));
-  EXPECT_EQ(encode_event(recursive).size(), encode_event(plain).size() + 1) << "one trailing bool";
-}
-
 TEST_F(Codec, FieldsTheTypeDoesNotUse_AreNotEncoded) {
   HistoryEvent everything = full_event(EventType::execution_started);
   everything.type = EventType::task_scheduled;

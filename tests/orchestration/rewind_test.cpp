@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "orchestration/codec.hpp"
+
 namespace durable::orchestration {
 namespace {
 
@@ -103,6 +105,16 @@ TEST(RewoundView, ALaterFailureAfterTheRewindStays) {
   EXPECT_TRUE(is_rewind(rewound_view(log), std::vector<HistoryEvent>{events::execution_rewound(at(5), {})}));
 }
 
+TEST(RecursiveTerminate, RoundTripsAndAPlainOneKeepsItsBytes) {
+  const HistoryEvent plain = events::execution_terminated(at(1), "\xa3why");
+  const HistoryEvent recursive = events::execution_terminated(at(1), "\xa3why", true);
+  const std::vector<HistoryEvent> both = {plain, recursive};
+  auto back = decode_events(encode_events(both));
+  ASSERT_TRUE(back) << back.status().to_string();
+  EXPECT_EQ(*back, both);
+  EXPECT_EQ(encode_event(recursive).size(), encode_event(plain).size() + 1) << "one trailing bool";
+}
+
 TEST(IsRewind, NeedsAnEndedExecutionAndTheMessage) {
   const std::vector<HistoryEvent> ended = {os(), failed_end(), oc()};
   const std::vector<HistoryEvent> running = {os(), scheduled(0), oc()};
@@ -126,7 +138,7 @@ TEST(PlanRewind, RunningAgainWithItsOpenWorkAndChildrenAsked) {
   state.status = OrchestrationStatus::failed;
   state.custom_status = "\xa4note";
   state.history = history;
-  const HistoryEvent rewound = events::execution_rewound(at(9), "\xa5fixed");
+  const HistoryEvent rewound = events::execution_rewound(at(9), "\xa5" "fixed");
   const EpisodePlan plan = plan_rewind(state, at(10), rewound);
 
   using enum EventType;
@@ -144,7 +156,7 @@ TEST(PlanRewind, RunningAgainWithItsOpenWorkAndChildrenAsked) {
   ASSERT_EQ(plan.messages.size(), 1u);
   EXPECT_EQ(plan.messages[0].target_id, "p:bad");
   EXPECT_EQ(plan.messages[0].event.type, execution_rewound);
-  EXPECT_EQ(plan.messages[0].event.input, "\xa5fixed");
+  EXPECT_EQ(plan.messages[0].event.input, "\xa5" "fixed");
   HistoryEvent child_start = events::execution_started(at(1), "Child", "p:bad", {}, "c1",
                                                        ParentInstance{"O", "p", "x1", 3});
   EXPECT_TRUE(asked_by_parent(plan.messages[0].event, &child_start));
