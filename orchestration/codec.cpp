@@ -69,7 +69,7 @@ std::span<const Field> fields_of(EventType type) {
   static constexpr Field kTimerCreated[] = {fire_at};
   static constexpr Field kTimerFired[] = {task_scheduled_id, fire_at};
   static constexpr Field kEventSent[] = {instance_id, name, input};
-  static constexpr Field kSubCreated[] = {name, instance_id, input};
+  static constexpr Field kSubCreated[] = {name, instance_id, input, version};
   static constexpr Field kContinueAsNew[] = {result};
   // In an entity's inbox, instance_id is the sender and execution_id the
   // sender's execution (where the reply goes).
@@ -197,6 +197,7 @@ std::size_t required_fields(EventType type) {
   switch (type) {
     case EventType::execution_started: return 5;  // + scheduled start, version
     case EventType::execution_terminated: return 1;  // + recursive
+    case EventType::sub_orchestration_instance_created: return 3;  // + version
     case EventType::entity_operation_called: return 4;
     case EventType::entity_operation_signaled: return 5;
     case EventType::entity_lock_requested: return 2;

@@ -18,12 +18,16 @@
 // PayloadError (the result does not decode as the task's type). Whatever
 // escapes the orchestrator fails the instance (failure_from_exception).
 
+#include <chrono>
 #include <coroutine>
 #include <deque>
 #include <map>
 #include <memory>
 #include <optional>
+#include <ratio>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -101,6 +105,10 @@ class OrchestrationContext {
   const std::string& name() const { return name_; }
   const std::string& execution_id() const { return execution_id_; }
   const std::optional<ParentInstance>& parent() const { return parent_; }
+  /// The instance's orchestration version, fixed when it started (the
+  /// client's, else the starting node's; a sub-orchestration's parent's):
+  /// code that changed branches on it. Empty: none.
+  const std::string& version() const { return version_; }
   /// The input, decoded as T (throws PayloadError when it does not decode).
   template <class T>
   T input() const {
@@ -168,6 +176,24 @@ class OrchestrationContext {
   /// ("a timer at <ms> ms since 1970 is past what the clock can represent")
   /// outside 1677-09-21..2262-04-11; uncaught, it fails the orchestration.
   DurableTask<void> create_timer(TimePoint fire_at);
+  /// A durable timer `delay` after current_utc_datetime(). Throws
+  /// std::invalid_argument naming the delay as given ("a timer 9223372036 s
+  /// from now is past what the clock can represent ...") when the sum would
+  /// leave the clock's range, before any arithmetic can wrap.
+  template <class Rep, class Period>
+  DurableTask<void> create_timer(std::chrono::duration<Rep, Period> delay) {
+    using Delay = std::chrono::duration<Rep, Period>;
+    // The latest time a timer may fire, as create_timer(TimePoint) allows it.
+    constexpr auto kLatest = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::duration::max() - std::chrono::milliseconds(1));
+    const auto room = kLatest - now_.time_since_epoch();
+    const auto floor = -kLatest - now_.time_since_epoch();
+    if (delay > std::chrono::duration_cast<Delay>(room) || delay < std::chrono::duration_cast<Delay>(floor)) {
+      throw std::invalid_argument("a timer " + std::to_string(delay.count()) + " " + unit_name<Period>() +
+                                  " from now is past what the clock can represent (1677-09-21 to 2262-04-11)");
+    }
+    return create_timer(now_ + std::chrono::duration_cast<std::chrono::milliseconds>(delay));
+  }
 
   /// Waits for an external event; co_await yields its payload as T
   /// (PayloadError if it does not decode). Names compare case-insensitively;
@@ -352,6 +378,16 @@ class OrchestrationContext {
   std::string execution_id_;
   Payload input_;
   std::optional<ParentInstance> parent_;
+  std::string version_;
+
+  template <class Period>
+  static std::string unit_name() {
+    if constexpr (std::is_same_v<Period, std::ratio<1>>) return "s";
+    else if constexpr (std::is_same_v<Period, std::milli>) return "ms";
+    else if constexpr (std::is_same_v<Period, std::ratio<60>>) return "min";
+    else if constexpr (std::is_same_v<Period, std::ratio<3600>>) return "h";
+    else return "x " + std::to_string(Period::num) + "/" + std::to_string(Period::den) + " s";
+  }
 
   // Mutable state, owned by the execution's single thread.
   TimePoint now_{};

@@ -54,10 +54,11 @@ void collect_messages(const EpisodeResult& result, const InstanceState& state, T
       ParentInstance parent{std::string(state.name), std::string(state.id), std::string(state.execution_id),
                             action.event_id};
       std::string child_execution = new_execution_id();
-      plan.messages.push_back(
-          {action.instance_id,
-           events::execution_started(now, action.name, action.instance_id, action.input, child_execution, parent),
-           child_execution});
+      HistoryEvent started =
+          events::execution_started(now, action.name, action.instance_id, action.input, child_execution, parent);
+      // A child runs the parent's version unless its call named one.
+      started.version = action.version.empty() ? std::string(state.version) : action.version;
+      plan.messages.push_back({action.instance_id, std::move(started), child_execution});
     }
   }
 }

@@ -45,6 +45,9 @@ struct EpisodeWork {
   /// The episode's time: its events' timestamps, the orchestrator's
   /// current_time().
   TimePoint now;
+  /// The instance's orchestration version (its ExecutionStarted's): which
+  /// code may run the episode (orchestration/versioning.hpp).
+  std::string version;
 };
 
 class EpisodeExecutor {

@@ -135,7 +135,9 @@ struct HistoryEvent {
   std::string request_id;
   /// EntityLockRequested: the sorted entity ids to lock.
   std::vector<std::string> lock_set;
-  /// ExecutionStarted: the orchestration's version, as its starter gave it.
+  /// ExecutionStarted: the orchestration's version, as its starter gave it;
+  /// SubOrchestrationInstanceCreated: the one its call named (empty: the
+  /// parent's).
   std::string version;
   /// ExecutionTerminated: terminate the open sub-orchestrations too, and theirs.
   bool recursive = false;

@@ -36,7 +36,7 @@ Result<std::string> LocalRunner::start(const std::string& name, Payload input,
                                        std::string instance_id) {
   if (instance_id.empty()) instance_id = new_instance_id();
   if (Status s = validate_instance_id(instance_id); !s.is_ok()) return s;
-  if (!registry_.find_orchestrator(name)) {
+  if (!registry_.has_orchestrator(name)) {
     return Status::not_found("orchestrator '" + name + "' is not registered");
   }
   auto existing = instances_.find(instance_id);
@@ -247,7 +247,7 @@ void LocalRunner::start_child(Record& parent, OutMessage start) {
     fail("instance '" + start.target_id + "' already exists and is running");
     return;
   }
-  if (!registry_.find_orchestrator(started.name)) {
+  if (!registry_.find_orchestrator(started.name, started.version)) {
     fail("orchestrator '" + started.name + "' is not registered");
     return;
   }

@@ -23,6 +23,7 @@
 #include "orchestration/history.hpp"
 #include "orchestration/payload.hpp"
 #include "orchestration/task.hpp"
+#include "orchestration/versioning.hpp"
 
 namespace durable::orchestration {
 
@@ -84,29 +85,40 @@ Task<Payload> run_orchestrator(OrchestrationContext& ctx, F fn) {
 }
 }  // namespace detail
 
+/// How an orchestrator is registered.
+struct OrchestratorOptions {
+  /// Only for instances of these versions (compare_versions() equal), for
+  /// code that keeps old versions side by side instead of branching on
+  /// ctx.version(); empty: for every version.
+  std::vector<std::string> versions;
+};
+
 class Registry {
  public:
   /// `fn`: Task<Out>(OrchestrationContext&[, In]). In and Out are msgpack
   /// types (JSON-compatible; see payload.hpp). Replaces an earlier one of the
-  /// same name. `fn` runs on the node's actor threads, for several instances
-  /// at once; an input that does not decode as In fails the instance
-  /// (PayloadError).
+  /// same name and the same versions. `fn` runs on the node's actor
+  /// threads, for several instances at once; an input that does not decode
+  /// as In fails the instance (PayloadError).
+  ///
+  ///   registry.add_orchestrator("Greet", greet_v1, {.versions = {"1.0"}});
+  ///   registry.add_orchestrator("Greet", greet);  // every other version
   template <class F>
-  void add_orchestrator(std::string name, F fn) {
+  void add_orchestrator(std::string name, F fn, OrchestratorOptions options = {}) {
     using Sig = detail::Signature<decltype(std::function{fn})>;
     using Out = typename detail::TaskValue<typename Sig::result>::type;
     if constexpr (Sig::arity == 1) {
-      add_orchestrator_fn(std::move(name), [fn](OrchestrationContext& ctx) {
-        return detail::run_orchestrator<Out, void>(ctx, fn);
-      });
+      add_orchestrator_fn(
+          std::move(name), [fn](OrchestrationContext& ctx) { return detail::run_orchestrator<Out, void>(ctx, fn); },
+          std::move(options));
     } else {
       using In = typename Sig::template arg<1>;
       static_assert(detail::kOwningParameter<In>,
                     "take orchestrator input by value as an owning type (std::string, not "
                     "std::string_view or const char*)");
-      add_orchestrator_fn(std::move(name), [fn](OrchestrationContext& ctx) {
-        return detail::run_orchestrator<Out, In>(ctx, fn);
-      });
+      add_orchestrator_fn(
+          std::move(name), [fn](OrchestrationContext& ctx) { return detail::run_orchestrator<Out, In>(ctx, fn); },
+          std::move(options));
     }
   }
 
@@ -140,12 +152,22 @@ class Registry {
     });
   }
 
-  void add_orchestrator_fn(std::string name, OrchestratorFn fn);
+  void add_orchestrator_fn(std::string name, OrchestratorFn fn, OrchestratorOptions options = {});
   void add_activity_fn(std::string name, ActivityFn fn);
 
+  /// The orchestrator that runs instances of `version`: the one registered
+  /// for that version, else the one registered for every version; nullptr
+  /// when neither is. Valid while the registry lives.
+  const OrchestratorFn* find_orchestrator(std::string_view name, std::string_view version = {}) const;
+  /// Whether `name` is registered at all, for any version.
+  bool has_orchestrator(std::string_view name) const;
   /// nullptr when nothing has that name; valid while the registry lives.
-  const OrchestratorFn* find_orchestrator(std::string_view name) const;
   const ActivityFn* find_activity(std::string_view name) const;
+
+  /// What is registered, by name as registered (for the node's
+  /// announcement to the cluster).
+  std::vector<OrchestratorRegistration> orchestrators() const;
+  std::vector<std::string> activities() const;
 
   /// Runs activity `ctx.name` on `input` on the caller's thread and returns
   /// its output. Never throws: an unknown name gives FailureDetails
@@ -154,13 +176,16 @@ class Registry {
   ActivityOutcome run_activity(ActivityContext& ctx, const Payload& input) const;
 
  private:
-  template <class Fn>
-  struct Entry {
-    std::string name;  // as registered
-    Fn fn;
+  struct Orchestrator {
+    OrchestratorRegistration registration;  // name as registered
+    OrchestratorFn fn;
   };
-  std::map<std::string, Entry<OrchestratorFn>> orchestrators_;  // by lower-case name
-  std::map<std::string, Entry<ActivityFn>> activities_;
+  struct Activity {
+    std::string name;  // as registered
+    ActivityFn fn;
+  };
+  std::map<std::string, std::vector<Orchestrator>> orchestrators_;  // by lower-case name
+  std::map<std::string, Activity> activities_;
 };
 
 }  // namespace durable::orchestration

@@ -268,12 +268,14 @@ void OrchestrationExecution::start(const HistoryEvent& started) {
   ctx_->execution_id_ = started.execution_id;
   ctx_->input_ = started.input;
   ctx_->parent_ = started.parent.to_optional();
+  ctx_->version_ = started.version;
   status_ = OrchestrationStatus::running;
-  const OrchestratorFn* fn = registry_.find_orchestrator(started.name);
+  const OrchestratorFn* fn = registry_.find_orchestrator(started.name, started.version);
   if (!fn) {
+    const std::string version = registry_.has_orchestrator(started.name) ? " for version '" + started.version + "'" : "";
     finish(OrchestrationStatus::failed, {},
            FailureDetails{"OrchestratorNotFound",
-                          "orchestrator '" + started.name + "' is not registered", {}});
+                          "orchestrator '" + started.name + "' is not registered" + version, {}});
     return;
   }
   top_ = run((*fn)(*ctx_), this).handle;
@@ -482,6 +484,19 @@ Result<EpisodeResult> replay_episode(const Registry& registry, std::span<const H
   OrchestrationExecution execution(registry);
   if (Status s = execution.replay(history); !s.is_ok()) return s;
   return execution.run_episode(now, std::move(batch));
+}
+
+EpisodeResult failed_episode(TimePoint now, std::span<const HistoryEvent> batch, FailureDetails failure) {
+  EpisodeResult result;
+  result.new_history.reserve(batch.size() + 3);
+  result.new_history.push_back(events::orchestrator_started(now));
+  result.new_history.insert(result.new_history.end(), batch.begin(), batch.end());
+  result.first_action = result.new_history.size();
+  result.new_history.push_back(events::execution_completed(now, OrchestrationStatus::failed, {}, failure));
+  result.new_history.push_back(events::orchestrator_completed(now));
+  result.status = OrchestrationStatus::failed;
+  result.failure = std::move(failure);
+  return result;
 }
 
 }  // namespace durable::orchestration

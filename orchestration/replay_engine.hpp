@@ -125,4 +125,10 @@ class OrchestrationExecution {
 Result<EpisodeResult> replay_episode(const Registry& registry, std::span<const HistoryEvent> history,
                                      TimePoint now, std::vector<HistoryEvent> batch);
 
+/// An episode that runs no code and ends the execution with `failure`
+/// (for an instance this node must not run, such as one of another
+/// version): OrchestratorStarted, the batch, ExecutionCompleted (Failed),
+/// OrchestratorCompleted; no actions.
+EpisodeResult failed_episode(TimePoint now, std::span<const HistoryEvent> batch, FailureDetails failure);
+
 }  // namespace durable::orchestration

@@ -14,6 +14,7 @@
 
 #include "entities/batch.hpp"
 #include "orchestration/history.hpp"
+#include "orchestration/versioning.hpp"
 #include "store/redis_address.hpp"
 
 namespace durable::store {
@@ -273,6 +274,8 @@ struct NodeInfo {
   uint64_t load = 0;     // activities queued or running
   uint64_t workers = 0;  // activity worker threads
   uint64_t protocol_workers = 0;  // Durable Task SDK workers connected to it
+  /// What it runs in C++: its version policy and the names it registered.
+  orchestration::NodeCode code;
   // Read back by Store::nodes():
   bool live = false;
   std::chrono::milliseconds since_heartbeat{0};
