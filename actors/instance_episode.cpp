@@ -153,7 +153,8 @@ void Instance::hand_out() {
     ++rt->counters.episodes;
     const OpenEpisode& e = *open_episode;
     std::optional<EpisodeResult> answer = hand_out_to<EpisodeResult>([&](auto answer_through) {
-      runner.run({id, row->name, row->execution_id, history, e.batch, e.now}, std::move(answer_through));
+      runner.run({id, row->name, row->execution_id, history, e.batch, e.now, row->orchestration_version},
+                 std::move(answer_through));
     });
     if (!answer) return;
     if (!advance(std::move(*answer))) return;

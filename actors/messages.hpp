@@ -39,6 +39,9 @@ using evict_atom = caf::atom_constant<caf::atom("evict")>;
 using overdue_atom = caf::atom_constant<caf::atom("overdue")>;
 // To the node actor: activities to send to a peer's Durable Task SDK workers.
 using foreign_atom = caf::atom_constant<caf::atom("foreign")>;
+// The node actor's own reminder to try again the work that waits for a node
+// that runs its code (parked episodes, activities).
+using retry_parked_atom = caf::atom_constant<caf::atom("parked")>;
 
 /// An activity's outcome, from a worker to the orchestration that scheduled it.
 struct ActivityResult {
@@ -153,6 +156,7 @@ struct RemoteEpisode {
   std::string past;
   std::string batch;
   int64_t now_ms = 0;
+  std::string version;  // the instance's orchestration version
 };
 
 /// The answer to RemoteEpisode `seq`: its EpisodeResult, field by field.
@@ -177,10 +181,14 @@ struct RemoteEpisodeAnswer {
 
 /// To the node actor, from a PeerEpisodeExecutor: run `episode` on node
 /// `peer`; its answer goes to `answer` (never, if the peer is not there).
+/// `by_code`: on a live peer whose announced code runs the episode's
+/// orchestrator at its version (peer ignored); with none live, the request
+/// waits in the node actor until one connects (actors/versioned_executor.hpp).
 struct PeerEpisodeRequest {
   std::string peer;
   RemoteEpisode episode;
   orchestration::EpisodeExecutor::Answer answer;
+  bool by_code = false;
 };
 
 /// An entity snapshot as it crosses nodes: the queued and scheduled messages
@@ -238,9 +246,11 @@ struct RemoteBatchAnswer {
 
 /// To the node actor, from a PeerBatchExecutor: run `batch` on a peer with
 /// SDK workers; its answer goes to `answer` (never, if there is none).
+/// `by_code`: on a peer that registered the entity in C++ instead.
 struct PeerBatchRequest {
   RemoteBatch batch;
   entities::BatchExecutor::Answer answer;
+  bool by_code = false;
 };
 
 template <class Inspector>
@@ -265,7 +275,7 @@ typename Inspector::result_type inspect(Inspector& f, RemoteBatchAnswer& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteEpisode& x) {
   return f(caf::meta::type_name("durable.RemoteEpisode"), x.seq, x.origin, x.instance_id, x.orchestrator,
-           x.execution_id, x.past, x.batch, x.now_ms);
+           x.execution_id, x.past, x.batch, x.now_ms, x.version);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RemoteEpisodeAnswer& x) {

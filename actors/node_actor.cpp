@@ -1,5 +1,7 @@
 #include "actors/node_actor.hpp"
 
+#include <cctype>
+#include <set>
 #include <unordered_map>
 
 #include "actors/peer_batches.hpp"
@@ -21,6 +23,7 @@ struct Peer {
   int64_t backlog = 0;    // as it last reported
   int64_t in_flight = 0;  // ours, not answered yet
   uint64_t protocol_workers = 0;  // Durable Task SDK workers connected to it
+  orchestration::NodeCode code;   // what it runs in C++
 
   // Activities waiting for a worker there: at least ours, at most what it
   // said, which may be stale.
@@ -70,23 +73,35 @@ void run_on_workers(Runtime& rt, const caf::actor& reply_to, const std::string& 
   rt.options.foreign_activities->run(std::move(work));
 }
 
-// Takes the jobs whose activity is not registered in C++ here out of `d`:
-// to the SDK workers connected here when they can start it (or when no
-// peer has workers either: it waits for one here), else to the node actor,
-// which sends them to a peer whose node has workers.
-void run_foreign(Runtime& rt, Dispatch& d) {
-  std::vector<Dispatch::Job> here;
+// Takes the jobs whose activity is not registered in C++ here out of `d`.
+// With nothing to choose from they go at once: without SDK workers or
+// peers, to the pool (which fails them: not registered); with SDK workers
+// here that take the name and no peer, to those. Otherwise to the node
+// actor, which knows what the peers run (NodeState::place_unregistered).
+void take_unregistered(Runtime& rt, Dispatch& d) {
   Dispatch away{d.reply_to, d.instance_id, d.execution_id, {}};
-  const bool peers_have_workers = rt.counters.protocol_peers > 0;
   std::erase_if(d.jobs, [&](Dispatch::Job& j) {
     if (rt.registry.find_activity(j.name)) return false;
-    auto& to = peers_have_workers && !rt.options.foreign_activities->ready_for(j.name) ? away.jobs : here;
-    to.push_back(std::move(j));
+    away.jobs.push_back(std::move(j));
     return true;
   });
-  run_on_workers(rt, d.reply_to, d.instance_id, d.execution_id, std::move(here));
-  if (!away.jobs.empty()) caf::anon_send(rt.node_actor, foreign_atom::value, std::move(away));
+  if (away.jobs.empty()) return;
+  const auto& foreign = rt.options.foreign_activities;
+  if (rt.counters.peers == 0 && !foreign) {
+    return run_here(rt, away.reply_to, away.instance_id, away.execution_id, std::move(away.jobs));
+  }
+  if (rt.counters.peers == 0 &&
+      std::all_of(away.jobs.begin(), away.jobs.end(), [&](const Dispatch::Job& j) { return foreign->ready_for(j.name); })) {
+    return run_on_workers(rt, away.reply_to, away.instance_id, away.execution_id, std::move(away.jobs));
+  }
+  caf::anon_send(rt.node_actor, foreign_atom::value, std::move(away));
 }
+
+// Activities that wait for a node that registered their name.
+struct Parked {
+  Dispatch d;
+  SteadyTime since;
+};
 
 struct NodeState {
   static inline const char* name = "durable.node";
@@ -99,6 +114,9 @@ struct NodeState {
   std::optional<PeerEpisodes> episodes;  // set with rt
   std::optional<PeerBatches> batches;    // set with rt
   bool ticking = false;
+  std::vector<Parked> parked;              // activities no live node runs yet
+  std::set<std::string> warned_activities;  // names logged as waiting (lower case)
+  bool retrying = false;                   // a retry_parked_atom is on its way
 
   caf::actor me() const { return caf::actor_cast<caf::actor>(self); }
 
@@ -125,6 +143,7 @@ struct NodeState {
       Peer* best = nullptr;
       if (local >= 0) {
         for (Peer& p : peers) {
+          if (!p.code.runs_activity(job.name)) continue;
           if (!best || p.waiting() < best->waiting()) best = &p;
         }
         if (best && job.name != mean_name) {
@@ -155,27 +174,128 @@ struct NodeState {
     schedule_tick();
   }
 
-  // Activities for SDK workers: to the peer with workers and the fewest of
-  // ours in flight; with none left, to the workers here (or to wait for one).
-  void place_foreign(Dispatch& d) {
-    Peer* best = nullptr;
+  // Activities not registered in C++ here, each: to the live peer that
+  // registered it with the fewest of ours in flight; else to the SDK
+  // workers here when they take it, or to a peer with SDK workers; else,
+  // with neither SDK workers served here nor any peer, to the pool (which
+  // fails it: not registered); else it waits here for a node that runs it
+  // (retried as peers come and on a tick; dropped after the activity
+  // timeout, when the instance has failed the task itself). `since`: when
+  // the jobs began to wait.
+  void place_unregistered(Dispatch& d, SteadyTime since = std::chrono::steady_clock::now()) {
+    const auto& foreign = rt->options.foreign_activities;
+    std::vector<RemoteWork> remote(peers.size());
+    std::vector<Dispatch::Job> workers_here, fail_here, wait;
+    Peer* sdk_peer = nullptr;  // with SDK workers and the fewest of ours in flight
     for (Peer& p : peers) {
-      if (p.protocol_workers > 0 && (!best || p.in_flight < best->in_flight)) best = &p;
+      if (p.protocol_workers > 0 && (!sdk_peer || p.in_flight < sdk_peer->in_flight)) sdk_peer = &p;
     }
-    if (!best) return run_on_workers(*rt, d.reply_to, d.instance_id, d.execution_id, std::move(d.jobs));
-    RemoteWork remote;
-    remote.origin = me();
     for (Dispatch::Job& job : d.jobs) {
+      Peer* best = nullptr;
+      for (Peer& p : peers) {
+        if (p.code.runs_activity(job.name) && (!best || p.in_flight < best->in_flight)) best = &p;
+      }
+      bool for_sdk = false;
+      if (!best && !(foreign && foreign->ready_for(job.name)) && sdk_peer) {
+        best = sdk_peer;
+        for_sdk = true;
+      }
+      if (!best) {
+        if (foreign && foreign->ready_for(job.name)) {
+          workers_here.push_back(std::move(job));
+        } else if (!foreign && peers.empty()) {
+          fail_here.push_back(std::move(job));
+        } else {
+          wait.push_back(std::move(job));
+        }
+        continue;
+      }
+      if (!for_sdk) warned_activities.erase(lower(job.name));
       const uint64_t seq = next_seq++;
       ++best->in_flight;
-      remote.activities.push_back({seq, d.instance_id, job.name, job.task_id, job.input});
-      InFlight f{best->actor.address(), d.reply_to, d.instance_id, d.execution_id, std::move(job),
-                 std::chrono::steady_clock::now(), true};
-      in_flight.emplace(seq, std::move(f));
+      remote[static_cast<size_t>(best - peers.data())].activities.push_back(
+          {seq, d.instance_id, job.name, job.task_id, job.input});
+      in_flight.emplace(seq, InFlight{best->actor.address(), d.reply_to, d.instance_id, d.execution_id,
+                                      std::move(job), std::chrono::steady_clock::now(), for_sdk});
     }
-    rt->counters.activities_sent += remote.activities.size();
-    self->send(best->actor, std::move(remote));
+    for (size_t i = 0; i < remote.size(); ++i) {
+      if (remote[i].activities.empty()) continue;
+      rt->counters.activities_sent += remote[i].activities.size();
+      remote[i].origin = me();
+      self->send(peers[i].actor, std::move(remote[i]));
+    }
+    run_on_workers(*rt, d.reply_to, d.instance_id, d.execution_id, std::move(workers_here));
+    run_here(*rt, d.reply_to, d.instance_id, d.execution_id, std::move(fail_here));
+    if (!wait.empty()) {
+      for (const Dispatch::Job& job : wait) {
+        if (!warned_activities.insert(lower(job.name)).second) continue;
+        durable::logger("node")->warn("[{}] activity '{}' waits for a node that registers it", d.instance_id,
+                                      job.name);
+      }
+      parked.push_back({Dispatch{d.reply_to, d.instance_id, d.execution_id, std::move(wait)}, since});
+    }
+    count_parked();
     schedule_tick();
+  }
+
+  static std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  }
+
+  void count_parked() {
+    uint64_t n = 0;
+    for (const Parked& p : parked) n += p.d.jobs.size();
+    rt->counters.activities_waiting = n;
+    if ((!parked.empty() || episodes->parked() > 0) && !retrying) {
+      retrying = true;
+      self->delayed_send(self, kRetryTick, retry_parked_atom::value);
+    }
+  }
+
+  // What waits for a node that runs its code, tried again: a peer joined,
+  // SDK workers connected here, or the tick.
+  void retry_parked() {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<Parked> waiting;
+    waiting.swap(parked);
+    size_t dropped = 0;
+    for (Parked& p : waiting) {
+      if (now - p.since >= rt->options.activity_timeout) {
+        dropped += p.d.jobs.size();  // the instance has failed these tasks by now
+        continue;
+      }
+      place_unregistered(p.d, p.since);
+    }
+    if (dropped > 0) {
+      durable::logger("node")->warn("{} activities waited {} ms for a node that registers them; dropped", dropped,
+                                    rt->options.activity_timeout.count());
+    }
+    episodes->retry_parked(self, [this](const RemoteEpisode& e) { return peer_for_episode(e); });
+    count_parked();
+  }
+
+  // A live peer whose code runs the episode, the same for an instance while
+  // the peers stay the same; null when none does.
+  caf::actor peer_for_episode(const RemoteEpisode& e) const {
+    std::vector<const Peer*> capable;
+    for (const Peer& p : peers) {
+      if (p.code.runs_orchestrator(e.orchestrator, e.version)) capable.push_back(&p);
+    }
+    if (capable.empty()) return {};
+    return capable[std::hash<std::string>{}(e.instance_id) % capable.size()]->actor;
+  }
+
+  // A live peer that registered the entity of `entity` ("@name@key") in C++.
+  caf::actor peer_for_entity(const std::string& entity) const {
+    auto id = orchestration::EntityId::parse(entity);
+    if (!id) return {};
+    std::vector<const Peer*> capable;
+    for (const Peer& p : peers) {
+      if (p.code.runs_entity(id->name())) capable.push_back(&p);
+    }
+    if (capable.empty()) return {};
+    return capable[std::hash<std::string>{}(entity) % capable.size()]->actor;
   }
 
   void run_for_peer(RemoteWork& w) {
@@ -245,14 +365,22 @@ struct NodeState {
       // With work of ours there, its answers carry a fresher backlog than
       // the member list, which may be a lease round old.
       if (p.in_flight == 0) p.backlog = static_cast<int64_t>(up.load);
-      return;
+      if (!(p.code == up.code)) {
+        p.code = std::move(up.code);
+        rt->cluster_code.set(p.id, p.code);
+      }
+      return retry_parked();
     }
     self->monitor(up.actor);
     peers.push_back({up.node_id, up.actor, std::max<int64_t>(1, static_cast<int64_t>(up.workers)),
-                     static_cast<int64_t>(up.load), 0, up.protocol_workers});
+                     static_cast<int64_t>(up.load), 0, up.protocol_workers, up.code});
+    rt->cluster_code.set(up.node_id, std::move(up.code));
     rt->counters.peers = peers.size();
     count_protocol_peers();
-    durable::logger("node")->info("peer {} connected", up.node_id);
+    const orchestration::VersionPolicy& v = peers.back().code.policy;
+    durable::logger("node")->info("peer {} connected (version '{}', {})", up.node_id, v.version,
+                                  orchestration::to_string(v.match));
+    retry_parked();
   }
 
   void count_protocol_peers() {
@@ -281,7 +409,7 @@ struct NodeState {
   void peer_down(const caf::actor_addr& addr) {
     auto p = std::find_if(peers.begin(), peers.end(), [&](const Peer& x) { return x.actor.address() == addr; });
     if (p == peers.end()) return;
-    episodes->peer_down(addr);
+    std::vector<PeerEpisodeRequest> episodes_again = episodes->peer_down(addr);
     batches->peer_down(addr);
     std::map<std::tuple<bool, caf::actor_addr, std::string>, Dispatch> again;
     for (auto it = in_flight.begin(); it != in_flight.end();) {
@@ -299,19 +427,27 @@ struct NodeState {
     }
     const std::string gone = p->id;
     peers.erase(p);
+    rt->cluster_code.erase(gone);
     rt->counters.peers = peers.size();
     count_protocol_peers();
     size_t rerun = 0;
     for (auto& [key, d] : again) {
       rerun += d.jobs.size();
-      if (std::get<0>(key)) {
-        place_foreign(d);  // another peer's SDK workers, or those here
-      } else {
-        run_here(*rt, d.reply_to, d.instance_id, d.execution_id, std::move(d.jobs));
-      }
+      // Those registered here run here; the others go to another node that
+      // runs them, or wait for one.
+      Dispatch elsewhere{d.reply_to, d.instance_id, d.execution_id, {}};
+      std::erase_if(d.jobs, [&](Dispatch::Job& j) {
+        if (rt->registry.find_activity(j.name)) return false;
+        elsewhere.jobs.push_back(std::move(j));
+        return true;
+      });
+      run_here(*rt, d.reply_to, d.instance_id, d.execution_id, std::move(d.jobs));
+      if (!elsewhere.jobs.empty()) place_unregistered(elsewhere);
     }
     rt->counters.activities_rerun += rerun;
     durable::logger("node")->info("peer {} is gone; running its {} activities in flight again", gone, rerun);
+    // Its episodes go to another node that runs their code, or wait for one.
+    for (PeerEpisodeRequest& r : episodes_again) episodes->send(self, peer_for_episode(r.episode), r);
   }
 
   // An activity a peer never answered is the instance's to time out (it
@@ -343,6 +479,9 @@ struct NodeState {
   }
 
   static constexpr std::chrono::milliseconds kMinTick{10};
+  // How often work waiting for a node that runs its code is tried again
+  // (besides whenever a peer reports in).
+  static constexpr std::chrono::milliseconds kRetryTick{250};
   // What sending an activity away costs on top of running it: a CAF round
   // trip on loopback is 0.3-0.4 ms idle (shared/notes/libraries.md), more
   // on a busy machine.
@@ -356,19 +495,26 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
   self->state.batches.emplace(*rt);
   self->set_down_handler([self](caf::down_msg& down) { self->state.peer_down(down.source); });
   // Instances take the pool's fast path while no peer is counted.
-  self->attach_functor([rt] { rt->counters.peers = 0; });
+  self->attach_functor([rt] {
+    rt->counters.peers = 0;
+    rt->counters.version_waiting = 0;
+    rt->counters.activities_waiting = 0;
+  });
   return {
       [self](Dispatch& d) { self->state.place(d); },
       [self](RemoteWork& w) { self->state.run_for_peer(w); },
       [self](RemoteOutcome& o) { self->state.on_outcome(o); },
-      [self](foreign_atom, Dispatch& d) { self->state.place_foreign(d); },
+      [self](foreign_atom, Dispatch& d) { self->state.place_unregistered(d); },
       [self](PeerEpisodeRequest& r) {
-        self->state.episodes->send(self, self->state.peer_actor(r.peer, r.episode.instance_id), r);
+        auto& st = self->state;
+        st.episodes->send(self, r.by_code ? st.peer_for_episode(r.episode) : st.peer_actor(r.peer, r.episode.instance_id), r);
+        st.count_parked();
       },
       [self](RemoteEpisode& e) { self->state.episodes->run_for_peer(self, e); },
       [self](RemoteEpisodeAnswer& a) { self->state.episodes->on_answer(a); },
       [self](PeerBatchRequest& r) {
-        self->state.batches->send(self, self->state.peer_actor({}, r.batch.entity), r);
+        auto& st = self->state;
+        st.batches->send(self, r.by_code ? st.peer_for_entity(r.batch.entity) : st.peer_actor({}, r.batch.entity), r);
       },
       [self](RemoteBatch& b) { self->state.batches->run_for_peer(b); },
       [self](RemoteBatchAnswer& a) { self->state.batches->on_answer(a); },
@@ -386,13 +532,17 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
         }
       },
       [self](check_timeouts_atom) { self->state.on_tick(); },
+      [self](retry_parked_atom) {
+        self->state.retrying = false;
+        self->state.retry_parked();
+      },
   };
 }
 
 }  // namespace
 
 void hand_over_activities(Runtime& rt, Dispatch d) {
-  if (rt.options.foreign_activities) run_foreign(rt, d);
+  take_unregistered(rt, d);
   if (d.jobs.empty()) return;
   // Without peers, or with enough idle workers here, there is nothing to
   // choose: straight to the pool, sparing the hop through the node actor.

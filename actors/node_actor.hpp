@@ -7,6 +7,14 @@
 //    to whichever node has the shortest queue, a peer included (as
 //    RemoteWork). Every result comes back to the instance as an
 //    ActivityResult.
+//  - An activity goes only to a node that registered its name: a peer that
+//    announced it (PeerUp::code), the SDK workers here or a peer's, or, with
+//    none live, it waits here (Counters::activities_waiting) until one joins
+//    or its activity timeout passes.
+//  - Episodes and entity batches whose code runs on a peer only
+//    (actors/versioned_executor.hpp) go to such a peer; an episode no live
+//    node runs waits here, one per instance (Counters::version_waiting),
+//    and goes when one joins.
 //  - Peers send it RemoteWork (it runs the activities and answers each with
 //    a RemoteOutcome to the origin) and wake-ups for instances owned here.
 //  - The cluster tells it which peers are connected (PeerUp, every lease
@@ -30,6 +38,7 @@ struct PeerUp {
   uint64_t workers = 0;
   uint64_t load = 0;
   uint64_t protocol_workers = 0;  // Durable Task SDK workers connected to it
+  orchestration::NodeCode code;   // what it runs in C++, as it announced it
 };
 
 /// A peer left the live member list: nothing more goes there, and what it

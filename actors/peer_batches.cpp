@@ -70,7 +70,7 @@ Result<EntitySnapshot> decode_snapshot(RemoteSnapshot& r) {
 }  // namespace
 
 void PeerBatchExecutor::run(BatchWork work, Answer answer) {
-  caf::anon_send(runtime_.node_actor, PeerBatchRequest{to_remote(work), std::move(answer)});
+  caf::anon_send(runtime_.node_actor, PeerBatchRequest{to_remote(work), std::move(answer), by_code_});
 }
 
 void PeerBatches::send(caf::event_based_actor* me, const caf::actor& peer_actor, PeerBatchRequest& request) {
@@ -90,20 +90,21 @@ void PeerBatches::send(caf::event_based_actor* me, const caf::actor& peer_actor,
 
 void PeerBatches::run_for_peer(RemoteBatch& b) {
   auto log = durable::logger("node");
-  if (!rt_.options.foreign_batches) {
-    log->warn("[{}] a peer's batch: no SDK workers are served here", b.entity);
-    return;
-  }
   auto work = from_remote(b);
   if (!work) {
     log->error("[{}] a peer's batch cannot be decoded: {}", b.entity, work.status().to_string());
     return;
   }
+  const entities::EntityFn* fn = rt_.entities.find(work->entity.name());
+  if (!fn && !rt_.options.foreign_batches) {
+    log->warn("[{}] a peer's batch: the entity is not registered here and no SDK workers are served", b.entity);
+    return;
+  }
   ++rt_.counters.entity_batches_for_peers;
+  auto answer = [origin = b.origin, seq = b.seq](BatchResult result) { caf::anon_send(origin, to_remote(seq, result)); };
   try {
-    hosted(work->entity).run(std::move(*work), [origin = b.origin, seq = b.seq](BatchResult result) {
-      caf::anon_send(origin, to_remote(seq, result));
-    });
+    if (fn) return entities::LocalBatchExecutor(fn).run(std::move(*work), std::move(answer));
+    hosted(work->entity).run(std::move(*work), std::move(answer));
   } catch (const std::exception& ex) {
     log->error("[{}] a peer's batch crashed here: {}", b.entity, ex.what());
   }

@@ -28,13 +28,16 @@ namespace durable::actors {
 
 class PeerBatchExecutor : public entities::BatchExecutor {
  public:
-  /// `runtime` must outlive the executor.
-  explicit PeerBatchExecutor(Runtime& runtime) : runtime_(runtime) {}
+  /// `by_code`: on a peer that registered the entity in C++ (the same one
+  /// for an entity while the peers stay the same) instead of one with SDK
+  /// workers. `runtime` must outlive the executor.
+  explicit PeerBatchExecutor(Runtime& runtime, bool by_code = false) : runtime_(runtime), by_code_(by_code) {}
 
   void run(entities::BatchWork work, Answer answer) override;
 
  private:
   Runtime& runtime_;
+  const bool by_code_;
 };
 
 /// The node actor's part in peer batches: what it sent and waits for, and
@@ -46,7 +49,8 @@ class PeerBatches {
   /// Sends a request's batch to `peer_actor` (null: no peer has workers, and
   /// the request is dropped) from node actor `me`.
   void send(caf::event_based_actor* me, const caf::actor& peer_actor, PeerBatchRequest& request);
-  /// Runs a peer's batch here and answers it (later, from the worker's thread).
+  /// Runs a peer's batch here and answers it: at once when the entity is
+  /// registered in C++ here, else later, from the SDK worker's thread.
   void run_for_peer(RemoteBatch& batch);
   /// A peer's answer: to the executor that asked, if it is still awaited.
   void on_answer(RemoteBatchAnswer& answer);

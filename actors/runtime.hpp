@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "actors/activity_pool.hpp"
+#include "actors/cluster_code.hpp"
 #include "actors/router.hpp"
 #include "entities/batch.hpp"
 #include "entities/executor.hpp"
@@ -27,6 +28,9 @@ namespace durable::actors {
 
 struct RuntimeOptions {
   std::string node_id = "node-1";
+  /// The version of the code this node runs and which instances' episodes
+  /// it runs (durable-node --version, --version-match, --version-failure).
+  orchestration::VersionPolicy versioning;
   /// Keep each instance's coroutine between episodes. Off: every episode is
   /// a full replay from the history (slower; the benchmark shows by how much).
   bool cache_instances = true;
@@ -103,6 +107,11 @@ struct Counters {
   std::atomic<uint64_t> protocol_peers{0};  // of those, with Durable Task SDK workers connected
   std::atomic<uint64_t> peer_wakes{0};  // wake-ups peers sent for instances here
   std::atomic<uint64_t> retention_purged{0};  // finished instances purged by retention here
+  /// Gauges: instances whose episode waits for a node that runs its
+  /// orchestration version (one per instance), and activities that wait for
+  /// a node that registered their name.
+  std::atomic<uint64_t> version_waiting{0};
+  std::atomic<uint64_t> activities_waiting{0};
   /// Commits by round trip (actor to Redis and back), and their sum
   /// (record_commit counts `commits` too).
   std::array<std::atomic<uint64_t>, kCommitBucketsUs.size() + 1> commit_latency{};
@@ -137,6 +146,8 @@ struct Runtime {
   /// Where activities are dispatched (actors/node_actor.hpp); set before
   /// the first partition starts.
   caf::actor node_actor;
+  /// What the connected peers run in C++ (the node actor keeps it).
+  ClusterCode cluster_code;
 
   store::AsyncStore& store_for(uint32_t partition) const {
     return *stores[partition % stores.size()];

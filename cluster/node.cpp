@@ -16,6 +16,7 @@
 #include "actors/partition_actor.hpp"
 #include "actors/peer_batches.hpp"
 #include "actors/peer_executor.hpp"
+#include "actors/versioned_executor.hpp"
 #include "cluster/balance.hpp"
 #include "cluster/peers.hpp"
 #include "base/guid.hpp"
@@ -122,7 +123,14 @@ Status Node::open(const orchestration::Registry& registry, const entities::Entit
   router_ = std::make_shared<actors::Router>(options_.store.partitions);
   options_.runtime.hub = options_.store.hub;  // retention builds its own commands
   runtime_.reset(new actors::Runtime{registry, entities, options_.runtime, options_.store.partitions,
-                                     std::move(stores), *pool_, *router_, {}, {}});
+                                     std::move(stores), *pool_, *router_, {}, {}, {}});
+  // Every episode and entity batch goes where its code runs
+  // (actors/versioned_executor.hpp); what this node runs is announced with
+  // each heartbeat.
+  auto& rt_options = runtime_->options;
+  rt_options.episode_executor = actors::versioned_episodes(*runtime_, std::move(rt_options.episode_executor));
+  rt_options.batch_executor = actors::routed_batches(*runtime_, std::move(rt_options.batch_executor));
+  code_ = {options_.runtime.versioning, registry.orchestrators(), registry.activities(), entities.names()};
   runtime_->node_actor = actors::spawn_node_actor(*system_, *runtime_);
   auto port = caf::io::publish(runtime_->node_actor, options_.cluster_port, options_.cluster_host.c_str(), true);
   if (!port) {
@@ -252,6 +260,7 @@ void Node::balance(store::Store& store) {
   me.load = pool_ ? pool_->backlog() : 0;
   me.workers = pool_ ? pool_->workers() : 0;
   me.protocol_workers = options_.protocol_workers ? options_.protocol_workers() : 0;
+  me.code = code_;
   {
     std::lock_guard lock(mutex_);
     me.http_address = http_address_;

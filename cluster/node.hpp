@@ -208,6 +208,7 @@ class Node {
   uint64_t failed_rounds_ = 0;  // heartbeats failed in a row (lease loop only)
   std::atomic<std::chrono::steady_clock::rep> heartbeat_ok_{0};  // when one was last written
   store::TimePoint started_{};
+  orchestration::NodeCode code_;  // what it runs, announced with each heartbeat (set before the first)
   const std::string incarnation_;  // this process's, in every heartbeat
 
   std::atomic<bool> stopping_{false};

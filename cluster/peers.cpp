@@ -52,7 +52,7 @@ struct PeersState {
         link = {n.cluster_address, {}, false};
       }
       if (link.actor) {
-        self->send(node_actor, actors::PeerUp{n.id, link.actor, n.workers, n.load, n.protocol_workers});
+        self->send(node_actor, actors::PeerUp{n.id, link.actor, n.workers, n.load, n.protocol_workers, n.code});
       } else if (!link.connecting && Clock::now() >= link.next_try) {
         connect(n.id, n.cluster_address);
       }
@@ -88,7 +88,7 @@ struct PeersState {
               self->monitor(link.actor);
               durable::logger("peers")->debug("connected to {} at {}", id, address);
               for (const store::NodeInfo& n : members) {
-                if (n.id == id) self->send(node_actor, actors::PeerUp{n.id, link.actor, n.workers, n.load, n.protocol_workers});
+                if (n.id == id) self->send(node_actor, actors::PeerUp{n.id, link.actor, n.workers, n.load, n.protocol_workers, n.code});
               }
               publish_owners();
             },

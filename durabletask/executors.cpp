@@ -95,7 +95,7 @@ class RoutedEpisodeExecutor : public orchestration::EpisodeExecutor {
 orchestration::EpisodeExecutorFactory local_or_worker_episodes(const orchestration::Registry& registry, bool cached,
                                                                std::shared_ptr<WorkerHub> hub, PeerWorkers peers) {
   return [&registry, cached, hub, peers](const std::string& name) -> std::unique_ptr<orchestration::EpisodeExecutor> {
-    if (registry.find_orchestrator(name)) return std::make_unique<orchestration::LocalEpisodeExecutor>(registry, cached);
+    if (registry.has_orchestrator(name)) return std::make_unique<orchestration::LocalEpisodeExecutor>(registry, cached);
     if (!peers.available || !peers.episodes) return std::make_unique<WorkerEpisodeExecutor>(hub, name);
     return std::make_unique<RoutedEpisodeExecutor>(hub, name, peers);
   };

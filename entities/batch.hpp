@@ -41,6 +41,14 @@ class EntityRegistry {
   void add(std::string_view name, EntityFn fn);
   /// nullptr when no entity has that name; valid while the registry lives.
   const EntityFn* find(std::string_view name) const;
+  /// The registered names, lower-cased (for the node's announcement to the
+  /// cluster, where names compare case-insensitively).
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    out.reserve(entities_.size());
+    for (const auto& [name, fn] : entities_) out.push_back(name);
+    return out;
+  }
 
  private:
   std::map<std::string, EntityFn, std::less<>> entities_;

@@ -1,0 +1,227 @@
+// Nodes running different code on one hub (orchestration versioning, issue
+// 19): two or three nodes in this process, each with its own registry and
+// version, connected over CAF on loopback, against a real redis-server. An
+// episode runs only on a node whose version and registry run it, an activity
+// only on a node that registered it; with none live, the work waits and
+// goes on when one joins.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "client/client.hpp"
+#include "cluster/node.hpp"
+#include "orchestration/payload.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace durable::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+using orchestration::ActivityContext;
+using orchestration::EventType;
+using orchestration::OrchestrationContext;
+using orchestration::OrchestrationStatus;
+using orchestration::Task;
+using orchestration::VersionFailure;
+using orchestration::VersionMatch;
+using orchestration::VersionPolicy;
+using orchestration::from_payload;
+using orchestration::to_payload;
+
+// "v1: hello NAME" for instances below 2.0, "v2: hello NAME" from 2.0 on;
+// the greeting itself comes from an activity.
+Task<std::string> greeting(OrchestrationContext& ctx, std::string name) {
+  const std::string hello = co_await ctx.call_activity<std::string>("Hello", name);
+  co_return (orchestration::compare_versions(ctx.version(), "2.0") < 0 ? "v1: " : "v2: ") + hello;
+}
+
+std::string hello(ActivityContext&, std::string name) { return "hello " + name; }
+
+// Calls "OnlyOnB", which only node b registers.
+Task<std::string> calls_b(OrchestrationContext& ctx) {
+  co_return co_await ctx.call_activity<std::string>("OnlyOnB", std::string("x"));
+}
+
+class VersionRoutingTest : public durable::testing::RedisTest {
+ protected:
+  void SetUp() override {
+    RedisTest::SetUp();
+    for (orchestration::Registry* r : {&registry_a_, &registry_b_}) {
+      r->add_orchestrator("Greeting", greeting);
+      r->add_orchestrator("CallsB", calls_b);
+      r->add_activity("Hello", hello);
+    }
+    registry_b_.add_activity("OnlyOnB", [this](ActivityContext&, std::string) {
+      ++ran_on_b_;
+      return std::string("ran on b");
+    });
+    options_.store.address = *store::RedisAddress::parse(server().url());
+    options_.store.hub = "versions";
+    options_.store.partitions = 2;
+    options_.workers = 1;
+    options_.store_connections = 1;
+    options_.lease_ttl = 2s;
+    options_.lease_renewal = 200ms;
+    options_.node_timeout = 1200ms;
+    client::ClientOptions c;
+    c.address = options_.store.address;
+    c.hub = options_.store.hub;
+    c.partitions = options_.store.partitions;
+    auto client = client::Client::connect(c);
+    ASSERT_TRUE(client) << client.status().to_string();
+    client_ = std::move(*client);
+  }
+
+  std::unique_ptr<Node> start_node(const std::string& id, const orchestration::Registry& registry,
+                                   VersionPolicy versioning) {
+    NodeOptions options = options_;
+    options.runtime.node_id = id;
+    options.runtime.versioning = std::move(versioning);
+    auto node = Node::start(registry, entities_, options);
+    EXPECT_TRUE(node) << node.status().to_string();
+    return node ? std::move(*node) : nullptr;
+  }
+
+  // Whether `done()` holds within `timeout` (checked every 10 ms).
+  template <class Pred>
+  static bool eventually(Pred done, std::chrono::milliseconds timeout = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(10ms);
+    }
+    return true;
+  }
+
+  // `a` owns partition 0 (the first node keeps the lower partitions), and
+  // every node of `nodes` is connected to the others.
+  static bool settled(const Node& a, std::initializer_list<const Node*> nodes) {
+    return eventually([&] {
+      const auto owned = a.owned_partitions();
+      if (owned.empty() || owned.front() != 0) return false;
+      for (const Node* n : nodes) {
+        if (n->counters().peers != nodes.size() - 1) return false;
+      }
+      return true;
+    });
+  }
+
+  Result<std::string> start(const std::string& name, const std::string& id, const std::string& version,
+                            orchestration::Payload input = to_payload(std::string("Ada"))) {
+    client::Client::StartOptions o;
+    o.instance_id = id;
+    o.version = version;
+    return client_->start(name, std::move(input), o);
+  }
+
+  size_t count(const std::string& id, EventType type) {
+    auto state = client_->get(id, true);
+    EXPECT_TRUE(state) << state.status().to_string();
+    if (!state) return 0;
+    return std::count_if(state->history.begin(), state->history.end(), [&](const auto& e) { return e.type == type; });
+  }
+
+  orchestration::Registry registry_a_, registry_b_;
+  entities::EntityRegistry entities_;
+  NodeOptions options_;
+  std::unique_ptr<client::Client> client_;
+  std::atomic<int> ran_on_b_{0};
+};
+
+TEST_F(VersionRoutingTest, AnInstanceOfANewerVersionIsExecutedByThePeerThatRunsIt_AndCommittedOnce) {
+  auto a = start_node("a", registry_a_, {"1.0"});
+  auto b = start_node("b", registry_b_, {"2.0"});
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(settled(*a, {a.get(), b.get()}));
+
+  ASSERT_TRUE(start("Greeting", "new!0", "2.0"));
+  ASSERT_TRUE(start("Greeting", "old!0", "1.0"));
+  auto fresh = client_->wait("new!0", 30s);
+  ASSERT_TRUE(fresh) << fresh.status().to_string();
+  ASSERT_EQ(fresh->status, OrchestrationStatus::completed) << (fresh->failure ? fresh->failure->message : "");
+  EXPECT_EQ(from_payload<std::string>(fresh->output), "v2: hello Ada");
+  auto old = client_->wait("old!0", 30s);
+  ASSERT_TRUE(old) << old.status().to_string();
+  EXPECT_EQ(from_payload<std::string>(old->output), "v1: hello Ada");
+
+  // The 2.0 instance's two episodes (the start, the activity's result) ran
+  // on b; the 1.0 one's on a, the owner, which committed both once.
+  EXPECT_EQ(b->counters().episodes_for_peers.load(), 2u);
+  EXPECT_EQ(a->counters().episodes_for_peers.load(), 0u);
+  EXPECT_EQ(count("new!0", EventType::task_scheduled), 1u);
+  EXPECT_EQ(count("new!0", EventType::task_completed), 1u);
+  EXPECT_EQ(count("new!0", EventType::execution_completed), 1u);
+  EXPECT_EQ(a->counters().version_waiting.load(), 0u);
+}
+
+TEST_F(VersionRoutingTest, StrictAndReject_AnOlderInstanceWaitsRunning_UntilANodeOfItsVersionJoins) {
+  auto a = start_node("a", registry_a_, {"2.0", VersionMatch::strict, VersionFailure::reject});
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(settled(*a, {a.get()}));
+
+  ASSERT_TRUE(start("Greeting", "waits!0", "1.0"));
+  ASSERT_TRUE(eventually([&] { return a->counters().version_waiting == 1; }));
+  auto state = client_->get("waits!0");
+  ASSERT_TRUE(state) << state.status().to_string();
+  EXPECT_NE(state->row.status, OrchestrationStatus::completed);
+  EXPECT_NE(state->row.status, OrchestrationStatus::failed);
+
+  auto b = start_node("b", registry_b_, {"1.0"});
+  ASSERT_TRUE(b);
+  auto row = client_->wait("waits!0", 30s);
+  ASSERT_TRUE(row) << row.status().to_string();
+  ASSERT_EQ(row->status, OrchestrationStatus::completed) << (row->failure ? row->failure->message : "");
+  EXPECT_EQ(from_payload<std::string>(row->output), "v1: hello Ada");
+  EXPECT_GT(b->counters().episodes_for_peers.load(), 0u);
+  EXPECT_TRUE(eventually([&] { return a->counters().version_waiting == 0; }));
+  EXPECT_EQ(count("waits!0", EventType::execution_completed), 1u);
+}
+
+TEST_F(VersionRoutingTest, StrictAndFail_AnInstanceOfAnotherVersionFails_NamingBothVersions) {
+  auto a = start_node("a", registry_a_, {"2.0", VersionMatch::strict, VersionFailure::fail});
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(settled(*a, {a.get()}));
+
+  ASSERT_TRUE(start("Greeting", "fails!0", "1.0"));
+  auto row = client_->wait("fails!0", 30s);
+  ASSERT_TRUE(row) << row.status().to_string();
+  ASSERT_EQ(row->status, OrchestrationStatus::failed);
+  ASSERT_TRUE(row->failure);
+  EXPECT_EQ(row->failure->error_type, "VersionMismatch");
+  EXPECT_NE(row->failure->message.find("'1.0'"), std::string::npos) << row->failure->message;
+  EXPECT_NE(row->failure->message.find("'2.0'"), std::string::npos) << row->failure->message;
+  EXPECT_EQ(count("fails!0", EventType::task_scheduled), 0u);  // no code of either version ran
+
+  // Its own version runs as ever.
+  ASSERT_TRUE(start("Greeting", "runs!0", "2.0"));
+  auto ok = client_->wait("runs!0", 30s);
+  ASSERT_TRUE(ok) << ok.status().to_string();
+  EXPECT_EQ(from_payload<std::string>(ok->output), "v2: hello Ada");
+}
+
+TEST_F(VersionRoutingTest, AnActivityRegisteredOnlyOnANodeRunsThere_AndWaitsWhileNoneIsLive) {
+  auto a = start_node("a", registry_a_, {});
+  auto c = start_node("c", registry_a_, {});  // runs what a runs: no OnlyOnB either
+  ASSERT_TRUE(a && c);
+  ASSERT_TRUE(settled(*a, {a.get(), c.get()}));
+
+  ASSERT_TRUE(start("CallsB", "calls!0", "", orchestration::Payload{}));
+  ASSERT_TRUE(eventually([&] { return a->counters().activities_waiting == 1; }));
+  EXPECT_EQ(ran_on_b_.load(), 0);
+
+  auto b = start_node("b", registry_b_, {});
+  ASSERT_TRUE(b);
+  auto row = client_->wait("calls!0", 30s);
+  ASSERT_TRUE(row) << row.status().to_string();
+  ASSERT_EQ(row->status, OrchestrationStatus::completed) << (row->failure ? row->failure->message : "");
+  EXPECT_EQ(from_payload<std::string>(row->output), "ran on b");
+  EXPECT_EQ(ran_on_b_.load(), 1);
+  EXPECT_EQ(b->counters().activities_for_peers.load(), 1u);
+  EXPECT_EQ(a->counters().activities_sent.load(), 1u);
+  EXPECT_EQ(c->counters().activities_for_peers.load(), 0u);
+  EXPECT_EQ(a->counters().activities_waiting.load(), 0u);
+}
+
+}  // namespace
+}  // namespace durable::cluster
