@@ -38,6 +38,12 @@ Task<std::string> greeting(OrchestrationContext& ctx, std::string name) {
 
 std::string hello(ActivityContext&, std::string name) { return "hello " + name; }
 
+// Greeting, once the event "Go" has come.
+Task<std::string> greeting_on_go(OrchestrationContext& ctx, std::string name) {
+  co_await ctx.wait_for_external_event<bool>("Go");
+  co_return co_await greeting(ctx, std::move(name));
+}
+
 // Calls "OnlyOnB", which only node b registers.
 Task<std::string> calls_b(OrchestrationContext& ctx) {
   co_return co_await ctx.call_activity<std::string>("OnlyOnB", std::string("x"));
@@ -47,8 +53,12 @@ class VersionRoutingTest : public durable::testing::RedisTest {
  protected:
   void SetUp() override {
     RedisTest::SetUp();
+    entities_b_.add("Tally", [](entities::EntityContext& ctx) {
+      ctx.set_state(ctx.state<int64_t>() + ctx.input<int64_t>());
+    });
     for (orchestration::Registry* r : {&registry_a_, &registry_b_}) {
       r->add_orchestrator("Greeting", greeting);
+      r->add_orchestrator("GreetingOnGo", greeting_on_go);
       r->add_orchestrator("CallsB", calls_b);
       r->add_activity("Hello", hello);
     }
@@ -57,13 +67,20 @@ class VersionRoutingTest : public durable::testing::RedisTest {
       return std::string("ran on b");
     });
     options_.store.address = *store::RedisAddress::parse(server().url());
-    options_.store.hub = "versions";
     options_.store.partitions = 2;
     options_.workers = 1;
     options_.store_connections = 1;
     options_.lease_ttl = 2s;
     options_.lease_renewal = 200ms;
     options_.node_timeout = 1200ms;
+    connect_client();
+  }
+
+  // The client of a hub of `partitions` (with one, the first node in id
+  // order owns it).
+  void connect_client(uint32_t partitions = 2) {
+    options_.store.partitions = partitions;
+    options_.store.hub = "versions" + std::to_string(partitions);
     client::ClientOptions c;
     c.address = options_.store.address;
     c.hub = options_.store.hub;
@@ -74,11 +91,11 @@ class VersionRoutingTest : public durable::testing::RedisTest {
   }
 
   std::unique_ptr<Node> start_node(const std::string& id, const orchestration::Registry& registry,
-                                   VersionPolicy versioning) {
+                                   VersionPolicy versioning, const entities::EntityRegistry* entities = nullptr) {
     NodeOptions options = options_;
     options.runtime.node_id = id;
     options.runtime.versioning = std::move(versioning);
-    auto node = Node::start(registry, entities_, options);
+    auto node = Node::start(registry, entities ? *entities : entities_, options);
     EXPECT_TRUE(node) << node.status().to_string();
     return node ? std::move(*node) : nullptr;
   }
@@ -123,7 +140,8 @@ class VersionRoutingTest : public durable::testing::RedisTest {
   }
 
   orchestration::Registry registry_a_, registry_b_;
-  entities::EntityRegistry entities_;
+  entities::EntityRegistry entities_;    // none
+  entities::EntityRegistry entities_b_;  // Tally
   NodeOptions options_;
   std::unique_ptr<client::Client> client_;
   std::atomic<int> ran_on_b_{0};
@@ -221,6 +239,92 @@ TEST_F(VersionRoutingTest, AnActivityRegisteredOnlyOnANodeRunsThere_AndWaitsWhil
   EXPECT_EQ(a->counters().activities_sent.load(), 1u);
   EXPECT_EQ(c->counters().activities_for_peers.load(), 0u);
   EXPECT_EQ(a->counters().activities_waiting.load(), 0u);
+}
+
+TEST_F(VersionRoutingTest, AnOrchestratorRegisteredOnlyForOtherVersionsHere_RunsOnAPeerThatRegisteredItsVersion) {
+  orchestration::Registry old_only;  // keeps 1.0 side by side, nothing newer
+  old_only.add_orchestrator("Greeting", greeting, {.versions = {"1.0"}});
+  old_only.add_activity("Hello", hello);
+  auto a = start_node("a", old_only, {});
+  auto b = start_node("b", registry_b_, {});
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(settled(*a, {a.get(), b.get()}));
+
+  ASSERT_TRUE(start("Greeting", "newer!0", "2.0"));
+  ASSERT_TRUE(start("Greeting", "older!0", "1.0"));
+  auto newer = client_->wait("newer!0", 30s);
+  ASSERT_TRUE(newer) << newer.status().to_string();
+  ASSERT_EQ(newer->status, OrchestrationStatus::completed) << (newer->failure ? newer->failure->message : "");
+  EXPECT_EQ(from_payload<std::string>(newer->output), "v2: hello Ada");
+  auto older = client_->wait("older!0", 30s);
+  ASSERT_TRUE(older) << older.status().to_string();
+  EXPECT_EQ(from_payload<std::string>(older->output), "v1: hello Ada");
+  EXPECT_EQ(b->counters().episodes_for_peers.load(), 2u);  // the 2.0 instance's only
+}
+
+TEST_F(VersionRoutingTest, AnEntityRegisteredOnlyOnAPeer_RunsItsBatchesThere_EachSignalOnce) {
+  connect_client(1);  // a owns the one partition: every entity's owner
+  auto a = start_node("a", registry_a_, {});
+  auto b = start_node("b", registry_b_, {}, &entities_b_);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(settled(*a, {a.get(), b.get()}));
+
+  const orchestration::EntityId tally("Tally", "t");
+  for (int64_t i = 1; i <= 10; ++i) ASSERT_TRUE(client_->signal_entity(tally, "add", to_payload(i)));
+  EXPECT_TRUE(eventually([&] {
+    auto e = client_->get_entity(tally);
+    return e && e->state && from_payload<int64_t>(*e->state) == 55;
+  }));
+  EXPECT_GT(b->counters().entity_batches_for_peers.load(), 0u);
+  EXPECT_EQ(b->counters().entity_batches.load(), 0u);  // b owns no entity
+  EXPECT_EQ(a->counters().entity_operations_failed.load(), 0u);
+}
+
+TEST_F(VersionRoutingTest, AParkedEpisodeHandedOutAgainReplacesTheOneParked_StillOneWaitingAndCommittedOnce) {
+  options_.runtime.executor_timeout = 300ms;  // the instance hands its episode out again every 300 ms
+  auto a = start_node("a", registry_a_, {"2.0", VersionMatch::strict, VersionFailure::reject});
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(settled(*a, {a.get()}));
+
+  ASSERT_TRUE(start("Greeting", "again!0", "1.0"));
+  ASSERT_TRUE(eventually([&] { return a->counters().episodes_overdue >= 3; }));
+  EXPECT_EQ(a->counters().version_waiting.load(), 1u);
+
+  auto b = start_node("b", registry_b_, {"1.0"});
+  ASSERT_TRUE(b);
+  auto row = client_->wait("again!0", 30s);
+  ASSERT_TRUE(row) << row.status().to_string();
+  ASSERT_EQ(row->status, OrchestrationStatus::completed) << (row->failure ? row->failure->message : "");
+  EXPECT_EQ(from_payload<std::string>(row->output), "v1: hello Ada");
+  EXPECT_EQ(count("again!0", EventType::task_scheduled), 1u);
+  EXPECT_EQ(count("again!0", EventType::execution_completed), 1u);
+  EXPECT_TRUE(eventually([&] { return a->counters().version_waiting == 0; }));
+}
+
+// A small rolling upgrade: the 1.0 node that ran an instance for the 2.0
+// owner is replaced; the instance waits until another 1.0 node joins.
+TEST_F(VersionRoutingTest, WhenTheOnlyNodeOfAnInstancesVersionLeaves_ItWaits_AndGoesOnWhenAnotherJoins) {
+  auto a = start_node("a", registry_a_, {"2.0", VersionMatch::strict, VersionFailure::reject});
+  auto b = start_node("b", registry_b_, {"1.0"});
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(settled(*a, {a.get(), b.get()}));
+
+  ASSERT_TRUE(start("GreetingOnGo", "rolling!0", "1.0"));
+  ASSERT_TRUE(eventually([&] { return b->counters().episodes_for_peers == 1; }));  // it waits for Go
+  b->stop();
+  ASSERT_TRUE(eventually([&] { return a->counters().peers == 0; }));
+  ASSERT_TRUE(client_->raise_event("rolling!0", "Go", to_payload(true)));
+  ASSERT_TRUE(eventually([&] { return a->counters().version_waiting == 1; }));
+
+  auto c = start_node("c", registry_b_, {"1.0"});
+  ASSERT_TRUE(c);
+  auto row = client_->wait("rolling!0", 30s);
+  ASSERT_TRUE(row) << row.status().to_string();
+  ASSERT_EQ(row->status, OrchestrationStatus::completed) << (row->failure ? row->failure->message : "");
+  EXPECT_EQ(from_payload<std::string>(row->output), "v1: hello Ada");
+  EXPECT_EQ(c->counters().episodes_for_peers.load(), 2u);  // Go, then the activity's result
+  EXPECT_EQ(count("rolling!0", EventType::event_raised), 1u);
+  EXPECT_EQ(count("rolling!0", EventType::execution_completed), 1u);
 }
 
 }  // namespace
