@@ -38,6 +38,12 @@ Task<std::string> greeting(OrchestrationContext& ctx, std::string name) {
 
 std::string hello(ActivityContext&, std::string name) { return "hello " + name; }
 
+// "Hello" through an activity that fails its first call (the fixture's).
+Task<std::string> flaky_greeting(OrchestrationContext& ctx, std::string name) {
+  const std::string hello = co_await ctx.call_activity<std::string>("FlakyHello", name);
+  co_return (orchestration::compare_versions(ctx.version(), "2.0") < 0 ? "v1: " : "v2: ") + hello;
+}
+
 // Greeting, once the event "Go" has come.
 Task<std::string> greeting_on_go(OrchestrationContext& ctx, std::string name) {
   co_await ctx.wait_for_external_event<bool>("Go");
@@ -59,6 +65,11 @@ class VersionRoutingTest : public durable::testing::RedisTest {
     for (orchestration::Registry* r : {&registry_a_, &registry_b_}) {
       r->add_orchestrator("Greeting", greeting);
       r->add_orchestrator("GreetingOnGo", greeting_on_go);
+      r->add_orchestrator("FlakyGreeting", flaky_greeting);
+      r->add_activity("FlakyHello", [this](ActivityContext&, std::string name) {
+        if (flaky_calls_++ == 0) throw std::runtime_error("flaky");
+        return "hello " + name;
+      });
       r->add_orchestrator("CallsB", calls_b);
       r->add_activity("Hello", hello);
     }
@@ -145,6 +156,7 @@ class VersionRoutingTest : public durable::testing::RedisTest {
   NodeOptions options_;
   std::unique_ptr<client::Client> client_;
   std::atomic<int> ran_on_b_{0};
+  std::atomic<int> flaky_calls_{0};
 };
 
 TEST_F(VersionRoutingTest, AnInstanceOfANewerVersionIsExecutedByThePeerThatRunsIt_AndCommittedOnce) {
@@ -325,6 +337,31 @@ TEST_F(VersionRoutingTest, WhenTheOnlyNodeOfAnInstancesVersionLeaves_ItWaits_And
   EXPECT_EQ(c->counters().episodes_for_peers.load(), 2u);  // Go, then the activity's result
   EXPECT_EQ(count("rolling!0", EventType::event_raised), 1u);
   EXPECT_EQ(count("rolling!0", EventType::execution_completed), 1u);
+}
+
+TEST_F(VersionRoutingTest, ARewindGoesWhereTheInstancesCodeRuns) {
+  auto a = start_node("a", registry_a_, {"2.0", VersionMatch::strict, VersionFailure::reject});
+  auto b = start_node("b", registry_b_, {"1.0"});
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(settled(*a, {a.get(), b.get()}));
+
+  ASSERT_TRUE(start("FlakyGreeting", "mend!0", "1.0"));
+  auto failed = client_->wait("mend!0", 30s);
+  ASSERT_TRUE(failed) << failed.status().to_string();
+  ASSERT_EQ(failed->status, OrchestrationStatus::failed);
+  const uint64_t before = b->counters().episodes_for_peers;
+  EXPECT_EQ(before, 2u);
+
+  ASSERT_TRUE(client_->rewind("mend!0"));
+  ASSERT_TRUE(eventually([&] {
+    auto s = client_->get("mend!0");
+    return s && s->row.status == OrchestrationStatus::completed;
+  }));
+  auto row = client_->get("mend!0");
+  ASSERT_TRUE(row) << row.status().to_string();
+  EXPECT_EQ(from_payload<std::string>(row->row.output), "v1: hello Ada");
+  EXPECT_GT(b->counters().episodes_for_peers.load(), before);  // the rewind and what followed ran on b
+  EXPECT_EQ(a->counters().version_waiting.load(), 0u);
 }
 
 }  // namespace
