@@ -15,8 +15,7 @@ std::string escalate(ActivityContext&, std::string proposal) {
 
 Task<std::string> approval(OrchestrationContext& ctx, ApprovalRequest request) {
   co_await ctx.call_activity<std::string>("RequestApproval", request.proposal);
-  auto deadline = ctx.create_timer(ctx.current_utc_datetime() +
-                                   std::chrono::seconds(request.timeoutSeconds));
+  auto deadline = ctx.create_timer(std::chrono::seconds(request.timeoutSeconds));
   auto decision = ctx.wait_for_external_event<bool>("Approval");
   const size_t winner = co_await when_any(decision, deadline);
   if (winner == 0) {
