@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -52,6 +53,17 @@ inline std::string url_of(const store::RedisAddress& a) {
   return "redis://" + (a.password.empty() ? "" : ":" + a.password + "@") + a.host + ":" + std::to_string(a.port);
 }
 
+// This process's environment without its DURABLE_* variables, and the
+// nodes' Redis URL as DURABLE_REDIS.
+inline std::vector<std::string> node_environment(const std::string& redis_url) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).rfind("DURABLE_", 0) != 0) env.emplace_back(*e);
+  }
+  env.push_back("DURABLE_REDIS=" + redis_url);
+  return env;
+}
+
 // One Redis and `n` durable-node processes n1..nN. The destructor stops the
 // nodes (SIGTERM: they finish their commits and hand over) before the Redis
 // they write to.
@@ -76,7 +88,10 @@ class Cluster {
       std::error_code ec;
       std::filesystem::remove(node.log, ec);  // spawn appends; keep one cluster per log
       SpawnOptions spawn_options;
-      spawn_options.argv = {config.node_binary, "--redis", url, "--node-id", node.id, "--http", "off",
+      // The URL may hold a password: it goes in the environment, never on
+      // the command line; the caller's DURABLE_* settings do not leak in.
+      spawn_options.environment = node_environment(url);
+      spawn_options.argv = {config.node_binary, "--node-id", node.id, "--http", "off",
                             "--partitions", std::to_string(config.partitions),
                             "--lease-ttl", fmt::format("{}", config.lease_ttl_s),
                             "--lease-renewal", fmt::format("{}", renewal_s),

@@ -136,8 +136,11 @@ start_node() {
     return
   fi
   # Its own session: it keeps running when this script (or the terminal) ends.
-  # The Redis URL holds the password: it goes in the environment.
-  DURABLE_REDIS="redis://:$redis_password@127.0.0.1:$redis" setsid nohup "$bin/durable-node" --node-id "$name" \
+  # The Redis URL holds the password: it goes in the environment, and so
+  # does the HTTP key, if any.
+  local secrets=(DURABLE_REDIS="redis://:$redis_password@127.0.0.1:$redis")
+  [ -n "$http_key" ] && secrets+=(DURABLE_HTTP_KEY="$http_key")
+  env "${secrets[@]}" setsid nohup "$bin/durable-node" --node-id "$name" \
     --http "127.0.0.1:$http" --grpc "127.0.0.1:$grpc" "$@" >>"$dir/$name.log" 2>&1 </dev/null &
   echo $! >"$dir/$name.pid"
   echo "$http" >"$dir/$name.port"
@@ -183,12 +186,20 @@ start() {
     (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/redis.password")
   fi
   redis_password=$(cat "$dir/redis.password")
-  local arg prev=""
+  # A key among the node flags goes to the nodes through the environment,
+  # not their command lines (which `ps` shows to every local user).
+  local arg prev="" node_flags=()
   for arg in "$@"; do
-    [ "$prev" = --http-key ] && http_key=$arg
-    [[ $arg == --http-key=* ]] && http_key=${arg#--http-key=}
+    if [ "$prev" = --http-key ]; then
+      http_key=$arg
+    elif [[ $arg == --http-key=* ]]; then
+      http_key=${arg#--http-key=}
+    elif [ "$arg" != --http-key ]; then
+      node_flags+=("$arg")
+    fi
     prev=$arg
   done
+  set -- ${node_flags[@]+"${node_flags[@]}"}
   export DURABLE_KEY=$http_key
   rm -f "$key_file"
   if [ -n "$http_key" ]; then (umask 077 && printf '%s' "$http_key" >"$key_file"); fi

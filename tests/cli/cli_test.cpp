@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "base/process.hpp"
@@ -298,15 +299,16 @@ TEST_F(CliTest, Cluster_ATableOfNodesAndPartitions_OrTheRawJson) {
   auto table = durable({"cluster"});
   EXPECT_EQ(table.exit_code, 0) << table.err;
   auto lines = lines_of(table.out);
-  ASSERT_EQ(lines.size(), 2u) << table.out;
+  ASSERT_EQ(lines.size(), 3u) << table.out;
   const std::string pad(http.size() - 4, ' ');
   const std::string grpc_pad(grpc_at.size() - 4, ' ');
   const std::string cluster_pad(peers_at.size() - 7, ' ');
   EXPECT_EQ(lines[0], "NODE    STATE  PARTITIONS  LOAD  HTTP" + pad + "  GRPC" + grpc_pad + "  CLUSTER" + cluster_pad +
-                          "  LAST HEARTBEAT");
+                          "  LAST HEARTBEAT  VERSION");
   EXPECT_TRUE(lines[1].starts_with("node-1  live   4: 0-3      0     " + http + "  " + grpc_at + "  " + peers_at + "  "))
       << lines[1];
-  EXPECT_TRUE(lines[1].ends_with(" s ago")) << lines[1];
+  EXPECT_TRUE(lines[1].ends_with(" s ago       -")) << "no --version: '-' (it runs every instance): " << lines[1];
+  EXPECT_TRUE(lines[2].starts_with("node-1 runs ")) << lines[2];
 
   // A lease held by a node that is not a member (one that vanished): its
   // partition is owned by no live node until the lease expires.
@@ -332,6 +334,8 @@ TEST_F(CliTest, SamplesScript_RunsEverySampleToItsOutcome) {
                                R"(output   ["Hello Paris!","Hello Oslo!"])", R"("status":"confirmed")",
                                "card declined", "output   999000", R"(output   "approved")",
                                R"(output   "escalated")", R"(output   "done")",
+                               "  version  1.0\n", R"(output   "v1: hello Ada")", "  version  2.0\n",
+                               R"(output   "v2: hello Ada")",
                                // The entity tour.
                                "$ durable signal Cart@ada add '{\"sku\":\"apple\",\"qty\":3}'\n",
                                "$ durable entity get Counter@demo\n10\n",
@@ -547,6 +551,15 @@ TEST_F(CliClusterScript, StartWithAKey_ProbesAndReportsWithIt) {
   EXPECT_TRUE(authorized->command("PING").is_ok());
   EXPECT_EQ(std::filesystem::status(dir_ / ".durable" / "cluster").permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_all);
+  // Neither secret is on the node's command line, which `ps` shows to all.
+  std::ifstream pid_file(dir_ / ".durable" / "cluster" / "node-1.pid");
+  std::string pid;
+  std::getline(pid_file, pid);
+  std::ifstream cmdline_file("/proc/" + pid + "/cmdline");
+  const std::string cmdline((std::istreambuf_iterator<char>(cmdline_file)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(cmdline.empty()) << "node-1 (pid '" << pid << "') is not running";
+  EXPECT_EQ(cmdline.find("k3y"), std::string::npos) << cmdline;
+  EXPECT_EQ(cmdline.find(redis.password), std::string::npos) << cmdline;
   EXPECT_EQ(script({"stop"}).exit_code, 0);
 }
 
