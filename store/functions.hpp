@@ -8,6 +8,8 @@
 //   durable_lease_acquire|renew|release   partition leases and their epochs
 //   durable_hub_meta                      the hub's partition count, checked
 //   durable_heartbeat                     membership (store/membership.cpp)
+//   durable_requeue                       a dead letter back into its inbox,
+//                                         once (store/dead_letters.cpp)
 // The Lua source lives in functions.cpp; docs/architecture.md explains the
 // guards. Entity signals from clients are a MULTI/EXEC instead (several
 // keys, no guard to check).

@@ -2,7 +2,8 @@
 // NodeFixture: one node in this process against a real redis-server, with
 // the samples registered, a C++ client (client_) and a store connection
 // (store_) for what a client cannot do (history, leases, raw inbox writes).
-// Shared by the tests of one node (node_test.cpp, entities_test.cpp).
+// Shared by the tests of one node in this process (node_test.cpp,
+// entities_test.cpp, executor_test.cpp, rewind_test.cpp and others).
 
 #include <gtest/gtest.h>
 
