@@ -1,11 +1,18 @@
 #pragma once
-// ClusterCode: what the connected peers run in C++, as their heartbeats
-// announced it (orchestration::NodeCode), readable from any thread. The node
-// actor writes it as peers come and go; the executors that decide where an
-// episode, an activity or an entity batch may run read it.
+// ClusterCode: the orchestrator and entity names the peers announced they
+// run in C++ (orchestration::NodeCode), readable from any thread. The node
+// actor adds what each peer announces; the executors that decide where an
+// episode or an entity batch may run read it
+// (actors/versioned_executor.hpp). Which peer runs what now is the node
+// actor's to know: it picks the peer when the work gets there.
+//
+// Names are never forgotten while the node runs: an instance whose code
+// ran on a peer that is restarting (a rolling upgrade) waits for a node
+// that runs it, rather than run here without its code and fail.
 
-#include <map>
+#include <cctype>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -15,43 +22,33 @@ namespace durable::actors {
 
 class ClusterCode {
  public:
-  /// Peer `node_id` is connected and runs `code` (replaces what it ran).
-  void set(const std::string& node_id, orchestration::NodeCode code) {
+  /// A peer announced `code`.
+  void learn(const orchestration::NodeCode& code) {
     std::lock_guard lock(mutex_);
-    peers_[node_id] = std::move(code);
+    for (const auto& o : code.orchestrators) orchestrators_.insert(lower(o.name));
+    for (const auto& e : code.entities) entities_.insert(lower(e));
   }
-  /// Peer `node_id` left.
-  void erase(const std::string& node_id) {
+  /// Whether a peer connected since this node started registered the
+  /// orchestrator (the entity) in C++, for any version. Case-insensitive.
+  bool seen_orchestrator(std::string_view name) const {
     std::lock_guard lock(mutex_);
-    peers_.erase(node_id);
+    return orchestrators_.count(lower(name)) > 0;
   }
-  /// Whether a connected peer registered orchestrator `name` (any version).
-  bool has_orchestrator(std::string_view name) const {
-    return any([&](const orchestration::NodeCode& c) { return c.has_orchestrator(name); });
-  }
-  /// Whether a connected peer runs episodes of `name` for instances of `version`.
-  bool runs_orchestrator(std::string_view name, std::string_view version) const {
-    return any([&](const orchestration::NodeCode& c) { return c.runs_orchestrator(name, version); });
-  }
-  bool runs_activity(std::string_view name) const {
-    return any([&](const orchestration::NodeCode& c) { return c.runs_activity(name); });
-  }
-  bool runs_entity(std::string_view name) const {
-    return any([&](const orchestration::NodeCode& c) { return c.runs_entity(name); });
+  bool seen_entity(std::string_view name) const {
+    std::lock_guard lock(mutex_);
+    return entities_.count(lower(name)) > 0;
   }
 
  private:
-  template <class Pred>
-  bool any(Pred pred) const {
-    std::lock_guard lock(mutex_);
-    for (const auto& [id, code] : peers_) {
-      if (pred(code)) return true;
-    }
-    return false;
+  static std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
   }
 
   mutable std::mutex mutex_;
-  std::map<std::string, orchestration::NodeCode> peers_;
+  std::set<std::string> orchestrators_;  // lower case
+  std::set<std::string> entities_;
 };
 
 }  // namespace durable::actors

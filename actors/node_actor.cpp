@@ -90,8 +90,8 @@ void take_unregistered(Runtime& rt, Dispatch& d) {
   if (rt.counters.peers == 0 && !foreign) {
     return run_here(rt, away.reply_to, away.instance_id, away.execution_id, std::move(away.jobs));
   }
-  if (rt.counters.peers == 0 &&
-      std::all_of(away.jobs.begin(), away.jobs.end(), [&](const Dispatch::Job& j) { return foreign->ready_for(j.name); })) {
+  const auto ready = [&](const Dispatch::Job& j) { return foreign->ready_for(j.name); };
+  if (rt.counters.peers == 0 && std::all_of(away.jobs.begin(), away.jobs.end(), ready)) {
     return run_on_workers(rt, away.reply_to, away.instance_id, away.execution_id, std::move(away.jobs));
   }
   caf::anon_send(rt.node_actor, foreign_atom::value, std::move(away));
@@ -367,14 +367,14 @@ struct NodeState {
       if (p.in_flight == 0) p.backlog = static_cast<int64_t>(up.load);
       if (!(p.code == up.code)) {
         p.code = std::move(up.code);
-        rt->cluster_code.set(p.id, p.code);
+        rt->cluster_code.learn(p.code);
       }
       return retry_parked();
     }
     self->monitor(up.actor);
     peers.push_back({up.node_id, up.actor, std::max<int64_t>(1, static_cast<int64_t>(up.workers)),
-                     static_cast<int64_t>(up.load), 0, up.protocol_workers, up.code});
-    rt->cluster_code.set(up.node_id, std::move(up.code));
+                     static_cast<int64_t>(up.load), 0, up.protocol_workers, std::move(up.code)});
+    rt->cluster_code.learn(peers.back().code);
     rt->counters.peers = peers.size();
     count_protocol_peers();
     const orchestration::VersionPolicy& v = peers.back().code.policy;
@@ -427,7 +427,6 @@ struct NodeState {
     }
     const std::string gone = p->id;
     peers.erase(p);
-    rt->cluster_code.erase(gone);
     rt->counters.peers = peers.size();
     count_protocol_peers();
     size_t rerun = 0;
@@ -507,14 +506,16 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
       [self](foreign_atom, Dispatch& d) { self->state.place_unregistered(d); },
       [self](PeerEpisodeRequest& r) {
         auto& st = self->state;
-        st.episodes->send(self, r.by_code ? st.peer_for_episode(r.episode) : st.peer_actor(r.peer, r.episode.instance_id), r);
+        const caf::actor to = r.by_code ? st.peer_for_episode(r.episode) : st.peer_actor(r.peer, r.episode.instance_id);
+        st.episodes->send(self, to, r);
         st.count_parked();
       },
       [self](RemoteEpisode& e) { self->state.episodes->run_for_peer(self, e); },
       [self](RemoteEpisodeAnswer& a) { self->state.episodes->on_answer(a); },
       [self](PeerBatchRequest& r) {
         auto& st = self->state;
-        st.batches->send(self, r.by_code ? st.peer_for_entity(r.batch.entity) : st.peer_actor({}, r.batch.entity), r);
+        const caf::actor to = r.by_code ? st.peer_for_entity(r.batch.entity) : st.peer_actor({}, r.batch.entity);
+        st.batches->send(self, to, r);
       },
       [self](RemoteBatch& b) { self->state.batches->run_for_peer(b); },
       [self](RemoteBatchAnswer& a) { self->state.batches->on_answer(a); },

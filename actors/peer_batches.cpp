@@ -101,7 +101,9 @@ void PeerBatches::run_for_peer(RemoteBatch& b) {
     return;
   }
   ++rt_.counters.entity_batches_for_peers;
-  auto answer = [origin = b.origin, seq = b.seq](BatchResult result) { caf::anon_send(origin, to_remote(seq, result)); };
+  auto answer = [origin = b.origin, seq = b.seq](BatchResult result) {
+    caf::anon_send(origin, to_remote(seq, result));
+  };
   try {
     if (fn) return entities::LocalBatchExecutor(fn).run(std::move(*work), std::move(answer));
     hosted(work->entity).run(std::move(*work), std::move(answer));

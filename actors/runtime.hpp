@@ -146,7 +146,7 @@ struct Runtime {
   /// Where activities are dispatched (actors/node_actor.hpp); set before
   /// the first partition starts.
   caf::actor node_actor;
-  /// What the connected peers run in C++ (the node actor keeps it).
+  /// What the peers announced they run in C++ (the node actor adds to it).
   ClusterCode cluster_code;
 
   store::AsyncStore& store_for(uint32_t partition) const {

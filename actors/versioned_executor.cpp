@@ -65,8 +65,11 @@ class VersionedEpisodeExecutor : public EpisodeExecutor {
  private:
   EpisodeExecutor& inner() {
     if (!inner_) {
-      inner_ = *factory_ ? (*factory_)(orchestrator_)
-                        : std::make_unique<orchestration::LocalEpisodeExecutor>(rt_.registry, rt_.options.cache_instances);
+      if (*factory_) {
+        inner_ = (*factory_)(orchestrator_);
+      } else {
+        inner_ = std::make_unique<orchestration::LocalEpisodeExecutor>(rt_.registry, rt_.options.cache_instances);
+      }
       if (!inner_) throw std::runtime_error("no episode executor for orchestrator '" + orchestrator_ + "'");
     }
     return *inner_;
@@ -86,12 +89,16 @@ class RoutedBatchExecutor : public entities::BatchExecutor {
       : rt_(rt), entity_(std::move(entity)), factory_(std::move(inner)) {}
 
   void run(entities::BatchWork work, Answer answer) override {
-    if (!rt_.entities.find(entity_) && rt_.cluster_code.runs_entity(entity_)) {
+    if (!rt_.entities.find(entity_) && rt_.cluster_code.seen_entity(entity_)) {
       if (!peer_) peer_ = std::make_unique<PeerBatchExecutor>(rt_, true);
       return peer_->run(std::move(work), std::move(answer));
     }
     if (!inner_) {
-      inner_ = *factory_ ? (*factory_)(entity_) : std::make_unique<entities::LocalBatchExecutor>(rt_.entities.find(entity_));
+      if (*factory_) {
+        inner_ = (*factory_)(entity_);
+      } else {
+        inner_ = std::make_unique<entities::LocalBatchExecutor>(rt_.entities.find(entity_));
+      }
       if (!inner_) throw std::runtime_error("no batch executor for entity '" + entity_ + "'");
     }
     inner_->run(std::move(work), std::move(answer));
@@ -111,7 +118,7 @@ EpisodeRoute route_episode(const Runtime& rt, std::string_view name, std::string
   const orchestration::VersionPolicy& policy = rt.options.versioning;
   const bool accepted = policy.accepts(version);
   if (accepted && rt.registry.find_orchestrator(name, version)) return EpisodeRoute::here;
-  if (!rt.registry.has_orchestrator(name) && !rt.cluster_code.has_orchestrator(name)) return EpisodeRoute::here;
+  if (!rt.registry.has_orchestrator(name) && !rt.cluster_code.seen_orchestrator(name)) return EpisodeRoute::here;
   if (!accepted && !rewind && policy.failure == orchestration::VersionFailure::fail) return EpisodeRoute::fail;
   return EpisodeRoute::peer;
 }

@@ -7,8 +7,8 @@
 // An episode of orchestrator N for an instance of version V runs
 //  - here (the wrapped executor) when N is registered here for V and this
 //    node's VersionPolicy accepts V; also when no node registered N in C++
-//    at all (today's path: the Durable Task SDK workers, or the engine's
-//    "not registered" failure);
+//    at all, live or since this node started (today's path: the Durable
+//    Task SDK workers, or the engine's "not registered" failure);
 //  - else, with VersionFailure::fail and a policy that does not accept V,
 //    nowhere: the episode fails the instance at once (VersionMismatch,
 //    naming both versions); a rewind is never failed so;
@@ -17,7 +17,9 @@
 //    episode until one joins (Counters::version_waiting), and the instance
 //    waits, Running.
 // An entity batch runs here when the entity is registered here or on no
-// peer, else on a peer that registered it in C++.
+// peer (seen since this node started), else on a live peer that registered
+// it in C++; with none live, the batch goes unanswered and the entity runs
+// it again after the executor timeout.
 //
 // Why decide at each run rather than once per instance: peers come and go,
 // and an instance's executor lives as long as its execution.

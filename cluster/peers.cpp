@@ -88,7 +88,8 @@ struct PeersState {
               self->monitor(link.actor);
               durable::logger("peers")->debug("connected to {} at {}", id, address);
               for (const store::NodeInfo& n : members) {
-                if (n.id == id) self->send(node_actor, actors::PeerUp{n.id, link.actor, n.workers, n.load, n.protocol_workers, n.code});
+                if (n.id != id) continue;
+                self->send(node_actor, actors::PeerUp{n.id, link.actor, n.workers, n.load, n.protocol_workers, n.code});
               }
               publish_owners();
             },

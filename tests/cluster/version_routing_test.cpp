@@ -364,5 +364,32 @@ TEST_F(VersionRoutingTest, ARewindGoesWhereTheInstancesCodeRuns) {
   EXPECT_EQ(a->counters().version_waiting.load(), 0u);
 }
 
+TEST_F(VersionRoutingTest, AnInstanceWhoseCodeRanOnAPeerThatLeft_WaitsForAnotherRatherThanFailHere) {
+  orchestration::Registry activities_only;  // runs none of the orchestrators
+  activities_only.add_activity("Hello", hello);
+  auto a = start_node("a", activities_only, {});
+  auto b = start_node("b", registry_b_, {});
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(settled(*a, {a.get(), b.get()}));
+
+  ASSERT_TRUE(start("GreetingOnGo", "moved!0", ""));
+  ASSERT_TRUE(eventually([&] { return b->counters().episodes_for_peers == 1; }));
+  b->stop();
+  ASSERT_TRUE(eventually([&] { return a->counters().peers == 0; }));
+  ASSERT_TRUE(client_->raise_event("moved!0", "Go", to_payload(true)));
+  ASSERT_TRUE(eventually([&] { return a->counters().version_waiting == 1; }));
+  auto state = client_->get("moved!0");
+  ASSERT_TRUE(state) << state.status().to_string();
+  EXPECT_EQ(state->row.status, OrchestrationStatus::running);
+
+  auto c = start_node("c", registry_b_, {});
+  ASSERT_TRUE(c);
+  auto row = client_->wait("moved!0", 30s);
+  ASSERT_TRUE(row) << row.status().to_string();
+  ASSERT_EQ(row->status, OrchestrationStatus::completed) << (row->failure ? row->failure->message : "");
+  EXPECT_EQ(from_payload<std::string>(row->output), "v1: hello Ada");
+  EXPECT_EQ(c->counters().episodes_for_peers.load(), 2u);
+}
+
 }  // namespace
 }  // namespace durable::cluster
