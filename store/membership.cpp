@@ -10,6 +10,15 @@ namespace {
 
 using namespace reply;
 
+// An orchestrator as a heartbeat carries it.
+struct PackedOrchestrator {
+  std::string name;
+  std::vector<std::string> versions;  // empty: every version
+  MSGPACK_DEFINE_MAP(name, versions)
+};
+
+// A map, so that a field a node of an older build leaves out keeps its
+// default (and one a newer build adds is skipped).
 struct PackedNode {
   std::string cluster_address;
   std::string http_address;
@@ -19,15 +28,50 @@ struct PackedNode {
   std::string incarnation;
   std::string grpc_address;  // absent in heartbeats of nodes from before it
   uint64_t protocol_workers = 0;  // likewise
+  // What it runs (NodeCode); absent in heartbeats of nodes from before
+  // versioning: no version (runs every instance), nothing registered.
+  std::string version;
+  std::string version_match;    // to_string(VersionMatch); empty: the default
+  std::string version_failure;  // to_string(VersionFailure); likewise
+  std::vector<PackedOrchestrator> orchestrators;
+  std::vector<std::string> activities;
+  std::vector<std::string> entities;
   MSGPACK_DEFINE_MAP(cluster_address, http_address, started_ms, load, workers, incarnation, grpc_address,
-                     protocol_workers)
+                     protocol_workers, version, version_match, version_failure, orchestrators, activities, entities)
 };
 
 std::string pack(const NodeInfo& n) {
+  PackedNode p;
+  p.cluster_address = n.cluster_address;
+  p.http_address = n.http_address;
+  p.started_ms = reply::to_ms(n.started);
+  p.load = n.load;
+  p.workers = n.workers;
+  p.incarnation = n.incarnation;
+  p.grpc_address = n.grpc_address;
+  p.protocol_workers = n.protocol_workers;
+  const orchestration::NodeCode& code = n.code;
+  p.version = code.policy.version;
+  p.version_match = orchestration::to_string(code.policy.match);
+  p.version_failure = orchestration::to_string(code.policy.failure);
+  for (const auto& o : code.orchestrators) p.orchestrators.push_back({o.name, o.versions});
+  p.activities = code.activities;
+  p.entities = code.entities;
   msgpack::sbuffer buffer;
-  msgpack::pack(buffer, PackedNode{n.cluster_address, n.http_address, reply::to_ms(n.started), n.load, n.workers,
-                                    n.incarnation, n.grpc_address, n.protocol_workers});
+  msgpack::pack(buffer, p);
   return {buffer.data(), buffer.size()};
+}
+
+// A strategy this build does not know (a newer node's) reads as the
+// default rather than making the whole member list unreadable.
+void unpack_code(PackedNode& p, orchestration::NodeCode& code) {
+  code.policy.version = std::move(p.version);
+  if (auto match = orchestration::parse_version_match(p.version_match)) code.policy.match = *match;
+  if (auto failure = orchestration::parse_version_failure(p.version_failure)) code.policy.failure = *failure;
+  code.orchestrators.clear();
+  for (auto& o : p.orchestrators) code.orchestrators.push_back({std::move(o.name), std::move(o.versions)});
+  code.activities = std::move(p.activities);
+  code.entities = std::move(p.entities);
 }
 
 Status unpack(std::string_view bytes, NodeInfo& n) {
@@ -42,6 +86,7 @@ Status unpack(std::string_view bytes, NodeInfo& n) {
     n.incarnation = std::move(p.incarnation);
     n.grpc_address = std::move(p.grpc_address);
     n.protocol_workers = p.protocol_workers;
+    unpack_code(p, n.code);
     return Status::ok();
   } catch (const std::exception& e) {
     return Status::corruption("node " + n.id + ": " + e.what());

@@ -1,0 +1,106 @@
+// Membership against a real redis-server: what a node announces in its
+// heartbeat is what nodes() reads back, including what code it runs; a
+// record from a node of an older build (no code fields) reads with the
+// defaults.
+#include "store/membership.hpp"
+
+#include <gtest/gtest.h>
+
+#include <msgpack.hpp>
+
+#include "store/store.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace durable::store {
+namespace {
+
+using namespace std::chrono_literals;
+using orchestration::VersionFailure;
+using orchestration::VersionMatch;
+
+class MembershipTest : public durable::testing::RedisTest {
+ protected:
+  void SetUp() override {
+    RedisTest::SetUp();
+    auto address = RedisAddress::parse(server().url());
+    ASSERT_TRUE(address) << address.status().to_string();
+    auto store = Store::connect({*address, "t", 4, 5000ms});
+    ASSERT_TRUE(store) << store.status().to_string();
+    store_.emplace(std::move(*store));
+  }
+  Membership membership() { return Membership(*store_); }
+
+  // The one node nodes() reads back.
+  NodeInfo read_back() {
+    auto nodes = membership().nodes(10s);
+    EXPECT_TRUE(nodes) << nodes.status().to_string();
+    if (!nodes || nodes->size() != 1) {
+      ADD_FAILURE() << "expected one node";
+      return {};
+    }
+    return nodes->front();
+  }
+
+  std::optional<Store> store_;
+};
+
+TEST_F(MembershipTest, HeartbeatCarriesTheNodesCode_NodesReadsItBack) {
+  NodeInfo n;
+  n.id = "n1";
+  n.cluster_address = "127.0.0.1:4242";
+  n.http_address = "127.0.0.1:7071";
+  n.load = 3;
+  n.code.policy = {"2.0", VersionMatch::strict, VersionFailure::fail};
+  n.code.orchestrators = {{"Greet", {}}, {"Greet", {"1.0", "1.5"}}, {"VersionedGreeting", {}}};
+  n.code.activities = {"SayHello", "Charge"};
+  n.code.entities = {"Counter"};
+  auto live = membership().heartbeat(n, 10s);
+  ASSERT_TRUE(live) << live.status().to_string();
+  EXPECT_EQ(*live, std::vector<std::string>{"n1"});
+
+  const NodeInfo back = read_back();
+  EXPECT_EQ(back.id, "n1");
+  EXPECT_TRUE(back.live);
+  EXPECT_EQ(back.cluster_address, n.cluster_address);
+  EXPECT_EQ(back.load, 3u);
+  EXPECT_EQ(back.code, n.code);
+  EXPECT_TRUE(back.code.runs_orchestrator("greet", "2.0"));  // names compare case-insensitively
+  EXPECT_FALSE(back.code.runs_orchestrator("Greet", "2.1"));  // strict
+}
+
+TEST_F(MembershipTest, TheDefaultPolicyRoundTrips) {
+  NodeInfo n;
+  n.id = "n1";
+  ASSERT_TRUE(membership().heartbeat(n, 10s));
+  const NodeInfo back = read_back();
+  EXPECT_EQ(back.code, orchestration::NodeCode{});
+  EXPECT_EQ(back.code.policy.match, VersionMatch::current_or_older);
+  EXPECT_EQ(back.code.policy.failure, VersionFailure::reject);
+}
+
+TEST_F(MembershipTest, AnOlderNodesRecordHasNoCode_ItReadsAsVersionlessAndEmpty) {
+  NodeInfo n;
+  n.id = "old";
+  n.code.policy.version = "9.9";  // replaced below by the old-style record
+  ASSERT_TRUE(membership().heartbeat(n, 10s));
+  // The record as a node from before versioning wrote it: no code fields.
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> pk(buffer);
+  pk.pack_map(6);
+  pk.pack(std::string("cluster_address")), pk.pack(std::string("10.0.0.1:4000"));
+  pk.pack(std::string("http_address")), pk.pack(std::string());
+  pk.pack(std::string("started_ms")), pk.pack(int64_t{1'700'000'000'000});
+  pk.pack(std::string("load")), pk.pack(uint64_t{1});
+  pk.pack(std::string("workers")), pk.pack(uint64_t{4});
+  pk.pack(std::string("incarnation")), pk.pack(std::string("abc"));
+  ASSERT_TRUE(store_->connection().command("HSET", store_->keys().nodes(), "old",
+                                           std::string_view(buffer.data(), buffer.size())));
+  const NodeInfo back = read_back();
+  EXPECT_EQ(back.cluster_address, "10.0.0.1:4000");
+  EXPECT_EQ(back.workers, 4u);
+  EXPECT_EQ(back.code, orchestration::NodeCode{});
+  EXPECT_TRUE(back.code.policy.accepts("1.0")) << "no version: every instance";
+}
+
+}  // namespace
+}  // namespace durable::store
