@@ -263,7 +263,7 @@ static int run(int argc, char** argv) {
       ->envname("DURABLE_KEY");
   app.add_flag("--json", g.json, "print JSON (for scripts)");
 
-  std::string name, id, input, event, reason, status_filter, prefix, from, to;
+  std::string name, id, input, event, reason, status_filter, prefix, from, to, version;
   double wait_seconds = 0;
   int top = 100;
   bool history = false;
@@ -272,6 +272,7 @@ static int run(int argc, char** argv) {
   start->add_option("NAME", name, "orchestrator name")->required();
   start->add_option("--id", id, "instance id (default: a new GUID)");
   start->add_option("--input", input, "input as JSON");
+  start->add_option("--version", version, "the instance's orchestration version (default: the node's --version)");
   auto* wait_flag = start->add_option("--wait", wait_seconds, "wait until it finishes (at most SECONDS, default 60)")
                         ->expected(0, 1)
                         ->default_str("60");
@@ -367,7 +368,9 @@ static int run(int argc, char** argv) {
   if (start->parsed()) {
     auto body = json_argument(input, "--input");
     if (!body) return kUsage;
-    auto r = api.call("POST", "/orchestrators/" + url_encode(name) + (id.empty() ? "" : "/" + url_encode(id)), *body);
+    const std::string query = version.empty() ? "" : "?version=" + url_encode(version);
+    auto r = api.call("POST", "/orchestrators/" + url_encode(name) + (id.empty() ? "" : "/" + url_encode(id)) + query,
+                      *body);
     if (!r) return fail(kFailed, r.status().message());
     if (r->status != 202) return refused(*r);
     const std::string started = r->body["id"];

@@ -72,6 +72,23 @@ std::string ago(const json& ms) {
   return buf;
 }
 
+// "2.0 (strict, reject)", or "-" for a node without a version (it runs
+// every instance).
+std::string node_version(const json& code) {
+  const std::string version = text(field(code, "version"));
+  if (version.empty()) return "-";
+  return version + " (" + text(field(code, "versionMatch")) + ", " + text(field(code, "versionFailure")) + ")";
+}
+
+// "3 activities (A, B, C)": a count and the names, shortened.
+std::string names(const json& list, const char* what) {
+  constexpr size_t kMaxNames = 60;
+  if (!list.is_array() || list.empty()) return std::string("no ") + what;
+  std::string joined;
+  for (const json& n : list) joined += (joined.empty() ? "" : ", ") + text(n);
+  return std::to_string(list.size()) + " " + what + " (" + shorten(joined, kMaxNames) + ")";
+}
+
 }  // namespace
 
 std::string compact_partitions(const json& partitions) {
@@ -92,7 +109,8 @@ std::string compact_partitions(const json& partitions) {
 }
 
 void print_cluster(std::ostream& out, const json& cluster) {
-  std::vector<std::vector<std::string>> rows = {{"NODE", "STATE", "PARTITIONS", "LOAD", "HTTP", "GRPC", "CLUSTER", "LAST HEARTBEAT"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"NODE", "STATE", "PARTITIONS", "LOAD", "HTTP", "GRPC", "CLUSTER", "LAST HEARTBEAT", "VERSION"}};
   const json& nodes = field(cluster, "nodes");
   for (const json& n : nodes.is_array() ? nodes : json::array()) {
     const json& owned = field(n, "partitions");
@@ -102,9 +120,15 @@ void print_cluster(std::ostream& out, const json& cluster) {
                     text(field(n, "load")), text(field(n, "httpAddress")),
                     field(n, "grpc").is_string() && !field(n, "grpc").get<std::string>().empty() ? text(field(n, "grpc")) : "-",
                     text(field(n, "clusterAddress")),
-                    ago(field(n, "lastHeartbeatMs"))});
+                    ago(field(n, "lastHeartbeatMs")), node_version(field(n, "code"))});
   }
   print_table(out, rows);
+  for (const json& n : nodes.is_array() ? nodes : json::array()) {
+    const json& code = field(n, "code");
+    if (!code.is_object()) continue;  // a node of an older build says nothing of it
+    out << text(field(n, "id")) << " runs " << names(field(code, "orchestrators"), "orchestrators") << ", "
+        << names(field(code, "activities"), "activities") << ", " << names(field(code, "entities"), "entities") << '\n';
+  }
   const json& unowned = field(cluster, "unowned");
   if (unowned.is_array() && !unowned.empty()) {
     out << unowned.size() << " of " << text(field(cluster, "partitions")) << " partitions unowned: "
@@ -114,6 +138,7 @@ void print_cluster(std::ostream& out, const json& cluster) {
 
 void print_instance(std::ostream& out, const json& s) {
   out << text(field(s, "instanceId")) << "  " << text(field(s, "name")) << "  " << text(field(s, "runtimeStatus")) << '\n';
+  if (!text(field(s, "version")).empty()) out << "  version  " << text(field(s, "version")) << '\n';
   out << "  created  " << text(field(s, "createdTime")) << "   updated  " << text(field(s, "lastUpdatedTime")) << '\n';
   if (!field(s, "input").is_null()) out << "  input    " << field(s, "input").dump() << '\n';
   if (!field(s, "customStatus").is_null()) out << "  custom   " << field(s, "customStatus").dump() << '\n';
@@ -121,10 +146,11 @@ void print_instance(std::ostream& out, const json& s) {
 }
 
 void print_instances(std::ostream& out, const json& list) {
-  std::vector<std::vector<std::string>> rows = {{"INSTANCE", "NAME", "STATUS", "CREATED", "UPDATED"}};
+  std::vector<std::vector<std::string>> rows = {{"INSTANCE", "NAME", "VERSION", "STATUS", "CREATED", "UPDATED"}};
   for (const json& s : list) {
-    rows.push_back({text(field(s, "instanceId")), text(field(s, "name")), text(field(s, "runtimeStatus")), text(field(s, "createdTime")),
-                    text(field(s, "lastUpdatedTime"))});
+    const std::string version = text(field(s, "version"));
+    rows.push_back({text(field(s, "instanceId")), text(field(s, "name")), version.empty() ? "-" : version,
+                    text(field(s, "runtimeStatus")), text(field(s, "createdTime")), text(field(s, "lastUpdatedTime"))});
   }
   print_table(out, rows);
 }

@@ -10,9 +10,11 @@ namespace durable::cli {
 
 using http::json;
 
-/// The id, name and status line, then times, input, output.
+/// The id, name and status line, then the version (if any), times, input,
+/// output.
 void print_instance(std::ostream& out, const json& status);
-/// One line per instance: INSTANCE NAME STATUS CREATED UPDATED.
+/// One line per instance: INSTANCE NAME VERSION ("-": none) STATUS CREATED
+/// UPDATED.
 void print_instances(std::ostream& out, const json& list);
 /// One line per event: TIME EVENT NAME DETAIL.
 void print_history(std::ostream& out, const json& events);
@@ -20,8 +22,11 @@ void print_history(std::ostream& out, const json& events);
 /// (compact JSON, shortened) LOCKED BY.
 void print_entities(std::ostream& out, const json& list);
 /// GET /cluster as one line per node: NODE STATE (live/gone) PARTITIONS
-/// (count: list, as "0-3,7") LOAD HTTP LAST HEARTBEAT; then a line naming
-/// the unowned partitions, if any.
+/// (count: list, as "0-3,7") LOAD HTTP GRPC CLUSTER LAST HEARTBEAT VERSION
+/// ("2.0 (strict, reject)", "-": none; last, as the only cell with spaces
+/// but the heartbeat's, so that scripts/cluster.sh's awk fields stay put);
+/// then a line per node naming what it runs ("node-1 runs 3 orchestrators
+/// (A, B, C), ..."); then a line naming the unowned partitions, if any.
 void print_cluster(std::ostream& out, const json& cluster);
 /// One line per dead letter of GET /deadLetters: ID INSTANCE TIME MESSAGE
 /// (its event type and name, or "undecodable") REASON (shortened).

@@ -167,6 +167,15 @@ Result<std::string> Client::start(const std::string& name, Payload input, std::s
 }
 
 Result<std::string> Client::start(const std::string& name, Payload input, const StartOptions& options) {
+  if (!options.version.empty() || state_->options.default_version.empty()) {
+    return start_as_is(name, std::move(input), options);
+  }
+  StartOptions with_default = options;
+  with_default.version = state_->options.default_version;
+  return start_as_is(name, std::move(input), with_default);
+}
+
+Result<std::string> Client::start_as_is(const std::string& name, Payload input, const StartOptions& options) {
   constexpr size_t kMaxVersion = 256;
   if (name.empty()) return Status::invalid_argument("the orchestrator name is empty");
   if (options.version.size() > kMaxVersion) {
@@ -259,7 +268,7 @@ Result<std::string> Client::restart(const std::string& instance_id, bool new_ins
   StartOptions options;
   options.instance_id = new_instance_id ? std::string() : instance_id;
   options.version = old.orchestration_version;
-  auto started = start(old.name, old.input, options);
+  auto started = start_as_is(old.name, old.input, options);
   if (!started && started.status().code() == Errc::already_exists) {
     // A start got in between: say what the instance is now.
     auto now_row = get_row(instance_id);

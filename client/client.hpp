@@ -86,6 +86,9 @@ struct ClientOptions {
     std::function<std::function<void()>(Listener)> listen;
   };
   std::optional<HandOff> hand_off = std::nullopt;
+  /// The version a start gets when StartOptions::version is empty: a
+  /// node's front doors set it to the node's --version (empty: none).
+  std::string default_version = {};
 };
 
 /// What get() returns: the row, and the history when asked for.
@@ -181,7 +184,7 @@ class Client {
     /// is Pending until then; a terminate ends it at once.
     orchestration::TimePoint start_at{};
     /// The orchestration version, kept with the instance and given to its
-    /// code (empty: none).
+    /// code (empty: ClientOptions::default_version).
     std::string version;
     /// When the id is taken (see IdReusePolicy); empty: today's rule. A
     /// policy costs a round trip more (the row is read first).
@@ -380,6 +383,9 @@ class Client {
   // instance was terminated and has ended). Errors: already_exists, and
   // those of terminate() and wait().
   Result<bool> reuse(const std::string& instance_id, const IdReusePolicy& policy);
+  // start() with `options.version` as it is (no default_version): a
+  // restart keeps the version the instance had, none included.
+  Result<std::string> start_as_is(const std::string& name, Payload input, const StartOptions& options);
 
   std::unique_ptr<State> state_;
 };

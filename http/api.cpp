@@ -48,6 +48,23 @@ json entity_json(const client::EntityState& e, bool with_state) {
   return j;
 }
 
+// What a node runs: its version and strategy, and the names it registered
+// (an orchestrator registered for some versions only as "Name@1.0,1.5").
+json code_json(const orchestration::NodeCode& code) {
+  json orchestrators = json::array();
+  for (const auto& o : code.orchestrators) {
+    std::string entry = o.name;
+    for (size_t i = 0; i < o.versions.size(); ++i) entry += (i == 0 ? "@" : ",") + o.versions[i];
+    orchestrators.push_back(std::move(entry));
+  }
+  return {{"version", code.policy.version},
+          {"versionMatch", orchestration::to_string(code.policy.match)},
+          {"versionFailure", orchestration::to_string(code.policy.failure)},
+          {"orchestrators", std::move(orchestrators)},
+          {"activities", code.activities},
+          {"entities", code.entities}};
+}
+
 // One node of GET /cluster.
 json node_json(const store::NodeInfo& n) {
   return {{"id", n.id},
@@ -59,7 +76,8 @@ json node_json(const store::NodeInfo& n) {
           {"grpcWorkers", n.protocol_workers},
           {"started", format_utc(n.started)},
           {"load", n.load},
-          {"partitions", n.partitions}};
+          {"partitions", n.partitions},
+          {"code", code_json(n.code)}};
 }
 
 // The partitions of [0, count) that no node's unexpired lease owns: between
@@ -183,7 +201,7 @@ void Api::handle(Request req, Respond respond) const {
 void Api::start(Request& req, Respond& respond) const {
   const std::string& name = req.matches[0];
   const std::string id = req.matches.size() > 1 ? req.matches[1] : std::string();
-  if (!registry_.find_orchestrator(name) && !(options_.served_by_workers && options_.served_by_workers(name))) {
+  if (!registry_.has_orchestrator(name) && !(options_.served_by_workers && options_.served_by_workers(name))) {
     return respond(error(400, "unknown orchestrator '" + excerpt(name) + "': not registered on this node, and "
                               "no connected Durable Task worker serves it"));
   }
@@ -191,7 +209,11 @@ void Api::start(Request& req, Respond& respond) const {
   if (!input) return respond(error(http_status(input.status()), input.status().message()));
   auto timeout = parse_count(req, "timeout", 0, static_cast<size_t>(options_.max_wait.count()));
   if (!timeout) return respond(error(400, timeout.status().message()));
-  auto started = client_.start(name, payload_from_json(*input), id);
+  // ?version=: the instance's version (empty or absent: the node's).
+  client::Client::StartOptions start_options;
+  start_options.instance_id = id;
+  start_options.version = req.param("version");
+  auto started = client_.start(name, payload_from_json(*input), start_options);
   if (!started) return respond(error(http_status(started.status()), started.status().message()));
   if (!hands_off_starts_) wake_owner(*started);  // else the client gave the start to the node
   // The links, for when the instance has not finished in time.

@@ -59,6 +59,7 @@ json failure_json(const orchestration::FailureDetails& f) {
 json instance_json(const store::InstanceRow& row, bool with_input) {
   json j = {{"name", row.name},
             {"instanceId", row.id},
+            {"version", row.orchestration_version},
             {"runtimeStatus", orchestration::status_name(row.status)},
             {"customStatus", payload_to_json(row.custom_status)},
             {"createdTime", format_utc(row.created)},

@@ -23,7 +23,7 @@ orchestration::Payload payload_from_json(const json& value);
 /// says so.
 json payload_to_json(const orchestration::Payload& payload);
 
-/// name, instanceId, runtimeStatus, input (when `with_input`),
+/// name, instanceId, version ("" for none), runtimeStatus, input (when `with_input`),
 /// customStatus, output, createdTime, lastUpdatedTime; a failed instance's
 /// output is its failure (errorType, message, stackTrace).
 json instance_json(const store::InstanceRow& row, bool with_input);

@@ -42,6 +42,11 @@ std::string prometheus_text(const Metrics& m) {
   counter("durable_entity_batches_for_peers_total", "Entity batches run here on SDK workers for other nodes.",
           m.entity_batches_for_peers);
   counter("durable_retention_purged_total", "Finished instances this node purged by retention (--retain-*).", m.retention_purged);
+  gauge("durable_version_waiting",
+        "Instances owned here whose episode waits for a live node that runs their orchestration version.",
+        m.version_waiting);
+  gauge("durable_activities_waiting", "Activities waiting here for a live node that registered their name.",
+        m.activities_waiting);
   counter("durable_peer_wakes_total", "Wake-ups other nodes sent over CAF for instances and entities owned here.",
           m.peer_wakes);
   out += "# HELP durable_instances The hub's instances with unfinished work, by status.\n";

@@ -35,6 +35,8 @@ struct Metrics {
   uint64_t entity_batches_for_peers = 0;
   uint64_t peer_wakes = 0;
   uint64_t retention_purged = 0;
+  uint64_t version_waiting = 0;     // instances waiting for a node that runs their version
+  uint64_t activities_waiting = 0;  // activities waiting for a node that registered them
   /// Commit latency: upper bounds in microseconds, and one count per bound
   /// plus one for the rest (not cumulative).
   std::vector<uint64_t> commit_bounds_us;

@@ -6,6 +6,7 @@
 //   durable-node --redis redis://:pw@host:6379
 //   durable-node --http 0.0.0.0:7071   the HTTP API on all interfaces (default 127.0.0.1:7071)
 //   durable-node --grpc off            no Durable Task protocol server (default 127.0.0.1:4001)
+//   durable-node --version 2.0         runs version 2.0's code (and, by default, older instances)
 
 #include <CLI/CLI.hpp>
 #include <signal.h>
@@ -52,6 +53,9 @@ struct Flags {
   double worker_timeout_s = 300;
   // Retention ages ("30d", "12h", "90s"); empty: kept forever.
   std::string retain_completed, retain_failed, retain_terminated;
+  // Orchestration versioning (parsed with parse_version_match/_failure).
+  std::string version_match = "current-or-older";
+  std::string version_failure = "reject";
 };
 
 using namespace std::chrono_literals;
@@ -168,6 +172,16 @@ int main(int argc, char** argv) {
   app.add_option("--retain-terminated", flags.retain_terminated,
                  "purge Terminated instances this long after they end (default: keep)")
       ->check(duration_check);
+  app.add_option("--version", options.runtime.versioning.version,
+                 "the version of the code this node runs: instances started here get it, and it runs the "
+                 "instances --version-match allows (default: none, every instance runs here)");
+  app.add_option("--version-match", flags.version_match,
+                 "which instances' versions this node runs: none (all), strict (its own), current-or-older")
+      ->capture_default_str();
+  app.add_option("--version-failure", flags.version_failure,
+                 "an instance this node may not run: reject (a node that can runs it; it waits for one) or "
+                 "fail (it fails, naming both versions)")
+      ->capture_default_str();
   // Every flag can also come from DURABLE_<FLAG>: secrets (--http-key, a
   // password in --redis) belong there, since ps shows a command line to
   // every local user.
@@ -182,6 +196,23 @@ int main(int argc, char** argv) {
   const char* key_env = std::getenv("DURABLE_HTTP_KEY");
   if ((app.count("--http-key") > 0 || key_env) && flags.http_key.empty()) {
     std::fprintf(stderr, "--http-key (or DURABLE_HTTP_KEY) is empty: give a key, or leave the flag out for none\n");
+    return 2;
+  }
+  if (options.runtime.versioning.version.size() > 256) {  // the client's limit for a start's version
+    std::fprintf(stderr, "--version is %zu characters long; at most 256 are allowed\n",
+                 options.runtime.versioning.version.size());
+    return 2;
+  }
+  if (auto match = orchestration::parse_version_match(flags.version_match); match) {
+    options.runtime.versioning.match = *match;
+  } else {
+    std::fprintf(stderr, "--version-match: %s\n", match.status().message().c_str());
+    return 2;
+  }
+  if (auto failure = orchestration::parse_version_failure(flags.version_failure); failure) {
+    options.runtime.versioning.failure = *failure;
+  } else {
+    std::fprintf(stderr, "--version-failure: %s\n", failure.status().message().c_str());
     return 2;
   }
   if (flags.lease_renewal_s * 2 > flags.lease_ttl_s || flags.lease_renewal_s * 2 > flags.node_timeout_s) {
@@ -240,6 +271,13 @@ int main(int argc, char** argv) {
               said(r.terminated));
   }
 
+  if (const auto& v = options.runtime.versioning; v.version.empty()) {
+    log->info("version: none (versioning off: every instance runs here; new instances get no version)");
+  } else {
+    log->info("version: {} ({}, {}); new instances started here get it", v.version, orchestration::to_string(v.match),
+              orchestration::to_string(v.failure));
+  }
+
   orchestration::Registry registry;
   samples::register_samples(registry);
   entities::EntityRegistry entities;
@@ -295,6 +333,7 @@ int main(int argc, char** argv) {
   c.hub = options.store.hub;
   c.partitions = options.store.partitions;
   c.node_timeout = options.node_timeout;
+  c.default_version = options.runtime.versioning.version;  // instances started here get the node's version
   c.hand_off = (*node)->start_hand_off();
   std::unique_ptr<http::HttpServer> http;
   if (flags.http != "off") {

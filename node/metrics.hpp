@@ -32,6 +32,8 @@ inline http::Metrics node_metrics(const cluster::Node& node) {
   m.entity_batches_for_peers = c.entity_batches_for_peers.load();
   m.peer_wakes = c.peer_wakes.load();
   m.retention_purged = c.retention_purged.load();
+  m.version_waiting = c.version_waiting.load();
+  m.activities_waiting = c.activities_waiting.load();
   m.commit_bounds_us.assign(actors::kCommitBucketsUs.begin(), actors::kCommitBucketsUs.end());
   for (const auto& n : c.commit_latency) m.commit_counts.push_back(n.load());
   m.commit_sum_us = c.commit_latency_sum_us.load();

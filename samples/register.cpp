@@ -10,6 +10,7 @@ void register_monitor(orchestration::Registry& registry);
 void register_entity_orchestrations(orchestration::Registry& registry);
 void register_flaky_once(orchestration::Registry& registry);
 void register_approval_board(orchestration::Registry& registry);
+void register_versioned_greeting(orchestration::Registry& registry);
 
 void register_samples(orchestration::Registry& registry) {
   register_hello(registry);
@@ -20,6 +21,7 @@ void register_samples(orchestration::Registry& registry) {
   register_entity_orchestrations(registry);
   register_flaky_once(registry);
   register_approval_board(registry);
+  register_versioned_greeting(registry);
 }
 
 }  // namespace durable::samples

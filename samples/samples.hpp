@@ -13,6 +13,9 @@
 //                   it with "recovered"
 //   ApprovalBoard   N Approval sub-orchestrations "<id>:approval-<k>" at
 //                   once; outputs {"approved": A, "escalated": E}
+//   VersionedGreeting  waits for the "Go" event, then outputs "v1: hello NAME"
+//                   for an instance of a version below 2.0 (none included),
+//                   "v2: hello NAME" otherwise (README, "Versions")
 //   Checkout, Transfer  critical sections over entities (samples/entities.hpp)
 //
 // Inputs and outputs are JSON-compatible msgpack (maps with string keys).

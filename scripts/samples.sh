@@ -34,6 +34,14 @@ id=$("${tool[@]}" start Approval --input '{"proposal":"new laptop","timeoutSecon
 "${tool[@]}" raise "$id" Approval true
 "${tool[@]}" wait "$id" --timeout 120
 
+title "VersionedGreeting (one instance of version 1.0, one of 2.0; their \"Go\" raised by this script)"
+old=$("${tool[@]}" start VersionedGreeting --input '"Ada"' --version 1.0 | awk '{print $2}')
+new=$("${tool[@]}" start VersionedGreeting --input '"Ada"' --version 2.0 | awk '{print $2}')
+"${tool[@]}" raise "$old" Go
+"${tool[@]}" raise "$new" Go
+"${tool[@]}" wait "$old" --timeout 120
+"${tool[@]}" wait "$new" --timeout 120
+
 sample "Approval (no answer: the durable timer escalates)" Approval --input '{"proposal":"new desk","timeoutSeconds":1}'
 sample "Monitor (polls every second, continue-as-new, done after 3 polls)" Monitor \
   --input '{"jobId":"job-7","pollSeconds":1,"expirySeconds":60,"doneAfter":3}'
