@@ -168,6 +168,32 @@ TEST_F(ClientLifecycleTest, RestartUnderTheSameId_StartsANewRunWithTheInputAndVe
   EXPECT_EQ(row->row.orchestration_version, "v2");
 }
 
+// A front door's client (default_version: its node's) gives starts without
+// a version its own; a restart keeps the instance's, none included.
+TEST_F(ClientLifecycleTest, TheDefaultVersionGoesToStartsWithoutOne_ARestartKeepsTheInstances) {
+  ClientOptions o;
+  o.address = *store::RedisAddress::parse(server().url());
+  o.hub = "t";
+  o.partitions = kPartitions;
+  o.default_version = "2.0";
+  auto front_door = Client::connect(o);
+  ASSERT_TRUE(front_door) << front_door.status().to_string();
+  const auto version_of = [&](const std::string& id) { return client().get(id)->row.orchestration_version; };
+  Client::StartOptions given;
+  given.instance_id = "given";
+  given.version = "1.5";
+  ASSERT_TRUE((*front_door)->start("Hello", {}, given));
+  ASSERT_TRUE((*front_door)->start("Hello", {}, "defaulted"));
+  EXPECT_EQ(version_of("given"), "1.5");
+  EXPECT_EQ(version_of("defaulted"), "2.0");
+
+  start("none");  // through a client without a default: no version
+  finish("none", OrchestrationStatus::completed);
+  auto again = (*front_door)->restart("none", true);
+  ASSERT_TRUE(again) << again.status().to_string();
+  EXPECT_EQ(version_of(*again), "") << "a restart keeps the instance's version, none included";
+}
+
 TEST_F(ClientLifecycleTest, RestartWithANewId_LeavesTheOldInstanceAsItWas) {
   start("a", "the input");
   finish("a", OrchestrationStatus::completed);
