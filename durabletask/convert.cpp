@@ -236,6 +236,7 @@ void event_to(const orch::HistoryEvent& e, ::HistoryEvent* out) {
       s->set_instanceid(e.instance_id);
       s->set_name(e.name);
       set_payload(e.input, [&] { return s->mutable_input(); });
+      if (!e.version.empty()) s->mutable_version()->set_value(e.version);
       return;
     }
     case EventType::sub_orchestration_instance_completed: {
@@ -427,6 +428,7 @@ orch::EpisodeResult episode_result(const ::OrchestratorResponse& response, const
             throw InvalidAction{at + ": sub-orchestration '" + c.name() + "' cannot use the parent's own instance id"};
           }
           e.input = payload_or_throw(c.input(), c.has_input(), "the input of sub-orchestration '" + c.name() + "'");
+          if (c.has_version()) e.version = c.version().value();
           r.new_history.push_back(std::move(e));
           break;
         }
