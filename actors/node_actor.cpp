@@ -247,7 +247,7 @@ struct NodeState {
     uint64_t n = 0;
     for (const Parked& p : parked) n += p.d.jobs.size();
     rt->counters.activities_waiting = n;
-    if ((!parked.empty() || episodes->parked() > 0) && !retrying) {
+    if ((!parked.empty() || episodes->parked() > 0 || batches->parked() > 0) && !retrying) {
       retrying = true;
       self->delayed_send(self, kRetryTick, retry_parked_atom::value);
     }
@@ -272,6 +272,7 @@ struct NodeState {
                                     rt->options.activity_timeout.count());
     }
     episodes->retry_parked(self, [this](const RemoteEpisode& e) { return peer_for_episode(e); });
+    batches->retry_parked(self, [this](const std::string& entity) { return peer_for_entity(entity); });
     count_parked();
   }
 
@@ -516,6 +517,7 @@ caf::behavior node_behavior(caf::stateful_actor<NodeState>* self, Runtime* rt) {
         auto& st = self->state;
         const caf::actor to = r.by_code ? st.peer_for_entity(r.batch.entity) : st.peer_actor({}, r.batch.entity);
         st.batches->send(self, to, r);
+        st.count_parked();
       },
       [self](RemoteBatch& b) { self->state.batches->run_for_peer(b); },
       [self](RemoteBatchAnswer& a) { self->state.batches->on_answer(a); },

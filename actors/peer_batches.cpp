@@ -77,15 +77,42 @@ void PeerBatches::send(caf::event_based_actor* me, const caf::actor& peer_actor,
   // Answers that never came (the entity gave its batch up long ago) are forgotten.
   const auto now = std::chrono::steady_clock::now();
   std::erase_if(pending_, [&](const auto& p) { return now - p.second.sent > 2 * rt_.options.executor_timeout; });
+  if (!peer_actor && request.by_code) {
+    const std::string entity = request.batch.entity;
+    if (parked_.insert_or_assign(entity, Parked{std::move(request), now}).second) {
+      durable::logger("node")->warn("[{}] waits for a node that registers the entity", entity);
+    }
+    return;
+  }
   if (!peer_actor) {
     durable::logger("node")->debug("[{}] batch for a peer: none has workers", request.batch.entity);
     return;
   }
+  if (request.by_code) parked_.erase(request.batch.entity);  // superseded
   const uint64_t seq = next_seq_++;
   pending_.emplace(seq, Pending{peer_actor.address(), std::move(request.answer), now});
   request.batch.seq = seq;
   request.batch.origin = caf::actor_cast<caf::actor>(me);
   me->send(peer_actor, std::move(request.batch));
+}
+
+void PeerBatches::retry_parked(caf::event_based_actor* me, const Pick& pick) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::pair<caf::actor, PeerBatchRequest>> ready;
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    if (now - it->second.since > rt_.options.executor_timeout) {
+      it = parked_.erase(it);  // its entity gave it up, and sends it again
+      continue;
+    }
+    caf::actor peer = pick(it->first);
+    if (!peer) {
+      ++it;
+      continue;
+    }
+    ready.emplace_back(std::move(peer), std::move(it->second.request));
+    it = parked_.erase(it);
+  }
+  for (auto& [peer, request] : ready) send(me, peer, request);
 }
 
 void PeerBatches::run_for_peer(RemoteBatch& b) {

@@ -15,6 +15,7 @@
 // reloads and runs it again. The answering side is PeerBatches.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -46,9 +47,19 @@ class PeerBatches {
  public:
   explicit PeerBatches(Runtime& runtime) : rt_(runtime) {}
 
-  /// Sends a request's batch to `peer_actor` (null: no peer has workers, and
-  /// the request is dropped) from node actor `me`.
+  /// Picks the node actor of a live peer that registered an entity ("@name@key")
+  /// in C++; null when none did.
+  using Pick = std::function<caf::actor(const std::string& entity)>;
+
+  /// Sends a request's batch to `peer_actor` from node actor `me`. Null: no
+  /// peer has workers, and the request is dropped; for a by_code request, no
+  /// live peer registered the entity, and it is parked instead (one per
+  /// entity, a newer batch replaces it) until retry_parked() finds one.
   void send(caf::event_based_actor* me, const caf::actor& peer_actor, PeerBatchRequest& request);
+  /// Sends the parked batches a live peer now runs; forgets those older
+  /// than the executor timeout (their entity gave them up and runs them again).
+  void retry_parked(caf::event_based_actor* me, const Pick& pick);
+  size_t parked() const { return parked_.size(); }
   /// Runs a peer's batch here and answers it: at once when the entity is
   /// registered in C++ here, else later, from the SDK worker's thread.
   void run_for_peer(RemoteBatch& batch);
@@ -77,6 +88,11 @@ class PeerBatches {
   uint64_t next_seq_ = 1;
   std::unordered_map<std::string, Hosted> hosted_;
   uint64_t uses_ = 0;
+  struct Parked {
+    PeerBatchRequest request;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::map<std::string, Parked> parked_;  // by entity id
 };
 
 /// A BatchWork and a BatchResult as they cross nodes, and back. Errors

@@ -18,8 +18,8 @@
 //    waits, Running.
 // An entity batch runs here when the entity is registered here or on no
 // peer (seen since this node started), else on a live peer that registered
-// it in C++; with none live, the batch goes unanswered and the entity runs
-// it again after the executor timeout.
+// it in C++; with none live, the batch waits in the node actor for one (and
+// the entity, past its executor timeout, runs it again, replacing it).
 //
 // Why decide at each run rather than once per instance: peers come and go,
 // and an instance's executor lives as long as its execution.

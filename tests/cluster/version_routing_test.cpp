@@ -391,5 +391,28 @@ TEST_F(VersionRoutingTest, AnInstanceWhoseCodeRanOnAPeerThatLeft_WaitsForAnother
   EXPECT_EQ(c->counters().episodes_for_peers.load(), 2u);
 }
 
+TEST_F(VersionRoutingTest, AnEntityWhoseOnlyNodeLeft_WaitsForAnother_EachSignalOnce) {
+  connect_client(1);
+  auto a = start_node("a", registry_a_, {});
+  auto b = start_node("b", registry_b_, {}, &entities_b_);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(settled(*a, {a.get(), b.get()}));
+  const orchestration::EntityId tally("Tally", "left");
+  ASSERT_TRUE(client_->signal_entity(tally, "add", to_payload(int64_t{1})));
+  ASSERT_TRUE(eventually([&] { return b->counters().entity_batches_for_peers >= 1; }));
+  b->stop();
+  ASSERT_TRUE(eventually([&] { return a->counters().peers == 0; }));
+
+  for (int64_t i = 2; i <= 5; ++i) ASSERT_TRUE(client_->signal_entity(tally, "add", to_payload(i)));
+  auto c = start_node("c", registry_b_, {}, &entities_b_);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(eventually([&] {
+    auto e = client_->get_entity(tally);
+    return e && e->state && from_payload<int64_t>(*e->state) == 15;
+  }));
+  EXPECT_GT(c->counters().entity_batches_for_peers.load(), 0u);
+  EXPECT_EQ(a->counters().entity_operations_failed.load(), 0u);
+}
+
 }  // namespace
 }  // namespace durable::cluster
