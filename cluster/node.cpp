@@ -210,7 +210,7 @@ void Node::lease_loop() {
       std::unique_lock lock(stop_mutex_);
       stop_signal_.wait_for(lock, options_.lease_renewal, [this] { return stopping_.load(); });
     }
-    if (stopping_) break;
+    if (stopping_ || duplicate_) break;
     if (lease_store_->broken()) {
       if (Status s = lease_store_->reconnect(); !s) {
         log->warn("cannot reach redis to renew leases: {}", s.message());
@@ -267,7 +267,15 @@ void Node::balance(store::Store& store) {
     me.grpc_address = grpc_address_;
   }
   renew(store);
-  auto live = store::Membership(store).heartbeat(me, options_.node_timeout);
+  auto live = store::Membership(store).heartbeat(me, options_.node_timeout, take_id_);
+  if (!live && live.status().code() == Errc::already_exists) {
+    // Another process runs under this id: it keeps it, this one stops.
+    duplicate_ = true;
+    log->error("{}: stopping this one (give every node of a hub its own --node-id)", live.status().message());
+    if (options_.on_duplicate_id) options_.on_duplicate_id(live.status());
+    return;
+  }
+  if (live) take_id_ = false;
   if (!live) {
     // Once, then counted: the next success says how many rounds failed.
     if (failed_rounds_++ == 0) log->error("cannot write the heartbeat: {}", live.status().message());
@@ -477,7 +485,9 @@ void Node::stop_once() {
   if (runtime_) {
     for (auto& store : runtime_->stores) store->drain(5s);
   }
-  if (lease_store_) {
+  // Under a duplicate id the leases and the member entry are the other
+  // process's: left alone.
+  if (lease_store_ && !duplicate_) {
     for (auto& [p, lease] : leases) (void)store::Membership(*lease_store_).release_lease(p, options_.runtime.node_id, lease.epoch);
     // Off the member list: the others take its share now, not after the timeout.
     (void)store::Membership(*lease_store_).leave(options_.runtime.node_id);

@@ -69,6 +69,12 @@ struct NodeOptions {
   /// with each heartbeat, so that peers send their instances' work for such
   /// workers here); empty: none.
   std::function<size_t()> protocol_workers;
+  /// Called once, from the lease thread, when another process has taken
+  /// over this node id (its heartbeat is fresh under another incarnation):
+  /// this node stops renewing, and its stop() releases nothing, since the
+  /// leases and the member entry under the id are the other's. The program
+  /// should stop the node and exit (durable-node exits 3).
+  std::function<void(const Status&)> on_duplicate_id;
 };
 
 /// Thread safety: every const member, wake(), set_http_address(),
@@ -210,6 +216,8 @@ class Node {
   store::TimePoint started_{};
   orchestration::NodeCode code_;  // what it runs, announced with each heartbeat (set before the first)
   const std::string incarnation_;  // this process's, in every heartbeat
+  bool take_id_ = true;  // the first heartbeat claims the id (check_id_unused found it free)
+  std::atomic<bool> duplicate_{false};  // another process took the id over
 
   std::atomic<bool> stopping_{false};
   std::mutex stop_mutex_;

@@ -56,12 +56,14 @@ struct Flags {
   // Orchestration versioning (parsed with parse_version_match/_failure).
   std::string version_match = "current-or-older";
   std::string version_failure = "reject";
+  std::vector<std::string> skip_activities;
 };
 
 using namespace std::chrono_literals;
 
 // Set by the embedded server's supervision when it gives up.
 std::atomic<bool> redis_gave_up{false};
+std::atomic<bool> id_taken_over{false};  // another process runs under --node-id
 
 bool is_transient(const Status& s) { return s.code() == Errc::unavailable || s.code() == Errc::deadline_exceeded; }
 
@@ -182,6 +184,10 @@ int main(int argc, char** argv) {
                  "an instance this node may not run: reject (a node that can runs it; it waits for one) or "
                  "fail (it fails, naming both versions)")
       ->capture_default_str();
+  app.add_option("--skip-activities", flags.skip_activities,
+                 "sample activities this node does not register (comma-separated): they run on the nodes "
+                 "that do, and wait while none is live")
+      ->delimiter(',');
   // Every flag can also come from DURABLE_<FLAG>: secrets (--http-key, a
   // password in --redis) belong there, since ps shows a command line to
   // every local user.
@@ -280,6 +286,12 @@ int main(int argc, char** argv) {
 
   orchestration::Registry registry;
   samples::register_samples(registry);
+  for (const std::string& name : flags.skip_activities) {
+    if (!registry.remove_activity(name)) {
+      log->error("--skip-activities: no sample activity is called '{}'", name);
+      return 2;
+    }
+  }
   entities::EntityRegistry entities;
   samples::register_entity_samples(entities);
   // With the Durable Task protocol served, what no C++ function is
@@ -313,6 +325,12 @@ int main(int argc, char** argv) {
     options.runtime.foreign_batches = durabletask::worker_batches(worker_hub);
     options.protocol_workers = [worker_hub] { return worker_hub->workers(); };
   }
+  // Another process under this node id that outlives the start check
+  // (started at the same moment, or a frozen twin): one of the two goes.
+  options.on_duplicate_id = [](const Status&) {
+    id_taken_over = true;
+    ::kill(::getpid(), SIGTERM);
+  };
   // Redis may come up after the node (a cluster started in any order): keep
   // trying, and say so, until it answers or the node is told to stop.
   auto node = cluster::Node::start(registry, entities, options);
@@ -392,6 +410,8 @@ int main(int argc, char** argv) {
   if (redis_gave_up) {
     log->error("shutting down: the embedded redis-server cannot be started again (its log: {}/redis.log)",
                embedded->data_dir().string());
+  } else if (id_taken_over) {
+    log->error("shutting down: another process runs with --node-id '{}'", options.runtime.node_id);
   } else {
     log->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
   }
@@ -400,5 +420,6 @@ int main(int argc, char** argv) {
   (*node)->stop();
   if (worker_hub) worker_hub->stop();
   if (embedded) (void)embedded->stop();
+  if (id_taken_over) return 3;
   return redis_gave_up ? 1 : 0;
 }

@@ -18,6 +18,10 @@ void Registry::add_activity_fn(std::string name, ActivityFn fn) {
   activities_.insert_or_assign(std::move(key), Activity{std::move(name), std::move(fn)});
 }
 
+bool Registry::remove_activity(std::string_view name) {
+  return activities_.erase(ascii_lower(name)) > 0;
+}
+
 const OrchestratorFn* Registry::find_orchestrator(std::string_view name, std::string_view version) const {
   auto it = orchestrators_.find(ascii_lower(name));
   if (it == orchestrators_.end()) return nullptr;

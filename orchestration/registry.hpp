@@ -154,6 +154,9 @@ class Registry {
 
   void add_orchestrator_fn(std::string name, OrchestratorFn fn, OrchestratorOptions options = {});
   void add_activity_fn(std::string name, ActivityFn fn);
+  /// Forgets activity `name` (before the registry is used); false when none
+  /// has that name.
+  bool remove_activity(std::string_view name);
 
   /// The orchestrator that runs instances of `version`: the one registered
   /// for that version, else the one registered for every version; nullptr

@@ -294,12 +294,28 @@ local function lease_release(keys, args)
 end
 
 -- KEYS[1] = members (sorted set: node -> last heartbeat ms, Redis' clock),
--- KEYS[2] = nodes (hash: node -> what it advertises). ARGV = node, info,
--- timeout ms. Records the heartbeat (an empty info: the node leaves) and
--- returns the live nodes, sorted. Nodes silent for 100 timeouts are forgotten.
+-- KEYS[2] = nodes (hash: node -> what it advertises, msgpack). ARGV = node,
+-- info, timeout ms[, incarnation, take]. Records the heartbeat (an empty
+-- info: the node leaves) and returns the live nodes, sorted. Nodes silent
+-- for 100 timeouts are forgotten. With an incarnation, a heartbeat under the
+-- node's id is refused with "DURABLE_EXISTS <incarnation>" while another process's
+-- heartbeat under it is fresh, unless `take` is '1' (a starting node that
+-- found its predecessor gone).
 local function heartbeat(keys, args)
   local now = now_ms()
   local timeout = tonumber(args[3])
+  local incarnation = args[4]
+  if args[2] ~= '' and incarnation and incarnation ~= '' and args[5] ~= '1' then
+    local last = redis.call('ZSCORE', keys[1], args[1])
+    local info = redis.call('HGET', keys[2], args[1])
+    if last and info and tonumber(last) >= now - timeout then
+      local ok, record = pcall(cmsgpack.unpack, info)
+      local other = ok and type(record) == 'table' and record['incarnation']
+      if type(other) == 'string' and other ~= '' and other ~= incarnation then
+        return redis.error_reply('DURABLE_EXISTS ' .. other)
+      end
+    end
+  end
   if args[2] == '' then
     redis.call('ZREM', keys[1], args[1])
     redis.call('HDEL', keys[2], args[1])

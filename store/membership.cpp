@@ -122,9 +122,17 @@ Status Membership::release_lease(uint32_t partition, std::string_view node, uint
   return reply ? Status::ok() : reply.status();
 }
 
-Result<std::vector<std::string>> Membership::heartbeat(const NodeInfo& node, std::chrono::milliseconds timeout) {
-  auto reply = store_.connection().command("FCALL", "durable_heartbeat", "2", store_.keys().members(), store_.keys().nodes(), node.id,
-                                   pack(node), std::to_string(timeout.count()));
+Result<std::vector<std::string>> Membership::heartbeat(const NodeInfo& node, std::chrono::milliseconds timeout,
+                                                       bool take) {
+  auto reply = store_.connection().command("FCALL", "durable_heartbeat", "2", store_.keys().members(),
+                                           store_.keys().nodes(), node.id, pack(node), std::to_string(timeout.count()),
+                                           node.incarnation, take ? "1" : "0");
+  if (!reply && reply.status().code() == Errc::already_exists) {
+    std::string other = reply.status().message();
+    other.erase(0, other.find(' ') + 1);
+    return Status(Errc::already_exists,
+                  "another process runs as node '" + node.id + "' (incarnation " + other + ")");
+  }
   if (!reply) return reply.status();
   auto list = as_array(**reply);
   if (!list) return list.status();

@@ -37,7 +37,13 @@ class Membership {
 
   /// Records `node`'s heartbeat (by Redis' clock) and what it advertises;
   /// returns the ids of the live nodes (heartbeat within `timeout`), sorted.
-  Result<std::vector<std::string>> heartbeat(const NodeInfo& node, std::chrono::milliseconds timeout);
+  /// One process per node id: while the last heartbeat under node.id is
+  /// fresh (within `timeout`) and came from another incarnation, the
+  /// heartbeat is refused with already_exists ("another process runs as
+  /// node '<id>' (incarnation <x>)"), unless `take` (a starting node that
+  /// found the other one gone). Errors: the connection's.
+  Result<std::vector<std::string>> heartbeat(const NodeInfo& node, std::chrono::milliseconds timeout,
+                                             bool take = false);
   /// Takes `node` off the member list (a graceful stop).
   Status leave(std::string_view node);
   /// Every known node, live or not, with the partitions whose unexpired

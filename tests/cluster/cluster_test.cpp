@@ -280,6 +280,40 @@ TEST_F(ClusterTest, ASecondNodeWithTheSameId_ExitsWithCode3NamingTheOther_AResta
   EXPECT_TRUE(again->running()) << again->log_tail();
 }
 
+TEST_F(ClusterTest, TwoNodesWithOneIdStartedTogether_OneExitsWithCode3_TheOtherKeepsEveryPartition) {
+  // Both usually pass the start check (neither has a heartbeat yet); the
+  // heartbeat itself then refuses the second incarnation under the id.
+  Node first = start_node("twin");
+  Node second = start_node("twin");
+  const auto deadline = Clock::now() + 15s;
+  while (first->running() && second->running() && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  ASSERT_NE(first->running(), second->running()) << "one of the two goes\n"
+                                                  << first->log_tail() << "\n---\n" << second->log_tail();
+  Node& gone = first->running() ? second : first;
+  Node& kept = first->running() ? first : second;
+  const std::string why = gone->log_tail();
+  EXPECT_EQ(gone->wait_exit(), 3) << why;
+  // Caught by the heartbeat (both started at once), or, when the second
+  // started a little later, by its start check.
+  EXPECT_TRUE(why.find("another process runs as node 'twin' (incarnation ") != std::string::npos ||
+              why.find("another node runs with --node-id 'twin'") != std::string::npos)
+      << why;
+  wait_for({{"twin", kPartitions}});
+  // No more stealing: the survivor's lease epochs stay put over several renewals.
+  auto epochs = [&] {
+    std::vector<std::string> out;
+    for (uint32_t p = 0; p < kPartitions; ++p) {
+      auto e = store_->connection().command("HGET", store_->keys().lease(p), "epoch");
+      out.push_back(e && (*e)->type == REDIS_REPLY_STRING ? std::string((*e)->str, (*e)->len) : "?");
+    }
+    return out;
+  };
+  const auto before = epochs();
+  std::this_thread::sleep_for(2s);  // five renewals of 0.4 s
+  EXPECT_EQ(epochs(), before);
+  EXPECT_TRUE(kept->running()) << kept->log_tail();
+}
+
 TEST(ClusterStart, ANodeStartedBeforeRedis_RetriesAndSaysSo_ThenRuns) {
   durable::testing::RedisServer redis;
   ASSERT_TRUE(redis.start());

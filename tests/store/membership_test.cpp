@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <msgpack.hpp>
 
 #include "store/store.hpp"
@@ -100,6 +102,31 @@ TEST_F(MembershipTest, AnOlderNodesRecordHasNoCode_ItReadsAsVersionlessAndEmpty)
   EXPECT_EQ(back.workers, 4u);
   EXPECT_EQ(back.code, orchestration::NodeCode{});
   EXPECT_TRUE(back.code.policy.accepts("1.0")) << "no version: every instance";
+}
+
+TEST_F(MembershipTest, OneProcessPerNodeId_AnotherIncarnationIsRefusedWhileTheFirstBeats) {
+  NodeInfo first;
+  first.id = "twin";
+  first.incarnation = "inc-1";
+  ASSERT_TRUE(membership().heartbeat(first, 10s, /*take=*/true));
+  ASSERT_TRUE(membership().heartbeat(first, 10s)) << "its own beats go on";
+  NodeInfo second = first;
+  second.incarnation = "inc-2";
+  auto refused = membership().heartbeat(second, 10s);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.status().code(), Errc::already_exists);
+  EXPECT_EQ(refused.status().message(), "another process runs as node 'twin' (incarnation inc-1)");
+  EXPECT_EQ(read_back().incarnation, "inc-1") << "the refused heartbeat wrote nothing";
+  // A starting node that found the other gone takes the id over; then the
+  // first is the one refused.
+  ASSERT_TRUE(membership().heartbeat(second, 10s, /*take=*/true));
+  auto first_refused = membership().heartbeat(first, 10s);
+  ASSERT_FALSE(first_refused);
+  EXPECT_EQ(first_refused.status().code(), Errc::already_exists);
+  // A stale heartbeat (older than the timeout) belongs to nobody: aged by
+  // a few milliseconds, it is stale to a timeout of 1 ms.
+  std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(membership().heartbeat(first, 1ms));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "tests/support/node_process.hpp"
 
+#include <sys/wait.h>
+
 #include <algorithm>
 
 #include <unistd.h>
@@ -61,7 +63,26 @@ Status NodeProcess::stop() {
   return s;
 }
 
-bool NodeProcess::running() { return pid_ > 0 && process_running(pid_); }
+bool NodeProcess::running() {
+  if (pid_ <= 0) return false;
+  int status = -1;
+  if (process_running(pid_, &status)) return true;
+  if (status != -1) {  // reaped just now: keep how it ended
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    pid_ = -1;
+  }
+  return false;
+}
+
+int NodeProcess::wait_exit() {
+  if (pid_ > 0) {
+    int status = 0;
+    const pid_t reaped = ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    exit_code_ = reaped > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  return exit_code_;
+}
 
 std::string NodeProcess::log_tail() const { return file_tail(log_, 4000); }
 

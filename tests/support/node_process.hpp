@@ -33,6 +33,9 @@ class NodeProcess {
   /// SIGTERM and wait for a clean exit. Errors: deadline_exceeded (killed).
   Status stop();
   bool running();
+  /// Waits for it to exit by itself and reaps it: its exit code, or -1 when
+  /// a signal ended it (or it was not started).
+  int wait_exit();
   pid_t pid() const { return pid_; }
   /// The end of its log, for failure messages.
   std::string log_tail() const;
@@ -42,6 +45,7 @@ class NodeProcess {
   std::vector<std::string> env_;
   std::filesystem::path log_;
   pid_t pid_ = -1;
+  int exit_code_ = -1;  // once reaped
 };
 
 }  // namespace durable::testing
