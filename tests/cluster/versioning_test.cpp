@@ -176,13 +176,9 @@ TEST_F(VersioningTest, StrictFail_AnOldInstanceFailsNamingBothVersions) {
   expect_greeting(finished(f, "fail-new", 30s), "fail-new", "2.0", "v2: hello Di");
 }
 
-// ASSUMED FLAG: durable-node has no way yet to leave an activity out (as of
-// this test's writing node/main.cpp has no such flag); this test assumes
-// `--skip-activities NAME[,NAME]` (the node registers every sample but
-// those activities). Until it exists, node "a" refuses to start and the
-// test fails at its start.
+// A node started with --skip-activities lacks those sample activities.
 TEST_F(VersioningTest, ActivityOnSomeNodes_RunsOnlyThere_AndWaitsWhileNoneIsLive) {
-  const std::vector<std::string> without_say_hello{"--skip-activities", "SayHello"};  // ASSUMED FLAG (above)
+  const std::vector<std::string> without_say_hello{"--skip-activities", "SayHello"};
   launch("a", without_say_hello);
   launch("b");
   Http a = await_live("a"), b = await_live("b");
