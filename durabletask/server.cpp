@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "base/text.hpp"
 #include "client/patient_connect.hpp"
 #include "client/waits.hpp"
 #include "durabletask/calls.hpp"
@@ -27,13 +28,6 @@ using grpc::StatusCode;
 
 // Room for the rest of a message around its largest payload.
 constexpr size_t kMessageSlack = 1u << 20;
-
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
 
 std::optional<orch::OrchestrationStatus> our_status(::OrchestrationStatus s) {
   switch (s) {
@@ -444,7 +438,7 @@ class Service final : public ::TaskHubSidecarService::CallbackService {
       auto it = metadata.find("authorization");
       const std::string expected = "Bearer " + options_.key;
       if (it == metadata.end() ||
-          !constant_time_equal(std::string_view(it->second.data(), it->second.size()), expected)) {
+          !equal_in_constant_time(std::string_view(it->second.data(), it->second.size()), expected)) {
         return {StatusCode::UNAUTHENTICATED,
                 it == metadata.end() ? "this server needs 'authorization: Bearer <key>' metadata"
                                      : "the key in the authorization metadata is not this server's"};
