@@ -133,43 +133,16 @@ void PeerBatches::run_for_peer(RemoteBatch& b) {
   };
   try {
     if (fn) return entities::LocalBatchExecutor(fn).run(std::move(*work), std::move(answer));
-    hosted(work->entity).run(std::move(*work), std::move(answer));
+    const entities::EntityId& entity = work->entity;
+    hosted_.get(entity.instance_id(), entity.name(), "entity", rt_.options.foreign_batches)
+        .run(std::move(*work), std::move(answer));
   } catch (const std::exception& ex) {
     log->error("[{}] a peer's batch crashed here: {}", b.entity, ex.what());
   }
 }
 
-entities::BatchExecutor& PeerBatches::hosted(const entities::EntityId& entity) {
-  const uint64_t use = ++uses_;
-  const std::string id = entity.instance_id();
-  auto it = hosted_.find(id);
-  if (it == hosted_.end()) {
-    if (hosted_.size() >= kMaxHosted) {
-      // The one used longest ago goes (its item, if still out, is withdrawn:
-      // the owner runs its batch again after its timeout).
-      hosted_.erase(std::min_element(hosted_.begin(), hosted_.end(), [](const auto& a, const auto& b) {
-        return a.second.last_use < b.second.last_use;
-      }));
-    }
-    auto executor = rt_.options.foreign_batches(entity.name());
-    if (!executor) throw std::runtime_error("no executor for the peer's entity '" + entity.name() + "'");
-    it = hosted_.emplace(id, Hosted{std::move(executor), use}).first;
-  }
-  it->second.last_use = use;
-  return *it->second.executor;
-}
-
 void PeerBatches::on_answer(RemoteBatchAnswer& answer) {
-  auto it = pending_.find(answer.seq);
-  if (it == pending_.end()) return;  // forgotten, or its peer went down
-  Pending p = std::move(it->second);
-  pending_.erase(it);
-  auto result = from_remote(answer);
-  if (!result) {
-    durable::logger("node")->error("a peer's batch answer cannot be decoded: {}", result.status().to_string());
-    return;
-  }
-  p.answer(std::move(*result));
+  deliver_answer(pending_, answer, [](RemoteBatchAnswer& a) { return from_remote(a); }, "batch");
 }
 
 void PeerBatches::peer_down(const caf::actor_addr& peer) {

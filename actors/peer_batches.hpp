@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "actors/messages.hpp"
+#include "actors/peer_support.hpp"
 #include "actors/runtime.hpp"
 #include "entities/executor.hpp"
 
@@ -74,20 +75,12 @@ class PeerBatches {
     entities::BatchExecutor::Answer answer;
     std::chrono::steady_clock::time_point sent;
   };
-  // The executor of a peer's entity here (it withdraws its worker item when
-  // it goes, so it stays while the entity's batches come).
-  struct Hosted {
-    std::unique_ptr<entities::BatchExecutor> executor;
-    uint64_t last_use = 0;
-  };
-  static constexpr size_t kMaxHosted = 1000;
-  entities::BatchExecutor& hosted(const entities::EntityId& entity);
-
   Runtime& rt_;
   std::map<uint64_t, Pending> pending_;
   uint64_t next_seq_ = 1;
-  std::unordered_map<std::string, Hosted> hosted_;
-  uint64_t uses_ = 0;
+  // The executor of a peer's entity here (it withdraws its worker item when
+  // it goes, so it stays while the entity's batches come).
+  HostedExecutors<entities::BatchExecutor> hosted_{1000};
   struct Parked {
     PeerBatchRequest request;
     std::chrono::steady_clock::time_point since;

@@ -125,7 +125,7 @@ void PeerEpisodes::run_for_peer(caf::event_based_actor* me, RemoteEpisode& e) {
     // For the SDK workers connected here: the answer comes later, from
     // another thread. The executor stays, with the history it converted,
     // for the instance's next episodes.
-    hosted(e.instance_id, e.orchestrator)
+    hosted_.get(e.instance_id, e.orchestrator, "orchestrator", rt_.options.foreign_episodes)
         .run(work, [origin = e.origin, seq = e.seq](EpisodeResult result) {
           caf::anon_send(origin, to_remote(seq, result));
         });
@@ -134,36 +134,8 @@ void PeerEpisodes::run_for_peer(caf::event_based_actor* me, RemoteEpisode& e) {
   }
 }
 
-orchestration::EpisodeExecutor& PeerEpisodes::hosted(const std::string& instance_id, const std::string& orchestrator) {
-  const uint64_t use = ++uses_;
-  auto it = hosted_.find(instance_id);
-  if (it == hosted_.end() || it->second.orchestrator != orchestrator) {
-    if (it == hosted_.end() && hosted_.size() >= kMaxHosted) {
-      // The one used longest ago goes (its item, if still out, is withdrawn:
-      // the owner hands its episode out again after its timeout).
-      hosted_.erase(std::min_element(hosted_.begin(), hosted_.end(), [](const auto& a, const auto& b) {
-        return a.second.last_use < b.second.last_use;
-      }));
-    }
-    auto executor = rt_.options.foreign_episodes(orchestrator);
-    if (!executor) throw std::runtime_error("no executor for the peer's orchestrator '" + orchestrator + "'");
-    it = hosted_.insert_or_assign(instance_id, Hosted{orchestrator, std::move(executor), use}).first;
-  }
-  it->second.last_use = use;
-  return *it->second.executor;
-}
-
 void PeerEpisodes::on_answer(RemoteEpisodeAnswer& answer) {
-  auto it = pending_.find(answer.seq);
-  if (it == pending_.end()) return;  // forgotten, or its peer went down
-  Pending p = std::move(it->second);
-  pending_.erase(it);
-  auto result = from_remote(answer);
-  if (!result) {
-    durable::logger("node")->error("a peer's episode answer cannot be decoded: {}", result.status().to_string());
-    return;
-  }
-  p.answer(std::move(*result));
+  deliver_answer(pending_, answer, [](RemoteEpisodeAnswer& a) { return from_remote(a); }, "episode");
 }
 
 std::vector<PeerEpisodeRequest> PeerEpisodes::peer_down(const caf::actor_addr& peer) {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "actors/messages.hpp"
+#include "actors/peer_support.hpp"
 #include "actors/runtime.hpp"
 #include "orchestration/executor.hpp"
 
@@ -94,21 +95,12 @@ class PeerEpisodes {
   };
   void park(PeerEpisodeRequest& request);
   void count_parked() { rt_.counters.version_waiting = parked_.size(); }
-  // The executor of the episodes run here for a peer's instance on the SDK
-  // workers connected to this node.
-  struct Hosted {
-    std::string orchestrator;
-    std::unique_ptr<orchestration::EpisodeExecutor> executor;
-    uint64_t last_use = 0;
-  };
-  static constexpr size_t kMaxHosted = 1000;
-  orchestration::EpisodeExecutor& hosted(const std::string& instance_id, const std::string& orchestrator);
-
   Runtime& rt_;
   std::map<uint64_t, Pending> pending_;
   uint64_t next_seq_ = 1;
-  std::unordered_map<std::string, Hosted> hosted_;
-  uint64_t uses_ = 0;
+  // The executor of the episodes run here for a peer's instance on the SDK
+  // workers connected to this node.
+  HostedExecutors<orchestration::EpisodeExecutor> hosted_{1000};
   std::map<std::string, Parked> parked_;  // by instance id: the newest request
   uint64_t refused_ = 0;  // peers' episodes this node does not run
 };
