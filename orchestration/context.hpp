@@ -136,12 +136,15 @@ class OrchestrationContext {
   /// while retry->should_retry agrees, a durable timer at the failure's episode
   /// time + delay_after(n), then a fresh TaskScheduled; at the end the last
   /// attempt's exception. cancel() on the returned task does not stop later
-  /// attempts. A retry timer past 2262 throws std::invalid_argument instead.
+  /// attempts. A retry whose first interval is past what the clock can
+  /// represent (2262) throws std::invalid_argument at the call, naming it; a
+  /// later wait grown past it throws at that retry, naming the delay.
   template <class R = void, class In = std::monostate>
   DurableTask<R> call_activity(std::string name, const In& input = {},
                                std::optional<RetryPolicy> retry = std::nullopt) {
     Payload payload = to_payload(input);
     if (!retry) return schedule<R>(EventType::task_scheduled, std::move(name), std::move(payload));
+    check_first_interval(*retry);
     return spawn(with_retry<R>(
         *this,
         [this, name, payload] { return schedule<R>(EventType::task_scheduled, name, payload); },
@@ -163,6 +166,7 @@ class OrchestrationContext {
                                        std::optional<RetryPolicy> retry = std::nullopt) {
     Payload payload = to_payload(input);
     if (!retry) return schedule_sub<R>(std::move(name), std::move(payload), std::move(instance_id));
+    check_first_interval(*retry);
     return spawn(with_retry<R>(
         *this,
         [this, name, payload, instance_id] { return schedule_sub<R>(name, payload, instance_id); },
@@ -333,9 +337,10 @@ class OrchestrationContext {
         error = std::current_exception();
         failure = e.details();
       }
-      const TimePoint next = ctx.current_utc_datetime() + policy.delay_after(failed);
+      const RetryPolicy::Duration delay = policy.delay_after(failed);  // at most ~31,700 years: no overflow
+      const TimePoint next = ctx.current_utc_datetime() + delay;
       if (!policy.should_retry(failed, failure, first_attempt_at, next)) std::rethrow_exception(error);
-      co_await ctx.create_timer(next);
+      co_await ctx.create_timer(delay);  // a delay past the clock fails naming it
     }
   }
 
@@ -379,6 +384,17 @@ class OrchestrationContext {
   Payload input_;
   std::optional<ParentInstance> parent_;
   std::string version_;
+
+  // A retry whose first wait is already past the clock is refused at the
+  // call (a later, grown wait fails at its timer, naming it).
+  void check_first_interval(const RetryPolicy& retry) const {
+    constexpr auto kLatest = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::duration::max() - std::chrono::milliseconds(1));
+    if (retry.first_interval > kLatest - now_.time_since_epoch()) {
+      throw std::invalid_argument("a retry's first interval of " + std::to_string(retry.first_interval.count()) +
+                                  " ms is past what the clock can represent (1677-09-21 to 2262-04-11)");
+    }
+  }
 
   template <class Period>
   static std::string unit_name() {
