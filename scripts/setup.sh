@@ -21,6 +21,7 @@ packages=(
   libprotobuf-dev       # protobuf runtime for the protocol's generated messages
   protobuf-compiler     # protoc: generates the C++ from durabletask/orchestrator_service.proto
   protobuf-compiler-grpc  # grpc_cpp_plugin: protoc's generator for the service stubs
+  chromium              # the dashboard's browser tests run it headless (puppeteer-core drives it)
 )
 
 missing=()
@@ -45,12 +46,18 @@ else
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The Durable Task SDKs the protocol tests run (from the npm registry, at
-# the versions of the lock file). Again only when the lock file changed.
-js="$(dirname "$0")/../tests/durabletask/js"
-if [[ ! -f "$js/node_modules/.package-lock.json" || "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]]; then
-  echo "setup: npm ci in tests/durabletask/js"
-  (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# The npm packages the tests run, at the versions of each lock file: the
+# Durable Task SDKs the protocol tests run, and puppeteer-core, which drives
+# Debian's chromium in the dashboard's browser tests (it never downloads a
+# browser). `npm ci` only when a lock file changed since the last one.
+npm_ci() {
+  local dir="$(dirname "$0")/../$1"
+  if [[ ! -f "$dir/node_modules/.package-lock.json" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+    echo "setup: npm ci in $1"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+npm_ci tests/durabletask/js
+npm_ci tests/dashboard
 # The package starts a system redis-server on 6379; we never use it (every
 # test and node starts its own on a free port), so leave it alone either way.
