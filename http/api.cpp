@@ -8,6 +8,7 @@
 #include "base/log.hpp"
 #include "base/text.hpp"
 #include "base/time.hpp"
+#include "http/dashboard.hpp"
 #include "http/json.hpp"
 #include "http/purge_jobs.hpp"
 #include "http/route_support.hpp"
@@ -174,6 +175,8 @@ void Api::on_later(std::string method, std::string pattern, Handler handler) {
 }
 
 void Api::handle(Request req, Respond respond) const {
+  // The dashboard's pages hold no data: no key for them (their calls here need it).
+  if (auto page = serve_dashboard(req)) return respond(std::move(*page));
   if (!options_.key.empty() && !has_key(req, options_.key)) {
     return respond(error(401, "a key is required: ?code=<key> or 'Authorization: Bearer <key>'"));
   }

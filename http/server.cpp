@@ -187,7 +187,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpOptions options, const
   for (size_t i = 0; i < std::max<size_t>(1, o.threads); ++i) {
     impl->threads.emplace_back([io = impl->io.get()] { io->run(); });
   }
-  durable::logger("http")->info("serving the HTTP API on http://{}:{}/runtime/webhooks/durabletask (links: {})",
+  durable::logger("http")->info("serving the HTTP API on http://{}:{}/runtime/webhooks/durabletask and the "
+                                "dashboard at /dashboard/ (links: {})",
                                 o.host, impl->port, impl->public_url);
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

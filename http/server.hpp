@@ -2,7 +2,8 @@
 // HttpServer: Durable Functions' built-in HTTP API (http/api.hpp), served
 // by a node over HTTP/1.1: an event-driven server (Boost.Beast on Asio,
 // http/connection.hpp) whose threads only run requests, so slow clients,
-// idle connections and long polls hold none.
+// idle connections and long polls hold none. It serves the dashboard's
+// pages too (http/dashboard.hpp: /dashboard/, '/' redirects there).
 
 #include <cstdint>
 #include <functional>

@@ -382,6 +382,7 @@ int main(int argc, char** argv) {
     }
     http = std::move(*started);
     (*node)->set_http_address(listen->host + ":" + std::to_string(http->port()));
+    log->info("dashboard: {}/dashboard/", http->public_url());
   }
 
   std::unique_ptr<durabletask::GrpcServer> grpc;

@@ -1,0 +1,153 @@
+// entities.js: the entities: a list by name prefix with paging, and an
+// entity's page (its state, its lock holder, a form to signal it).
+
+import * as api from './api.js';
+import { h, link, route, jsonView, jsonLine, time } from './dom.js';
+
+const PAGE_SIZE = 50;
+const ENTITY_REFRESH_MS = 3000;
+
+function entityId(e) {
+  return `@${e.entityId.name}@${e.entityId.key}`;
+}
+
+export async function mountList(ctx) {
+  const prefix = ctx.params.get('prefix') || '';
+  const tokens = [''];
+  let nextToken = '';
+  const input = h('input', { id: 'entity-prefix', type: 'search', value: prefix, placeholder: 'name prefix (counter, counter@c1)', spellcheck: 'false' });
+  const search = (e) => {
+    e.preventDefault();
+    const next = route(['entities'], { prefix: input.value.trim() });
+    if (location.hash === next) window.dispatchEvent(new HashChangeEvent('hashchange'));
+    else location.hash = next;
+  };
+  const tbody = h('tbody');
+  const prev = h('button', { id: 'prev-page', type: 'button', disabled: true }, '‹ Previous');
+  const next = h('button', { id: 'next-page', type: 'button', disabled: true }, 'Next ›');
+  const pageLabel = h('span', { class: 'page-number' });
+  ctx.main.append(
+    h('div', { class: 'page-head' }, h('h1', {}, 'Entities')),
+    h('form', { class: 'filters', onsubmit: search },
+      h('label', {}, 'Name prefix', input),
+      h('button', { id: 'entity-search', type: 'submit', class: 'primary' }, 'Search')),
+    h('div', { class: 'table-wrap' },
+      h('table', { id: 'entities', class: 'data' },
+        h('thead', {}, h('tr', {}, ['Name', 'Key', 'Last operation', 'Locked by', 'State'].map((c) => h('th', {}, c)))),
+        tbody)),
+    h('div', { class: 'pager' }, prev, pageLabel, next));
+
+  const load = async () => {
+    ctx.loading();
+    const res = await api.get(prefix ? api.path('entities', prefix) : '/entities', {
+      query: { fetchState: 'true', top: PAGE_SIZE },
+      headers: tokens.at(-1) ? { [api.CONTINUATION]: tokens.at(-1) } : {},
+    });
+    if (!ctx.alive()) return;
+    const list = Array.isArray(res.data) ? res.data : [];
+    nextToken = res.headers.get(api.CONTINUATION) || '';
+    tbody.replaceChildren(...list.map((e) => h('tr', { dataset: { entity: entityId(e) } },
+      h('td', {}, e.entityId.name),
+      h('td', { class: 'mono' }, link(['entity', e.entityId.name, e.entityId.key], e.entityId.key)),
+      h('td', { class: 'time' }, time(e.lastOperationTime)),
+      h('td', { class: 'mono' }, e.lockedBy ? link(['instance', e.lockedBy], e.lockedBy) : ''),
+      h('td', { class: 'mono clip' }, jsonLine(e.state, 80)))));
+    if (!list.length) tbody.append(h('tr', { class: 'empty' }, h('td', { colspan: 5 }, 'No entity with state matches.')));
+    prev.disabled = tokens.length <= 1;
+    next.disabled = !nextToken;
+    pageLabel.textContent = `page ${tokens.length}`;
+    ctx.ready();
+  };
+  next.addEventListener('click', () => {
+    if (!nextToken) return;
+    tokens.push(nextToken);
+    load().catch((e) => ctx.error(e));
+  });
+  prev.addEventListener('click', () => {
+    if (tokens.length <= 1) return;
+    tokens.pop();
+    load().catch((e) => ctx.error(e));
+  });
+  await load();
+}
+
+// The listing's entry for exactly this entity: the list by "name@key" is
+// ordered by id, so the entity itself (when it has storage) comes first.
+async function findEntity(name, key) {
+  const res = await api.get(api.path('entities', `${name}@${key}`), {
+    query: { fetchState: 'true', includeDeleted: 'true', top: 1 },
+  });
+  const first = Array.isArray(res.data) ? res.data[0] : undefined;
+  const same = first && first.entityId.name.toLowerCase() === name.toLowerCase() && first.entityId.key === key;
+  return same ? first : null;
+}
+
+export async function mountEntity(ctx) {
+  const [name = '', key = ''] = ctx.parts;
+  const stateBox = h('div');
+  const lock = h('span', { id: 'entity-lock', class: 'mono' });
+  const last = h('span');
+  const op = h('input', { id: 'signal-op', type: 'text', placeholder: 'operation (add)', spellcheck: 'false', required: true });
+  const input = h('textarea', { id: 'signal-input', rows: 3, spellcheck: 'false', placeholder: 'input as JSON (empty: none)' });
+  const result = h('p', { id: 'signal-result', class: 'action-result', role: 'status' });
+  const send = async (e) => {
+    e.preventDefault();
+    const operation = op.value.trim();
+    const text = input.value.trim();
+    result.dataset.ok = '';
+    if (!operation) {
+      result.dataset.ok = 'false';
+      result.textContent = 'Give the operation to signal.';
+      return;
+    }
+    if (text) {
+      try {
+        JSON.parse(text);
+      } catch (err) {
+        result.dataset.ok = 'false';
+        result.textContent = `The input is not JSON: ${err.message}`;
+        return;
+      }
+    }
+    try {
+      const res = await api.post(api.path('entities', name, key), { query: { op: operation }, body: text || '' });
+      result.dataset.ok = 'true';
+      result.textContent = `Signalled '${operation}' (${res.status}), request ${res.data && res.data.requestId}.`;
+      await load();
+    } catch (err) {
+      result.dataset.ok = 'false';
+      result.textContent = `The signal failed (${err.status || 'no answer'}): ${err.message}`;
+    }
+  };
+  ctx.main.append(
+    h('p', { class: 'crumbs' }, h('a', { href: '#/entities' }, 'Entities'), ' / ',
+      h('a', { href: route(['entities'], { prefix: name }) }, name), ' / ',
+      h('span', { class: 'mono' }, key)),
+    h('div', { class: 'page-head' }, h('h1', {}, name, ' ', h('span', { class: 'mono subtle' }, key))),
+    h('dl', { class: 'fields' },
+      h('dt', {}, 'Locked by'), h('dd', {}, lock),
+      h('dt', {}, 'Last operation'), h('dd', {}, last)),
+    h('section', {}, h('h2', {}, 'State'), stateBox),
+    h('section', {}, h('h2', {}, 'Signal'),
+      h('form', { class: 'signal', onsubmit: send },
+        h('label', {}, 'Operation', op),
+        h('label', {}, 'Input', input),
+        h('button', { id: 'signal-send', type: 'submit', class: 'primary' }, 'Signal')),
+      result));
+
+  const load = async () => {
+    ctx.loading();
+    const entity = await findEntity(name, key);
+    if (!ctx.alive()) return;
+    const holder = entity && entity.lockedBy;
+    lock.replaceChildren(holder ? link(['instance', holder], holder) : 'none');
+    last.textContent = entity ? time(entity.lastOperationTime) : '';
+    stateBox.replaceChildren(entity && entity.state !== null && entity.state !== undefined
+      ? jsonView(entity.state, { id: 'entity-state' })
+      : h('pre', { id: 'entity-state', class: 'json empty' }, 'null'),
+    entity && entity.state !== null ? null : h('p', { class: 'note' }, 'No state: never set, or deleted.'));
+    ctx.ready();
+  };
+  ctx.every(ENTITY_REFRESH_MS, load);
+  await load();
+}
