@@ -28,7 +28,8 @@ foreach(name IN LISTS names)
   else()
     # 0x.., per byte, 24 to a line.
     string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
-    string(REGEX REPLACE "((0x..,){24})" "\\1\n    " bytes "${bytes}")
+    string(REPEAT "0x..," 24 line)  # CMake's regular expressions have no {n}
+    string(REGEX REPLACE "(${line})" "\\1\n    " bytes "${bytes}")
     string(APPEND arrays "// ${name}: ${size} bytes\nconst unsigned char k${count}[] = {\n    ${bytes}};\n\n")
     string(APPEND table "    {\"${name}\", bytes(k${count}, sizeof k${count})},\n")
   endif()

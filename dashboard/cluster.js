@@ -34,8 +34,10 @@ function nodeRow(n) {
     h('td', { class: 'num' }, String((n.partitions || []).length)));
 }
 
-// Partition -> owner: a live node's claim wins over a gone node's stale one.
-function owners(nodes, count) {
+// Partition -> owner: the API's "owners" when it gives them, else from the
+// nodes' partitions (a live node's claim winning over a gone node's stale one).
+function owners(nodes, count, given) {
+  if (Array.isArray(given) && given.length === count) return given.map((o) => o || '');
   const owner = new Array(count).fill('');
   for (const n of [...nodes].sort((a, b) => Number(a.live) - Number(b.live))) {
     for (const p of n.partitions || []) if (p >= 0 && p < count) owner[p] = n.id;
@@ -43,9 +45,9 @@ function owners(nodes, count) {
   return owner;
 }
 
-function partitionGrid(nodes, count, unowned) {
+function partitionGrid(nodes, count, unowned, given) {
   const free = new Set(unowned || []);
-  const owner = owners(nodes, count);
+  const owner = owners(nodes, count, given);
   const cells = owner.map((id, p) => {
     const o = free.has(p) ? '' : id;
     const cell = h('div', {
@@ -68,6 +70,7 @@ function panel(x, width, height, series, values) {
   const step = values.length > 1 ? width / (values.length - 1) : 0;
   let d = '';
   let pen = false;
+  const dots = [];  // points with no neighbour to draw a line to
   values.forEach((v, i) => {
     if (!Number.isFinite(v)) {
       pen = false;
@@ -76,6 +79,7 @@ function panel(x, width, height, series, values) {
     const px = (x + i * step).toFixed(1);
     const py = (top + plot - (v / max) * plot).toFixed(1);
     d += `${pen ? 'L' : 'M'}${px} ${py} `;
+    if (!pen && !Number.isFinite(values[i + 1])) dots.push(svg('circle', { cx: px, cy: py, r: 2.5, class: `dot ${series.field}` }));
     pen = true;
   });
   const newest = [...values].reverse().find((v) => Number.isFinite(v));
@@ -86,6 +90,7 @@ function panel(x, width, height, series, values) {
     svg('text', { x: x + width, y: 14, class: 'value', 'text-anchor': 'end' }, shown),
     svg('text', { x: x + width - 2, y: top + 10, class: 'max', 'text-anchor': 'end' }, `max ${max < 10 ? max.toFixed(1) : Math.round(max)}`),
     d ? svg('path', { d: d.trim(), class: `line ${series.field}` }) : null,
+    dots,
   ];
 }
 
@@ -135,7 +140,7 @@ export async function mount(ctx) {
     nodesBody.replaceChildren(...nodes.map(nodeRow));
     legend.replaceChildren(...nodes.filter((n) => (n.partitions || []).length).map((n) =>
       h('span', { class: 'legend-item' }, swatch(n.id), `${n.id} (${n.partitions.length})`)));
-    grid.replaceChildren(partitionGrid(nodes, count, data.unowned));
+    grid.replaceChildren(partitionGrid(nodes, count, data.unowned, data.owners));
     const charted = nodes.filter((n) => n.rates && typeof n.rates === 'object');
     rates.replaceChildren(...charted.map(rateChart));
     if (!charted.length) rates.append(h('p', { class: 'note' }, 'No node publishes its rates.'));

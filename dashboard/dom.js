@@ -90,6 +90,7 @@ export function time(iso) {
 export function duration(ms) {
   if (!Number.isFinite(ms)) return '';
   if (ms < 0) ms = 0;
+  if (ms < 10) return `${Number.isInteger(ms) ? ms : ms.toFixed(1)} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;
   if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
@@ -114,12 +115,17 @@ export function fromLocalInput(value) {
   return Number.isNaN(d.getTime()) ? '' : d.toISOString();
 }
 
-/** A colour of its own for a node id (a hash of it as the hue). */
+/** A colour of its own for a node id: a hash of it (FNV-1a, then mixed) picks the hue and lightness. */
 export function colourFor(id) {
   if (!id) return '';
-  let hash = 2166136261;
-  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 16777619) >>> 0;
-  return `hsl(${hash % 360} 62% 58%)`;
+  let x = 2166136261;
+  for (let i = 0; i < id.length; i++) x = Math.imul(x ^ id.charCodeAt(i), 16777619) >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b) >>> 0;
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35) >>> 0;
+  x = (x ^ (x >>> 16)) >>> 0;
+  return `hsl(${x % 360} 60% ${56 + ((x >>> 9) % 3) * 8}%)`;
 }
 
 /** A status badge: <span class="status" data-status="Running">Running</span>. */

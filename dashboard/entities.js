@@ -5,7 +5,8 @@ import * as api from './api.js';
 import { h, link, route, jsonView, jsonLine, time } from './dom.js';
 
 const PAGE_SIZE = 50;
-const ENTITY_REFRESH_MS = 3000;
+// After a signal, the state is read again this long after (the entity's node applies it).
+const REREAD_AFTER_SIGNAL_MS = [1000, 3000];
 
 function entityId(e) {
   return `@${e.entityId.name}@${e.entityId.key}`;
@@ -87,6 +88,8 @@ export async function mountEntity(ctx) {
   const stateBox = h('div');
   const lock = h('span', { id: 'entity-lock', class: 'mono' });
   const last = h('span');
+  const read = h('span', { class: 'updated' });
+  const refresh = h('button', { id: 'entity-refresh', type: 'button' }, 'Refresh');
   const op = h('input', { id: 'signal-op', type: 'text', placeholder: 'operation (add)', spellcheck: 'false', required: true });
   const input = h('textarea', { id: 'signal-input', rows: 3, spellcheck: 'false', placeholder: 'input as JSON (empty: none)' });
   const result = h('p', { id: 'signal-result', class: 'action-result', role: 'status' });
@@ -94,7 +97,7 @@ export async function mountEntity(ctx) {
     e.preventDefault();
     const operation = op.value.trim();
     const text = input.value.trim();
-    result.dataset.ok = '';
+    delete result.dataset.ok;
     if (!operation) {
       result.dataset.ok = 'false';
       result.textContent = 'Give the operation to signal.';
@@ -113,7 +116,7 @@ export async function mountEntity(ctx) {
       const res = await api.post(api.path('entities', name, key), { query: { op: operation }, body: text || '' });
       result.dataset.ok = 'true';
       result.textContent = `Signalled '${operation}' (${res.status}), request ${res.data && res.data.requestId}.`;
-      await load();
+      for (const ms of REREAD_AFTER_SIGNAL_MS) ctx.after(ms, load);
     } catch (err) {
       result.dataset.ok = 'false';
       result.textContent = `The signal failed (${err.status || 'no answer'}): ${err.message}`;
@@ -123,7 +126,7 @@ export async function mountEntity(ctx) {
     h('p', { class: 'crumbs' }, h('a', { href: '#/entities' }, 'Entities'), ' / ',
       h('a', { href: route(['entities'], { prefix: name }) }, name), ' / ',
       h('span', { class: 'mono' }, key)),
-    h('div', { class: 'page-head' }, h('h1', {}, name, ' ', h('span', { class: 'mono subtle' }, key))),
+    h('div', { class: 'page-head' }, h('h1', {}, name, ' ', h('span', { class: 'mono subtle' }, key)), refresh, read),
     h('dl', { class: 'fields' },
       h('dt', {}, 'Locked by'), h('dd', {}, lock),
       h('dt', {}, 'Last operation'), h('dd', {}, last)),
@@ -142,12 +145,14 @@ export async function mountEntity(ctx) {
     const holder = entity && entity.lockedBy;
     lock.replaceChildren(holder ? link(['instance', holder], holder) : 'none');
     last.textContent = entity ? time(entity.lastOperationTime) : '';
-    stateBox.replaceChildren(entity && entity.state !== null && entity.state !== undefined
+    const hasState = Boolean(entity) && entity.state !== null && entity.state !== undefined;
+    stateBox.replaceChildren(hasState
       ? jsonView(entity.state, { id: 'entity-state' })
-      : h('pre', { id: 'entity-state', class: 'json empty' }, 'null'),
-    entity && entity.state !== null ? null : h('p', { class: 'note' }, 'No state: never set, or deleted.'));
+      : h('pre', { id: 'entity-state', class: 'json empty' }, 'null'));
+    if (!hasState) stateBox.append(h('p', { class: 'note' }, 'No state: never set, or deleted.'));
+    read.textContent = `read ${time(new Date().toISOString()).slice(11)}`;
     ctx.ready();
   };
-  ctx.every(ENTITY_REFRESH_MS, load);
+  refresh.addEventListener('click', () => load().catch((e) => ctx.error(e)));
   await load();
 }

@@ -47,7 +47,7 @@ function details(e) {
 }
 
 function historyTable(events) {
-  const t0 = events.length ? Date.parse(events[0].Timestamp) : 0;
+  const t0 = Math.min(...events.map((e) => Date.parse(e.Timestamp)).filter(Number.isFinite));
   const rows = events.map((e) => {
     const payload = e.Result !== undefined ? e.Result : e.Input;
     return h('tr', { class: e.FailureDetails ? 'failed' : '' },
@@ -58,7 +58,7 @@ function historyTable(events) {
       h('td', {}, e.Name || ''),
       h('td', {}, details(e)),
       h('td', {}, h('details', {},
-        h('summary', { class: 'mono' }, payload === undefined ? 'event' : jsonLine(payload, 60)),
+        h('summary', { class: 'mono' }, payload === undefined ? 'raw' : jsonLine(payload, 60)),
         h('pre', { class: 'json' }, pretty(e)))));
   });
   return h('div', { class: 'table-wrap tall' },
@@ -131,7 +131,7 @@ export async function mount(ctx) {
       reason: a.reason, event: a.event, flag: a.flag,
     });
     if (!answer || !ctx.alive()) return;
-    result.dataset.ok = '';
+    delete result.dataset.ok;
     result.textContent = `${a.label}…`;
     try {
       const res = await a.call(id, answer);

@@ -29,6 +29,7 @@ const main = document.getElementById('page');
 const keyForm = document.getElementById('key-form');
 const keyInput = document.getElementById('key-input');
 let current = null;  // the mounted page's context
+let refused = false;  // the last 401 refused a key the user gave (not a missing one)
 
 // "#/entity/Counter/c%2F1?x=1" -> {name: 'entity', parts: ['Counter', 'c/1'], params}
 function parse(hash) {
@@ -78,9 +79,23 @@ class Context {
       main.prepend(box);
     }
     box.textContent = err && err.status === 401
-      ? `${err.message}. Enter the node's key above.`
+      ? (refused ? 'The node refused that key: enter it again above.' : 'This node wants its HTTP key: enter it above.')
       : String((err && err.message) || err);
     main.dataset.state = 'error';
+  }
+
+  /** Runs `fn` once after `ms`, unless the page is left first. */
+  after(ms, fn) {
+    const timer = setTimeout(async () => {
+      this.timers.delete(timer);
+      if (!this.alive()) return;
+      try {
+        await fn();
+      } catch (e) {
+        this.error(e);
+      }
+    }, ms);
+    this.timers.add(timer);
   }
 
   /** Runs `fn` every `ms` after the last run ended, until the page is left. */
@@ -147,7 +162,8 @@ function updateKeyButton() {
 }
 
 api.onUnauthorized(() => {
-  if (api.key()) api.setKey('');  // the one kept is wrong
+  refused = Boolean(api.key());
+  if (refused) api.setKey('');  // the one kept is wrong
   updateKeyButton();
   showKeyForm();
 });

@@ -1,7 +1,7 @@
 // timeline.js: an instance's history as bars: each activity, timer,
 // sub-orchestration, event wait and entity call from when it was scheduled
-// to when its answer came, failures marked, open ones drawn to "now" (or to
-// the instance's end when it ended without them).
+// to when its answer came, failures marked, open ones drawn to "now"; those
+// a finished instance left unanswered are drawn to its end, marked abandoned.
 //
 // History records no "started waiting" for an external event: an event's bar
 // runs from the instance's start (or the previous event of that name) to its
@@ -73,10 +73,14 @@ export function bars(events, finished) {
       default: break;
     }
   }
+  // Unanswered in a finished instance: it never will be (a timer an event
+  // beat, a task of a terminated instance): drawn to the end, not "open".
   const end = finished ? last : Math.max(last, Date.now());
   for (const bar of out) {
-    bar.open = bar.end === undefined;
-    if (bar.open) bar.end = end;
+    const unanswered = bar.end === undefined;
+    bar.open = unanswered && !finished;
+    bar.abandoned = unanswered && finished;
+    if (unanswered) bar.end = end;
   }
   return { bars: out, start, end };
 }
@@ -97,16 +101,17 @@ export function render({ bars: list, start, end }) {
   axis.append(scale);
   const rows = list.slice(0, MAX_BARS).map((b) => {
     const bar = h('div', {
-      class: ['bar', b.failed && 'failed', b.open && 'open'],
+      class: ['bar', b.failed && 'failed', b.open && 'open', b.abandoned && 'abandoned'],
       dataset: { kind: b.kind, name: b.name },
-      title: `${b.name}: ${duration(b.end - b.start)}${b.open ? ' so far' : ''}${b.failed ? ` (failed: ${b.failure})` : ''}`,
+      title: `${b.name}: ${duration(b.end - b.start)}${b.open ? ' so far' : ''}${b.abandoned ? ', never answered' : ''}`
+        + `${b.failed ? ` (failed: ${b.failure})` : ''}`,
     });
     bar.style.left = pct(b.start);
     bar.style.width = `max(3px, ${((b.end - b.start) / span) * 100}%)`;
     return h('div', { class: 'tl-row' },
       h('span', { class: 'tl-label' }, h('span', { class: ['tl-kind', `kind-${b.kind}`] }, KIND_LABEL[b.kind]), ' ', b.name),
       h('div', { class: 'tl-track' }, bar),
-      h('span', { class: 'tl-duration' }, b.open ? 'open' : duration(b.end - b.start)));
+      h('span', { class: 'tl-duration' }, b.open ? 'open' : b.abandoned ? 'abandoned' : duration(b.end - b.start)));
   });
   const box = h('div', { id: 'timeline', class: 'timeline' }, axis, rows);
   if (!list.length) box.append(h('p', { class: 'note' }, 'Nothing scheduled yet: no activity, timer, sub-orchestration, event or entity call.'));

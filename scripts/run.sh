@@ -21,6 +21,9 @@ printf '\n== The cluster (which node owns which partitions)\n'
 
 cat <<MSG
 
+The dashboard (instances, histories, entities, the cluster, dead letters):
+  $url/dashboard/    (every node serves it; with --http-key it asks for the key)
+
 The cluster keeps running: three nodes on one redis-server, any of them
 serves the whole hub. Try node 1's HTTP API (Durable Functions' routes):
   curl -si -X POST $url/runtime/webhooks/durabletask/orchestrators/HelloSequence -d '["Lima"]'
