@@ -1,0 +1,67 @@
+// The cluster page (#/cluster) against a real cluster: each node a live row
+// with its addresses, every partition owned by one of them, a rates chart
+// per node.
+// DASH_EXPECT: {"nodes": ["a", "b", "c"], "partitions": n}
+import { run, visit, waitUntil, rows, checkInert } from './common.mjs';
+
+await run('cluster', async (session, s) => {
+  const { page, report } = session;
+  const { nodes, partitions } = s.expect;
+  await visit(session, s, '#/cluster', 'cluster');
+
+  // Leases settle within a few renewals: wait until every partition has an owner among the nodes.
+  await report.step('every partition owned', async () => {
+    await waitUntil(page, `#partitions holds ${partitions} .partition, each owned by one of ${nodes}`, ({ nodes, n }) => {
+      const ps = [...document.querySelectorAll('#partitions .partition[data-partition]')];
+      return ps.length === n && ps.every((p) => nodes.includes(p.getAttribute('data-owner')));
+    }, { nodes, n: partitions }, () => [...document.querySelectorAll('#partitions .partition')]
+        .map((p) => [p.getAttribute('data-partition'), p.getAttribute('data-owner')]));
+    report.check(true, `#partitions: ${partitions} partitions, each owned by one of the three`);
+  });
+  const grid = await page.evaluate(() => [...document.querySelectorAll('#partitions .partition')]
+      .map((p) => ({ partition: p.getAttribute('data-partition'), owner: p.getAttribute('data-owner') })));
+  report.observed.partitions = grid;
+  report.equal(grid.map((p) => Number(p.partition)).sort((a, b) => a - b), [...Array(partitions).keys()],
+               '#partitions: data-partition 0..n-1, once each');
+  const owned = {};
+  for (const p of grid) owned[p.owner] = (owned[p.owner] || 0) + 1;
+  for (const n of nodes) report.check((owned[n] || 0) > 0, `node ${n} owns partitions in the grid`, JSON.stringify(owned));
+  const colours = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#partitions .partition')]
+      .map((p) => {
+        const c = getComputedStyle(p);
+        return [p.getAttribute('data-owner'), `${c.backgroundColor} ${c.borderColor} ${c.color} ${c.fill}`];
+      })));
+  report.check(new Set(Object.values(colours)).size === Object.keys(colours).length,
+               '#partitions: a colour per owner', JSON.stringify(colours));
+
+  // The nodes table.
+  await report.step('three live nodes', async () => {
+    await waitUntil(page, `table#nodes has live rows for exactly ${nodes}`, (nodes) => {
+      const got = [...document.querySelectorAll('table#nodes tbody tr[data-node]')];
+      return JSON.stringify(got.map((tr) => tr.getAttribute('data-node')).sort()) === JSON.stringify([...nodes].sort()) &&
+             got.every((tr) => tr.classList.contains('live'));
+    }, nodes, () => [...document.querySelectorAll('table#nodes tbody tr')].map((tr) => [tr.getAttribute('data-node'), tr.className]));
+    report.check(true, `table#nodes: ${nodes.join(', ')}, each tr.live`);
+  });
+  const table = (await rows(page, 'table#nodes', 'data-node')) || [];
+  report.observed.nodes = table.map((r) => ({ node: r.key, cells: r.cells, className: r.className }));
+  let sum = 0;
+  for (const r of table) {
+    report.check(r.cells.length >= 8, `node ${r.key}: 8 cells (id, state, version, heartbeat, HTTP, gRPC, peer, partitions)`,
+                 JSON.stringify(r.cells));
+    report.equal(r.cells[0], r.key, `node ${r.key}: id cell`);
+    report.check(/^127\.0\.0\.1:\d+$/.test(r.cells[4] || ''), `node ${r.key}: HTTP address cell`, JSON.stringify(r.cells[4]));
+    report.check(/:\d+$/.test(r.cells[6] || ''), `node ${r.key}: peer address cell`, JSON.stringify(r.cells[6]));
+    report.equal(Number(r.cells[7]), owned[r.key] || 0, `node ${r.key}: partitions cell agrees with the grid`);
+    sum += Number(r.cells[7]) || 0;
+  }
+  report.equal(sum, partitions, 'the partitions cells add up to the partitions');
+
+  // A rates chart per node, built as SVG.
+  const charts = await page.evaluate(() => [...document.querySelectorAll('#rates [data-node]')].map((c) => ({
+    node: c.getAttribute('data-node'), svg: c.tagName.toLowerCase() === 'svg' || c.querySelector('svg') !== null })));
+  report.observed.rates = charts;
+  report.equal(charts.map((c) => c.node).sort(), [...nodes].sort(), '#rates: one [data-node] per node');
+  report.check(charts.every((c) => c.svg), '#rates: each chart is SVG', JSON.stringify(charts));
+  await checkInert(session, 'the cluster');
+});

@@ -1,0 +1,170 @@
+// The instance page (#/instance/<id>) against real instances: status, input
+// and output as JSON text, the timeline's bars, the raw events, the links to
+// parent and children, and the terminate button (cancelled once, then
+// confirmed; checked through the API too).
+// DASH_EXPECT: {
+//   "cases": [{
+//     "id", "name", "status",
+//     "output": <JSON>                      pre#instance-output parses to it (optional)
+//     "text": {"<selector>": ["literal", ...]}  texts each element's textContent must contain
+//     "bars": {"<kind>": {"count": n, "failed": n, "open": n}}  exact, per kind listed
+//     "barNames": [{"kind", "name"}]        bars that must exist (data-name as given)
+//     "events": {"<EventType>": n}          rows of table#history whose first cell is the type, exact
+//     "children": ["<child id>"]            a.child-link hrefs, exactly these
+//     "parent": "<parent id>"               a.parent-link href
+//   }],
+//   "terminate": {"id", "reason"}           a running instance the button terminates
+//   "screenshot": "<id>"                    the instance shown last (for the screenshot)
+// }
+import { run, visit, waitUntil, api, checkInert, TIMEOUT_MS } from './common.mjs';
+
+const instanceHash = (id) => `#/instance/${encodeURIComponent(id)}`;
+
+// Opens an instance's page and waits until it shows that instance, ready.
+async function show(session, s, id) {
+  await visit(session, s, instanceHash(id), 'instance');
+  await waitUntil(session.page, `#instance-id shows ${JSON.stringify(id)} and the page is ready`, (id) => {
+    const e = document.querySelector('#instance-id');
+    const m = document.querySelector('main#page[data-page="instance"]');
+    return e && e.textContent.trim() === id && m && m.dataset.state === 'ready';
+  }, id, () => {
+    const e = document.querySelector('#instance-id');
+    const m = document.querySelector('main#page');
+    return { instanceId: e ? e.textContent : null, state: m ? m.dataset.state : null };
+  });
+}
+
+function text(page, sel) {
+  return page.$eval(sel, (e) => e.textContent.trim()).catch(() => null);
+}
+
+async function checkCase(session, s, c) {
+  const { page, report } = session;
+  const name = JSON.stringify(c.id);
+  await show(session, s, c.id);
+  // The status settles with the page's refreshes (the C++ side waited for it already).
+  await waitUntil(page, `${name}: #instance-status is ${c.status}`, (st) => {
+    const e = document.querySelector('#instance-status');
+    return e && e.textContent.trim() === st;
+  }, c.status, () => document.querySelector('#instance-status')?.textContent);
+  report.check(true, `${name}: #instance-status ${c.status}`);
+  report.equal(await text(page, '#instance-name'), c.name, `${name}: #instance-name`);
+
+  if ('output' in c) {
+    const raw = await text(page, 'pre#instance-output');
+    let parsed;
+    try { parsed = JSON.parse(raw); } catch { parsed = `(not JSON: ${raw})`; }
+    report.equal(parsed, c.output, `${name}: pre#instance-output is the output as JSON`);
+  }
+  for (const [sel, literals] of Object.entries(c.text || {})) {
+    const t = await page.$eval(sel, (e) => e.textContent).catch(() => null);
+    for (const lit of literals) {
+      report.check(t !== null && t.includes(lit), `${name}: ${sel} holds ${JSON.stringify(lit)} as text`,
+                   t === null ? `no ${sel}` : JSON.stringify(t.slice(0, 300)));
+    }
+  }
+
+  // Timeline: bars by kind.
+  const bars = await page.evaluate(() => [...document.querySelectorAll('#timeline .bar')].map((b) => ({
+    kind: b.getAttribute('data-kind'), name: b.getAttribute('data-name'),
+    failed: b.classList.contains('failed'), open: b.classList.contains('open') })));
+  report.observed[c.id] = { bars };
+  for (const [kind, want] of Object.entries(c.bars || {})) {
+    const of = bars.filter((b) => b.kind === kind);
+    const got = { count: of.length };
+    if ('failed' in want) got.failed = of.filter((b) => b.failed).length;
+    if ('open' in want) got.open = of.filter((b) => b.open).length;
+    report.equal(got, want, `${name}: #timeline .bar[data-kind="${kind}"] (count, failed, open)`);
+  }
+  if (['Completed', 'Failed', 'Terminated'].includes(c.status)) {
+    report.equal(bars.filter((b) => b.open).map((b) => [b.kind, b.name]), [],
+                 `${name}: a finished instance has no #timeline .bar.open (nothing is still waited for)`);
+  }
+  for (const want of c.barNames || []) {
+    report.check(bars.some((b) => b.kind === want.kind && (b.name || '').includes(want.name)),
+                 `${name}: a .bar[data-kind="${want.kind}"] named ${JSON.stringify(want.name)}`,
+                 JSON.stringify(bars.map((b) => [b.kind, b.name])));
+  }
+
+  // Raw events.
+  const types = await page.evaluate(() => {
+    const t = document.querySelector('table#history');
+    return t ? [...t.querySelectorAll('tbody tr')].map((tr) => (tr.cells[0] ? tr.cells[0].textContent.trim() : '')) : null;
+  });
+  report.observed[c.id].events = types;
+  for (const [type, n] of Object.entries(c.events || {})) {
+    report.equal((types || []).filter((t) => t === type).length, n, `${name}: table#history rows of ${type}`);
+  }
+
+  // Links.
+  const links = await page.evaluate(() => ({
+    children: [...document.querySelectorAll('a.child-link')].map((a) => a.getAttribute('href')),
+    parent: [...document.querySelectorAll('a.parent-link')].map((a) => a.getAttribute('href')),
+  }));
+  if (c.children) report.equal(links.children.sort(), c.children.map(instanceHash).sort(), `${name}: a.child-link`);
+  if (c.parent) report.equal(links.parent, [instanceHash(c.parent)], `${name}: a.parent-link`);
+  if (!c.parent) report.equal(links.parent, [], `${name}: no a.parent-link`);
+  await checkInert(session, c.id);
+}
+
+async function dialogOpen(page) {
+  return page.$eval('dialog#confirm', (d) => d.open).catch(() => false);
+}
+
+async function terminate(session, s, t) {
+  const { page, report } = session;
+  const name = JSON.stringify(t.id);
+  await show(session, s, t.id);
+  await waitUntil(page, `${name} is Running before the button`, () =>
+    document.querySelector('#instance-status')?.textContent.trim() === 'Running', null,
+  () => document.querySelector('#instance-status')?.textContent);
+  const posts = () => session.requests.filter((r) => /\/terminate(\?|$)/.test(r.url));
+
+  // Cancelled: nothing sent, still running.
+  await page.click('button[data-action="terminate"]');
+  await waitUntil(page, 'dialog#confirm opens for terminate', () => document.querySelector('dialog#confirm')?.open === true);
+  report.check(true, `${name}: terminate asks first (dialog#confirm)`);
+  await page.click('#confirm-cancel');
+  await waitUntil(page, 'dialog#confirm closes on #confirm-cancel', () => document.querySelector('dialog#confirm')?.open !== true);
+  report.equal(posts().length, 0, `${name}: a cancelled terminate sends nothing`);
+
+  // Confirmed, with a reason.
+  await page.click('button[data-action="terminate"]');
+  await waitUntil(page, 'dialog#confirm opens again', () => document.querySelector('dialog#confirm')?.open === true);
+  const reasonInput = await page.$('#confirm-reason');
+  if (report.check(!!reasonInput, `${name}: dialog#confirm has #confirm-reason`)) {
+    await page.$eval('#confirm-reason', (i) => { i.value = ''; });
+    await page.type('#confirm-reason', t.reason);
+  }
+  await page.click('#confirm-ok');
+  const ok = await waitUntil(page, '#action-result[data-ok] after #confirm-ok', () =>
+    document.querySelector('#action-result[data-ok]')?.getAttribute('data-ok') ?? false, null,
+  () => document.querySelector('#action-result')?.outerHTML);
+  report.equal(ok, 'true', `${name}: #action-result data-ok after terminate`);
+  report.check(!(await dialogOpen(page)), `${name}: dialog#confirm closed after #confirm-ok`);
+  const sent = posts();
+  report.equal(sent.map((r) => r.method), ['POST'], `${name}: terminate sent once, as a POST`);
+  report.observed.terminateRequest = sent.map((r) => `${r.method} ${r.url}`);
+
+  // The page follows it (it refreshes while the instance runs), and so does the API.
+  await waitUntil(page, `${name}: #instance-status becomes Terminated`, () =>
+    document.querySelector('#instance-status')?.textContent.trim() === 'Terminated', null,
+  () => document.querySelector('#instance-status')?.textContent);
+  report.check(true, `${name}: the page shows Terminated`);
+  let status = null;
+  for (const deadline = Date.now() + TIMEOUT_MS; Date.now() < deadline;) {
+    const r = await api(s, `/instances/${encodeURIComponent(t.id)}`);
+    status = r.body && r.body.runtimeStatus;
+    if (status === 'Terminated') break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  report.equal(status, 'Terminated', `${name}: the API says Terminated`);
+  report.observed.terminatedStatus = status;
+}
+
+await run('instance', async (session, s) => {
+  const { report } = session;
+  for (const c of s.expect.cases) await report.step(`case ${JSON.stringify(c.id)}`, () => checkCase(session, s, c));
+  if (s.expect.terminate) await report.step('terminate', () => terminate(session, s, s.expect.terminate));
+  if (s.expect.screenshot) await report.step('screenshot page', () => show(session, s, s.expect.screenshot));
+});
