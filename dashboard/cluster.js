@@ -86,9 +86,9 @@ function panel(x, width, height, series, values) {
   const shown = newest === undefined ? '—' : `${newest < 10 ? newest.toFixed(1) : Math.round(newest)}${series.unit || ''}`;
   return [
     svg('rect', { x, y: top, width, height: plot, class: 'plot' }),
-    svg('text', { x, y: 14, class: 'label' }, series.label),
+    svg('text', { x, y: 14, class: 'label' }, series.label,
+      svg('tspan', { class: 'max', dx: 8 }, numbers.length ? `max ${max < 10 ? max.toFixed(1) : Math.round(max)}` : '')),
     svg('text', { x: x + width, y: 14, class: 'value', 'text-anchor': 'end' }, shown),
-    svg('text', { x: x + width - 2, y: top + 10, class: 'max', 'text-anchor': 'end' }, `max ${max < 10 ? max.toFixed(1) : Math.round(max)}`),
     d ? svg('path', { d: d.trim(), class: `line ${series.field}` }) : null,
     dots,
   ];

@@ -116,8 +116,17 @@ export async function mount(ctx) {
       h('section', {}, h('h2', {}, 'Custom status'), jsonView(data.customStatus, { id: 'instance-custom-status' })),
       h('section', { class: failed ? 'failure' : '' }, h('h2', {}, 'Failure'),
         jsonView(failed ? data.output : null, { id: 'instance-failure' })));
+    // A refresh keeps where the user was: scroll positions, expanded events.
+    const kept = {
+      timeline: timelineBox.querySelector('.timeline')?.scrollTop || 0,
+      history: historyBox.querySelector('.table-wrap')?.scrollTop || 0,
+      open: [...historyBox.querySelectorAll('details')].map((d) => d.open),
+    };
     timelineBox.replaceChildren(h('h2', {}, 'Timeline'), timeline.render(timeline.bars(events, TERMINAL.has(status))));
     historyBox.replaceChildren(h('h2', {}, `History (${events.length} events)`), historyTable(events));
+    historyBox.querySelectorAll('details').forEach((d, i) => { d.open = Boolean(kept.open[i]); });
+    timelineBox.querySelector('.timeline').scrollTop = kept.timeline;
+    historyBox.querySelector('.table-wrap').scrollTop = kept.history;
     buttons.forEach((b, i) => {
       b.disabled = !ACTIONS[i].when(status);
     });
