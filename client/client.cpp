@@ -417,6 +417,12 @@ Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> Client:
   return state_->read([](store::Store& s) { return store::ClientStore(s).active_by_status(); });
 }
 
+Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> Client::count_by_status(
+    std::optional<store::TimePoint> created_from, std::optional<store::TimePoint> created_to) {
+  return state_->read(
+      [&](store::Store& s) { return store::ClientStore(s).count_by_status(created_from, created_to); });
+}
+
 Status Client::ping() {
   return state_->exchange(
       false, {{"PING"}}, [](const State::Replies& r) { return r[0] ? Status::ok() : r[0].status(); },

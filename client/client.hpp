@@ -305,10 +305,20 @@ class Client {
   Result<PurgeProgress> purge_batch(const InstanceFilter& filter, const std::string& continuation = {},
                                     size_t batch = 500, bool recursive = false);
   /// One page of the instances matching `filter`, ordered by created time
-  /// then id; pass the page's continuation to get the next one.
+  /// then id (by id when the filter has an id prefix); pass the page's
+  /// continuation to get the next one (ClientStore::list: a page may be
+  /// short, even empty, with a continuation).
   /// Errors: invalid_argument (malformed continuation), unavailable.
   Result<InstancePage> list(const InstanceFilter& filter, size_t page_size = 100,
                             const std::string& continuation = {});
+  /// How many instances have each status, indexed by OrchestrationStatus
+  /// number, among those created in [created_from, created_to] (an absent
+  /// end is open); finished instances count until purged
+  /// (ClientStore::count_by_status: one round trip, no row read).
+  /// Errors: unavailable.
+  Result<std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>> count_by_status(
+      std::optional<store::TimePoint> created_from = std::nullopt,
+      std::optional<store::TimePoint> created_to = std::nullopt);
 
   // --- entities ---------------------------------------------------------------
   /// Signals `operation` on an entity (one-way). Durable once this returns

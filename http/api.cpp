@@ -66,6 +66,20 @@ json code_json(const orchestration::NodeCode& code) {
           {"entities", code.entities}};
 }
 
+// A node's recent rates, oldest interval first; null for a node that
+// publishes none (one from before them).
+json rates_json(const store::NodeRates& r) {
+  if (r.interval.count() <= 0) return nullptr;
+  json latency = json::array();
+  for (const auto& ms : r.commit_latency_ms) latency.push_back(ms ? json(*ms) : json(nullptr));
+  return {{"intervalSeconds", std::chrono::duration<double>(r.interval).count()},
+          {"until", r.until == store::TimePoint{} ? json(nullptr) : json(format_utc(r.until))},
+          {"episodes", r.episodes},
+          {"activities", r.activities},
+          {"entityOperations", r.entity_operations},
+          {"commitLatencyMs", std::move(latency)}};
+}
+
 // One node of GET /cluster.
 json node_json(const store::NodeInfo& n) {
   return {{"id", n.id},
@@ -77,8 +91,22 @@ json node_json(const store::NodeInfo& n) {
           {"grpcWorkers", n.protocol_workers},
           {"started", format_utc(n.started)},
           {"load", n.load},
+          {"workers", n.workers},
           {"partitions", n.partitions},
-          {"code", code_json(n.code)}};
+          {"code", code_json(n.code)},
+          {"rates", rates_json(n.rates)}};
+}
+
+// Each partition's owner by its unexpired lease, indexed by partition
+// (null: none).
+json owners_json(const std::vector<store::NodeInfo>& nodes, uint32_t count) {
+  json owners(count, nullptr);  // count x null
+  for (const auto& n : nodes) {
+    for (uint32_t p : n.partitions) {
+      if (p < count) owners[p] = n.id;
+    }
+  }
+  return owners;
 }
 
 // The partitions of [0, count) that no node's unexpired lease owns: between
@@ -274,6 +302,21 @@ void Api::instance_routes() {
     reply(res, 200, list);
   });
 
+  on("GET", "/instanceCounts", [this](const Request& req, Response& res) {
+    auto filter = parse_filter(req);
+    if (!filter) return fail(res, filter.status());
+    if (!filter->statuses.empty() || !filter->id_prefix.empty()) {
+      return fail(res, 400, "instanceCounts takes createdTimeFrom and createdTimeTo only (it counts every status)");
+    }
+    auto counts = client_.count_by_status(filter->created_from, filter->created_to);
+    if (!counts) return fail(res, counts.status());
+    json body = json::object();
+    for (uint8_t s = 0; s <= orchestration::kMaxOrchestrationStatus; ++s) {
+      body[std::string(orchestration::status_name(static_cast<OrchestrationStatus>(s)))] = (*counts)[s];
+    }
+    reply(res, 200, body);
+  });
+
   on("POST", "/instances/*/raiseEvent/*", [this](const Request& req, Response& res) {
     if (Status s = validate_instance_id(req.matches[0]); !s) return fail(res, s);
     auto input = body_json(req);
@@ -392,7 +435,10 @@ void Api::node_routes() {
     std::sort(nodes->begin(), nodes->end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     json list = json::array();
     for (const auto& n : *nodes) list.push_back(node_json(n));
-    reply(res, 200, {{"nodes", std::move(list)}, {"partitions", partitions_}, {"unowned", unowned(*nodes, partitions_)}});
+    reply(res, 200, {{"nodes", std::move(list)},
+                     {"partitions", partitions_},
+                     {"owners", owners_json(*nodes, partitions_)},
+                     {"unowned", unowned(*nodes, partitions_)}});
   });
 }
 

@@ -6,7 +6,10 @@
 //   POST   /orchestrators/{name}[/{instanceId}][?timeout=S]  start (202, or 200 when done in time)
 //   GET    /instances/{id}[?showHistory&showHistoryOutput&showInput]
 //   GET    /instances[?runtimeStatus&createdTimeFrom&createdTimeTo&instanceIdPrefix&top]
-//          (paging: x-ms-continuation-token request and response header)
+//          (paging: x-ms-continuation-token request and response header; ordered by created time, or
+//          by id with instanceIdPrefix; a page can be short, even empty, and still have a token)
+//   GET    /instanceCounts[?createdTimeFrom&createdTimeTo]   {"Pending": n, "Running": n, ...}: every
+//          status, finished instances until purged (the store's listing index, no row read)
 //   POST   /instances/{id}/raiseEvent/{event}   body: the event's JSON
 //   POST   /instances/{id}/terminate|suspend|resume[?reason=][&recursive=true (terminate)]
 //   POST   /instances/{id}/rewind[?reason=]      a Failed instance (410 for any other status)
@@ -20,7 +23,11 @@
 //   GET    /entities[/{namePrefix}][?fetchState&includeDeleted&top]  (paging as /instances)
 //   DELETE /entities/{name}/{key}                delete the state (a message, in order)
 //   POST   /cleanEntityStorage                   remove empty entities, release orphaned locks
-//   GET    /cluster                              the nodes, their partitions, the unowned ones
+//   GET    /cluster                              the nodes (live, or gone but still remembered: up to
+//          100 node timeouts after their last heartbeat), each with its addresses, heartbeat age, code,
+//          partitions and "rates" (per interval, oldest first: episodes, activities, entityOperations per
+//          second, commitLatencyMs; null for a node from before rates); "owners" (each partition's owner
+//          or null) and the unowned ones
 //   GET    /health
 //   GET    /metrics                              Prometheus text
 //

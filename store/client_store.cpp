@@ -70,62 +70,6 @@ Result<std::vector<HistoryEvent>> ClientStore::history(std::string_view id) {
   return Commands::parse_history(store_.run(store_.commands().history_command(id)));
 }
 
-Result<InstancePage> ClientStore::list(const InstanceFilter& filter, size_t page_size,
-                                 std::string_view continuation) {
-  // Candidates from every partition's index, ordered by (created, id).
-  const std::string from = filter.created_from ? ms_text(*filter.created_from) : "-inf";
-  const std::string to = filter.created_to ? ms_text(*filter.created_to) : "+inf";
-  Pipeline pipe(store_.connection());
-  for (uint32_t p = 0; p < store_.partitions(); ++p) {
-    pipe.add("ZRANGEBYSCORE", store_.keys().index(p), from, to, "WITHSCORES");
-  }
-  std::vector<std::pair<int64_t, std::string>> candidates;
-  for (auto& reply : pipe.execute()) {
-    if (!reply) return reply.status();
-    auto list = as_array(**reply);
-    if (!list) return list.status();
-    for (size_t i = 0; i + 1 < list->size(); i += 2) {
-      std::string id(str((*list)[i]));
-      if (!id.starts_with(filter.id_prefix)) continue;
-      auto score = parse_int("score", str((*list)[i + 1]));
-      if (score) candidates.emplace_back(*score, std::move(id));
-    }
-  }
-  std::sort(candidates.begin(), candidates.end());
-  auto it = candidates.begin();
-  if (!continuation.empty()) {
-    const auto colon = continuation.find(':');
-    auto ms = parse_int("continuation", continuation.substr(0, colon));
-    if (colon == std::string_view::npos || !ms) {
-      return Status::invalid_argument("malformed continuation token '" + std::string(continuation) + "'");
-    }
-    const std::pair<int64_t, std::string> after(*ms, std::string(continuation.substr(colon + 1)));
-    it = std::upper_bound(candidates.begin(), candidates.end(), after);
-  }
-  InstancePage page;
-  constexpr size_t kRowBatch = 256;
-  while (it != candidates.end() && page.instances.size() < page_size) {
-    const auto batch_end = it + std::min<size_t>(kRowBatch, candidates.end() - it);
-    Pipeline rows(store_.connection());
-    for (auto c = it; c != batch_end; ++c) rows.add("HGETALL", store_.keys().instance(store_.partition_of(c->second), c->second));
-    auto replies = rows.execute();
-    for (size_t i = 0; i < replies.size(); ++i, ++it) {
-      if (page.instances.size() == page_size) break;
-      if (!replies[i]) return replies[i].status();
-      auto fields = as_array(*replies[i].value());
-      if (!fields || fields->empty()) continue;  // purged meanwhile
-      auto row = parse_row(it->second, *replies[i].value());
-      if (!row) return row.status();
-      if (matches(filter, *row)) page.instances.push_back(std::move(*row));
-    }
-  }
-  if (it != candidates.end() && !page.instances.empty()) {
-    const InstanceRow& last = page.instances.back();
-    page.continuation = ms_text(last.created) + ":" + last.id;
-  }
-  return page;
-}
-
 namespace {
 
 // The commit deleting a finished instance: row, history, inbox, the row a

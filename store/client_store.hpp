@@ -21,6 +21,9 @@ namespace durable::store {
 
 class Store;
 
+/// A count per OrchestrationStatus, indexed by its number.
+using StatusCounts = std::array<uint64_t, orchestration::kMaxOrchestrationStatus + 1>;
+
 class ClientStore {
  public:
   /// `store` must outlive the view.
@@ -41,10 +44,29 @@ class ClientStore {
   Result<std::optional<InstanceRow>> get(std::string_view id);
   /// The current execution's history. Errors: corruption.
   Result<std::vector<HistoryEvent>> history(std::string_view id);
-  /// Instances matching `filter`, ordered by created time then id, at most
-  /// `page_size`, after `continuation` (from an earlier page; empty for the
-  /// first). Errors: invalid_argument for a malformed continuation.
+  /// Instances matching `filter`, at most `page_size` (at least 1), after
+  /// `continuation` (from an earlier page; empty for the first), read from
+  /// the listing index (Keys::listing, Keys::ids), never the whole hub:
+  ///  - no id prefix: ordered by created time then id, from the sets of the
+  ///    filter's statuses (all, when none), the created range and the
+  ///    continuation served by the index itself; one round trip for the
+  ///    index and one for the page's rows.
+  ///  - an id prefix: ordered by id (the continuation starts "i:"), from
+  ///    the ids set; status and created time are checked on the rows, and
+  ///    at most about 1,000 rows beyond the page are read per call, so a
+  ///    page can come back short (even empty) with a continuation.
+  /// A page may be shorter than `page_size` while instances move meanwhile;
+  /// the continuation is empty only when nothing is left. Errors:
+  /// invalid_argument for a malformed continuation, or one of the other
+  /// order.
   Result<InstancePage> list(const InstanceFilter& filter, size_t page_size, std::string_view continuation);
+  /// How many instances have each status (indexed by OrchestrationStatus
+  /// number), among those created in [created_from, created_to] (either
+  /// end open when absent): ZCARD (ZLEXCOUNT for a range) of every
+  /// partition's listing sets, in one round trip; kept by every commit, so
+  /// finished instances count until purged.
+  Result<StatusCounts> count_by_status(std::optional<TimePoint> created_from = std::nullopt,
+                                       std::optional<TimePoint> created_to = std::nullopt);
   /// Deletes a finished instance (row, history, inbox, index entry). Errors:
   /// not_found, failed_precondition (not finished).
   Status purge(std::string_view id);

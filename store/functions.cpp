@@ -14,7 +14,7 @@ constexpr std::string_view kSource = R"lua(#!lua name=durable
 local FINAL = { ['2'] = true, ['4'] = true, ['5'] = true }
 -- Op codes: OPS[i] is code i (store/commit.hpp, Commit::kOps).
 local OPS = { 'XADD', 'HSET', 'HDEL', 'DEL', 'XDEL', 'SADD', 'SREM', 'ZADD', 'ZREM', 'RPUSH', 'LTRIM', 'EXPIRE', 'PERSIST', 'SREMIFDRAINED', 'COPY' }
-local HSET, SREMIFDRAINED, COPY = 2, 14, 15
+local HSET, HDEL, DEL, SREMIFDRAINED, COPY = 2, 3, 4, 14, 15
 -- Guard codes: the layout integers and the strings each guard takes.
 local FENCED, IDLE, CREATE, LIVE, FINALGUARD, FAILEDGUARD = 1, 2, 3, 4, 5, 6
 local GUARD_INTS = { 1, 1, 1, 0, 0, 0 }
@@ -97,11 +97,63 @@ local function check_layout(keys, kb, L, sb)
   return first
 end
 
+-- The listing index (docs/format.md "Listing index"): per partition and
+-- status a sorted set ls:<s> of '<created ms, 13 digits>:<id>', and ids, the
+-- partition's instance ids. The commit keeps them, so that they follow the
+-- row whatever wrote it. These keys are derived here from the row's key (the
+-- same hash tag, so the same slot), not passed as KEYS: every commit would
+-- otherwise carry them, and a caller that forgot them would let the index
+-- drift.
+--
+-- The partition's key prefix 'dt:{hub:p}:' and the id when `row` is an
+-- instance row ('dt:{hub:p}:i:<id>'); nil for another row (an entity's).
+local function instance_row(row)
+  local close = string.find(row, '}', 1, true)
+  if close and string.sub(row, close + 1, close + 3) == ':i:' then
+    return string.sub(row, 1, close + 1), string.sub(row, close + 4)
+  end
+  return nil
+end
+
+local function listing_member(created, id)
+  local ms = tonumber(created) or 0
+  if ms < 0 then ms = 0 end
+  return string.format('%013d', ms) .. ':' .. id
+end
+
+-- Whether op `code` on the row, with arguments args[s + 1 .. s + c], may
+-- change the row's status, created time or existence.
+local function moves_listing(code, args, s, c)
+  if code ~= HSET then return code == DEL or code == HDEL end
+  for i = s + 1, s + c, 2 do
+    local f = args[i]
+    if f == 's' or f == 'ct' then return true end
+  end
+  return false
+end
+
+-- After a commit changed the row (`before`: its status and created time
+-- then), moves the row's listing entries.
+local function update_listing(row, before)
+  local prefix, id = instance_row(row)
+  local after = redis.call('HMGET', row, 's', 'ct')
+  if before[1] == after[1] and before[2] == after[2] then return end
+  if before[1] then redis.call('ZREM', prefix .. 'ls:' .. before[1], listing_member(before[2], id)) end
+  if after[1] then redis.call('ZADD', prefix .. 'ls:' .. after[1], 0, listing_member(after[2], id)) end
+  if after[1] and not before[1] then
+    redis.call('ZADD', prefix .. 'ids', 0, id)
+  elseif before[1] and not after[1] then
+    redis.call('ZREM', prefix .. 'ids', id)
+  end
+end
+
 -- Applies the ops from L[j] on, except the first `skip`; a new `version`
--- rides on the first HSET of the row (one write fewer). Returns whether it
--- did.
-local function apply_ops(keys, kb, L, j, args, s, row, version, skip)
-  local stamped, n = false, #L
+-- rides on the first HSET of the row (one write fewer). When `listed` (an
+-- instance row), the row's status and created time are read before the
+-- first op that may change them. Returns whether it stamped the version,
+-- and that reading (nil when no op could change them).
+local function apply_ops(keys, kb, L, j, args, s, row, version, skip, listed)
+  local stamped, n, before = false, #L, nil
   for _ = 1, skip do
     s = s + L[j + 2]
     if L[j] == SREMIFDRAINED or L[j] == COPY then j = j + 1 end
@@ -109,6 +161,10 @@ local function apply_ops(keys, kb, L, j, args, s, row, version, skip)
   end
   while j <= n do
     local code, key, c = L[j], keys[kb + L[j + 1]], L[j + 2]
+    if listed and not before and ((key == row and moves_listing(code, args, s, c)) or
+                                  (code == COPY and keys[kb + L[j + 3]] == row)) then
+      before = redis.call('HMGET', row, 's', 'ct')
+    end
     if code == HSET and version and not stamped and key == row then
       redis.call('HSET', row, 'v', version, unpack(args, s + 1, s + c))
       stamped = true
@@ -126,7 +182,7 @@ local function apply_ops(keys, kb, L, j, args, s, row, version, skip)
     j = j + 3
     s = s + c
   end
-  return stamped
+  return stamped, before
 end
 
 -- One commit (see check_layout for its shape), checked under its guard and
@@ -186,7 +242,9 @@ local function commit_at(keys, kb, L, args, sb, call)
       version = tonumber(row_now[2] or '0') + 1
     end
   end
-  local stamped = apply_ops(keys, kb, L, first, args, sb + GUARD_STRINGS[guard], row, version, skip)
+  local stamped, before = apply_ops(keys, kb, L, first, args, sb + GUARD_STRINGS[guard], row, version, skip,
+                                    instance_row(row) ~= nil)
+  if before then update_listing(row, before) end
   -- A commit that only drops messages for an unknown instance leaves no row.
   if version and not stamped and redis.call('EXISTS', row) == 1 then
     redis.call('HSET', row, 'v', version)

@@ -26,6 +26,15 @@ uint32_t partition_of(std::string_view id, uint32_t partition_count) {
   return fnv1a(id) % partition_count;
 }
 
+std::string listing_member(int64_t created_ms, std::string_view id) {
+  std::string digits = std::to_string(created_ms < 0 ? 0 : created_ms);
+  std::string member(digits.size() < kListingTimeDigits ? kListingTimeDigits - digits.size() : 0, '0');
+  member += digits;
+  member += ':';
+  member += id;
+  return member;
+}
+
 std::string Keys::meta() const { return "dt:{" + hub_ + "}:meta"; }
 std::string Keys::members() const { return "dt:{" + hub_ + "}:members"; }
 std::string Keys::nodes() const { return "dt:{" + hub_ + "}:nodes"; }
@@ -60,6 +69,10 @@ std::string Keys::wake(uint32_t partition) const { return tagged(partition, "wak
 std::string Keys::active(uint32_t partition) const { return tagged(partition, "active"); }
 std::string Keys::lease(uint32_t partition) const { return tagged(partition, "lease"); }
 std::string Keys::index(uint32_t partition) const { return tagged(partition, "index"); }
+std::string Keys::listing(uint32_t partition, int status) const {
+  return tagged(partition, "ls:") + std::to_string(status);
+}
+std::string Keys::ids(uint32_t partition) const { return tagged(partition, "ids"); }
 std::string Keys::finished(uint32_t partition, int status) const {
   return tagged(partition, "finished:") + std::to_string(status);
 }

@@ -62,6 +62,15 @@ class Keys {
   /// dt:{hub:p}:index: instance ids by created time (sorted set, score = ms),
   /// for listing and purging without SCAN.
   std::string index(uint32_t partition) const;
+  /// dt:{hub:p}:ls:<s>: the instances whose row has status `s` (its
+  /// OrchestrationStatus number), by created time then id (sorted set, score
+  /// 0, member listing_member(created, id)), for listing and counting by
+  /// status without reading rows. Kept by durable_commit (store/functions.cpp),
+  /// which derives this key from the row's (docs/format.md "Listing index").
+  std::string listing(uint32_t partition, int status) const;
+  /// dt:{hub:p}:ids: the partition's instance ids (sorted set, score 0:
+  /// ordered by id), for listing by id prefix. Kept as listing() is.
+  std::string ids(uint32_t partition) const;
   /// dt:{hub:p}:finished:<s>: the instances that finished with final status
   /// `s` (its OrchestrationStatus number: 2, 4 or 5), by finish time (sorted
   /// set, score = ms), for retention (store/retention.hpp).
@@ -75,6 +84,13 @@ class Keys {
   std::string tagged(uint32_t partition, std::string_view suffix) const;
   std::string hub_;
 };
+
+/// A member of Keys::listing: the created time in ms, zero-padded to 13
+/// digits (every TimePoint from 1970 to 2262 fits; earlier ones count as 0)
+/// so that byte order is time order, then ':' and the id. The function
+/// writes the same (store/functions.cpp, listing_member).
+std::string listing_member(int64_t created_ms, std::string_view id);
+inline constexpr size_t kListingTimeDigits = 13;
 
 // Notices are only needed until their readers have read them; bounded
 // streams keep Redis' memory flat under load. Approximate trimming (~) is O(1).

@@ -11,7 +11,9 @@ namespace {
 using namespace reply;
 
 // KEYS: 1 lease, 2 created-time index, 3 active set, 4..6 the finished
-// indexes of statuses 2, 4, 5; then per id: row, history, inbox, previous row.
+// indexes of statuses 2, 4, 5, 7 the listing set of the status scanned, 8
+// the partition's ids (the listing index, store/functions.cpp); then per id:
+// row, history, inbox, previous row.
 // ARGV: 1 node ('' = no lease check), 2 epoch, 3 the status scanned ('2',
 // '4' or '5'), 4 the cutoff in ms, then the ids.
 // Returns { purged ids, dropped, moved }. Checks everything before its
@@ -19,7 +21,7 @@ using namespace reply;
 constexpr std::string_view kScript = R"lua(
 local SET = { ['2'] = 4, ['4'] = 5, ['5'] = 6 }
 local set, n = SET[ARGV[3]], #ARGV - 4
-if not set or n < 0 or #KEYS ~= 6 + 4 * n or not tonumber(ARGV[4]) then
+if not set or n < 0 or #KEYS ~= 8 + 4 * n or not tonumber(ARGV[4]) then
   return redis.error_reply('ERR durable retention: malformed call')
 end
 if ARGV[1] ~= '' then
@@ -34,8 +36,8 @@ end
 local cutoff = tonumber(ARGV[4])
 local purged, dropped, moved = {}, 0, 0
 for i = 1, n do
-  local id, k = ARGV[4 + i], 6 + 4 * (i - 1)
-  local row = redis.call('HMGET', KEYS[k + 1], 's', 'ut')
+  local id, k = ARGV[4 + i], 8 + 4 * (i - 1)
+  local row = redis.call('HMGET', KEYS[k + 1], 's', 'ut', 'ct')
   local finished_at = tonumber(row[2]) or 0
   if row[1] ~= ARGV[3] then
     redis.call('ZREM', KEYS[set], id)
@@ -48,6 +50,10 @@ for i = 1, n do
     redis.call('ZREM', KEYS[2], id)
     redis.call('SREM', KEYS[3], id)
     for s = 4, 6 do redis.call('ZREM', KEYS[s], id) end
+    local ms = tonumber(row[3]) or 0
+    if ms < 0 then ms = 0 end
+    redis.call('ZREM', KEYS[7], string.format('%013d', ms) .. ':' .. id)
+    redis.call('ZREM', KEYS[8], id)
     purged[#purged + 1] = id
   end
 end
@@ -129,9 +135,11 @@ std::vector<Argv> RetentionCommands::purge_commands(uint32_t p, std::string_view
   for (const RetentionCandidates& c : candidates) {
     for (size_t from = 0; from < c.ids.size() && limit > 0;) {
       const size_t n = std::min({kPurgeChunk, c.ids.size() - from, limit});
-      Argv argv = {"EVAL", std::string(kScript), std::to_string(6 + 4 * n), keys_.lease(p), keys_.index(p),
+      Argv argv = {"EVAL", std::string(kScript), std::to_string(8 + 4 * n), keys_.lease(p), keys_.index(p),
                    keys_.active(p)};
       for (OrchestrationStatus s : kFinal) argv.push_back(keys_.finished(p, number(s)));
+      argv.push_back(keys_.listing(p, number(c.status)));
+      argv.push_back(keys_.ids(p));
       for (size_t i = from; i < from + n; ++i) {
         const std::string& id = c.ids[i];
         argv.insert(argv.end(), {keys_.instance(p, id), keys_.history(p, id), keys_.inbox(p, id), keys_.previous(p, id)});

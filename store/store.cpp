@@ -2,6 +2,7 @@
 
 #include "orchestration/codec.hpp"
 #include "store/functions.hpp"
+#include "store/listing.hpp"
 
 namespace durable::store {
 
@@ -31,7 +32,9 @@ Status Store::check_hub() {
         " partitions; this node is configured for " + std::to_string(options_.partitions) +
         " (use --partitions " + std::to_string(*recorded) + ", or another hub)");
   }
-  return Status::ok();
+  // Instances written before the listing index existed (once per hub).
+  auto backfilled = backfill_listing(*this);
+  return backfilled ? Status::ok() : backfilled.status();
 }
 
 Result<ReplyPtr> Store::run(const Argv& argv) {

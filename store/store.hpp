@@ -54,7 +54,8 @@ class Store {
   Status reconnect();
 
   /// Records the hub's partition count on first use; refuses (failed_precondition,
-  /// naming both counts) when the hub was created with another count.
+  /// naming both counts) when the hub was created with another count. Then
+  /// completes the listing index once per hub (store/listing.hpp).
   Status check_hub();
 
   /// Runs one command: one round trip.

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -213,6 +214,19 @@ TEST_F(ClientTest, ListFiltersByPrefixAndPages) {
   InstanceFilter running;
   running.statuses = {OrchestrationStatus::running};
   EXPECT_TRUE(list_ids(running, 10).empty());
+}
+
+TEST_F(ClientTest, CountsByStatusCountStartsInTheirCreatedRange) {
+  for (const char* id : {"c1", "c2", "c3"}) start(id);
+  auto counts = client().count_by_status();
+  ASSERT_TRUE(counts) << counts.status().to_string();
+  EXPECT_EQ((*counts)[static_cast<size_t>(OrchestrationStatus::pending)], 3u);
+  EXPECT_EQ(std::accumulate(counts->begin(), counts->end(), uint64_t{0}), 3u);
+  // Created later than now: none.
+  auto later = client().count_by_status(std::chrono::time_point_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now() + 1h));
+  ASSERT_TRUE(later);
+  EXPECT_EQ(std::accumulate(later->begin(), later->end(), uint64_t{0}), 0u);
 }
 
 TEST_F(ClientTest, WaitTimesOutNamingTheStatus) {
