@@ -291,13 +291,15 @@ export async function rows(page, tableSel, attr) {
   }, tableSel, attr);
 }
 
-// A GET of the node's API from node (not the page), with the key as Bearer.
-export async function api(s, pathAndQuery) {
+// A call of the node's API from node (not the page), with the key as Bearer.
+export async function api(s, pathAndQuery, method = 'GET', body = undefined) {
   const base = new URL(s.url);
+  const headers = s.key ? { Authorization: `Bearer ${s.key}` } : {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(`${base.origin}/runtime/webhooks/durabletask${pathAndQuery}`,
-                          { headers: s.key ? { Authorization: `Bearer ${s.key}` } : {} });
+                          { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
-  let body = text;
-  try { body = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: res.status, body };
+  let answer = text;
+  try { answer = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, body: answer };
 }

@@ -327,10 +327,19 @@ TEST_F(Dashboard, InstancesPage_ListsAndFilters_AsksForTheKeyOnce_HostileIdsAreT
                        {"counts", counts},
                        {"statusFilter", "Failed"},
                        {"idPrefix", "dash-wait-"},
+                       {"nameFilter", "Approval"},
+                       {"late", {{"name", "HelloSequence"}, {"id", "dash-late"}, {"input", {"Oslo"}}}},
                        {"hostile", {kImgQuoted, kSvg}}};
   const ScriptRun r = run("instances", expect, "instances");
+  // The one the script started through the API, for auto-refresh to find.
+  auto late = client_->wait("dash-late", 30s);
+  ASSERT_TRUE(late) << "dash-late, started by the script: " << late.status().to_string();
+  EXPECT_EQ(late->status, OrchestrationStatus::completed);
+  started_["dash-late"] = {"HelloSequence", status_text(late->status)};
   std::vector<std::string> want, shown;
-  for (const auto& [id, s] : started_) want.push_back(id);
+  for (const auto& [id, s] : started_) {
+    if (id != "dash-late") want.push_back(id);
+  }
   if (r.result.is_object()) shown = r.result["observed"].value("rows", std::vector<std::string>{});
   std::sort(shown.begin(), shown.end());
   EXPECT_EQ(shown, want) << "the rows the page listed";
@@ -414,7 +423,8 @@ TEST_F(Dashboard, ClusterPage_ShowsTheThreeNodesAndWhoOwnsEachPartition) {
 // A node without --http-key: the dashboard asks for no key (its own hub, empty).
 TEST_F(Dashboard, WithoutAKey_NoPrompt) {
   testing::NodeProcess open({"--redis", redis_->url(), "--hub", "open", "--partitions", "2", "--node-id", "open",
-                             "--workers", "1", "--http", "127.0.0.1:0"});
+                             "--workers", "1", "--http", "127.0.0.1:0", "--lease-ttl", "2", "--lease-renewal", "0.4",
+                             "--node-timeout", "1.2"});
   ASSERT_TRUE(open.start());
   client::ClientOptions o;
   o.address = *store::RedisAddress::parse(redis_->url());

@@ -4,15 +4,18 @@
 //   "counts": {"Completed": n, ...}             #status-counts, per status
 //   "statusFilter": "Failed"                    a status to filter by (its rows: the instances with it)
 //   "idPrefix": "dash-wait-"                    an id prefix to filter by
+//   "nameFilter": "Approval"                    an orchestrator name to filter by (optional)
+//   "late": {"name", "id", "input"}             started through the API while the page shows
+//                                               (optional): auto-refresh must list it
 //   "hostile": ["<id>", ...]                    ids whose text must show as text
 // }
 // Also: GET / redirects here, the first visit asks for the key (a wrong one
 // is asked again), the page's answer carries the CSP the issue asks for.
-import { run, route, enterKey, waitReady, waitUntil, rows, checkInert, visit, TIMEOUT_MS } from './common.mjs';
+import { run, route, enterKey, waitReady, waitUntil, rows, checkInert, visit, api, TIMEOUT_MS } from './common.mjs';
 
 await run('instances', async (session, s) => {
   const { page, report } = session;
-  const { instances, counts, statusFilter, idPrefix, hostile } = s.expect;
+  const { instances, counts, statusFilter, idPrefix, nameFilter, late, hostile } = s.expect;
   const origin = new URL(s.url).origin;
 
   // GET / goes to the dashboard; the first visit shows the key form.
@@ -119,6 +122,19 @@ await run('instances', async (session, s) => {
     report.check(true, `filter id prefix ${idPrefix}: exactly its ${want.length} instance(s)`);
   });
 
+  // Filter by name (any status, any id).
+  if (nameFilter) {
+    await report.step(`filter name ${nameFilter}`, async () => {
+      await page.$eval('#filter-id', (i) => { i.value = ''; });
+      await page.$eval('#filter-name', (i) => { i.value = ''; });
+      await page.type('#filter-name', nameFilter);
+      await page.click('#apply-filters');
+      const want = instances.filter((i) => i.name === nameFilter).map((i) => i.id);
+      await expectRows(want);
+      report.check(true, `filter name ${nameFilter}: exactly its ${want.length} instance(s)`);
+    });
+  }
+
   // A route with a filter, opened directly: the key is not asked again.
   await report.step('route #/instances?status=Running', async () => {
     await page.goto(route(s, '#/instances?status=Running'), { waitUntil: 'domcontentloaded' });
@@ -129,9 +145,29 @@ await run('instances', async (session, s) => {
     report.check(true, '#/instances?status=Running lists the running instances');
   });
 
-  // Back to everything, for the screenshot.
+  // Back to everything; with one started behind the page's back, auto-refresh shows it.
   await report.step('back to #/instances', async () => {
     await visit(session, s, '#/instances', 'instances');
     await expectRows(allIds);
+    report.check(true, '#/instances lists everything again');
+    const buttons = await page.evaluate(() => ['#next-page', '#prev-page'].map((sel) => {
+      const b = document.querySelector(sel);
+      return b ? `${sel} ${b.disabled ? 'disabled' : 'enabled'}` : `no ${sel}`;
+    }));
+    report.equal(buttons, ['#next-page disabled', '#prev-page disabled'], 'one page: no next or previous page');
   });
+  if (late) {
+    await report.step(`auto-refresh lists ${late.id}`, async () => {
+      report.equal(await page.$eval('#auto-refresh', (c) => c.checked).catch(() => null), true,
+                   'checkbox#auto-refresh is on by default');
+      const started = Date.now();
+      const r = await api(s, `/orchestrators/${encodeURIComponent(late.name)}/${encodeURIComponent(late.id)}`, 'POST',
+                          late.input);
+      if (!report.check(r.status === 202 || r.status === 200, `POST /orchestrators/${late.name}/${late.id}`,
+                        `HTTP ${r.status} ${JSON.stringify(r.body)}`)) return;
+      await expectRows([...allIds, late.id]);
+      report.observed.autoRefreshMs = Date.now() - started;
+      report.check(true, `auto-refresh listed ${late.id} after ${Date.now() - started} ms, untouched`);
+    });
+  }
 });
