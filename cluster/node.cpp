@@ -66,9 +66,25 @@ constexpr auto kPeerHeartbeat = 500ms;
 
 size_t or_cores(size_t n) { return n ? n : std::max(1u, std::thread::hardware_concurrency()); }
 
+// The counters the heartbeat's rates come from, now.
+RateSample sample_counters(const actors::Counters& c, std::chrono::steady_clock::time_point now) {
+  RateSample s;
+  s.at = now;
+  s.wall = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  s.episodes = c.episodes.load();
+  s.activities = c.activities.load();
+  s.entity_operations = c.entity_operations.load();
+  s.commits = c.commits.load();
+  s.commit_us = c.commit_latency_sum_us.load();
+  return s;
+}
+
 }  // namespace
 
-Node::Node(NodeOptions options) : options_(std::move(options)), incarnation_(random_guid()) {}
+Node::Node(NodeOptions options)
+    : options_(std::move(options)),
+      incarnation_(random_guid()),
+      rates_(options_.rate_interval, options_.rate_points) {}
 
 Node::~Node() { stop(); }
 
@@ -77,6 +93,13 @@ Result<std::unique_ptr<Node>> Node::start(const orchestration::Registry& registr
   if (options.store.partitions == 0) return Status::invalid_argument("a hub needs at least one partition");
   if (options.runtime.executor_timeout <= std::chrono::milliseconds(0)) {
     return Status::invalid_argument("the executor timeout must be positive");
+  }
+  if (options.rate_interval <= std::chrono::milliseconds(0)) {
+    return Status::invalid_argument("the rate interval must be positive");
+  }
+  if (options.rate_points < 1 || options.rate_points > RateHistory::kMaxPoints) {
+    return Status::invalid_argument("rate points must be 1 to " + std::to_string(RateHistory::kMaxPoints) + ", not " +
+                                    std::to_string(options.rate_points));
   }
   std::unique_ptr<Node> node(new Node(std::move(options)));
   if (Status s = node->open(registry, entities); !s) {
@@ -261,6 +284,10 @@ void Node::balance(store::Store& store) {
   me.workers = pool_ ? pool_->workers() : 0;
   me.protocol_workers = options_.protocol_workers ? options_.protocol_workers() : 0;
   me.code = code_;
+  if (const auto now = std::chrono::steady_clock::now(); rates_.due(now)) {
+    rates_.add(sample_counters(runtime_->counters, now));
+  }
+  me.rates = rates_.rates();
   {
     std::lock_guard lock(mutex_);
     me.http_address = http_address_;

@@ -29,6 +29,7 @@
 #include "actors/runtime.hpp"
 #include "client/client.hpp"
 #include "base/status.hpp"
+#include "cluster/rate_history.hpp"
 #include "orchestration/registry.hpp"
 #include "store/store.hpp"
 
@@ -56,6 +57,12 @@ struct NodeOptions {
   /// A node whose last heartbeat is older than this counts as gone: the
   /// others take over its share once its leases expire.
   std::chrono::milliseconds node_timeout{6'000};
+  /// The node samples its counters about this often (at the first lease
+  /// round at least this long after the last sample) and keeps the last
+  /// `rate_points` intervals (1 to RateHistory::kMaxPoints): per-second
+  /// rates its heartbeat carries, which GET /cluster shows for every node.
+  std::chrono::milliseconds rate_interval{10'000};
+  size_t rate_points = 60;
   /// Where the node listens for its peers (CAF middleman); port 0: any free
   /// port. Advertised in the member list as host:port, with
   /// `cluster_advertise` as the host when set (needed when listening on
@@ -92,7 +99,8 @@ class Node {
   /// plus up to 1.5 x lease_renewal when a fresh heartbeat under this node
   /// id must be told apart from a killed predecessor. Errors:
   ///  - invalid_argument: no partitions ("a hub needs at least one
-  ///    partition"), an executor timeout that is not positive; the advertised host (cluster_advertise, else
+  ///    partition"), an executor timeout or rate interval that is not
+  ///    positive, rate points outside 1 to 60; the advertised host (cluster_advertise, else
   ///    cluster_host) is empty, 0.0.0.0 or ::, "peers cannot reach a node
   ///    at '<host>' ..."; or Redis rejected the password ("AUTH to ... rejected");
   ///  - unavailable: Redis unreachable, or the cluster port cannot be bound
@@ -217,6 +225,7 @@ class Node {
   orchestration::NodeCode code_;  // what it runs, announced with each heartbeat (set before the first)
   const std::string incarnation_;  // this process's, in every heartbeat
   bool take_id_ = true;  // the first heartbeat claims the id (check_id_unused found it free)
+  RateHistory rates_;  // lease loop only: the counters' samples, published with each heartbeat
   std::atomic<bool> duplicate_{false};  // another process took the id over
 
   std::atomic<bool> stopping_{false};

@@ -1,5 +1,8 @@
 #include "store/membership.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <msgpack.hpp>
 
 #include "store/reply.hpp"
@@ -36,9 +39,72 @@ struct PackedNode {
   std::vector<PackedOrchestrator> orchestrators;
   std::vector<std::string> activities;
   std::vector<std::string> entities;
+  // Its recent rates (NodeRates); absent in heartbeats of nodes from before
+  // them: interval 0, no rates. Rates travel as thousandths per second and
+  // latencies as whole microseconds (-1: no commit), integers that msgpack
+  // packs in 1 to 5 bytes each, so 60 intervals stay near 1 KB.
+  int64_t rate_interval_ms = 0;
+  int64_t rates_until_ms = 0;
+  std::vector<uint64_t> episode_rates;
+  std::vector<uint64_t> activity_rates;
+  std::vector<uint64_t> entity_operation_rates;
+  std::vector<int64_t> commit_latency_us;
   MSGPACK_DEFINE_MAP(cluster_address, http_address, started_ms, load, workers, incarnation, grpc_address,
-                     protocol_workers, version, version_match, version_failure, orchestrators, activities, entities)
+                     protocol_workers, version, version_match, version_failure, orchestrators, activities, entities,
+                     rate_interval_ms, rates_until_ms, episode_rates, activity_rates, entity_operation_rates,
+                     commit_latency_us)
 };
+
+// A rate as it travels: thousandths per second, rounded (negative: 0).
+uint64_t to_milli(double rate) {
+  constexpr double kMax = 1e15;  // far past any rate; keeps llround defined
+  return static_cast<uint64_t>(std::llround(std::clamp(rate * 1000.0, 0.0, kMax)));
+}
+
+std::vector<uint64_t> to_milli(const std::vector<double>& rates) {
+  std::vector<uint64_t> out;
+  out.reserve(rates.size());
+  for (double r : rates) out.push_back(to_milli(r));
+  return out;
+}
+
+std::vector<double> from_milli(const std::vector<uint64_t>& packed) {
+  std::vector<double> out;
+  out.reserve(packed.size());
+  for (uint64_t m : packed) out.push_back(static_cast<double>(m) / 1000.0);
+  return out;
+}
+
+void pack_rates(const NodeRates& r, PackedNode& p) {
+  p.rate_interval_ms = r.interval.count();
+  p.rates_until_ms = reply::to_ms(r.until);
+  p.episode_rates = to_milli(r.episodes);
+  p.activity_rates = to_milli(r.activities);
+  p.entity_operation_rates = to_milli(r.entity_operations);
+  for (const auto& ms : r.commit_latency_ms) {
+    p.commit_latency_us.push_back(ms ? static_cast<int64_t>(to_milli(*ms)) : -1);  // ms to us
+  }
+}
+
+// Series of unequal lengths (a record no build of ours writes) are cut to
+// the shortest, so every interval has all four values.
+void unpack_rates(const PackedNode& p, NodeRates& r) {
+  r.interval = std::chrono::milliseconds(std::max<int64_t>(0, p.rate_interval_ms));
+  r.until = TimePoint(std::chrono::milliseconds(p.rates_until_ms));
+  r.episodes = from_milli(p.episode_rates);
+  r.activities = from_milli(p.activity_rates);
+  r.entity_operations = from_milli(p.entity_operation_rates);
+  r.commit_latency_ms.clear();
+  for (int64_t us : p.commit_latency_us) {
+    r.commit_latency_ms.push_back(us < 0 ? std::nullopt : std::optional<double>(static_cast<double>(us) / 1000.0));
+  }
+  const size_t n = std::min({r.episodes.size(), r.activities.size(), r.entity_operations.size(),
+                             r.commit_latency_ms.size()});
+  r.episodes.resize(n);
+  r.activities.resize(n);
+  r.entity_operations.resize(n);
+  r.commit_latency_ms.resize(n);
+}
 
 std::string pack(const NodeInfo& n) {
   PackedNode p;
@@ -57,6 +123,7 @@ std::string pack(const NodeInfo& n) {
   for (const auto& o : code.orchestrators) p.orchestrators.push_back({o.name, o.versions});
   p.activities = code.activities;
   p.entities = code.entities;
+  pack_rates(n.rates, p);
   msgpack::sbuffer buffer;
   msgpack::pack(buffer, p);
   return {buffer.data(), buffer.size()};
@@ -87,6 +154,7 @@ Status unpack(std::string_view bytes, NodeInfo& n) {
     n.grpc_address = std::move(p.grpc_address);
     n.protocol_workers = p.protocol_workers;
     unpack_code(p, n.code);
+    unpack_rates(p, n.rates);
     return Status::ok();
   } catch (const std::exception& e) {
     return Status::corruption("node " + n.id + ": " + e.what());

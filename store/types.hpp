@@ -260,6 +260,25 @@ struct EntityCleanup {
   size_t locks_released = 0;  // locks whose orchestration had finished or gone
 };
 
+/// A node's recent throughput, one value per sampling interval, oldest
+/// first (cluster/rate_history.hpp makes it; the heartbeat carries it, so
+/// any node can show every node's). The four series have one length: the
+/// intervals sampled so far, up to the node's cap (none yet: empty).
+struct NodeRates {
+  /// The nominal sampling period; 0: the node publishes no rates (a node
+  /// from before them). Each interval lasts at least this long (to the
+  /// heartbeat's granularity); the rates use its measured length.
+  std::chrono::milliseconds interval{0};
+  /// When the newest interval ended, by the node's clock.
+  TimePoint until{};
+  std::vector<double> episodes;           // per second, of the node's instances
+  std::vector<double> activities;         // per second, scheduled by its instances
+  std::vector<double> entity_operations;  // per second, applied by its entities
+  /// The mean commit round trip (actor to Redis and back) in the interval;
+  /// nullopt: no commit in it.
+  std::vector<std::optional<double>> commit_latency_ms;
+};
+
 /// A member of the cluster: what it advertises, and (from Store::nodes)
 /// how it is doing.
 struct NodeInfo {
@@ -276,6 +295,8 @@ struct NodeInfo {
   uint64_t protocol_workers = 0;  // Durable Task SDK workers connected to it
   /// What it runs in C++: its version policy and the names it registered.
   orchestration::NodeCode code;
+  /// Its recent rates (absent in heartbeats of nodes from before them).
+  NodeRates rates;
   // Read back by Store::nodes():
   bool live = false;
   std::chrono::milliseconds since_heartbeat{0};

@@ -1,7 +1,7 @@
 // Membership against a real redis-server: what a node announces in its
-// heartbeat is what nodes() reads back, including what code it runs; a
-// record from a node of an older build (no code fields) reads with the
-// defaults.
+// heartbeat is what nodes() reads back, including what code it runs and its
+// rates; a record from a node of an older build (no code or rate fields)
+// reads with the defaults, and an older build reads ours.
 #include "store/membership.hpp"
 
 #include <gtest/gtest.h>
@@ -102,6 +102,81 @@ TEST_F(MembershipTest, AnOlderNodesRecordHasNoCode_ItReadsAsVersionlessAndEmpty)
   EXPECT_EQ(back.workers, 4u);
   EXPECT_EQ(back.code, orchestration::NodeCode{});
   EXPECT_TRUE(back.code.policy.accepts("1.0")) << "no version: every instance";
+  EXPECT_EQ(back.rates.interval, 0ms) << "no rates: a node from before them";
+  EXPECT_TRUE(back.rates.episodes.empty());
+}
+
+// Rates as a node publishes them: thousandths per second and whole
+// microseconds survive the trip; no commit stays "none".
+TEST_F(MembershipTest, HeartbeatCarriesTheRates_NodesReadsThemBack) {
+  NodeInfo n;
+  n.id = "n1";
+  n.rates.interval = 10s;
+  n.rates.until = TimePoint(1'700'000'123'456ms);
+  n.rates.episodes = {0.0, 12.5, 0.001};
+  n.rates.activities = {3.25, 0.0, 1'000'000.0};
+  n.rates.entity_operations = {0.1, 0.2, 0.3};
+  n.rates.commit_latency_ms = {1.234, std::nullopt, 0.5};
+  ASSERT_TRUE(membership().heartbeat(n, 10s));
+  const NodeRates back = read_back().rates;
+  EXPECT_EQ(back.interval, 10s);
+  EXPECT_EQ(back.until, n.rates.until);
+  EXPECT_EQ(back.episodes, n.rates.episodes);
+  EXPECT_EQ(back.activities, n.rates.activities);
+  EXPECT_EQ(back.entity_operations, n.rates.entity_operations);
+  EXPECT_EQ(back.commit_latency_ms, n.rates.commit_latency_ms);
+}
+
+TEST_F(MembershipTest, NoRates_ReadBackAsNone) {
+  NodeInfo n;
+  n.id = "n1";
+  ASSERT_TRUE(membership().heartbeat(n, 10s));
+  const NodeRates back = read_back().rates;
+  EXPECT_EQ(back.interval, 0ms);
+  EXPECT_TRUE(back.episodes.empty());
+  EXPECT_TRUE(back.commit_latency_ms.empty());
+}
+
+// A heartbeat record as a node from before rates (and before versioning)
+// reads it.
+struct OlderRecord {
+  std::string cluster_address;
+  std::string http_address;
+  int64_t started_ms = 0;
+  uint64_t load = 0;
+  uint64_t workers = 0;
+  std::string incarnation;
+  MSGPACK_DEFINE_MAP(cluster_address, http_address, started_ms, load, workers, incarnation)
+};
+
+// The heartbeat's record with 60 intervals of large rates, as the nodes'
+// hash holds it: small enough to write every round, and readable by a node
+// of an older build, which knows none of the rates' fields.
+TEST_F(MembershipTest, SixtyIntervalsOfRates_StayUnder2KB_AndAnOlderReaderSkipsThem) {
+  NodeInfo n;
+  n.id = "n1";
+  n.cluster_address = "10.0.0.1:4000";
+  n.workers = 8;
+  n.rates.interval = 10s;
+  for (int i = 0; i < 60; ++i) {
+    n.rates.episodes.push_back(123'456.789);
+    n.rates.activities.push_back(987'654.321);
+    n.rates.entity_operations.push_back(55'555.555);
+    n.rates.commit_latency_ms.push_back(99'999.999);
+  }
+  ASSERT_TRUE(membership().heartbeat(n, 10s));
+  auto record = store_->connection().command("HGET", store_->keys().nodes(), "n1");
+  ASSERT_TRUE(record) << record.status().to_string();
+  ASSERT_EQ((*record)->type, REDIS_REPLY_STRING);
+  const std::string bytes((*record)->str, (*record)->len);
+  EXPECT_LT(bytes.size(), 2048u);
+  RecordProperty("heartbeat_bytes_with_60_rates", static_cast<int>(bytes.size()));
+
+  OlderRecord older;
+  ASSERT_NO_THROW(msgpack::unpack(bytes.data(), bytes.size()).get().convert(older));
+  EXPECT_EQ(older.cluster_address, "10.0.0.1:4000");
+  EXPECT_EQ(older.workers, 8u);
+  EXPECT_EQ(read_back().rates.episodes.size(), 60u);
 }
 
 TEST_F(MembershipTest, OneProcessPerNodeId_AnotherIncarnationIsRefusedWhileTheFirstBeats) {
