@@ -382,6 +382,7 @@ TEST_F(Dashboard, InstancePage_TimelineEventsAndLinks_TerminateButtonTerminates)
   });
   const json expect = {{"cases", cases},
                        {"terminate", {{"id", "dash-wait-terminate"}, {"reason", "closed by the browser test"}}},
+                       {"missing", kImg + " missing"},
                        {"screenshot", "dash-transfer"}};
   run("instance", expect, "instance");
   // What the button did, seen by the client.

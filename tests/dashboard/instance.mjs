@@ -14,6 +14,7 @@
 //     "parent": "<parent id>"               a.parent-link href
 //   }],
 //   "terminate": {"id", "reason"}           a running instance the button terminates
+//   "missing": "<id>"                       no such instance: its route shows the error, as text
 //   "screenshot": "<id>"                    the instance shown last (for the screenshot)
 // }
 import { run, visit, waitUntil, api, checkInert, TIMEOUT_MS } from './common.mjs';
@@ -162,9 +163,28 @@ async function terminate(session, s, t) {
   report.observed.terminatedStatus = status;
 }
 
+// A route naming an instance that does not exist (a link anyone can send):
+// the page is in state "error", and the id in the route is never markup.
+async function missing(session, s, id) {
+  const { page, report } = session;
+  session.expectMissing = true;
+  await page.evaluate((h) => { window.location.hash = h; }, instanceHash(id));
+  const state = await waitUntil(page, `main#page[data-page="instance"] settles for the missing ${JSON.stringify(id)}`, () => {
+    const m = document.querySelector('main#page[data-page="instance"]');
+    return m && (m.dataset.state === 'error' || m.dataset.state === 'ready') ? m.dataset.state : false;
+  }, null, () => document.querySelector('main#page')?.dataset.state);
+  report.equal(state, 'error', `a missing instance's route: main#page data-state`);
+  const shown = await page.$eval('#page-error', (e) => e.textContent.trim()).catch(() => '');
+  report.check(shown !== '', 'a missing instance: #page-error says why', JSON.stringify(shown));
+  report.observed.missingError = shown;
+  await checkInert(session, `the missing ${id}`);
+  session.expectMissing = false;
+}
+
 await run('instance', async (session, s) => {
   const { report } = session;
   for (const c of s.expect.cases) await report.step(`case ${JSON.stringify(c.id)}`, () => checkCase(session, s, c));
   if (s.expect.terminate) await report.step('terminate', () => terminate(session, s, s.expect.terminate));
+  if (s.expect.missing) await report.step('a missing instance', () => missing(session, s, s.expect.missing));
   if (s.expect.screenshot) await report.step('screenshot page', () => show(session, s, s.expect.screenshot));
 });
