@@ -104,7 +104,7 @@ class Context {
       this.timers.delete(timer);
       if (!this.alive()) return;
       try {
-        await fn();
+        if (!document.hidden) await fn();  // a tab out of sight reads nothing
       } catch (e) {
         this.error(e);
       }

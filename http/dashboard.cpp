@@ -69,11 +69,13 @@ void secure(Response& res) {
   res.set_header("Cache-Control", "no-cache");
 }
 
+// Relative, so that it resolves to /dashboard/ from both "/" and
+// "/dashboard", and stays under a proxy's path prefix (--public-url).
 Response redirect() {
   Response res;
   secure(res);
   res.status = 302;
-  res.set_header("Location", std::string(kPrefix));
+  res.set_header("Location", "dashboard/");
   return res;
 }
 

@@ -17,8 +17,8 @@ namespace durable::http {
 
 /// The answer when `req` is the dashboard's, nullopt when it is not (the
 /// API's routes and key check take it then):
-///   GET /                    302 to /dashboard/
-///   GET /dashboard           302 to /dashboard/
+///   GET /                    302 to /dashboard/ (Location: dashboard/, relative,
+///   GET /dashboard           302 to /dashboard/  so a proxy's path prefix stays)
 ///   GET /dashboard/          index.html
 ///   GET /dashboard/<file>    the file, with its Content-Type, an ETag and
 ///                            Cache-Control: no-cache (If-None-Match: 304)
