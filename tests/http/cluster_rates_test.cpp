@@ -197,6 +197,40 @@ TEST_F(ClusterRatesTest, OwnersListEachPartitionsOwner_AGoneNodeStaysListedWhile
   EXPECT_EQ(cluster["owners"], json::array({id, id, id, id})) << "the gone node owns nothing";
 }
 
+// Two nodes: the one the HTTP API runs beside shows the other's rates too,
+// read from the other's heartbeat (no call between them).
+TEST_F(ClusterRatesTest, TwoNodes_EachShowsWorkForItsOwnInstances) {
+  cluster::NodeOptions second = options_;
+  second.runtime.node_id = "node-2";
+  auto other = cluster::Node::start(registry_, entities_, second);
+  ASSERT_TRUE(other) << other.status().to_string();
+  const std::string first = options_.runtime.node_id;
+  json cluster;
+  ASSERT_TRUE(cluster_when(
+      [&](const json& c) {
+        const json& o = c["owners"];
+        return std::count(o.begin(), o.end(), json(first)) == 2 && std::count(o.begin(), o.end(), json("node-2")) == 2;
+      },
+      cluster))
+      << "no even split: " << cluster.dump();
+  for (int i = 0; i < 20; ++i) {  // spread over the 4 partitions by id
+    auto r = client_->Post((kApi + "/orchestrators/HelloSequence/two" + std::to_string(i)).c_str(),
+                           R"(["Tokyo"])", "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+  }
+  const bool both = cluster_when(
+      [&](const json& c) {
+        const json a = node_entry(c, first);
+        const json b = node_entry(c, "node-2");
+        return !a.is_null() && !b.is_null() && !a["rates"].is_null() && !b["rates"].is_null() &&
+               sum(a["rates"]["activities"]) > 0 && sum(b["rates"]["activities"]) > 0;
+      },
+      cluster);
+  (*other)->stop();
+  EXPECT_TRUE(both) << "not both nodes' rates show activities: " << cluster.dump();
+}
+
 TEST_F(ClusterRatesTest, RateOptionsOutOfRange_TheNodeDoesNotStart_NamingThem) {
   cluster::NodeOptions o = options_;
   o.rate_interval = 0ms;
