@@ -1,13 +1,23 @@
 // The cluster page (#/cluster) against a real cluster: each node a live row
 // with its addresses, every partition owned by one of them, a rates chart
-// per node.
+// per node; before it, the dead letters page and the navigation.
 // DASH_EXPECT: {"nodes": ["a", "b", "c"], "partitions": n}
-import { run, visit, waitUntil, rows, checkInert } from './common.mjs';
+import { run, visit, waitUntil, waitReady, rows, checkInert } from './common.mjs';
 
 await run('cluster', async (session, s) => {
   const { page, report } = session;
   const { nodes, partitions } = s.expect;
-  await visit(session, s, '#/cluster', 'cluster');
+  // The dead letters page (none here) comes up too, and the navigation leads to the cluster.
+  await visit(session, s, '#/dead-letters', 'dead-letters');
+  report.check(await page.$('table#dead-letters') !== null, '#/dead-letters: table#dead-letters');
+  await checkInert(session, 'the dead letters');
+  const nav = await page.$$eval('nav a', (as) => as.map((a) => a.getAttribute('href')));
+  for (const href of ['#/instances', '#/entities', '#/cluster', '#/dead-letters']) {
+    report.check(nav.includes(href), `nav a[href="${href}"]`, JSON.stringify(nav));
+  }
+  await page.click('nav a[href="#/cluster"]');
+  await waitReady(session, 'cluster');
+  report.check(true, 'nav a[href="#/cluster"] opens the cluster page');
 
   // Leases settle within a few renewals: wait until every partition has an owner among the nodes.
   await report.step('every partition owned', async () => {

@@ -44,15 +44,16 @@ export class Report {
     this.checks = 0;
     this.failures = [];
     this.observed = {};
+    this.started = Date.now();
   }
   check(ok, what, detail = '') {
     this.checks++;
     if (ok) {
-      console.log(`ok   ${what}`);
+      console.log(`ok   ${String(Date.now() - this.started).padStart(6)} ms  ${what}`);
     } else {
       const line = detail ? `${what}: ${detail}` : what;
       this.failures.push(line);
-      console.log(`FAIL ${line}`);
+      console.log(`FAIL ${String(Date.now() - this.started).padStart(6)} ms  ${line}`);
     }
     return ok;
   }

@@ -195,6 +195,9 @@ class Dashboard : public ::testing::Test {
     client_ = std::move(*c);
     std::string seen;
     for (auto deadline = Clock::now() + 30s; Clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
+      for (size_t i = 0; i < nodes_.size(); ++i) {
+        if (!nodes_[i]->running()) return "node " + kNodes[i] + " exited at start";
+      }
       auto nodes = client_->nodes();
       if (!nodes) return "nodes: " + nodes.status().to_string();
       std::set<uint32_t> owned;
