@@ -9,6 +9,9 @@ import { h, link, jsonView, jsonLine, pretty, statusBadge, time, duration, TERMI
 import * as timeline from './timeline.js';
 
 const REFRESH_MS = 2000;
+// A longer history shows its first and last events this many each (the
+// browser slows down past some thousands of rows); the timeline has its own cap.
+const EVENTS_SHOWN_EACH_END = 1000;
 
 // What each button does: the dialog's fields, when it is allowed, the call.
 const ACTIONS = [
@@ -46,9 +49,24 @@ function details(e) {
   return parts.join(' · ');
 }
 
+// The event's JSON, built when first expanded (a long history stays light).
+function rawEvent(e, payload) {
+  const details = h('details', {}, h('summary', { class: 'mono' }, payload === undefined ? 'raw' : jsonLine(payload, 60)));
+  details.addEventListener('toggle', () => {
+    if (details.open && details.children.length === 1) details.append(h('pre', { class: 'json' }, pretty(e)));
+  });
+  return details;
+}
+
 function historyTable(events) {
-  const t0 = Math.min(...events.map((e) => Date.parse(e.Timestamp)).filter(Number.isFinite));
-  const rows = events.map((e) => {
+  const t0 = events.reduce((min, e) => Math.min(min, Date.parse(e.Timestamp) || Infinity), Infinity);
+  const cut = events.length > 2 * EVENTS_SHOWN_EACH_END;
+  const shown = cut ? [...events.slice(0, EVENTS_SHOWN_EACH_END), null, ...events.slice(-EVENTS_SHOWN_EACH_END)] : events;
+  const rows = shown.map((e) => {
+    if (!e) {
+      return h('tr', { class: 'gap' }, h('td', { colspan: 7 },
+        `… ${events.length - 2 * EVENTS_SHOWN_EACH_END} events between not shown (the first and last ${EVENTS_SHOWN_EACH_END} are) …`));
+    }
     const payload = e.Result !== undefined ? e.Result : e.Input;
     return h('tr', { class: e.FailureDetails ? 'failed' : '' },
       h('td', { class: 'mono' }, e.EventType),
@@ -57,9 +75,7 @@ function historyTable(events) {
       h('td', { class: 'num' }, e.EventId !== undefined ? String(e.EventId) : ''),
       h('td', {}, e.Name || ''),
       h('td', {}, details(e)),
-      h('td', {}, h('details', {},
-        h('summary', { class: 'mono' }, payload === undefined ? 'raw' : jsonLine(payload, 60)),
-        h('pre', { class: 'json' }, pretty(e)))));
+      h('td', {}, rawEvent(e, payload)));
   });
   return h('div', { class: 'table-wrap tall' },
     h('table', { id: 'history', class: 'data' },
