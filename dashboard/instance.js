@@ -40,7 +40,8 @@ function field(label, value) {
 function details(e) {
   const parts = [];
   if (e.TaskScheduledId !== undefined) parts.push(`answers #${e.TaskScheduledId}`);
-  if (e.InstanceId) parts.push(`instance ${e.InstanceId}`);
+  if (e.InstanceId) parts.push(`${e.InstanceId.startsWith('@') ? 'entity' : 'instance'} ${e.InstanceId}`);
+  if (e.LockSet) parts.push(`locks ${e.LockSet.join(', ')}`);
   if (e.ParentInstanceId) parts.push(`parent ${e.ParentInstanceId}`);
   if (e.FireAt) parts.push(`fires ${time(e.FireAt)}`);
   if (e.OrchestrationStatus) parts.push(e.OrchestrationStatus);
