@@ -21,7 +21,8 @@ await run('cluster', async (session, s) => {
 
   // Leases settle within a few renewals: wait until every partition has an owner among the nodes.
   await report.step('every partition owned', async () => {
-    await waitUntil(page, `#partitions holds ${partitions} .partition, each owned by one of ${nodes}`, ({ nodes, n }) => {
+    const what = `#partitions holds ${partitions} .partition, each owned by one of ${nodes}`;
+    await waitUntil(page, what, ({ nodes, n }) => {
       const ps = [...document.querySelectorAll('#partitions .partition[data-partition]')];
       return ps.length === n && ps.every((p) => nodes.includes(p.getAttribute('data-owner')));
     }, { nodes, n: partitions }, () => [...document.querySelectorAll('#partitions .partition')]
@@ -35,7 +36,9 @@ await run('cluster', async (session, s) => {
                '#partitions: data-partition 0..n-1, once each');
   const owned = {};
   for (const p of grid) owned[p.owner] = (owned[p.owner] || 0) + 1;
-  for (const n of nodes) report.check((owned[n] || 0) > 0, `node ${n} owns partitions in the grid`, JSON.stringify(owned));
+  for (const n of nodes) {
+    report.check((owned[n] || 0) > 0, `node ${n} owns partitions in the grid`, JSON.stringify(owned));
+  }
   const colours = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#partitions .partition')]
       .map((p) => {
         const c = getComputedStyle(p);
@@ -48,19 +51,22 @@ await run('cluster', async (session, s) => {
   await report.step('three live nodes', async () => {
     await waitUntil(page, `table#nodes has live rows for exactly ${nodes}`, (nodes) => {
       const got = [...document.querySelectorAll('table#nodes tbody tr[data-node]')];
-      return JSON.stringify(got.map((tr) => tr.getAttribute('data-node')).sort()) === JSON.stringify([...nodes].sort()) &&
-             got.every((tr) => tr.classList.contains('live'));
-    }, nodes, () => [...document.querySelectorAll('table#nodes tbody tr')].map((tr) => [tr.getAttribute('data-node'), tr.className]));
+      const ids = got.map((tr) => tr.getAttribute('data-node')).sort();
+      return JSON.stringify(ids) === JSON.stringify([...nodes].sort()) && got.every((tr) => tr.classList.contains('live'));
+    }, nodes, () => [...document.querySelectorAll('table#nodes tbody tr')]
+        .map((tr) => [tr.getAttribute('data-node'), tr.className]));
     report.check(true, `table#nodes: ${nodes.join(', ')}, each tr.live`);
   });
   const table = (await rows(page, 'table#nodes', 'data-node')) || [];
   report.observed.nodes = table.map((r) => ({ node: r.key, cells: r.cells, className: r.className }));
   let sum = 0;
   for (const r of table) {
-    report.check(r.cells.length >= 8, `node ${r.key}: 8 cells (id, state, version, heartbeat, HTTP, gRPC, peer, partitions)`,
+    report.check(r.cells.length >= 8,
+                 `node ${r.key}: 8 cells (id, state, version, heartbeat, HTTP, gRPC, peer, partitions)`,
                  JSON.stringify(r.cells));
     report.equal(r.cells[0], r.key, `node ${r.key}: id cell`);
-    report.check(/^127\.0\.0\.1:\d+$/.test(r.cells[4] || ''), `node ${r.key}: HTTP address cell`, JSON.stringify(r.cells[4]));
+    report.check(/^127\.0\.0\.1:\d+$/.test(r.cells[4] || ''), `node ${r.key}: HTTP address cell`,
+                 JSON.stringify(r.cells[4]));
     report.check(/:\d+$/.test(r.cells[6] || ''), `node ${r.key}: peer address cell`, JSON.stringify(r.cells[6]));
     report.equal(Number(r.cells[7]), owned[r.key] || 0, `node ${r.key}: partitions cell agrees with the grid`);
     sum += Number(r.cells[7]) || 0;

@@ -261,6 +261,7 @@ class Dashboard : public ::testing::Test {
     step(start("Approval", to_payload(samples::ApprovalRequest{"budget", 3600}), "dash-wait-1"));
     step(start("Approval", to_payload(samples::ApprovalRequest{"offsite", 3600}), "dash-wait-terminate"));
     step(start("Approval", to_payload(samples::ApprovalRequest{"hires", 3600}), "dash-approved"));
+    step(start("Approval", to_payload(samples::ApprovalRequest{"laptops", 3600}), "dash-raise"));
     step(start("HelloSequence", to_payload(Cities{kScript, kImgAlert}), kImgQuoted));
     step(start("Approval", to_payload(samples::ApprovalRequest{kScript, 3600}), kSvg));
     std::vector<client::EntitySignal> signals;
@@ -275,7 +276,9 @@ class Dashboard : public ::testing::Test {
     step(finish("dash-fail-1", OrchestrationStatus::failed));
     step(finish("dash-parent", OrchestrationStatus::completed));
     step(finish(kImgQuoted, OrchestrationStatus::completed));
-    for (const std::string& id : std::vector<std::string>{"dash-wait-1", "dash-wait-terminate", "dash-approved", kSvg}) {
+    const std::vector<std::string> waiting = {"dash-wait-1", "dash-wait-terminate", "dash-approved", "dash-raise",
+                                              kSvg};
+    for (const std::string& id : waiting) {
       step(reach(id, EventType::timer_created));
     }
     if (auto s = client_->raise_event("dash-approved", "Approval", to_payload(true)); !s) step(s.to_string());
@@ -287,7 +290,8 @@ class Dashboard : public ::testing::Test {
     step(start("Transfer", to_payload(samples::TransferRequest{"alice", "bob", 30}), "dash-transfer"));
     step(finish("dash-transfer", OrchestrationStatus::completed));
     step(entity_reaches(EntityId("Counter", "dash"), [](const Payload& p) { return from_payload<int64_t>(p) == 7; }));
-    step(entity_reaches(EntityId("Counter", kImgQuoted), [](const Payload& p) { return from_payload<int64_t>(p) == 3; }));
+    step(entity_reaches(EntityId("Counter", kImgQuoted),
+                        [](const Payload& p) { return from_payload<int64_t>(p) == 3; }));
     step(entity_reaches(EntityId("Cart", "dash-cart"), [](const Payload& p) {
       return from_payload<samples::Cart>(p).items.size() == 1;
     }));
@@ -348,7 +352,7 @@ TEST_F(Dashboard, InstancesPage_ListsAndFilters_AsksForTheKeyOnce_HostileIdsAreT
   EXPECT_EQ(shown, want) << "the rows the page listed";
 }
 
-TEST_F(Dashboard, InstancePage_TimelineEventsAndLinks_TerminateButtonTerminates) {
+TEST_F(Dashboard, InstancePage_TimelineEventsAndLinks_TerminateAndRaiseButtonsAct) {
   using Cities = std::vector<std::string>;
   const json cases = json::array({
       {{"id", "dash-done-1"}, {"name", "HelloSequence"}, {"status", "Completed"},
@@ -384,15 +388,24 @@ TEST_F(Dashboard, InstancePage_TimelineEventsAndLinks_TerminateButtonTerminates)
        {"text", {{"pre#instance-input", {kScript}}, {"main#page", {kImg}}}}},
   });
   const json expect = {{"cases", cases},
-                       {"terminate", {{"id", "dash-wait-terminate"}, {"reason", "closed by the browser test"}}},
+                       {"actions", json::array({{{"id", "dash-wait-terminate"}, {"action", "terminate"},
+                                                 {"reason", "closed by the browser test"}, {"endStatus", "Terminated"},
+                                                 {"cancelFirst", true}},
+                                                {{"id", "dash-raise"}, {"action", "raise"}, {"eventName", "Approval"},
+                                                 {"eventData", "true"}, {"endStatus", "Completed"}}})},
                        {"missing", kImg + " missing"},
                        {"screenshot", "dash-transfer"}};
   run("instance", expect, "instance");
-  // What the button did, seen by the client.
-  auto row = client_->get("dash-wait-terminate");
-  ASSERT_TRUE(row) << row.status().to_string();
-  EXPECT_EQ(row->row.status, OrchestrationStatus::terminated) << "the terminate button's instance";
-  if (row->row.status == OrchestrationStatus::terminated) started_["dash-wait-terminate"].status = "Terminated";
+  // What the buttons did, seen by the client.
+  auto terminated = client_->get("dash-wait-terminate");
+  ASSERT_TRUE(terminated) << terminated.status().to_string();
+  EXPECT_EQ(terminated->row.status, OrchestrationStatus::terminated) << "the terminate button's instance";
+  started_["dash-wait-terminate"].status = status_text(terminated->row.status);
+  auto raised = client_->wait("dash-raise", 10s);
+  ASSERT_TRUE(raised) << raised.status().to_string();
+  EXPECT_EQ(raised->status, OrchestrationStatus::completed) << "the raise button's instance";
+  EXPECT_EQ(from_payload<std::string>(raised->output), "approved") << "the event data the page sent: true";
+  started_["dash-raise"].status = status_text(raised->status);
 }
 
 TEST_F(Dashboard, EntityPages_ShowACountersValue_SignalFromTheForm_HostileKeysAndStatesAreText) {
@@ -447,7 +460,8 @@ TEST_F(Dashboard, WithoutAKey_NoPrompt) {
   ASSERT_FALSE(http.empty()) << "the open node never owned its hub: " << open.log_tail();
   const json expect = {{"instances", json::array()}, {"counts", json::object()}, {"statusFilter", "Failed"},
                        {"idPrefix", "none-"}, {"hostile", json::array()}};
-  const ScriptRun r = run_script("instances", "http://" + http + "/dashboard/", "", expect, artifact("instances-no-key"));
+  const ScriptRun r =
+      run_script("instances", "http://" + http + "/dashboard/", "", expect, artifact("instances-no-key"));
   EXPECT_EQ(r.exit_code, 0) << r.describe();
   report("instances (no key)", r);
 }

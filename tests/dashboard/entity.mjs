@@ -41,7 +41,8 @@ await run('entity', async (session, s) => {
         const got = [...document.querySelectorAll('table#entities tbody tr[data-entity]')]
             .map((tr) => tr.getAttribute('data-entity')).sort();
         return JSON.stringify(got) === JSON.stringify([...want].sort());
-      }, list.entities, () => [...document.querySelectorAll('table#entities tbody tr')].map((tr) => tr.getAttribute('data-entity')));
+      }, list.entities, () => [...document.querySelectorAll('table#entities tbody tr')]
+          .map((tr) => tr.getAttribute('data-entity')));
       report.check(true, `table#entities lists the ${list.entities.length} entities of prefix ${list.prefix}`);
       const table = await rows(page, 'table#entities', 'data-entity');
       report.observed.entities = table.map((r) => r.key);
@@ -84,7 +85,8 @@ await run('entity', async (session, s) => {
         document.querySelector('#signal-result[data-ok]')?.getAttribute('data-ok') ?? false, null,
       () => document.querySelector('#signal-result')?.outerHTML);
       report.equal(ok, 'true', `${label(signal)}: #signal-result data-ok`);
-      const sent = session.requests.slice(before).filter((r) => r.url.includes('/runtime/webhooks/durabletask/entities/'));
+      const sent = session.requests.slice(before)
+          .filter((r) => r.url.includes('/runtime/webhooks/durabletask/entities/'));
       report.equal(sent.map((r) => r.method), ['POST'], `${label(signal)}: the signal is one POST`);
       // The signal runs on the entity's node; reload until the page shows its result.
       let st;

@@ -13,7 +13,8 @@
 //     "children": ["<child id>"]            a.child-link hrefs, exactly these
 //     "parent": "<parent id>"               a.parent-link href
 //   }],
-//   "terminate": {"id", "reason"}           a running instance the button terminates
+//   "actions": [{"id", "action", "reason"?, "eventName"?, "eventData"?, "endStatus", "cancelFirst"?}]
+//                                           buttons pressed on running instances, in order
 //   "missing": "<id>"                       no such instance: its route shows the error, as text
 //   "screenshot": "<id>"                    the instance shown last (for the screenshot)
 // }
@@ -90,7 +91,8 @@ async function checkCase(session, s, c) {
   // Raw events.
   const types = await page.evaluate(() => {
     const t = document.querySelector('table#history');
-    return t ? [...t.querySelectorAll('tbody tr')].map((tr) => (tr.cells[0] ? tr.cells[0].textContent.trim() : '')) : null;
+    if (!t) return null;
+    return [...t.querySelectorAll('tbody tr')].map((tr) => (tr.cells[0] ? tr.cells[0].textContent.trim() : ''));
   });
   report.observed[c.id].events = types;
   for (const [type, n] of Object.entries(c.events || {})) {
@@ -108,59 +110,76 @@ async function checkCase(session, s, c) {
   await checkInert(session, c.id);
 }
 
+// Waits for dialog#confirm to be open (or closed).
+function dialogBecomes(page, open, what) {
+  return waitUntil(page, `dialog#confirm ${open ? 'opens' : 'closes'} ${what}`,
+                   (open) => (document.querySelector('dialog#confirm')?.open === true) === open, open);
+}
+
 async function dialogOpen(page) {
   return page.$eval('dialog#confirm', (d) => d.open).catch(() => false);
 }
 
-async function terminate(session, s, t) {
+// Types into a field of dialog#confirm (a failed check when it is missing).
+async function fill(page, report, sel, value, what) {
+  if (!report.check(await page.$(sel) !== null, `dialog#confirm has ${sel} (${what})`)) return;
+  await page.$eval(sel, (i) => { i.value = ''; });
+  await page.type(sel, value);
+}
+
+// A button of the instance page: asks first (with `cancelFirst`, a cancel
+// sends nothing), then one POST, #action-result data-ok="true", and the
+// page (refreshing while the instance runs) and the API reach `endStatus`.
+// t: {id, action, reason?, eventName?, eventData?, endStatus, cancelFirst?}
+async function act(session, s, t) {
   const { page, report } = session;
-  const name = JSON.stringify(t.id);
+  const name = `${JSON.stringify(t.id)} ${t.action}`;
+  const button = `button[data-action="${t.action}"]`;
+  const route = { terminate: /\/terminate(\?|$)/, raise: /\/raiseEvent\//, suspend: /\/suspend(\?|$)/,
+                  resume: /\/resume(\?|$)/ }[t.action];
   await show(session, s, t.id);
-  await waitUntil(page, `${name} is Running before the button`, () =>
+  await waitUntil(page, `${name}: Running before the button`, () =>
     document.querySelector('#instance-status')?.textContent.trim() === 'Running', null,
   () => document.querySelector('#instance-status')?.textContent);
-  const posts = () => session.requests.filter((r) => /\/terminate(\?|$)/.test(r.url));
+  const sent = () => session.requests.filter((r) => route.test(r.url));
 
-  // Cancelled: nothing sent, still running.
-  await page.click('button[data-action="terminate"]');
-  await waitUntil(page, 'dialog#confirm opens for terminate', () => document.querySelector('dialog#confirm')?.open === true);
-  report.check(true, `${name}: terminate asks first (dialog#confirm)`);
-  await page.click('#confirm-cancel');
-  await waitUntil(page, 'dialog#confirm closes on #confirm-cancel', () => document.querySelector('dialog#confirm')?.open !== true);
-  report.equal(posts().length, 0, `${name}: a cancelled terminate sends nothing`);
-
-  // Confirmed, with a reason.
-  await page.click('button[data-action="terminate"]');
-  await waitUntil(page, 'dialog#confirm opens again', () => document.querySelector('dialog#confirm')?.open === true);
-  const reasonInput = await page.$('#confirm-reason');
-  if (report.check(!!reasonInput, `${name}: dialog#confirm has #confirm-reason`)) {
-    await page.$eval('#confirm-reason', (i) => { i.value = ''; });
-    await page.type('#confirm-reason', t.reason);
+  if (t.cancelFirst) {
+    await page.click(button);
+    await dialogBecomes(page, true, `for ${t.action}`);
+    report.check(true, `${name}: asks first (dialog#confirm)`);
+    await page.click('#confirm-cancel');
+    await dialogBecomes(page, false, 'on #confirm-cancel');
+    report.equal(sent().length, 0, `${name}: cancelled, nothing sent`);
   }
+
+  await page.click(button);
+  await dialogBecomes(page, true, `for ${t.action}`);
+  if (t.reason !== undefined) await fill(page, report, '#confirm-reason', t.reason, 'the reason');
+  if (t.eventName !== undefined) await fill(page, report, '#confirm-event-name', t.eventName, 'the event name');
+  if (t.eventData !== undefined) await fill(page, report, '#confirm-event-data', t.eventData, 'the event data');
+  // An earlier action's outcome must not pass for this one's.
+  await page.evaluate(() => document.querySelector('#action-result')?.removeAttribute('data-ok'));
   await page.click('#confirm-ok');
-  const ok = await waitUntil(page, '#action-result[data-ok] after #confirm-ok', () =>
+  const ok = await waitUntil(page, `#action-result[data-ok] after ${t.action}`, () =>
     document.querySelector('#action-result[data-ok]')?.getAttribute('data-ok') ?? false, null,
   () => document.querySelector('#action-result')?.outerHTML);
-  report.equal(ok, 'true', `${name}: #action-result data-ok after terminate`);
+  report.equal(ok, 'true', `${name}: #action-result data-ok`);
   report.check(!(await dialogOpen(page)), `${name}: dialog#confirm closed after #confirm-ok`);
-  const sent = posts();
-  report.equal(sent.map((r) => r.method), ['POST'], `${name}: terminate sent once, as a POST`);
-  report.observed.terminateRequest = sent.map((r) => `${r.method} ${r.url}`);
+  report.equal(sent().map((r) => r.method), ['POST'], `${name}: sent once, as a POST`);
+  report.observed[`${t.action}Request`] = sent().map((r) => `${r.method} ${r.url}`);
 
-  // The page follows it (it refreshes while the instance runs), and so does the API.
-  await waitUntil(page, `${name}: #instance-status becomes Terminated`, () =>
-    document.querySelector('#instance-status')?.textContent.trim() === 'Terminated', null,
+  await waitUntil(page, `${name}: #instance-status becomes ${t.endStatus}`, (want) =>
+    document.querySelector('#instance-status')?.textContent.trim() === want, t.endStatus,
   () => document.querySelector('#instance-status')?.textContent);
-  report.check(true, `${name}: the page shows Terminated`);
+  report.check(true, `${name}: the page shows ${t.endStatus}, unreloaded`);
   let status = null;
   for (const deadline = Date.now() + TIMEOUT_MS; Date.now() < deadline;) {
     const r = await api(s, `/instances/${encodeURIComponent(t.id)}`);
     status = r.body && r.body.runtimeStatus;
-    if (status === 'Terminated') break;
+    if (status === t.endStatus) break;
     await new Promise((res) => setTimeout(res, 100));
   }
-  report.equal(status, 'Terminated', `${name}: the API says Terminated`);
-  report.observed.terminatedStatus = status;
+  report.equal(status, t.endStatus, `${name}: the API says ${t.endStatus}`);
 }
 
 // A route naming an instance that does not exist (a link anyone can send):
@@ -169,7 +188,8 @@ async function missing(session, s, id) {
   const { page, report } = session;
   session.expectMissing = true;
   await page.evaluate((h) => { window.location.hash = h; }, instanceHash(id));
-  const state = await waitUntil(page, `main#page[data-page="instance"] settles for the missing ${JSON.stringify(id)}`, () => {
+  const what = `main#page[data-page="instance"] settles for the missing ${JSON.stringify(id)}`;
+  const state = await waitUntil(page, what, () => {
     const m = document.querySelector('main#page[data-page="instance"]');
     return m && (m.dataset.state === 'error' || m.dataset.state === 'ready') ? m.dataset.state : false;
   }, null, () => document.querySelector('main#page')?.dataset.state);
@@ -184,7 +204,9 @@ async function missing(session, s, id) {
 await run('instance', async (session, s) => {
   const { report } = session;
   for (const c of s.expect.cases) await report.step(`case ${JSON.stringify(c.id)}`, () => checkCase(session, s, c));
-  if (s.expect.terminate) await report.step('terminate', () => terminate(session, s, s.expect.terminate));
+  for (const t of s.expect.actions || []) {
+    await report.step(`${t.action} ${JSON.stringify(t.id)}`, () => act(session, s, t));
+  }
   if (s.expect.missing) await report.step('a missing instance', () => missing(session, s, s.expect.missing));
   if (s.expect.screenshot) await report.step('screenshot page', () => show(session, s, s.expect.screenshot));
 });

@@ -22,7 +22,8 @@ await run('instances', async (session, s) => {
   session.keyPhase = true;
   session.visited = true;
   const response = await page.goto(`${origin}/`, { waitUntil: 'domcontentloaded' });
-  report.check(page.url().startsWith(`${origin}/dashboard/`), 'GET / redirects to /dashboard/', `ended at ${page.url()}`);
+  report.check(page.url().startsWith(`${origin}/dashboard/`), 'GET / redirects to /dashboard/',
+               `ended at ${page.url()}`);
   const csp = (response && response.headers()['content-security-policy']) || '';
   report.check(/frame-ancestors 'none'/.test(csp), "the page's CSP has frame-ancestors 'none'", `CSP: ${csp}`);
   report.check(!/unsafe-inline/.test((csp.match(/script-src[^;]*/) || [''])[0]) && /script-src|default-src/.test(csp),
@@ -70,7 +71,8 @@ await run('instances', async (session, s) => {
   for (const want of instances) {
     const row = (table || []).find((r) => r.key === want.id);
     if (!report.check(!!row, `a row for ${JSON.stringify(want.id)}`)) continue;
-    report.equal(row.cells.slice(0, 3), [want.status, want.name, want.id], `${JSON.stringify(want.id)}: status, name, id cells`);
+    report.equal(row.cells.slice(0, 3), [want.status, want.name, want.id],
+                 `${JSON.stringify(want.id)}: status, name, id cells`);
     report.check(row.cells.length >= 6 && row.cells[4] !== '' && row.cells[5] !== '',
                  `${JSON.stringify(want.id)}: created and updated cells filled`, JSON.stringify(row.cells));
     report.check(row.links.includes(`#/instance/${encodeURIComponent(want.id)}`),
@@ -80,7 +82,8 @@ await run('instances', async (session, s) => {
   // Counts per status.
   const shownCounts = await page.evaluate(() => Object.fromEntries(
       [...document.querySelectorAll('#status-counts [data-status]')].map((e) => [
-        e.getAttribute('data-status'), (e.querySelector('.count') || { textContent: '(no .count)' }).textContent.trim()])));
+        e.getAttribute('data-status'),
+        (e.querySelector('.count') || { textContent: '(no .count)' }).textContent.trim()])));
   report.observed.counts = shownCounts;
   for (const [status, n] of Object.entries(counts)) {
     report.equal(shownCounts[status], String(n), `#status-counts [data-status="${status}"] .count`);
