@@ -121,22 +121,34 @@ local function listing_member(created, id)
   return string.format('%013d', ms) .. ':' .. id
 end
 
--- Whether op `code` on the row, with arguments args[s + 1 .. s + c], may
--- change the row's status, created time or existence.
-local function moves_listing(code, args, s, c)
-  if code ~= HSET then return code == DEL or code == HDEL end
-  for i = s + 1, s + c, 2 do
-    local f = args[i]
-    if f == 's' or f == 'ct' then return true end
+-- Follows op `code` on the row, with arguments args[s + 1 .. s + c], in
+-- `seen` ({status, created} as the commit leaves them, false = absent;
+-- `moved` set when they may have changed, `unknown` when an op wrote the
+-- row in a way not followed here, so it must be read).
+local function follow_row(seen, code, args, s, c)
+  if code == HSET then
+    for i = s + 1, s + c, 2 do
+      local f = args[i]
+      if f == 's' then seen[1], seen.moved = args[i + 1], true
+      elseif f == 'ct' then seen[2], seen.moved = args[i + 1], true end
+    end
+  elseif code == DEL then
+    seen[1], seen[2], seen.moved = false, false, true
+  elseif code == HDEL then
+    for i = s + 1, s + c do
+      if args[i] == 's' then seen[1], seen.moved = false, true
+      elseif args[i] == 'ct' then seen[2], seen.moved = false, true end
+    end
   end
-  return false
 end
 
--- After a commit changed the row (`before`: its status and created time
--- then), moves the row's listing entries.
-local function update_listing(row, before)
+-- After a commit that may have moved the row (`before`: its status and
+-- created time when the commit began; `seen`: as follow_row left them),
+-- moves the row's listing entries. Costs nothing more when neither changed.
+local function update_listing(row, before, seen)
   local prefix, id = instance_row(row)
-  local after = redis.call('HMGET', row, 's', 'ct')
+  local after = seen
+  if seen.unknown then after = redis.call('HMGET', row, 's', 'ct') end
   if before[1] == after[1] and before[2] == after[2] then return end
   if before[1] then redis.call('ZREM', prefix .. 'ls:' .. before[1], listing_member(before[2], id)) end
   if after[1] then redis.call('ZADD', prefix .. 'ls:' .. after[1], 0, listing_member(after[2], id)) end
@@ -148,12 +160,12 @@ local function update_listing(row, before)
 end
 
 -- Applies the ops from L[j] on, except the first `skip`; a new `version`
--- rides on the first HSET of the row (one write fewer). When `listed` (an
--- instance row), the row's status and created time are read before the
--- first op that may change them. Returns whether it stamped the version,
--- and that reading (nil when no op could change them).
-local function apply_ops(keys, kb, L, j, args, s, row, version, skip, listed)
-  local stamped, n, before = false, #L, nil
+-- rides on the first HSET of the row (one write fewer). With `seen` (an
+-- instance row's status and created time, as the guard read them), follows
+-- the ops' writes to the row in it (follow_row). Returns whether it stamped
+-- the version.
+local function apply_ops(keys, kb, L, j, args, s, row, version, skip, seen)
+  local stamped, n = false, #L
   for _ = 1, skip do
     s = s + L[j + 2]
     if L[j] == SREMIFDRAINED or L[j] == COPY then j = j + 1 end
@@ -161,9 +173,9 @@ local function apply_ops(keys, kb, L, j, args, s, row, version, skip, listed)
   end
   while j <= n do
     local code, key, c = L[j], keys[kb + L[j + 1]], L[j + 2]
-    if listed and not before and ((key == row and moves_listing(code, args, s, c)) or
-                                  (code == COPY and keys[kb + L[j + 3]] == row)) then
-      before = redis.call('HMGET', row, 's', 'ct')
+    if seen then
+      if key == row then follow_row(seen, code, args, s, c) end
+      if code == COPY and keys[kb + L[j + 3]] == row then seen.moved, seen.unknown = true, true end
     end
     if code == HSET and version and not stamped and key == row then
       redis.call('HSET', row, 'v', version, unpack(args, s + 1, s + c))
@@ -182,7 +194,7 @@ local function apply_ops(keys, kb, L, j, args, s, row, version, skip, listed)
     j = j + 3
     s = s + c
   end
-  return stamped, before
+  return stamped
 end
 
 -- One commit (see check_layout for its shape), checked under its guard and
@@ -205,10 +217,19 @@ local function commit_at(keys, kb, L, args, sb, call)
   if not first then return redis.error_reply(err) end
   local guard, row = L[3], keys[kb + 1]
   local version, skip = nil, 0
+  -- An instance row's status and created time as the commit finds them
+  -- (the listing index's "before"); nil for another row.
+  local listed, before = instance_row(row) ~= nil, nil
   if guard == FENCED then
     local fenced = lease_error(call, keys[kb + L[4]], args[sb + 1], args[sb + 2])
     if fenced then return redis.error_reply(fenced) end
-    local current = redis.call('HGET', row, 'v') or '0'
+    local current
+    if listed then
+      local r = redis.call('HMGET', row, 'v', 's', 'ct')
+      current, before = r[1] or '0', { r[2], r[3] }
+    else
+      current = redis.call('HGET', row, 'v') or '0'
+    end
     if current ~= args[sb + 3] then
       return redis.error_reply('DURABLE_VERSION instance is at version ' .. current ..
                                ', the writer expected ' .. args[sb + 3])
@@ -220,8 +241,9 @@ local function commit_at(keys, kb, L, args, sb, call)
       return redis.error_reply('DURABLE_VERSION entity changed or has messages waiting')
     end
   else
-    local row_now = redis.call('HMGET', row, 's', 'v')
+    local row_now = redis.call('HMGET', row, 's', 'v', 'ct')
     local status = row_now[1]
+    if listed then before = { status, row_now[3] } end
     if guard == CREATE and not status then skip = L[4] end
     if guard == CREATE and status and not FINAL[status] then
       return redis.error_reply('DURABLE_EXISTS instance exists and has not finished')
@@ -242,9 +264,10 @@ local function commit_at(keys, kb, L, args, sb, call)
       version = tonumber(row_now[2] or '0') + 1
     end
   end
-  local stamped, before = apply_ops(keys, kb, L, first, args, sb + GUARD_STRINGS[guard], row, version, skip,
-                                    instance_row(row) ~= nil)
-  if before then update_listing(row, before) end
+  local seen = nil
+  if before then seen = { before[1], before[2] } end
+  local stamped = apply_ops(keys, kb, L, first, args, sb + GUARD_STRINGS[guard], row, version, skip, seen)
+  if seen and seen.moved then update_listing(row, before, seen) end
   -- A commit that only drops messages for an unknown instance leaves no row.
   if version and not stamped and redis.call('EXISTS', row) == 1 then
     redis.call('HSET', row, 'v', version)
