@@ -437,14 +437,24 @@ TEST_F(Dashboard, ClusterPage_ShowsTheThreeNodesAndWhoOwnsEachPartition) {
   EXPECT_EQ(shown, std::set<std::string>(kNodes.begin(), kNodes.end())) << "the nodes the page listed";
 }
 
-// A node without --http-key: the dashboard asks for no key (its own hub, empty).
-TEST_F(Dashboard, WithoutAKey_NoPrompt) {
-  testing::NodeProcess open({"--redis", redis_->url(), "--hub", "open", "--partitions", "2", "--node-id", "open",
+// A node without --http-key, alone on its own redis-server and empty hub:
+// the dashboard asks for no key.
+class DashboardWithoutKey : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const std::string why = missing_prerequisite(); !why.empty()) GTEST_SKIP() << why;
+    ASSERT_TRUE(redis_.start());
+  }
+  testing::RedisServer redis_;
+};
+
+TEST_F(DashboardWithoutKey, NoPrompt) {
+  testing::NodeProcess open({"--redis", redis_.url(), "--hub", "open", "--partitions", "2", "--node-id", "open",
                              "--workers", "1", "--http", "127.0.0.1:0", "--lease-ttl", "2", "--lease-renewal", "0.4",
                              "--node-timeout", "1.2"});
   ASSERT_TRUE(open.start());
   client::ClientOptions o;
-  o.address = *store::RedisAddress::parse(redis_->url());
+  o.address = *store::RedisAddress::parse(redis_.url());
   o.hub = "open";
   o.partitions = 2;
   auto c = client::Client::connect(o);
