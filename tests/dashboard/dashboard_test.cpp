@@ -264,6 +264,9 @@ class Dashboard : public ::testing::Test {
     step(start("Approval", to_payload(samples::ApprovalRequest{"laptops", 3600}), "dash-raise"));
     step(start("HelloSequence", to_payload(Cities{kScript, kImgAlert}), kImgQuoted));
     step(start("Approval", to_payload(samples::ApprovalRequest{kScript, 3600}), kSvg));
+    // No node runs an orchestrator of this name: it stays Pending, waiting for one.
+    step(start(kImg, to_payload(kScript), "dash-unknown-name"));
+    started_["dash-unknown-name"].status = "Pending";
     std::vector<client::EntitySignal> signals;
     for (int i = 0; i < 7; ++i) signals.push_back({EntityId("Counter", "dash"), "add", to_payload(int64_t{1}), {}, {}});
     signals.push_back({EntityId("Counter", kImgQuoted), "add", to_payload(int64_t{3}), {}, {}});
@@ -384,6 +387,8 @@ TEST_F(Dashboard, InstancePage_TimelineEventsAndLinks_TerminateAndRaiseButtonsAc
       {{"id", kImgQuoted}, {"name", "HelloSequence"}, {"status", "Completed"},
        {"output", Cities{"Hello " + kScript + "!", "Hello " + kImgAlert + "!"}},
        {"text", {{"pre#instance-input", {kScript, kImgAlert}}, {"pre#instance-output", {kScript, kImgAlert}}}}},
+      {{"id", "dash-unknown-name"}, {"name", kImg}, {"status", "Pending"},
+       {"text", {{"pre#instance-input", {kScript}}}}},
       {{"id", kSvg}, {"name", "Approval"}, {"status", "Running"},
        {"text", {{"pre#instance-input", {kScript}}, {"main#page", {kImg}}}}},
   });
