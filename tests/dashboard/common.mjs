@@ -164,6 +164,10 @@ async function sharedChecks(session, s) {
   report.equal(session.consoleErrors, [], 'no console error');
   report.equal(session.pageErrors, [], 'no uncaught page error');
   report.equal(session.dialogs, [], 'no native dialog opened');
+  // Actions are POSTs and DELETEs, never GETs.
+  const actionGets = session.requests.filter((r) => r.method === 'GET' &&
+      /\/(terminate|suspend|resume|rewind|restart|raiseEvent|retry)(\/|\?|$)/.test(new URL(r.url).pathname));
+  report.equal(actionGets.map((r) => r.url), [], 'no action sent as a GET');
   if (s.key) {
     const leaks = session.requests.filter((r) => r.url.includes(encodeURIComponent(s.key)) || r.url.includes(s.key));
     report.equal(leaks.map((r) => `${r.method} ${r.url}`), [], 'the key is in no request URL');
