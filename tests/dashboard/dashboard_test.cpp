@@ -443,7 +443,7 @@ TEST_F(Dashboard, ClusterPage_ShowsTheThreeNodesAndWhoOwnsEachPartition) {
 }
 
 // A node without --http-key, alone on its own redis-server and empty hub:
-// the dashboard asks for no key.
+// the dashboard asks for no key; then, with 120 instances, paging.
 class DashboardWithoutKey : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -453,7 +453,7 @@ class DashboardWithoutKey : public ::testing::Test {
   testing::RedisServer redis_;
 };
 
-TEST_F(DashboardWithoutKey, NoPrompt) {
+TEST_F(DashboardWithoutKey, NoPrompt_AndPagingThroughMoreThanAPage) {
   testing::NodeProcess open({"--redis", redis_.url(), "--hub", "open", "--partitions", "2", "--node-id", "open",
                              "--workers", "1", "--http", "127.0.0.1:0", "--lease-ttl", "2", "--lease-renewal", "0.4",
                              "--node-timeout", "1.2"});
@@ -479,6 +479,23 @@ TEST_F(DashboardWithoutKey, NoPrompt) {
       run_script("instances", "http://" + http + "/dashboard/", "", expect, artifact("instances-no-key"));
   EXPECT_EQ(r.exit_code, 0) << r.describe();
   report("instances (no key)", r);
+
+  // Paging: more instances than a page holds (the page reads 50 at a time).
+  constexpr int kMany = 120;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kMany; ++i) {
+    auto id = (*c)->start("HelloSequence", to_payload(std::vector<std::string>{"Oslo"}), "page-" + std::to_string(i));
+    ASSERT_TRUE(id) << id.status().to_string();
+    ids.push_back(*id);
+  }
+  for (const std::string& id : ids) {
+    auto row = (*c)->wait(id, 60s);
+    ASSERT_TRUE(row && row->status == OrchestrationStatus::completed) << id << ": " << open.log_tail();
+  }
+  const json paging = {{"ids", ids}, {"minPages", 2}, {"counts", {{"Completed", kMany}}}};
+  const ScriptRun p = run_script("paging", "http://" + http + "/dashboard/", "", paging, artifact("paging"));
+  EXPECT_EQ(p.exit_code, 0) << p.describe();
+  report("paging", p);
 }
 
 }  // namespace
