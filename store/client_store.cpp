@@ -15,9 +15,6 @@ namespace {
 using namespace reply;
 using orchestration::is_terminal;
 
-// A purge cursor at the start of a partition.
-constexpr int64_t kStart = std::numeric_limits<int64_t>::min();
-
 std::string not_found_text(std::string_view id) { return "no instance with id '" + std::string(id) + "'"; }
 
 // The filter of a purge: only finished statuses (all of them when none is named).
@@ -29,14 +26,6 @@ InstanceFilter finished_only(const InstanceFilter& filter) {
   }
   std::erase_if(finished.statuses, [](OrchestrationStatus s) { return !is_terminal(s); });
   return finished;
-}
-
-bool matches(const InstanceFilter& f, const InstanceRow& row) {
-  if (!row.id.starts_with(f.id_prefix)) return false;
-  if (f.created_from && row.created < *f.created_from) return false;
-  if (f.created_to && row.created > *f.created_to) return false;
-  return f.statuses.empty() ||
-         std::find(f.statuses.begin(), f.statuses.end(), row.status) != f.statuses.end();
 }
 
 }  // namespace
@@ -120,27 +109,22 @@ Result<size_t> ClientStore::purge(const InstanceFilter& filter) {
 }
 
 std::string ClientStore::PurgeCursor::to_string() const {
-  return std::to_string(partition) + ":" + (score == kStart ? std::string() : std::to_string(score)) + ":" +
-         std::to_string(kept);
+  return std::to_string(partition) + ":" + std::to_string(status) + ":" + after;
 }
 
 Result<ClientStore::PurgeCursor> ClientStore::PurgeCursor::parse(std::string_view text) {
-  PurgeCursor c{0, kStart, 0};
+  PurgeCursor c;
   if (text.empty()) return c;
   const auto bad = [&] { return Status::invalid_argument("malformed purge continuation '" + std::string(text) + "'"); };
   const size_t a = text.find(':');
   const size_t b = a == std::string_view::npos ? a : text.find(':', a + 1);
   if (b == std::string_view::npos) return bad();
   auto p = parse_int("partition", text.substr(0, a));
-  auto kept = parse_int("kept", text.substr(b + 1));
-  if (!p || !kept || *p < 0 || *kept < 0) return bad();
+  auto status = parse_int("status", text.substr(a + 1, b - a - 1));
+  if (!p || !status || *p < 0 || *status < 0 || *status > orchestration::kMaxOrchestrationStatus) return bad();
   c.partition = static_cast<uint32_t>(*p);
-  c.kept = static_cast<size_t>(*kept);
-  if (b > a + 1) {
-    auto score = parse_int("score", text.substr(a + 1, b - a - 1));
-    if (!score) return bad();
-    c.score = *score;
-  }
+  c.status = static_cast<int>(*status);
+  c.after = std::string(text.substr(b + 1));
   return c;
 }
 
@@ -151,83 +135,82 @@ Result<ClientStore::PurgeBatch> ClientStore::purge_batch(const InstanceFilter& f
   const InstanceFilter finished = finished_only(filter);
   PurgeBatch out;
   if (finished.statuses.empty()) return out;
+  std::vector<int> statuses;  // the final statuses to purge, in order
+  for (OrchestrationStatus s : finished.statuses) statuses.push_back(static_cast<int>(s));
+  std::sort(statuses.begin(), statuses.end());
+  statuses.erase(std::unique(statuses.begin(), statuses.end()), statuses.end());
+  auto at = std::lower_bound(statuses.begin(), statuses.end(), cursor->status);
+  if (at == statuses.end() || *at != cursor->status) cursor->after.clear();  // its member is of another set
   batch = std::max<size_t>(batch, 1);
-  const std::string to = filter.created_to ? ms_text(*filter.created_to) : "+inf";
-  // The next partition with index entries in range (one round trip each).
-  std::vector<std::pair<std::string, int64_t>> entries;
-  for (; cursor->partition < store_.partitions(); *cursor = PurgeCursor{cursor->partition + 1, kStart, 0}) {
-    const bool resuming = cursor->score != kStart;
-    const std::string from = resuming                ? std::to_string(cursor->score)
-                             : filter.created_from ? ms_text(*filter.created_from)
-                                                   : "-inf";
-    auto reply = store_.run(Argv{"ZRANGEBYSCORE", store_.keys().index(cursor->partition), from, to, "WITHSCORES", "LIMIT",
-                             std::to_string(resuming ? cursor->kept : 0), std::to_string(batch)});
+  const auto bound = [](std::string_view inclusive, int64_t ms) {
+    std::string member = listing_member(ms, "");
+    member.pop_back();  // the ':'
+    return std::string(inclusive) + member;
+  };
+  const std::string from = filter.created_from ? bound("[", to_ms(*filter.created_from)) : "-";
+  const std::string to = filter.created_to ? bound("(", std::max<int64_t>(to_ms(*filter.created_to) + 1, 0)) : "+";
+  // The next (partition, status) with entries in range (one round trip each).
+  std::vector<std::string> members;
+  for (;;) {
+    if (at == statuses.end()) {
+      *cursor = PurgeCursor{cursor->partition + 1, statuses.front(), {}};
+      at = statuses.begin();
+    }
+    if (cursor->partition >= store_.partitions()) return out;  // every partition done
+    cursor->status = *at;
+    const bool before_from = from != "-" && cursor->after < from.substr(1);
+    const std::string min = cursor->after.empty() || before_from ? from : "(" + cursor->after;
+    auto reply = store_.run(Argv{"ZRANGEBYLEX", store_.keys().listing(cursor->partition, *at), min, to, "LIMIT",
+                                 "0", std::to_string(batch)});
     if (!reply) return reply.status();
     auto list = as_array(**reply);
     if (!list) return list.status();
-    for (size_t i = 0; i + 1 < list->size(); i += 2) {
-      auto score = parse_int("score", str((*list)[i + 1]));
-      if (!score) return score.status();
-      entries.emplace_back(std::string(str((*list)[i])), *score);
-    }
-    if (!entries.empty()) break;
+    for (redisReply* r : *list) members.emplace_back(str(r));
+    if (!members.empty()) break;
+    ++at;
+    cursor->after.clear();
   }
-  if (entries.empty()) return out;  // every partition done
   const uint32_t p = cursor->partition;
-  // Their rows, in one round trip.
-  std::vector<Argv> reads;
-  reads.reserve(entries.size());
-  for (const auto& e : entries) reads.push_back(store_.commands().get_command(e.first));
-  auto rows = store_.run(std::move(reads));
-  std::vector<bool> stays(entries.size(), false);  // still in the index after this batch
-  std::vector<size_t> chosen;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    auto row = Commands::parse_get(entries[i].first, rows[i]);
-    if (!row) return row.status();
-    if (!*row) continue;  // purged meanwhile
-    if (!matches(finished, **row)) {
-      stays[i] = true;
-    } else {
-      chosen.push_back(i);
-    }
+  std::vector<std::string> chosen;  // the ids that match the prefix too
+  for (const std::string& m : members) {
+    std::string id = m.substr(kListingTimeDigits + 1);
+    if (id.starts_with(filter.id_prefix)) chosen.push_back(std::move(id));
   }
   if (recursive) {
-    for (size_t i : chosen) {
-      auto tree = purge_tree(entries[i].first);
+    for (const std::string& id : chosen) {
+      auto tree = purge_tree(id);
       if (tree) {
         out.purged += *tree;
-      } else if (tree.status().code() == Errc::failed_precondition) {
-        stays[i] = true;  // a member has not finished: the whole tree stays
-      } else if (tree.status().code() != Errc::not_found) {
-        return tree.status();
+      } else if (tree.status().code() != Errc::failed_precondition && tree.status().code() != Errc::not_found) {
+        return tree.status();  // a member has not finished: the whole tree stays
       }
     }
   } else if (!chosen.empty()) {
     std::vector<Commit> commits;
     commits.reserve(chosen.size());
-    for (size_t i : chosen) commits.push_back(purge_commit(store_.keys(), p, entries[i].first));
+    for (const std::string& id : chosen) commits.push_back(purge_commit(store_.keys(), p, id));
     auto done = store_.execute(std::move(commits));
-    for (size_t k = 0; k < done.size(); ++k) {
-      if (done[k]) {
+    for (auto& d : done) {
+      if (d) {
         ++out.purged;
-      } else if (done[k].status().code() == Errc::failed_precondition) {
-        stays[chosen[k]] = true;  // started again meanwhile
-      } else if (done[k].status().code() != Errc::not_found) {
-        return done[k].status();
+      } else if (d.status().code() != Errc::failed_precondition && d.status().code() != Errc::not_found) {
+        return d.status();  // (started again meanwhile, or gone: skipped)
       }
     }
   }
-  // Where the next batch starts: the last score seen, skipping what stays
-  // there (entries at one score are ordered by id, so those are the first).
+  // The next batch starts after the last member looked at (purged ones are
+  // gone, kept ones are passed over), or at the next status.
   PurgeCursor next = *cursor;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (entries[i].second != next.score) {
-      next.score = entries[i].second;
-      next.kept = 0;
+  next.after = members.back();
+  if (members.size() < batch) {
+    ++at;
+    next.after.clear();
+    if (at == statuses.end()) {
+      next = PurgeCursor{p + 1, statuses.front(), {}};
+    } else {
+      next.status = *at;
     }
-    if (stays[i]) ++next.kept;
   }
-  if (entries.size() < batch) next = PurgeCursor{p + 1, kStart, 0};  // the partition is done
   if (next.partition < store_.partitions()) out.continuation = next.to_string();
   return out;
 }

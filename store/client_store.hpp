@@ -74,14 +74,14 @@ class ClientStore {
   /// Loops over purge_batch (each batch its own round trips).
   Result<size_t> purge(const InstanceFilter& filter);
 
-  /// Where a purge by filter is: one partition's index at a time, by created
-  /// time; `kept` entries at `score` were looked at and kept (not finished,
-  /// not matching), so the next batch skips them.
+  /// Where a purge by filter is: one partition's listing set of one final
+  /// status (2, 4, 5) at a time, in (created, id) order, after `after` (a
+  /// member of that set; empty: from the filter's start).
   struct PurgeCursor {
     uint32_t partition = 0;
-    int64_t score = 0;  // ms; 0: the filter's start
-    size_t kept = 0;
-    /// "p:score:kept"; empty for the start. parse: invalid_argument.
+    int status = 0;  // 0: the first final status the filter names
+    std::string after;
+    /// "p:status:after"; empty for the start. parse: invalid_argument.
     std::string to_string() const;
     static Result<PurgeCursor> parse(std::string_view text);
   };
@@ -90,10 +90,11 @@ class ClientStore {
     /// Where to go on; empty when every partition is done.
     std::string continuation;
   };
-  /// One bounded step of a purge by filter: looks at up to `batch` index
-  /// entries of one partition (three round trips: the index range, the rows,
-  /// the purges), so purging a million instances never holds Redis or the
-  /// connection for long. With `recursive`, each purged instance's
+  /// One bounded step of a purge by filter: looks at up to `batch` finished
+  /// instances of one partition and status in the listing index (two round
+  /// trips: the index range, the purges; no row is read, and unfinished
+  /// instances are never looked at), so purging a million instances never
+  /// holds Redis or the connection for long. With `recursive`, each purged instance's
   /// sub-orchestrations go too (purge_tree; a tree with an unfinished member
   /// is skipped whole, and counted as nothing). Errors: invalid_argument (a
   /// malformed continuation), unavailable, corruption.

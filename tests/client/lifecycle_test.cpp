@@ -59,11 +59,30 @@ class ClientLifecycleTest : public durable::testing::RedisTest {
   }
   // What a node's final commit looks like to clients: the row final (with an
   // output), then, when `announce`, the completion notice.
+  // The status goes through durable_commit, as every write of a row does
+  // (so the listing index follows it), under whichever guard the row's
+  // status allows.
   void finish(const std::string& id, OrchestrationStatus status, bool announce = true) {
     const std::string s = std::to_string(static_cast<int>(status));
-    reply("HSET", row_key(id), "s", s);
+    if (!writer_ || writer_->broken()) {
+      auto connected = store::Store::connect(
+          store::StoreOptions{*store::RedisAddress::parse(server().url()), "t", kPartitions});
+      ASSERT_TRUE(connected) << connected.status().to_string();
+      writer_.emplace(std::move(*connected));
+    }
+    auto now = reply("HGET", row_key(id), "s");
+    ASSERT_TRUE(now);
+    const bool absent = now->type == REDIS_REPLY_NIL;
+    const bool final = !absent && orchestration::is_terminal(static_cast<OrchestrationStatus>(std::stoi(now->str)));
+    store::Commit c = absent  ? store::Commit::create(row_key(id))
+                      : final ? store::Commit::finished(row_key(id))
+                              : store::Commit::live(row_key(id));
+    c.write("HSET", row_key(id), {"s", s});
+    auto done = writer_->execute(std::move(c));
+    ASSERT_TRUE(done) << done.status().to_string();
     if (announce) reply("XADD", keys_.done(p(id)), "*", "i", id, "s", s);
   }
+  std::optional<store::Store> writer_;  // finish()'s
   // `parent`'s history records that it created `children`.
   void created(const std::string& parent, const std::vector<std::string>& children) {
     std::vector<HistoryEvent> events;

@@ -227,6 +227,29 @@ TEST_F(ListingTest, ListingMatchesBruteForceAcrossPages) {
   expect_counts();
   EXPECT_EQ(list_all({}, 500), expected({}));
   EXPECT_EQ(list_all(filters[2], 64), expected(filters[2]));
+
+  // A purge by id prefix and created range, in small batches, takes the
+  // finished ones only.
+  InstanceFilter orders;
+  orders.id_prefix = "order-2";
+  orders.created_from = kT0 + 20ms;
+  InstanceFilter finished_orders = orders;
+  finished_orders.statuses = {S::completed, S::failed, S::terminated};
+  const auto doomed = expected(finished_orders);
+  ASSERT_FALSE(doomed.empty());
+  size_t purged_orders = 0;
+  std::string continuation;
+  do {
+    auto step = client().purge_batch(orders, continuation, 7, false);
+    ASSERT_TRUE(step) << step.status().to_string();
+    purged_orders += step->purged;
+    continuation = step->continuation;
+  } while (!continuation.empty());
+  EXPECT_EQ(purged_orders, doomed.size());
+  for (const auto& id : doomed) model_.erase(id);
+  expect_counts();
+  EXPECT_EQ(list_all(orders, 50), expected(orders));
+  EXPECT_FALSE(expected(orders).empty());  // the unfinished ones stay
 }
 
 TEST_F(ListingTest, ContinuationIsExactWithinOneMillisecond) {
