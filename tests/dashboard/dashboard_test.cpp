@@ -355,7 +355,7 @@ TEST_F(Dashboard, InstancesPage_ListsAndFilters_AsksForTheKeyOnce_HostileIdsAreT
   EXPECT_EQ(shown, want) << "the rows the page listed";
 }
 
-TEST_F(Dashboard, InstancePage_TimelineEventsAndLinks_TerminateAndRaiseButtonsAct) {
+TEST_F(Dashboard, InstancePage_TimelineEventsLinks_TerminateRaiseSuspendResumeButtons) {
   using Cities = std::vector<std::string>;
   const json cases = json::array({
       {{"id", "dash-done-1"}, {"name", "HelloSequence"}, {"status", "Completed"},
@@ -397,7 +397,11 @@ TEST_F(Dashboard, InstancePage_TimelineEventsAndLinks_TerminateAndRaiseButtonsAc
                                                  {"reason", "closed by the browser test"}, {"endStatus", "Terminated"},
                                                  {"cancelFirst", true}},
                                                 {{"id", "dash-raise"}, {"action", "raise"}, {"eventName", "Approval"},
-                                                 {"eventData", "true"}, {"endStatus", "Completed"}}})},
+                                                 {"eventData", "true"}, {"endStatus", "Completed"}},
+                                                {{"id", "dash-wait-1"}, {"action", "suspend"}, {"reason", "paused"},
+                                                 {"endStatus", "Suspended"}},
+                                                {{"id", "dash-wait-1"}, {"action", "resume"}, {"reason", "go on"},
+                                                 {"fromStatus", "Suspended"}, {"endStatus", "Running"}}})},
                        {"missing", kImg + " missing"},
                        {"screenshot", "dash-transfer"}};
   run("instance", expect, "instance");

@@ -13,7 +13,7 @@
 //     "children": ["<child id>"]            a.child-link hrefs, exactly these
 //     "parent": "<parent id>"               a.parent-link href
 //   }],
-//   "actions": [{"id", "action", "reason"?, "eventName"?, "eventData"?, "endStatus", "cancelFirst"?}]
+//   "actions": [{"id", "action", "reason"?, "eventName"?, "eventData"?, "endStatus", "fromStatus"?, "cancelFirst"?}]
 //                                           buttons pressed on running instances, in order
 //   "missing": "<id>"                       no such instance: its route shows the error, as text
 //   "screenshot": "<id>"                    the instance shown last (for the screenshot)
@@ -130,7 +130,7 @@ async function fill(page, report, sel, value, what) {
 // A button of the instance page: asks first (with `cancelFirst`, a cancel
 // sends nothing), then one POST, #action-result data-ok="true", and the
 // page (refreshing while the instance runs) and the API reach `endStatus`.
-// t: {id, action, reason?, eventName?, eventData?, endStatus, cancelFirst?}
+// t: {id, action, reason?, eventName?, eventData?, endStatus, fromStatus? (Running), cancelFirst?}
 async function act(session, s, t) {
   const { page, report } = session;
   const name = `${JSON.stringify(t.id)} ${t.action}`;
@@ -138,8 +138,9 @@ async function act(session, s, t) {
   const route = { terminate: /\/terminate(\?|$)/, raise: /\/raiseEvent\//, suspend: /\/suspend(\?|$)/,
                   resume: /\/resume(\?|$)/ }[t.action];
   await show(session, s, t.id);
-  await waitUntil(page, `${name}: Running before the button`, () =>
-    document.querySelector('#instance-status')?.textContent.trim() === 'Running', null,
+  const from = t.fromStatus || 'Running';
+  await waitUntil(page, `${name}: ${from} before the button`, (from) =>
+    document.querySelector('#instance-status')?.textContent.trim() === from, from,
   () => document.querySelector('#instance-status')?.textContent);
   const sent = () => session.requests.filter((r) => route.test(r.url));
 
