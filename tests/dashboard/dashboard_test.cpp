@@ -8,20 +8,22 @@
 // through the client what the page's buttons did. Screenshots go to
 // build/tests/artifacts/dashboard/<page>.png.
 //
-// One cluster per test suite (SetUpTestSuite). A test skips (with the
-// reason) only when chromium or the scripts' node_modules are missing:
-// scripts/setup.sh installs both.
+// One cluster per test suite (SetUpTestSuite); DashboardWithoutKey runs a
+// single node without --http-key on its own redis-server. A test skips (with
+// the reason) only when chromium or the scripts' node_modules are missing:
+// scripts/setup.sh installs both. Each script run prints one line (its exit
+// code and checks); DURABLE_DASHBOARD_VERBOSE=1 prints every check it made.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <sys/wait.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
