@@ -9,6 +9,7 @@
 //   DASH_KEY         the node's --http-key (empty: the node has none)
 //   DASH_EXPECT      JSON: what the page must show (each script documents its fields)
 //   DASH_SCREENSHOT  where to write the page's PNG (optional)
+//   DASH_TIMEOUT_MS  how long one wait lasts (15000); DASH_DEADLINE_MS the whole script (120000)
 // It prints one line per check ("ok ..." or "FAIL ...") and, last, one JSON
 // line {"script","ok","checks","failures":[...],"observed":{...}}; exit code
 // 0 when every check passed, 1 when one failed, 2 when it could not run.
