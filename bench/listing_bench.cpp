@@ -12,7 +12,8 @@
 //    created window, deep in the list, by id prefix) and of the counts per
 //    status, with --instances instances in the hub; and of one page as the
 //    listing before the index read it (every partition's created-time index
-//    whole, then rows until the page is full).
+//    whole, then rows until the page is full);
+//  - a purge by filter of the Failed tenth of them.
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -322,5 +323,13 @@ int main(int argc, char** argv) {
              median_ms(runs, [&] { return bool(client.count_by_status(kT0 + 100ms, kT0 + 1500ms)); }));
   fmt::print("{:<58} {:>8.2f} ms\n", "one page of 100, Running, as before the index",
              median_ms(5, [&] { return list_as_before(store, S::running, 100) == 100; }));
+  // Last: it changes the hub.
+  store::InstanceFilter failed;
+  failed.statuses = {S::failed};
+  const auto t_purge = Clock::now();
+  auto purged = client.purge(failed);
+  if (!purged) return Hub::exit_code("purge", purged.status());
+  fmt::print("{:<58} {:>8.0f} ms ({} instances, {:.1f} us each)\n", "purge by filter: every Failed one", ms_since(t_purge),
+             *purged, ms_since(t_purge) * 1000 / static_cast<double>(std::max<size_t>(*purged, 1)));
   return 0;
 }
