@@ -1,15 +1,62 @@
 // The cluster page (#/cluster) against a real cluster: each node a live row
 // with its addresses, every partition owned by one of them, a rates chart
 // per node; before it, the dead letters page and the navigation.
-// DASH_EXPECT: {"nodes": ["a", "b", "c"], "partitions": n}
-import { run, visit, waitUntil, waitReady, rows, checkInert } from './common.mjs';
+// DASH_EXPECT: {"nodes": ["a", "b", "c"], "partitions": n,
+//   "letter": {"id", "text": ["literal", ...]}   an undecodable dead letter: shown as text,
+//                                                its retry refused, its discard done}
+import { run, visit, waitUntil, waitReady, rows, checkInert, api } from './common.mjs';
+
+// Presses a dead letter's button and confirms; returns #action-result's data-ok.
+async function press(session, id, action) {
+  const { page } = session;
+  await page.evaluate(() => document.querySelector('#action-result')?.removeAttribute('data-ok'));
+  const clicked = await page.evaluate((id, action) => {
+    const tr = [...document.querySelectorAll('table#dead-letters tbody tr')].find((r) => r.dataset.deadLetter === id);
+    const b = tr && tr.querySelector(`button[data-action="${action}"]`);
+    if (b) b.click();
+    return !!b;
+  }, id, action);
+  if (!clicked) throw new Error(`no button[data-action="${action}"] in tr[data-dead-letter] of ${id}`);
+  await waitUntil(page, `dialog#confirm opens for ${action}`, () => document.querySelector('dialog#confirm')?.open === true);
+  await page.click('#confirm-ok');
+  return waitUntil(page, `#action-result[data-ok] after ${action}`, () =>
+    document.querySelector('#action-result[data-ok]')?.getAttribute('data-ok') ?? false, null,
+  () => document.querySelector('#action-result')?.outerHTML);
+}
+
+async function deadLetter(session, s, letter) {
+  const { page, report } = session;
+  const rowText = () => page.evaluate((id) => {
+    const tr = [...document.querySelectorAll('table#dead-letters tbody tr')].find((r) => r.dataset.deadLetter === id);
+    return tr ? tr.textContent : null;
+  }, letter.id);
+  const text = await rowText();
+  if (!report.check(text !== null, `tr[data-dead-letter] for ${letter.id}`)) return;
+  for (const lit of letter.text) report.check(text.includes(lit), `the dead letter shows ${JSON.stringify(lit)} as text`);
+  await checkInert(session, 'a hostile dead letter');
+
+  // Undecodable: the node refuses to retry it (409), and the page says so.
+  session.expectStatus = 409;
+  report.equal(await press(session, letter.id, 'retry'), 'false', 'retry of an undecodable letter: #action-result data-ok');
+  session.expectStatus = undefined;
+  report.check(await rowText() !== null, 'the refused letter stays listed');
+
+  report.equal(await press(session, letter.id, 'discard'), 'true', 'discard: #action-result data-ok');
+  await waitUntil(page, 'the discarded letter leaves table#dead-letters', (id) =>
+    ![...document.querySelectorAll('table#dead-letters tbody tr')].some((r) => r.dataset.deadLetter === id), letter.id);
+  report.check(true, 'the discarded letter is no longer listed');
+  const listed = await api(s, '/deadLetters');
+  report.equal(Array.isArray(listed.body) ? listed.body.map((d) => d.id) : listed.body, [],
+               'GET /deadLetters after the discard');
+}
 
 await run('cluster', async (session, s) => {
   const { page, report } = session;
-  const { nodes, partitions } = s.expect;
-  // The dead letters page (none here) comes up too, and the navigation leads to the cluster.
+  const { nodes, partitions, letter } = s.expect;
+  // The dead letters page, then the navigation leads to the cluster.
   await visit(session, s, '#/dead-letters', 'dead-letters');
   report.check(await page.$('table#dead-letters') !== null, '#/dead-letters: table#dead-letters');
+  if (letter) await report.step('a dead letter', () => deadLetter(session, s, letter));
   await checkInert(session, 'the dead letters');
   const nav = await page.$$eval('nav a', (as) => as.map((a) => a.getAttribute('href')));
   for (const href of ['#/instances', '#/entities', '#/cluster', '#/dead-letters']) {

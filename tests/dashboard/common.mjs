@@ -112,8 +112,9 @@ export async function open(report) {
     // Before the key is entered the API answers 401, which chromium logs as a
     // failed resource load: that one is the prompt's cause, not a page error.
     if (session.keyPhase && /status of 401/.test(m.text())) return;
-    // Likewise a step that asks for something missing on purpose (session.expectMissing).
-    if (session.expectMissing && /status of 404/.test(m.text())) return;
+    // Likewise a step that asks for a refusal on purpose (session.expectStatus: 404, 409).
+    const status = /status of (\d{3})/.exec(m.text());
+    if (status && session.expectStatus === Number(status[1])) return;
     session.consoleErrors.push(m.text() + where);
   });
   page.on('pageerror', (e) => session.pageErrors.push(String(e && e.message ? e.message : e)));

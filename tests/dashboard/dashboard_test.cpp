@@ -35,6 +35,7 @@
 #include "orchestration/payload.hpp"
 #include "samples/entities.hpp"
 #include "samples/samples.hpp"
+#include "store/keys.hpp"
 #include "tests/support/node_process.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/tool_run.hpp"
@@ -438,9 +439,27 @@ TEST_F(Dashboard, EntityPages_ShowACountersValue_SignalFromTheForm_HostileKeysAn
   EXPECT_EQ(from_payload<int64_t>(*e->state), 12) << "7 signals of 1 from the test, one of 5 from the page's form";
 }
 
-TEST_F(Dashboard, ClusterPage_ShowsTheThreeNodesAndWhoOwnsEachPartition) {
-  const json expect = {{"nodes", kNodes}, {"partitions", kPartitions}};
+TEST_F(Dashboard, ClusterPage_ThreeNodesOwnEveryPartition_DeadLettersPage_RetryRefusedDiscardDone) {
+  // An undecodable dead letter of an instance with markup in its id and reason,
+  // written as a node writes them.
+  const std::string of = kSvg + " letter";
+  testing::ContextPtr redis;
+  ASSERT_TRUE(redis_->connect(redis));
+  const std::string stream = store::Keys("dashboard").dead_letters(store::partition_of(of, kPartitions));
+  const std::string_view xadd[] = {"XADD", stream, "*", "i", of, "at", "", "r", kScript, "b", "\xc1"};
+  testing::ReplyPtr added = testing::command_argv(redis.get(), xadd);
+  ASSERT_TRUE(added && added->type == REDIS_REPLY_STRING) << "XADD " << stream;
+  auto letters = client_->dead_letters(10);
+  ASSERT_TRUE(letters && letters->letters.size() == 1) << (letters ? "not one letter" : letters.status().to_string());
+  const std::string letter = letters->letters[0].id;
+
+  const json expect = {{"nodes", kNodes}, {"partitions", kPartitions},
+                       {"letter", {{"id", letter}, {"text", {of, kScript}}}}};
   const ScriptRun r = run("cluster", expect, "cluster");
+  // The page's discard, seen by the client.
+  auto after = client_->dead_letters(10);
+  ASSERT_TRUE(after) << after.status().to_string();
+  EXPECT_TRUE(after->letters.empty()) << "the discarded letter is still stored";
   std::set<std::string> shown;
   if (r.result.is_object()) {
     for (const auto& n : r.result["observed"].value("nodes", json::array())) shown.insert(n.value("node", ""));

@@ -187,7 +187,7 @@ async function act(session, s, t) {
 // the page is in state "error", and the id in the route is never markup.
 async function missing(session, s, id) {
   const { page, report } = session;
-  session.expectMissing = true;
+  session.expectStatus = 404;
   await page.evaluate((h) => { window.location.hash = h; }, instanceHash(id));
   const what = `main#page[data-page="instance"] settles for the missing ${JSON.stringify(id)}`;
   const state = await waitUntil(page, what, () => {
@@ -199,7 +199,7 @@ async function missing(session, s, id) {
   report.check(shown !== '', 'a missing instance: #page-error says why', JSON.stringify(shown));
   report.observed.missingError = shown;
   await checkInert(session, `the missing ${id}`);
-  session.expectMissing = false;
+  session.expectStatus = undefined;
 }
 
 await run('instance', async (session, s) => {
