@@ -54,6 +54,23 @@ TEST_F(HttpTest, InstanceCounts_EveryStatusFollowsTheInstances) {
   EXPECT_EQ(body(since)["Terminated"], 1);
 }
 
+// Continue-as-new replaces the execution under the same id: counted and
+// listed once, at every round and after the last.
+TEST_F(HttpTest, InstanceCounts_AnInstanceThatContinuesAsNewCountsOnce) {
+  auto r = post("/orchestrators/Monitor/mon?timeout=10", R"({"jobId":"job","pollSeconds":0,"doneAfter":4})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json counts = body(get("/instanceCounts"));
+  uint64_t total = 0;
+  for (const auto& [name, n] : counts.items()) total += n.get<uint64_t>();
+  EXPECT_EQ(total, 1u) << counts.dump();
+  EXPECT_EQ(counts["Completed"], 1) << counts.dump();
+  const json listed = body(get("/instances"));
+  ASSERT_EQ(listed.size(), 1u) << listed.dump();
+  EXPECT_EQ(listed[0]["instanceId"], "mon");
+  EXPECT_EQ(listed[0]["runtimeStatus"], "Completed");
+}
+
 TEST_F(HttpTest, InstanceCounts_RefusesFiltersItDoesNotApply) {
   for (const char* query : {"?runtimeStatus=Running", "?instanceIdPrefix=a", "?createdTimeFrom=yesterday"}) {
     auto r = get(std::string("/instanceCounts") + query);
