@@ -136,6 +136,7 @@ export async function mount(ctx) {
         runtimeStatus: filters.status, instanceIdPrefix: filters.id,
         createdTimeFrom: filters.from, createdTimeTo: filters.to,
         top: byName ? PAGE_SIZE_BY_NAME : PAGE_SIZE,
+        newestFirst: 'true',  // by created time; an id prefix lists by id
       },
       headers: tokens.at(-1) ? { [api.CONTINUATION]: tokens.at(-1) } : {},
     });

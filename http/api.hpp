@@ -5,7 +5,7 @@
 //
 //   POST   /orchestrators/{name}[/{instanceId}][?timeout=S]  start (202, or 200 when done in time)
 //   GET    /instances/{id}[?showHistory&showHistoryOutput&showInput]
-//   GET    /instances[?runtimeStatus&createdTimeFrom&createdTimeTo&instanceIdPrefix&top]
+//   GET    /instances[?runtimeStatus&createdTimeFrom&createdTimeTo&instanceIdPrefix&top&newestFirst]
 //          (paging: x-ms-continuation-token request and response header; ordered by created time, or
 //          by id with instanceIdPrefix; a page can be short, even empty, and still have a token)
 //   GET    /instanceCounts[?createdTimeFrom&createdTimeTo]   {"Pending": n, "Running": n, ...}: every

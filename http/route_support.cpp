@@ -70,7 +70,7 @@ Result<OrchestrationStatus> parse_status(std::string_view text) {
                                   "' (Pending, Running, Completed, ContinuedAsNew, Failed, Terminated, Suspended)");
 }
 
-// runtimeStatus, createdTimeFrom, createdTimeTo, instanceIdPrefix.
+// runtimeStatus, createdTimeFrom, createdTimeTo, instanceIdPrefix, newestFirst.
 Result<store::InstanceFilter> parse_filter(const Request& req) {
   store::InstanceFilter filter;
   if (req.has_param("runtimeStatus")) {
@@ -95,6 +95,11 @@ Result<store::InstanceFilter> parse_filter(const Request& req) {
     *field = *at;
   }
   filter.id_prefix = req.param("instanceIdPrefix");
+  if (req.has_param("newestFirst")) {
+    const std::string v = req.param("newestFirst");
+    if (v != "true" && v != "false") return Status::invalid_argument("newestFirst must be true or false, not '" + v + "'");
+    filter.newest_first = v == "true";
+  }
   return filter;
 }
 

@@ -30,7 +30,8 @@ Result<json> body_json(const Request& req);
 /// A status by name, case-insensitively. Errors: invalid_argument listing them.
 Result<orchestration::OrchestrationStatus> parse_status(std::string_view text);
 /// runtimeStatus (comma-separated), createdTimeFrom, createdTimeTo,
-/// instanceIdPrefix. Errors: invalid_argument naming the parameter.
+/// instanceIdPrefix, newestFirst (true|false). Errors: invalid_argument
+/// naming the parameter.
 Result<store::InstanceFilter> parse_filter(const Request& req);
 /// A whole-number parameter, `fallback` when absent, at most `max`.
 Result<size_t> parse_count(const Request& req, const char* param, size_t fallback, size_t max);

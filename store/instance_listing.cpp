@@ -2,6 +2,7 @@
 // Keys::ids; docs/format.md "Listing index"), and the one-time backfill
 // that builds it for a hub written before it existed.
 #include <algorithm>
+#include <functional>
 #include <limits>
 
 #include "store/client_store.hpp"
@@ -99,29 +100,42 @@ Status members_of(std::vector<Result<ReplyPtr>>& replies, std::vector<std::strin
 Result<InstancePage> list_by_created(Store& store, const InstanceFilter& filter, size_t page_size,
                                      std::string_view continuation) {
   std::string min = filter.created_from ? "[" + padded_ms(to_ms(*filter.created_from)) : "-";
-  if (!continuation.empty()) {
-    const auto colon = continuation.find(':');
-    if (colon == std::string_view::npos) return bad_token(continuation);
-    auto ms = parse_int("continuation", continuation.substr(0, colon));
-    if (!ms) return bad_token(continuation);
-    const std::string after = listing_member(*ms, continuation.substr(colon + 1));
-    if (min == "-" || after >= min.substr(1)) min = "(" + after;
-  }
   std::string max = "+";
   if (filter.created_to) {
     if (filter.created_to->time_since_epoch().count() < 0) return InstancePage{};
     max = "(" + padded_ms(to_ms(*filter.created_to) + 1);  // every member of that ms is below
   }
+  if (!continuation.empty()) {
+    // The page goes on strictly after the token's member, in the listing's
+    // direction.
+    const auto colon = continuation.find(':');
+    if (colon == std::string_view::npos) return bad_token(continuation);
+    auto ms = parse_int("continuation", continuation.substr(0, colon));
+    if (!ms) return bad_token(continuation);
+    const std::string after = listing_member(*ms, continuation.substr(colon + 1));
+    if (!filter.newest_first && (min == "-" || after >= min.substr(1))) min = "(" + after;
+    if (filter.newest_first && (max == "+" || after < max.substr(1))) max = "(" + after;
+  }
   const std::vector<int> statuses = status_numbers(filter);
   const std::string limit = std::to_string(page_size + 1);
   Pipeline pipe(store.connection());
   for (uint32_t p = 0; p < store.partitions(); ++p) {
-    for (int s : statuses) pipe.add("ZRANGEBYLEX", store.keys().listing(p, s), min, max, "LIMIT", "0", limit);
+    for (int s : statuses) {
+      if (filter.newest_first) {
+        pipe.add("ZREVRANGEBYLEX", store.keys().listing(p, s), max, min, "LIMIT", "0", limit);
+      } else {
+        pipe.add("ZRANGEBYLEX", store.keys().listing(p, s), min, max, "LIMIT", "0", limit);
+      }
+    }
   }
   auto replies = pipe.execute();
   std::vector<std::string> members;
   if (Status s = members_of(replies, members); !s) return s;
-  std::sort(members.begin(), members.end());
+  if (filter.newest_first) {
+    std::sort(members.begin(), members.end(), std::greater<>());
+  } else {
+    std::sort(members.begin(), members.end());
+  }
   const bool more = members.size() > page_size;
   members.resize(std::min(members.size(), page_size));
   std::vector<std::string> ids;

@@ -201,6 +201,9 @@ struct InstanceFilter {
   std::optional<TimePoint> created_from;  // inclusive
   std::optional<TimePoint> created_to;    // inclusive
   std::string id_prefix;
+  /// Created order, newest first (default: oldest first). A listing by id
+  /// prefix is in id order either way.
+  bool newest_first = false;
 };
 
 struct InstancePage {

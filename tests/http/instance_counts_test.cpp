@@ -1,6 +1,7 @@
 // GET /instanceCounts against a node and a real redis-server: every status
 // by name, finished instances counted until purged, a created-time range,
-// and what it refuses. Listing by id prefix pages in id order.
+// and what it refuses. Listing by id prefix pages in id order; newest
+// first pages back through created time.
 #include <thread>
 
 #include "tests/http/http_fixture.hpp"
@@ -97,6 +98,34 @@ TEST_F(HttpTest, List_ByIdPrefixPagesInIdOrder) {
     if (token.empty()) break;
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"q1", "q2", "q3"}));
+}
+
+TEST_F(HttpTest, List_NewestFirstPagesBackInCreatedOrder) {
+  std::vector<std::string> started;
+  for (const char* id : {"n1", "n2", "n3", "n4"}) {
+    ASSERT_EQ(post(std::string("/orchestrators/HelloSequence/") + id + "?timeout=10", "[]")->status, 200);
+    started.insert(started.begin(), id);
+    std::this_thread::sleep_for(2ms);  // distinct created times (ties order by id, which agrees anyway)
+  }
+  std::vector<std::string> seen;
+  std::string token;
+  for (int page = 0; page < 10; ++page) {
+    httplib::Headers headers;
+    if (!token.empty()) headers.emplace("x-ms-continuation-token", token);
+    auto r = client_->Get((kBase + "/instances?newestFirst=true&top=3").c_str(), headers);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    for (const json& i : body(r)) seen.push_back(i["instanceId"]);
+    token = r->get_header_value("x-ms-continuation-token");
+    if (token.empty()) break;
+  }
+  EXPECT_EQ(seen, started);
+
+  auto bad = get("/instances?newestFirst=yes");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(body(bad)["error"].get<std::string>().find("newestFirst must be true or false, not 'yes'"),
+            std::string::npos);
 }
 
 }  // namespace

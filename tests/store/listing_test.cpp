@@ -204,6 +204,13 @@ TEST_F(ListingTest, ListingMatchesBruteForceAcrossPages) {
     for (size_t page : {7u, 100u, 1000u}) {
       EXPECT_EQ(list_all(filters[f], page), want) << "filter " << f << ", pages of " << page;
     }
+    if (!filters[f].id_prefix.empty()) continue;  // id order either way
+    InstanceFilter newest = filters[f];
+    newest.newest_first = true;
+    const std::vector<std::string> reversed(want.rbegin(), want.rend());
+    for (size_t page : {7u, 1000u}) {
+      EXPECT_EQ(list_all(newest, page), reversed) << "filter " << f << " newest first, pages of " << page;
+    }
   }
   expect_counts();
   expect_counts(kT0 + 10ms, kT0 + 10ms);
