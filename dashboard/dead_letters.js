@@ -4,6 +4,7 @@
 // handling its letters, and rewinding it from its page).
 
 import * as api from './api.js';
+import { pager } from './pager.js';
 import { ask } from './confirm.js';
 import { h, link, time } from './dom.js';
 
@@ -17,14 +18,10 @@ function message(letter) {
 }
 
 export async function mount(ctx) {
-  const tokens = [''];
-  let nextToken = '';
+  const paging = pager(() => load(), (e) => ctx.error(e));
   const tbody = h('tbody');
   const quarantined = h('div', { class: 'quarantined' });
   const result = h('p', { id: 'action-result', class: 'action-result', role: 'status' });
-  const prev = h('button', { id: 'prev-page', type: 'button', disabled: true }, '‹ Previous');
-  const next = h('button', { id: 'next-page', type: 'button', disabled: true }, 'Next ›');
-  const pageLabel = h('span', { class: 'page-number' });
   ctx.main.append(
     h('div', { class: 'page-head' }, h('h1', {}, 'Dead letters')),
     h('p', { class: 'note' }, 'Messages that could not be processed. Retry puts one back at the end of the inbox it '
@@ -36,7 +33,7 @@ export async function mount(ctx) {
       h('table', { id: 'dead-letters', class: 'data' },
         h('thead', {}, h('tr', {}, ['Id', 'Instance', 'Reason', 'Dead-lettered', 'Message', 'Size', ''].map((c) => h('th', {}, c)))),
         tbody)),
-    h('div', { class: 'pager' }, prev, pageLabel, next));
+    paging.element);
 
   const act = async (letter, action) => {
     const retry = action === 'retry';
@@ -62,11 +59,11 @@ export async function mount(ctx) {
     ctx.loading();
     const res = await api.get('/deadLetters', {
       query: { top: PAGE_SIZE },
-      headers: tokens.at(-1) ? { [api.CONTINUATION]: tokens.at(-1) } : {},
+      headers: paging.headers(),
     });
     if (!ctx.alive()) return;
     const letters = Array.isArray(res.data) ? res.data : [];
-    nextToken = res.headers.get(api.CONTINUATION) || '';
+    paging.update(res);
     tbody.replaceChildren(...letters.map((d) => h('tr', { dataset: { deadLetter: d.id } },
       h('td', { class: 'mono' }, d.id),
       h('td', { class: 'mono' }, link(['instance', d.instanceId], d.instanceId)),
@@ -83,20 +80,7 @@ export async function mount(ctx) {
       ? [h('h2', {}, `Quarantined instances (${ids.length} on this page)`),
         h('ul', { class: 'plain' }, ids.map((id) => h('li', {}, link(['instance', id], id, { class: 'mono' }))))]
       : []));
-    prev.disabled = tokens.length <= 1;
-    next.disabled = !nextToken;
-    pageLabel.textContent = `page ${tokens.length}`;
     ctx.ready();
   };
-  next.addEventListener('click', () => {
-    if (!nextToken) return;
-    tokens.push(nextToken);
-    load().catch((e) => ctx.error(e));
-  });
-  prev.addEventListener('click', () => {
-    if (tokens.length <= 1) return;
-    tokens.pop();
-    load().catch((e) => ctx.error(e));
-  });
   await load();
 }

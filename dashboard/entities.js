@@ -2,6 +2,7 @@
 // entity's page (its state, its lock holder, a form to signal it).
 
 import * as api from './api.js';
+import { pager } from './pager.js';
 import { h, link, route, jsonView, jsonLine, time } from './dom.js';
 
 const PAGE_SIZE = 50;
@@ -14,8 +15,7 @@ function entityId(e) {
 
 export async function mountList(ctx) {
   const prefix = ctx.params.get('prefix') || '';
-  const tokens = [''];
-  let nextToken = '';
+  const paging = pager(() => load(), (e) => ctx.error(e));
   const input = h('input', { id: 'entity-prefix', type: 'search', value: prefix, placeholder: 'name prefix (counter, counter@c1)', spellcheck: 'false' });
   const search = (e) => {
     e.preventDefault();
@@ -24,9 +24,6 @@ export async function mountList(ctx) {
     else location.hash = next;
   };
   const tbody = h('tbody');
-  const prev = h('button', { id: 'prev-page', type: 'button', disabled: true }, '‹ Previous');
-  const next = h('button', { id: 'next-page', type: 'button', disabled: true }, 'Next ›');
-  const pageLabel = h('span', { class: 'page-number' });
   ctx.main.append(
     h('div', { class: 'page-head' }, h('h1', {}, 'Entities')),
     h('form', { class: 'filters', onsubmit: search },
@@ -36,17 +33,17 @@ export async function mountList(ctx) {
       h('table', { id: 'entities', class: 'data' },
         h('thead', {}, h('tr', {}, ['Name', 'Key', 'Last operation', 'Locked by', 'State'].map((c) => h('th', {}, c)))),
         tbody)),
-    h('div', { class: 'pager' }, prev, pageLabel, next));
+    paging.element);
 
   const load = async () => {
     ctx.loading();
     const res = await api.get(prefix ? api.path('entities', prefix) : '/entities', {
       query: { fetchState: 'true', top: PAGE_SIZE },
-      headers: tokens.at(-1) ? { [api.CONTINUATION]: tokens.at(-1) } : {},
+      headers: paging.headers(),
     });
     if (!ctx.alive()) return;
     const list = Array.isArray(res.data) ? res.data : [];
-    nextToken = res.headers.get(api.CONTINUATION) || '';
+    paging.update(res);
     tbody.replaceChildren(...list.map((e) => h('tr', { dataset: { entity: entityId(e) } },
       h('td', {}, e.entityId.name),
       h('td', { class: 'mono' }, link(['entity', e.entityId.name, e.entityId.key], e.entityId.key)),
@@ -54,21 +51,8 @@ export async function mountList(ctx) {
       h('td', { class: 'mono' }, e.lockedBy ? link(['instance', e.lockedBy], e.lockedBy) : ''),
       h('td', { class: 'mono clip' }, jsonLine(e.state, 80)))));
     if (!list.length) tbody.append(h('tr', { class: 'empty' }, h('td', { colspan: 5 }, 'No entity with state matches.')));
-    prev.disabled = tokens.length <= 1;
-    next.disabled = !nextToken;
-    pageLabel.textContent = `page ${tokens.length}`;
     ctx.ready();
   };
-  next.addEventListener('click', () => {
-    if (!nextToken) return;
-    tokens.push(nextToken);
-    load().catch((e) => ctx.error(e));
-  });
-  prev.addEventListener('click', () => {
-    if (tokens.length <= 1) return;
-    tokens.pop();
-    load().catch((e) => ctx.error(e));
-  });
   await load();
 }
 

@@ -8,6 +8,7 @@
 // says so.
 
 import * as api from './api.js';
+import { pager } from './pager.js';
 import { h, link, route, statusBadge, time, toLocalInput, fromLocalInput, STATUSES } from './dom.js';
 
 const PAGE_SIZE = 50;
@@ -97,14 +98,10 @@ async function renderCounts(box, filters) {
 
 export async function mount(ctx) {
   const filters = filtersFrom(ctx.params);
-  const tokens = [''];  // the token of each page up to this one: tokens.at(-1) is this page's
-  let nextToken = '';
+  const paging = pager(() => load(), (e) => ctx.error(e));
   const counts = h('div', { id: 'status-counts', class: 'status-counts', hidden: true });
   const tbody = h('tbody');
   const note = h('p', { class: 'note' });
-  const prev = h('button', { id: 'prev-page', type: 'button', disabled: true }, '‹ Previous');
-  const next = h('button', { id: 'next-page', type: 'button', disabled: true }, 'Next ›');
-  const pageLabel = h('span', { class: 'page-number' });
   const refresh = h('input', { id: 'auto-refresh', type: 'checkbox', checked: autoRefresh });
   const updated = h('span', { class: 'updated' });
   refresh.addEventListener('change', () => {
@@ -124,7 +121,7 @@ export async function mount(ctx) {
           ['Status', 'Name', 'Instance id', 'Version', 'Created', 'Updated'].map((c) => h('th', {}, c)))),
         tbody)),
     note,
-    h('div', { class: 'pager' }, prev, pageLabel, next));
+    paging.element);
 
   let latest = 0;  // a slower earlier load must not overwrite a later one
   const load = async () => {
@@ -138,12 +135,12 @@ export async function mount(ctx) {
         top: byName ? PAGE_SIZE_BY_NAME : PAGE_SIZE,
         newestFirst: 'true',  // by created time; an id prefix lists by id
       },
-      headers: tokens.at(-1) ? { [api.CONTINUATION]: tokens.at(-1) } : {},
+      headers: paging.headers(),
     });
     if (!ctx.alive() || mine !== latest) return;
     const all = Array.isArray(res.data) ? res.data : [];
     const shown = byName ? all.filter((i) => String(i.name).toLowerCase().includes(byName)) : all;
-    nextToken = res.headers.get(api.CONTINUATION) || '';
+    paging.update(res);
     tbody.replaceChildren(...shown.map(row));
     if (!shown.length) {
       tbody.append(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, 'No instances match.')));
@@ -151,25 +148,12 @@ export async function mount(ctx) {
     note.textContent = byName
       ? `Name filtered in the browser: ${shown.length} of the ${all.length} instances on this page match '${filters.name}'.`
       : '';
-    prev.disabled = tokens.length <= 1;
-    next.disabled = !nextToken;
-    pageLabel.textContent = `page ${tokens.length}`;
     await renderCounts(counts, filters);
     if (!ctx.alive() || mine !== latest) return;
     updated.textContent = `updated ${time(new Date().toISOString()).slice(11)}`;
     ctx.ready();
   };
 
-  next.addEventListener('click', () => {
-    if (!nextToken) return;
-    tokens.push(nextToken);
-    load().catch((e) => ctx.error(e));
-  });
-  prev.addEventListener('click', () => {
-    if (tokens.length <= 1) return;
-    tokens.pop();
-    load().catch((e) => ctx.error(e));
-  });
   ctx.every(REFRESH_MS, async () => {
     if (autoRefresh) await load();
   });
