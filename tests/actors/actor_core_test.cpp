@@ -57,7 +57,7 @@ class ActorCoreTest : public ::testing::Test {
     o.max_live_instances = 10;
     return o;
   }();
-  Runtime runtime_{registry_, entities_, options_, 1, {}, pool_, router_, {}, {}};
+  Runtime runtime_{registry_, entities_, options_, 1, {}, pool_, router_, {}, {}, {}};
   caf::actor_system_config config_;
   caf::actor_system system_;
   caf::scoped_actor owner_;

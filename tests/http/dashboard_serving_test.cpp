@@ -97,9 +97,11 @@ TEST_F(DashboardServingTest, EveryFileOfTheFolderIsServedAsBuiltWithItsType) {
     ASSERT_EQ(r->status, 200) << name << ": " << r->body;
     EXPECT_EQ(r->body, read_file(entry.path())) << name << " differs from the built-in copy: rebuild";
     const std::string type = r->get_header_value("Content-Type");
-    if (ext == ".js") EXPECT_EQ(type, "text/javascript; charset=utf-8") << name;
-    if (ext == ".css") EXPECT_EQ(type, "text/css; charset=utf-8") << name;
-    if (ext == ".html") EXPECT_EQ(type, "text/html; charset=utf-8") << name;
+    const std::string want = ext == ".js"    ? "text/javascript; charset=utf-8"
+                             : ext == ".css"  ? "text/css; charset=utf-8"
+                             : ext == ".html" ? "text/html; charset=utf-8"
+                                              : type;
+    EXPECT_EQ(type, want) << name;
     expect_secure(r);
     ++served;
   }

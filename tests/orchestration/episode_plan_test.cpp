@@ -214,7 +214,7 @@ TEST_F(EpisodePlanTest, ContinueAsNew_KeepsMessagesSentBeforeAndStartsANewExecut
                                action(EventType::task_scheduled, 1, {}, "Work"), timer(2, kNow + 1h),
                                action(EventType::sub_orchestration_instance_created, 3, "child-9", "Ship")},
                               OrchestrationStatus::continued_as_new);
-  r.continue_as_new = ContinueAsNewRequest{"\x02", {events::event_raised(kNow - 1s, "Carried", "\x09")}};
+  r.continue_as_new = ContinueAsNewRequest{"\x02", {events::event_raised(kNow - 1s, "Carried", "\x09")}, {}};
   EpisodePlan p = plan(std::move(r));
 
   ASSERT_EQ(p.messages.size(), 2u);

@@ -21,7 +21,7 @@ class LocalExecutorTest : public ::testing::Test {
   EpisodeResult run(LocalEpisodeExecutor& executor, const std::vector<HistoryEvent>& past,
                     const std::vector<HistoryEvent>& batch, int64_t t) {
     std::optional<EpisodeResult> answer;
-    executor.run({"i", "Two", "x1", past, batch, at_seconds(t)}, [&](EpisodeResult r) { answer = std::move(r); });
+    executor.run({"i", "Two", "x1", past, batch, at_seconds(t), {}}, [&](EpisodeResult r) { answer = std::move(r); });
     EXPECT_TRUE(answer) << "no answer during run()";
     return answer ? std::move(*answer) : EpisodeResult{};
   }

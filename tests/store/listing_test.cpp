@@ -200,7 +200,9 @@ TEST_F(ListingTest, ListingMatchesBruteForceAcrossPages) {
   filters[8].created_to = kT0 - 1ms;  // nothing
   for (size_t f = 0; f < filters.size(); ++f) {
     const auto want = expected(filters[f]);
-    if (f != 8) EXPECT_FALSE(want.empty()) << "filter " << f << " tests nothing";
+    if (f != 8) {
+      EXPECT_FALSE(want.empty()) << "filter " << f << " tests nothing";
+    }
     for (size_t page : {7u, 100u, 1000u}) {
       EXPECT_EQ(list_all(filters[f], page), want) << "filter " << f << ", pages of " << page;
     }
