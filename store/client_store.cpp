@@ -1,10 +1,10 @@
 #include "store/client_store.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <set>
 
 #include "orchestration/codec.hpp"
+#include "store/listing.hpp"
 #include "store/reply.hpp"
 #include "store/rows.hpp"
 #include "store/store.hpp"
@@ -135,20 +135,11 @@ Result<ClientStore::PurgeBatch> ClientStore::purge_batch(const InstanceFilter& f
   const InstanceFilter finished = finished_only(filter);
   PurgeBatch out;
   if (finished.statuses.empty()) return out;
-  std::vector<int> statuses;  // the final statuses to purge, in order
-  for (OrchestrationStatus s : finished.statuses) statuses.push_back(static_cast<int>(s));
-  std::sort(statuses.begin(), statuses.end());
-  statuses.erase(std::unique(statuses.begin(), statuses.end()), statuses.end());
+  const std::vector<int> statuses = status_numbers(finished.statuses);  // the final statuses to purge, in order
   auto at = std::lower_bound(statuses.begin(), statuses.end(), cursor->status);
   if (at == statuses.end() || *at != cursor->status) cursor->after.clear();  // its member is of another set
   batch = std::max<size_t>(batch, 1);
-  const auto bound = [](std::string_view inclusive, int64_t ms) {
-    std::string member = listing_member(ms, "");
-    member.pop_back();  // the ':'
-    return std::string(inclusive) + member;
-  };
-  const std::string from = filter.created_from ? bound("[", to_ms(*filter.created_from)) : "-";
-  const std::string to = filter.created_to ? bound("(", std::max<int64_t>(to_ms(*filter.created_to) + 1, 0)) : "+";
+  const auto [from, to] = created_range(filter.created_from, filter.created_to);
   // The next (partition, status) with entries in range (one round trip each).
   std::vector<std::string> members;
   for (;;) {

@@ -28,12 +28,6 @@ constexpr std::string_view kIdOrder = "i:";
 // The meta field that says the listing index is complete.
 constexpr std::string_view kBackfilledField = "listing";
 
-std::string padded_ms(int64_t ms) {
-  std::string m = listing_member(ms, "");
-  m.pop_back();  // the ':'
-  return m;
-}
-
 // The smallest string after every string that starts with `prefix`, or ""
 // when there is none (the prefix is all 0xff bytes).
 std::string prefix_end(std::string prefix) {
@@ -47,18 +41,6 @@ bool matches(const InstanceFilter& f, const InstanceRow& row) {
   if (f.created_from && row.created < *f.created_from) return false;
   if (f.created_to && row.created > *f.created_to) return false;
   return f.statuses.empty() || std::find(f.statuses.begin(), f.statuses.end(), row.status) != f.statuses.end();
-}
-
-std::vector<int> status_numbers(const InstanceFilter& f) {
-  std::vector<int> out;
-  if (f.statuses.empty()) {
-    for (int s = 0; s < kStatuses; ++s) out.push_back(s);
-  } else {
-    for (OrchestrationStatus s : f.statuses) out.push_back(static_cast<int>(s));
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-  }
-  return out;
 }
 
 Status bad_token(std::string_view continuation) {
@@ -99,12 +81,8 @@ Status members_of(std::vector<Result<ReplyPtr>>& replies, std::vector<std::strin
 // asked for the page plus one after the continuation.
 Result<InstancePage> list_by_created(Store& store, const InstanceFilter& filter, size_t page_size,
                                      std::string_view continuation) {
-  std::string min = filter.created_from ? "[" + padded_ms(to_ms(*filter.created_from)) : "-";
-  std::string max = "+";
-  if (filter.created_to) {
-    if (filter.created_to->time_since_epoch().count() < 0) return InstancePage{};
-    max = "(" + padded_ms(to_ms(*filter.created_to) + 1);  // every member of that ms is below
-  }
+  if (filter.created_to && filter.created_to->time_since_epoch().count() < 0) return InstancePage{};
+  auto [min, max] = created_range(filter.created_from, filter.created_to);
   if (!continuation.empty()) {
     // The page goes on strictly after the token's member, in the listing's
     // direction.
@@ -116,7 +94,7 @@ Result<InstancePage> list_by_created(Store& store, const InstanceFilter& filter,
     if (!filter.newest_first && (min == "-" || after >= min.substr(1))) min = "(" + after;
     if (filter.newest_first && (max == "+" || after < max.substr(1))) max = "(" + after;
   }
-  const std::vector<int> statuses = status_numbers(filter);
+  const std::vector<int> statuses = status_numbers(filter.statuses);
   const std::string limit = std::to_string(page_size + 1);
   Pipeline pipe(store.connection());
   for (uint32_t p = 0; p < store.partitions(); ++p) {
@@ -234,6 +212,28 @@ return added
 
 }  // namespace
 
+CreatedRange created_range(std::optional<TimePoint> from, std::optional<TimePoint> to) {
+  // A member's time without its ':' and id.
+  const auto padded = [](int64_t ms) {
+    std::string m = listing_member(ms, "");
+    m.pop_back();
+    return m;
+  };
+  return {from ? "[" + padded(to_ms(*from)) : "-", to ? "(" + padded(std::max<int64_t>(to_ms(*to) + 1, 0)) : "+"};
+}
+
+std::vector<int> status_numbers(const std::vector<OrchestrationStatus>& statuses) {
+  std::vector<int> out;
+  if (statuses.empty()) {
+    for (int s = 0; s < kStatuses; ++s) out.push_back(s);
+  } else {
+    for (OrchestrationStatus s : statuses) out.push_back(static_cast<int>(s));
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
+  return out;
+}
+
 Result<InstancePage> ClientStore::list(const InstanceFilter& filter, size_t page_size, std::string_view continuation) {
   page_size = std::max<size_t>(page_size, 1);
   if (!filter.id_prefix.empty()) return list_by_id(store_, filter, page_size, continuation);
@@ -247,8 +247,7 @@ Result<InstancePage> ClientStore::list(const InstanceFilter& filter, size_t page
 Result<StatusCounts> ClientStore::count_by_status(std::optional<TimePoint> created_from,
                                                   std::optional<TimePoint> created_to) {
   const bool ranged = created_from || created_to;
-  const std::string min = created_from ? "[" + padded_ms(to_ms(*created_from)) : "-";
-  const std::string max = created_to ? "(" + padded_ms(std::max<int64_t>(to_ms(*created_to) + 1, 0)) : "+";
+  const auto [min, max] = created_range(created_from, created_to);
   Pipeline pipe(store_.connection());
   for (uint32_t p = 0; p < store_.partitions(); ++p) {
     for (int s = 0; s < kStatuses; ++s) {

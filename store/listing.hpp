@@ -1,17 +1,35 @@
 #pragma once
-// The listing index's one-time backfill: a hub written before the index
-// existed (docs/format.md "Listing index") has rows that no commit has put
-// in it yet. Store::check_hub runs backfill_listing, so every node and
-// client that opens the hub makes sure it is complete before listing.
+// The listing index (docs/format.md "Listing index"): the ranges its
+// readers ask for, and its one-time backfill: a hub written before the
+// index existed has rows that no commit has put in it yet.
+// Store::check_hub runs backfill_listing, so every node and client that
+// opens the hub makes sure it is complete before listing.
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "base/status.hpp"
+#include "orchestration/history.hpp"
 
 namespace durable::store {
 
 class Store;
+
+/// The ZRANGEBYLEX bounds of the listing members created within
+/// [from, to] (both inclusive, either absent): min "[<from ms>" or "-",
+/// max "(<to ms + 1>" (every member of that millisecond is below) or "+".
+struct CreatedRange {
+  std::string min;
+  std::string max;
+};
+CreatedRange created_range(std::optional<orchestration::TimePoint> from, std::optional<orchestration::TimePoint> to);
+
+/// The status numbers of `statuses`, sorted, each once; every status when
+/// it is empty (no filter).
+std::vector<int> status_numbers(const std::vector<orchestration::OrchestrationStatus>& statuses);
 
 /// Adds every instance of `partition` (its created-time index, read with
 /// ZSCAN in chunks of about `chunk`) to the listing set of its status and
