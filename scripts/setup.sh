@@ -50,12 +50,28 @@ fi
 # Durable Task SDKs the protocol tests run, and puppeteer-core, which drives
 # Debian's chromium in the dashboard's browser tests (it never downloads a
 # browser). `npm ci` only when a lock file changed since the last one.
+#
+# A registry download can stall with no error, and npm then waits for ever
+# (its own fetch timeout does not end a stalled body): a CI run once hung
+# here until its time ran out. So each attempt has a deadline and is tried
+# three times, and `--prefer-offline` takes what npm's cache already holds
+# (the lock file pins every version and its integrity) instead of asking the
+# registry again for each package.
 npm_ci() {
   local dir="$(dirname "$0")/../$1"
-  if [[ ! -f "$dir/node_modules/.package-lock.json" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
-    echo "setup: npm ci in $1"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  if [[ -f "$dir/node_modules/.package-lock.json" && ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+    return 0
   fi
+  local attempt
+  for attempt in 1 2 3; do
+    echo "setup: npm ci in $1"
+    if (cd "$dir" && timeout --kill-after=10 180 npm ci --prefer-offline --no-audit --no-fund --loglevel=error); then
+      return 0
+    fi
+    echo "setup: npm ci in $1 failed or stalled past 180 s (attempt $attempt of 3)" >&2
+  done
+  echo "setup: npm ci in $1 did not finish in 3 attempts: is the npm registry reachable?" >&2
+  return 1
 }
 npm_ci tests/durabletask/js
 npm_ci tests/dashboard
