@@ -46,7 +46,6 @@ Argv Commands::start_command(const HistoryEvent& started, TimePoint now, std::st
   c.only_when_replacing();
   c.write("DEL", keys_.inbox(p, id), {});
   c.write("HSET", row_key, row_fields(start_row(started, now)));
-  c.write("ZADD", keys_.index(p), {ms_text(now), id});
   if (starter.empty()) {
     c.write("XADD", keys_.wake(p), {"MAXLEN", "~", kWakeMaxLen, "*", "i", id});
   } else {

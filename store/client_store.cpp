@@ -62,7 +62,9 @@ Result<std::vector<HistoryEvent>> ClientStore::history(std::string_view id) {
 namespace {
 
 // The commit deleting a finished instance: row, history, inbox, the row a
-// restart kept, its index and active entries.
+// restart kept, its active entry and its entry in the created-time index of
+// a hub from before the listing index (Keys::index). The listing index's
+// entries go with the row (durable_commit).
 Commit purge_commit(const Keys& keys, uint32_t p, std::string_view id) {
   const std::string sid(id);
   Commit c = Commit::finished(keys.instance(p, id));

@@ -252,7 +252,6 @@ Commit Commands::episode_commit(const EpisodeWrite& w) const {
   Commit c = Commit::fenced(row_key, keys_.lease(p), w.node, w.epoch, w.expected_version);
   if (w.new_execution) {
     c.write("DEL", keys_.history(p, id), {});
-    c.write("ZADD", keys_.index(p), {ms_text(w.row.created), id});
   }
   if (!w.history_entry.empty()) c.write("XADD", keys_.history(p, id), {"*", "e", w.history_entry});
   // Within one execution only the progress fields change.

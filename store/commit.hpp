@@ -7,12 +7,16 @@
 //   c.write("HSET", row_key, {"s", "2"});
 //   pipeline.add(std::move(c).argv());
 //
-// Keys travel as KEYS (the function never builds a key itself), so a commit
-// names every key it touches, as Redis Cluster requires. The commit's shape
-// (guard, op codes, key indices, argument counts) travels as one string of
-// small integers, its "layout", so the function reads it with one
-// string.byte instead of converting a number per argument; strings
-// (node, versions, the ops' arguments) follow it as arguments of their own.
+// Keys travel as KEYS, so a commit names every key it touches, as Redis
+// Cluster requires. The one exception is the listing index: the function
+// derives its two keys from an instance row's key (same hash tag, so the
+// same slot) and keeps them itself (docs/format.md "Listing index").
+//
+// The commit's shape (guard, op codes, key indices, argument counts)
+// travels as one string of small integers, its "layout", so the function
+// reads it with one string.byte instead of converting a number per
+// argument; strings (node, versions, the ops' arguments) follow it as
+// arguments of their own.
 
 #include <cstdint>
 #include <initializer_list>

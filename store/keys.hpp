@@ -60,7 +60,9 @@ class Keys {
   /// dt:{hub:p}:lease: owner, epoch, expiry (hash).
   std::string lease(uint32_t partition) const;
   /// dt:{hub:p}:index: instance ids by created time (sorted set, score = ms),
-  /// for listing and purging without SCAN.
+  /// as builds before the listing index wrote it at each start. No longer
+  /// written: read only by the one-time backfills of a hub from before (the
+  /// listing index's and retention's); purges remove its entries.
   std::string index(uint32_t partition) const;
   /// dt:{hub:p}:ls:<s>: the instances whose row has status `s` (its
   /// OrchestrationStatus number), by created time then id (sorted set, score

@@ -76,7 +76,7 @@ TEST_F(RetentionNodeTest, PurgesFinishedInstancesPastTheirStatusAge_KeepsTheRest
   auto history = store::ClientStore(*store_).history("done");
   ASSERT_TRUE(history);
   EXPECT_TRUE(history->empty());
-  EXPECT_EQ(sum_zcard([&](uint32_t p) { return store_->keys().index(p); }), 2);
+  EXPECT_EQ(sum_zcard([&](uint32_t p) { return store_->keys().ids(p); }), 2);
   EXPECT_EQ(sum_zcard([&](uint32_t p) { return store_->keys().finished(p, 2); }), 0);
   EXPECT_EQ(sum_zcard([&](uint32_t p) { return store_->keys().finished(p, 5); }), 1);
   EXPECT_EQ(node_->counters().retention_purged.load(), 2u);
@@ -178,7 +178,7 @@ TEST_F(RetentionNodeTest, Purges100000FinishedInstancesWhileServingStarts_AndFre
   load.join();
   ASSERT_TRUE(purged_all) << old_left() << " of the old instances left";
   // The load's own instances are purged a second after they finish.
-  ASSERT_TRUE(eventually([&] { return sum_zcard([&](uint32_t p) { return store_->keys().index(p); }) == 0; }, 10s));
+  ASSERT_TRUE(eventually([&] { return sum_zcard([&](uint32_t p) { return store_->keys().ids(p); }) == 0; }, 10s));
   const int64_t purged_memory = used_memory();
   for (int i = 0; i < kInstances; i += 997) EXPECT_FALSE(exists("old-" + std::to_string(i))) << i;
 

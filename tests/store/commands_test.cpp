@@ -286,7 +286,7 @@ TEST_F(CommandsTest, AFinishedEpisodeLeavesTheActiveSetAndAnnouncesItself) {
   EXPECT_TRUE(contains(argv, commands_.keys().active(3)));
   EXPECT_TRUE(contains(argv, commands_.keys().inbox(1, "b!1")));  // the message
   EXPECT_TRUE(contains(argv, commands_.keys().wake(1)));          // and its wake notice
-  EXPECT_FALSE(contains(argv, commands_.keys().index(3)));        // not a new execution
+  EXPECT_FALSE(contains(argv, commands_.keys().history(3, "a!3")));  // not a new execution
 
   EpisodeWrite running = w;
   running.row.status = OrchestrationStatus::running;
@@ -295,7 +295,8 @@ TEST_F(CommandsTest, AFinishedEpisodeLeavesTheActiveSetAndAnnouncesItself) {
   running.new_execution = true;
   const Argv first = commands_.episode_commit(running).argv();
   EXPECT_FALSE(contains(first, commands_.keys().done(3)));
-  EXPECT_TRUE(contains(first, commands_.keys().index(3)));
+  EXPECT_TRUE(contains(first, commands_.keys().history(3, "a!3")));  // its history begun anew
+  EXPECT_FALSE(contains(first, commands_.keys().index(3)));  // a key only builds before the listing index wrote
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "store/client_store.hpp"
 #include "store/listing.hpp"
 #include "store/membership.hpp"
+#include "store/reply.hpp"
 #include "store/retention.hpp"
 #include "store/store.hpp"
 #include "tests/support/redis_server.hpp"
@@ -145,7 +146,8 @@ class ListingTest : public durable::testing::RedisTest {
     ASSERT_TRUE(counts) << counts.status().to_string();
     EXPECT_EQ(*counts, expected_counts(from, to));
   }
-  // Drops every listing key, as a hub written before the index has none.
+  // Makes the hub one written before the index: no listing key, and the
+  // created-time index that builds of then wrote at each start.
   void forget_index() {
     for (uint32_t p = 0; p < kPartitions; ++p) {
       for (int s = 0; s <= orchestration::kMaxOrchestrationStatus; ++s) {
@@ -154,6 +156,10 @@ class ListingTest : public durable::testing::RedisTest {
       ASSERT_TRUE(store().run(Argv{"DEL", store().keys().ids(p)}));
     }
     ASSERT_TRUE(store().run(Argv{"HDEL", store().keys().meta(), "listing"}));
+    for (const auto& [id, e] : model_) {
+      ASSERT_TRUE(store().run(Argv{"ZADD", store().keys().index(store().partition_of(id)),
+                                   std::to_string(reply::to_ms(e.created)), id}));
+    }
   }
 
   std::optional<Store> store_;

@@ -70,8 +70,9 @@ class RetentionTest : public durable::testing::RedisTest {
     if (!r || (*r)->type == REDIS_REPLY_NIL) return std::nullopt;
     return std::stoll(std::string((*r)->str, (*r)->len));
   }
+  // In the listing index's set of the partition's ids.
   bool indexed(const std::string& id) {
-    auto r = store().run(Argv{"ZSCORE", store().keys().index(0), id});
+    auto r = store().run(Argv{"ZSCORE", store().keys().ids(0), id});
     return r && (*r)->type != REDIS_REPLY_NIL;
   }
   int64_t integer(const std::string& command, const std::string& key) {
@@ -104,6 +105,8 @@ TEST_F(RetentionTest, PurgesWhatFinishedBeforeItsStatusAge_KeepsYoungerKeptAndRu
   finish("f-new!0", OrchestrationStatus::failed, kT0 + 45s);
   finish("t-old!0", OrchestrationStatus::terminated, kT0);
   start("running!0");
+  // An entry of the created-time index an older build wrote goes with its instance.
+  ASSERT_TRUE(store().run(Argv{"ZADD", store().keys().index(0), std::to_string(reply::to_ms(kT0)), "c-old!0"}));
   RetentionPolicy policy;
   policy.completed = 30s;
   policy.failed = 20s;  // terminated: kept
@@ -118,6 +121,7 @@ TEST_F(RetentionTest, PurgesWhatFinishedBeforeItsStatusAge_KeepsYoungerKeptAndRu
     EXPECT_FALSE(indexed(gone)) << gone;
   }
   EXPECT_FALSE(finished_at(OrchestrationStatus::completed, "c-old!0"));
+  EXPECT_EQ(integer("ZCARD", store().keys().index(0)), 0);
   for (const char* kept : {"c-new!0", "f-new!0", "t-old!0", "running!0"}) {
     EXPECT_TRUE(row_exists(kept)) << kept;
     EXPECT_TRUE(indexed(kept)) << kept;
@@ -176,7 +180,7 @@ TEST_F(RetentionTest, ATickPurgesAtMostOneBatch) {
   }
   EXPECT_EQ(per_tick, (std::vector<size_t>{100, 100, 50, 0}));
   EXPECT_EQ(more, (std::vector<bool>{true, true, false, false}));
-  EXPECT_EQ(integer("ZCARD", store().keys().index(0)), 0);
+  EXPECT_EQ(integer("ZCARD", store().keys().ids(0)), 0);
 }
 
 TEST_F(RetentionTest, ANodeWithoutTheLeasePurgesNothing) {
@@ -200,8 +204,12 @@ TEST_F(RetentionTest, ABackfillIndexesInstancesThatFinishedBeforeTheIndexesExist
   finish("kept!0", OrchestrationStatus::completed, kT0 + 4s);
   start("running!0");
   start("running2!0");
-  // A hub from before: no finished indexes, but one entry already there.
+  // A hub from before: no finished indexes, but one entry already there;
+  // and the created-time index that builds of then wrote at each start.
   for (int s : {2, 4, 5}) ASSERT_TRUE(store().run(Argv{"DEL", store().keys().finished(0, s)}));
+  for (const char* id : {"c!0", "f!0", "t!0", "kept!0", "running!0", "running2!0"}) {
+    ASSERT_TRUE(store().run(Argv{"ZADD", store().keys().index(0), std::to_string(reply::to_ms(kT0)), id}));
+  }
   ASSERT_TRUE(store().run(Argv{"ZADD", store().keys().finished(0, 2), "7", "kept!0"}));
   const RetentionBackfill backfill("r");
   BackfillCursor cursor;
