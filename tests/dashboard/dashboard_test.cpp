@@ -261,6 +261,10 @@ class Dashboard : public ::testing::Test {
     step(start("HelloSequence", to_payload(Cities{"Tokyo", "Seattle"}), "dash-done-1"));
     step(start("HelloSequence", to_payload(Cities{""}), "dash-fail-1"));
     step(start("HelloParent", to_payload(Cities{"Paris"}), "dash-parent"));
+    // Fails at once; a rewind a second later completes it.
+    step(start("FlakyOnce", to_payload(samples::FlakyOnceInput{1}), "dash-flaky"));
+    step(start("HelloSequence", to_payload(Cities{"Lima"}), "dash-restart"));
+    step(start("HelloSequence", to_payload(Cities{"Rome"}), "dash-purge"));
     step(start("Approval", to_payload(samples::ApprovalRequest{"budget", 3600}), "dash-wait-1"));
     step(start("Approval", to_payload(samples::ApprovalRequest{"offsite", 3600}), "dash-wait-terminate"));
     step(start("Approval", to_payload(samples::ApprovalRequest{"hires", 3600}), "dash-approved"));
@@ -281,6 +285,9 @@ class Dashboard : public ::testing::Test {
     step(finish("dash-done-1", OrchestrationStatus::completed));
     step(finish("dash-fail-1", OrchestrationStatus::failed));
     step(finish("dash-parent", OrchestrationStatus::completed));
+    step(finish("dash-flaky", OrchestrationStatus::failed));
+    step(finish("dash-restart", OrchestrationStatus::completed));
+    step(finish("dash-purge", OrchestrationStatus::completed));
     step(finish(kImgQuoted, OrchestrationStatus::completed));
     const std::vector<std::string> waiting = {"dash-wait-1", "dash-wait-terminate", "dash-approved", "dash-raise",
                                               kSvg};
@@ -358,7 +365,7 @@ TEST_F(Dashboard, InstancesPage_ListsAndFilters_AsksForTheKeyOnce_HostileIdsAreT
   EXPECT_EQ(shown, want) << "the rows the page listed";
 }
 
-TEST_F(Dashboard, InstancePage_TimelineEventsLinks_TerminateRaiseSuspendResumeButtons) {
+TEST_F(Dashboard, InstancePage_TimelineEventsLinks_EveryActionButton) {
   using Cities = std::vector<std::string>;
   const json cases = json::array({
       {{"id", "dash-done-1"}, {"name", "HelloSequence"}, {"status", "Completed"},
@@ -404,7 +411,13 @@ TEST_F(Dashboard, InstancePage_TimelineEventsLinks_TerminateRaiseSuspendResumeBu
                                                 {{"id", "dash-wait-1"}, {"action", "suspend"}, {"reason", "paused"},
                                                  {"endStatus", "Suspended"}},
                                                 {{"id", "dash-wait-1"}, {"action", "resume"}, {"reason", "go on"},
-                                                 {"fromStatus", "Suspended"}, {"endStatus", "Running"}}})},
+                                                 {"fromStatus", "Suspended"}, {"endStatus", "Running"}},
+                                                {{"id", "dash-flaky"}, {"action", "rewind"}, {"reason", "step fixed"},
+                                                 {"fromStatus", "Failed"}, {"endStatus", "Completed"}},
+                                                {{"id", "dash-restart"}, {"action", "restart"},
+                                                 {"fromStatus", "Completed"}, {"endStatus", "Completed"}},
+                                                {{"id", "dash-purge"}, {"action", "purge"}, {"cancelFirst", true},
+                                                 {"fromStatus", "Completed"}, {"endStatus", "purged"}}})},
                        {"missing", kImg + " missing"},
                        {"screenshot", "dash-transfer"}};
   run("instance", expect, "instance");
@@ -418,6 +431,17 @@ TEST_F(Dashboard, InstancePage_TimelineEventsLinks_TerminateRaiseSuspendResumeBu
   EXPECT_EQ(raised->status, OrchestrationStatus::completed) << "the raise button's instance";
   EXPECT_EQ(from_payload<std::string>(raised->output), "approved") << "the event data the page sent: true";
   started_["dash-raise"].status = status_text(raised->status);
+  auto rewound = client_->wait("dash-flaky", 10s);
+  ASSERT_TRUE(rewound) << rewound.status().to_string();
+  EXPECT_EQ(rewound->status, OrchestrationStatus::completed) << "the rewind button's instance";
+  EXPECT_EQ(from_payload<std::string>(rewound->output), "recovered");
+  started_["dash-flaky"].status = status_text(rewound->status);
+  auto purged = client_->get("dash-purge");
+  EXPECT_FALSE(purged) << "the purge button's instance is still there";
+  if (!purged) {
+    EXPECT_EQ(purged.status().code(), Errc::not_found) << purged.status().to_string();
+  }
+  started_.erase("dash-purge");
 }
 
 TEST_F(Dashboard, EntityPages_ShowACountersValue_SignalFromTheForm_HostileKeysAndStatesAreText) {

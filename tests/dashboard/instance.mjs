@@ -1,7 +1,7 @@
 // The instance page (#/instance/<id>) against real instances: status, input
 // and output as JSON text, the timeline's bars, the raw events, the links to
-// parent and children, and the terminate button (cancelled once, then
-// confirmed; checked through the API too).
+// parent and children, and the action buttons (each asks first; what it
+// did is checked through the API too).
 // DASH_EXPECT: {
 //   "cases": [{
 //     "id", "name", "status",
@@ -13,8 +13,10 @@
 //     "children": ["<child id>"]            a.child-link hrefs, exactly these
 //     "parent": "<parent id>"               a.parent-link href
 //   }],
-//   "actions": [{"id", "action", "reason"?, "eventName"?, "eventData"?, "endStatus", "fromStatus"?, "cancelFirst"?}]
-//                                           buttons pressed on running instances, in order
+//   "actions": [{"id", "action", "reason"?, "eventName"?, "eventData"?, "flag"?, "endStatus", "fromStatus"?,
+//                "cancelFirst"?}]            buttons pressed, in order; a restart also checks that a new
+//                                           execution began (the id's created time moved), a purge that
+//                                           the API answers 404 for the id (its endStatus is "purged")
 //   "missing": "<id>"                       no such instance: its route shows the error, as text
 //   "screenshot": "<id>"                    the instance shown last (for the screenshot)
 // }
@@ -127,22 +129,38 @@ async function fill(page, report, sel, value, what) {
   await page.type(sel, value);
 }
 
+// Polls the API until `done(answer)` holds (or the timeout); returns the last answer.
+async function apiUntil(s, id, done) {
+  let r = null;
+  for (const deadline = Date.now() + TIMEOUT_MS; Date.now() < deadline;) {
+    r = await api(s, `/instances/${encodeURIComponent(id)}`);
+    if (done(r)) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return r;
+}
+
 // A button of the instance page: asks first (with `cancelFirst`, a cancel
-// sends nothing), then one POST, #action-result data-ok="true", and the
-// page (refreshing while the instance runs) and the API reach `endStatus`.
-// t: {id, action, reason?, eventName?, eventData?, endStatus, fromStatus? (Running), cancelFirst?}
+// sends nothing), then one POST (a purge: one DELETE), #action-result
+// data-ok="true", and the page (refreshing while the instance runs) and the
+// API reach `endStatus`.
+// t: {id, action, reason?, eventName?, eventData?, flag?, endStatus, fromStatus? (Running), cancelFirst?}
 async function act(session, s, t) {
   const { page, report } = session;
   const name = `${JSON.stringify(t.id)} ${t.action}`;
   const button = `button[data-action="${t.action}"]`;
   const route = { terminate: /\/terminate(\?|$)/, raise: /\/raiseEvent\//, suspend: /\/suspend(\?|$)/,
-                  resume: /\/resume(\?|$)/ }[t.action];
+                  resume: /\/resume(\?|$)/, rewind: /\/rewind(\?|$)/, restart: /\/restart(\?|$)/,
+                  purge: /\/instances\/[^/?]+(\?|$)/ }[t.action];
+  const method = t.action === 'purge' ? 'DELETE' : 'POST';
+  const createdBefore = (await api(s, `/instances/${encodeURIComponent(t.id)}`)).body?.createdTime;
   await show(session, s, t.id);
   const from = t.fromStatus || 'Running';
   await waitUntil(page, `${name}: ${from} before the button`, (from) =>
     document.querySelector('#instance-status')?.textContent.trim() === from, from,
   () => document.querySelector('#instance-status')?.textContent);
-  const sent = () => session.requests.filter((r) => route.test(r.url));
+  // The page's own reads of the instance are GETs of the purge's URL.
+  const sent = () => session.requests.filter((r) => route.test(r.url) && (t.action !== 'purge' || r.method !== 'GET'));
 
   if (t.cancelFirst) {
     await page.click(button);
@@ -158,6 +176,7 @@ async function act(session, s, t) {
   if (t.reason !== undefined) await fill(page, report, '#confirm-reason', t.reason, 'the reason');
   if (t.eventName !== undefined) await fill(page, report, '#confirm-event-name', t.eventName, 'the event name');
   if (t.eventData !== undefined) await fill(page, report, '#confirm-event-data', t.eventData, 'the event data');
+  if (t.flag) await page.click('#confirm-flag');
   // An earlier action's outcome must not pass for this one's.
   await page.evaluate(() => document.querySelector('#action-result')?.removeAttribute('data-ok'));
   await page.click('#confirm-ok');
@@ -166,21 +185,28 @@ async function act(session, s, t) {
   () => document.querySelector('#action-result')?.outerHTML);
   report.equal(ok, 'true', `${name}: #action-result data-ok`);
   report.check(!(await dialogOpen(page)), `${name}: dialog#confirm closed after #confirm-ok`);
-  report.equal(sent().map((r) => r.method), ['POST'], `${name}: sent once, as a POST`);
+  report.equal(sent().map((r) => r.method), [method], `${name}: sent once, as a ${method}`);
   report.observed[`${t.action}Request`] = sent().map((r) => `${r.method} ${r.url}`);
+
+  if (t.action === 'purge') {
+    const shown = await page.$eval('#action-result', (e) => e.textContent).catch(() => '');
+    report.check(shown.startsWith('Purged'), `${name}: #action-result says it is purged`, JSON.stringify(shown));
+    const r = await apiUntil(s, t.id, (r) => r.status === 404);
+    report.equal(r.status, 404, `${name}: the API no longer knows the id`);
+    return;
+  }
 
   await waitUntil(page, `${name}: #instance-status becomes ${t.endStatus}`, (want) =>
     document.querySelector('#instance-status')?.textContent.trim() === want, t.endStatus,
   () => document.querySelector('#instance-status')?.textContent);
   report.check(true, `${name}: the page shows ${t.endStatus}, unreloaded`);
-  let status = null;
-  for (const deadline = Date.now() + TIMEOUT_MS; Date.now() < deadline;) {
-    const r = await api(s, `/instances/${encodeURIComponent(t.id)}`);
-    status = r.body && r.body.runtimeStatus;
-    if (status === t.endStatus) break;
-    await new Promise((res) => setTimeout(res, 100));
+  const anew = (r) => t.action !== 'restart' || (r.body?.createdTime && r.body.createdTime !== createdBefore);
+  const r = await apiUntil(s, t.id, (r) => r.body?.runtimeStatus === t.endStatus && anew(r));
+  report.equal(r.body?.runtimeStatus, t.endStatus, `${name}: the API says ${t.endStatus}`);
+  if (t.action === 'restart') {
+    report.check(anew(r), `${name}: a new execution began (createdTime moved)`,
+                 `${createdBefore} -> ${r.body?.createdTime}`);
   }
-  report.equal(status, t.endStatus, `${name}: the API says ${t.endStatus}`);
 }
 
 // A route naming an instance that does not exist (a link anyone can send):
