@@ -1,7 +1,9 @@
 #include "cli/output.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +91,46 @@ std::string names(const json& list, const char* what) {
   return std::to_string(list.size()) + " " + what + " (" + shorten(joined, kMaxNames) + ")";
 }
 
+// The mean of the newest `n` numbers of `list` (nulls skipped), or nothing.
+std::optional<double> newest_mean(const json& list, size_t n) {
+  if (!list.is_array()) return std::nullopt;
+  double sum = 0;
+  size_t count = 0;
+  for (size_t i = list.size() - std::min(n, list.size()); i < list.size(); ++i) {
+    if (!list[i].is_number()) continue;
+    sum += list[i].get<double>();
+    ++count;
+  }
+  if (count == 0) return std::nullopt;
+  return sum / static_cast<double>(count);
+}
+
+// "over the last 60 s: 120.5 episodes/s, ...": the newest intervals of a
+// node's published rates that make about a minute; empty for a node that
+// publishes none (one of an older build).
+std::string recent_rates(const json& rates) {
+  const json& interval = field(rates, "intervalSeconds");
+  const json& episodes = field(rates, "episodes");
+  if (!interval.is_number() || interval.get<double>() <= 0 || !episodes.is_array()) return {};
+  const double seconds = interval.get<double>();
+  char buf[160];
+  if (episodes.empty()) {
+    std::snprintf(buf, sizeof buf, "no rates yet (the first after %g s)", seconds);
+    return buf;
+  }
+  const auto minute = static_cast<size_t>(std::max(1.0, std::round(60 / seconds)));
+  const size_t n = std::min(episodes.size(), minute);
+  auto rate = [&](const char* key) { return newest_mean(field(rates, key), n).value_or(0); };
+  std::snprintf(buf, sizeof buf, "over the last %g s: %.1f episodes/s, %.1f activities/s, %.1f entity operations/s",
+                seconds * static_cast<double>(n), rate("episodes"), rate("activities"), rate("entityOperations"));
+  std::string out = buf;
+  if (auto ms = newest_mean(field(rates, "commitLatencyMs"), n)) {
+    std::snprintf(buf, sizeof buf, ", commits %.2f ms", *ms);
+    out += buf;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string compact_partitions(const json& partitions) {
@@ -128,6 +170,10 @@ void print_cluster(std::ostream& out, const json& cluster) {
     if (!code.is_object()) continue;  // a node of an older build says nothing of it
     out << text(field(n, "id")) << " runs " << names(field(code, "orchestrators"), "orchestrators") << ", "
         << names(field(code, "activities"), "activities") << ", " << names(field(code, "entities"), "entities") << '\n';
+  }
+  for (const json& n : nodes.is_array() ? nodes : json::array()) {
+    const std::string rates = recent_rates(field(n, "rates"));
+    if (!rates.empty()) out << text(field(n, "id")) << ' ' << rates << '\n';
   }
   const json& unowned = field(cluster, "unowned");
   if (unowned.is_array() && !unowned.empty()) {

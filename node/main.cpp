@@ -53,6 +53,8 @@ struct Flags {
   double worker_timeout_s = 300;
   // Retention ages ("30d", "12h", "90s"); empty: kept forever.
   std::string retain_completed, retain_failed, retain_terminated;
+  // How often the node samples the rates its heartbeat publishes.
+  std::string rate_interval = "10s";
   // Orchestration versioning (parsed with parse_version_match/_failure).
   std::string version_match = "current-or-older";
   std::string version_failure = "reject";
@@ -174,6 +176,21 @@ int main(int argc, char** argv) {
   app.add_option("--retain-terminated", flags.retain_terminated,
                  "purge Terminated instances this long after they end (default: keep)")
       ->check(duration_check);
+  app.add_option("--rate-interval", flags.rate_interval,
+                 "how often the node samples its rates (episodes, activities, entity operations, commit "
+                 "latency) for GET /cluster, the dashboard and `durable cluster`; at a lease renewal, so "
+                 "never more often than --lease-renewal")
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            auto d = parse_duration(text);
+            if (!d) return d.status().message();
+            return d->count() > 0 ? std::string() : "a rate interval must be more than 0, not '" + text + "'";
+          },
+          "DURATION"))
+      ->capture_default_str();
+  app.add_option("--rate-points", options.rate_points, "how many intervals of rates the node keeps and publishes")
+      ->check(CLI::Range(size_t{1}, cluster::RateHistory::kMaxPoints))
+      ->capture_default_str();
   app.add_option("--version", options.runtime.versioning.version,
                  "the version of the code this node runs: instances started here get it, and it runs the "
                  "instances --version-match allows (default: none, every instance runs here)");
@@ -262,6 +279,7 @@ int main(int argc, char** argv) {
   options.lease_ttl = seconds(flags.lease_ttl_s);
   options.lease_renewal = seconds(flags.lease_renewal_s);
   options.node_timeout = seconds(flags.node_timeout_s);
+  options.rate_interval = *parse_duration(flags.rate_interval);  // checked above
   options.runtime.activity_timeout =
       seconds(flags.activity_timeout_s);
   for (auto [text, age] : {std::pair{&flags.retain_completed, &options.runtime.retention.completed},

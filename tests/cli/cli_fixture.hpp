@@ -28,7 +28,7 @@ class CliTest : public RedisTest {
     url_ = "http://127.0.0.1:" + std::to_string(*port);
     node_ = std::make_unique<NodeProcess>(std::vector<std::string>{
         "--redis", server().url(), "--partitions", "4", "--http", "127.0.0.1:" + std::to_string(*port),
-        "--log-level", "warn"});
+        "--log-level", "warn", "--rate-interval", "1s"});
     ASSERT_TRUE(node_->start());
     for (int i = 0; i < 200; ++i) {
       if (run_durable({"--url", url_, "list"}).exit_code == 0) return;

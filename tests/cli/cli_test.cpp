@@ -296,10 +296,21 @@ TEST_F(CliTest, Cluster_ATableOfNodesAndPartitions_OrTheRawJson) {
   const std::string grpc_at = cluster["nodes"][0]["grpc"];  // the protocol server's, on a free port
   EXPECT_TRUE(grpc_at.starts_with("127.0.0.1:") && grpc_at.size() > 10 && grpc_at != "127.0.0.1:0") << grpc_at;
 
+  // Some work, then the node's rates (sampled each second, at a lease
+  // renewal) count it.
+  ASSERT_EQ(durable({"start", "HelloSequence", "--input", "[\"Oslo\"]", "--wait", "10"}).exit_code, 0);
+  for (int i = 0; i < 200; ++i, std::this_thread::sleep_for(50ms)) {
+    cluster = json::parse(durable({"--json", "cluster"}).out);
+    const json& episodes = cluster["nodes"][0]["rates"]["episodes"];
+    if (std::any_of(episodes.begin(), episodes.end(), [](const json& r) { return r.get<double>() > 0; })) break;
+  }
+  const json& rates = cluster["nodes"][0]["rates"];
+  ASSERT_EQ(rates["intervalSeconds"], 1.0) << rates;
+
   auto table = durable({"cluster"});
   EXPECT_EQ(table.exit_code, 0) << table.err;
   auto lines = lines_of(table.out);
-  ASSERT_EQ(lines.size(), 3u) << table.out;
+  ASSERT_EQ(lines.size(), 4u) << table.out;
   const std::string pad(http.size() - 4, ' ');
   const std::string grpc_pad(grpc_at.size() - 4, ' ');
   const std::string cluster_pad(peers_at.size() - 7, ' ');
@@ -309,6 +320,12 @@ TEST_F(CliTest, Cluster_ATableOfNodesAndPartitions_OrTheRawJson) {
       << lines[1];
   EXPECT_TRUE(lines[1].ends_with(" s ago       -")) << "no --version: '-' (it runs every instance): " << lines[1];
   EXPECT_TRUE(lines[2].starts_with("node-1 runs ")) << lines[2];
+  // Up to a minute of its newest rates: some episodes (the start's), and no
+  // entity operation.
+  EXPECT_TRUE(lines[3].starts_with("node-1 over the last ")) << lines[3];
+  EXPECT_EQ(lines[3].find(" 0.0 episodes/s"), std::string::npos) << lines[3];
+  EXPECT_NE(lines[3].find(" episodes/s, "), std::string::npos) << lines[3];
+  EXPECT_NE(lines[3].find(" activities/s, 0.0 entity operations/s, commits "), std::string::npos) << lines[3];
 
   // A lease held by a node that is not a member (one that vanished): its
   // partition is owned by no live node until the lease expires.

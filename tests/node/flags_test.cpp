@@ -78,6 +78,21 @@ TEST_F(NodeFlags, RetentionTakesDurations_AndRefusesWhatIsNotOne) {
   EXPECT_NE(from_env.err.find("'12x' is not a duration"), std::string::npos) << from_env.err;
 }
 
+TEST_F(NodeFlags, RateIntervalIsAPositiveDuration_AndRatePointsInRange) {
+  const ToolRun help = run_program({kNode, "--help"});
+  EXPECT_NE(help.out.find("--rate-interval"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("--rate-points"), std::string::npos) << help.out;
+  const ToolRun zero = run_program({kNode, "--rate-interval", "0s"});
+  EXPECT_NE(zero.exit_code, 0);
+  EXPECT_NE(zero.err.find("a rate interval must be more than 0, not '0s'"), std::string::npos) << zero.err;
+  const ToolRun word = run_program({kNode, "--rate-interval", "often"});
+  EXPECT_NE(word.exit_code, 0);
+  EXPECT_NE(word.err.find("'often' is not a duration"), std::string::npos) << word.err;
+  const ToolRun points = run_program({kNode, "--rate-points", "61"});
+  EXPECT_EQ(points.exit_code, 105) << points.err;  // CLI11's code for a value out of range
+  EXPECT_NE(points.err.find("--rate-points"), std::string::npos) << points.err;
+}
+
 TEST_F(NodeFlags, RetentionIsOnWithItsAges_AndPurges) {
   auto port = pick_free_port();
   ASSERT_TRUE(port);
