@@ -502,7 +502,7 @@ class DashboardWithoutKey : public ::testing::Test {
   testing::RedisServer redis_;
 };
 
-TEST_F(DashboardWithoutKey, NoPrompt_AndPagingThroughMoreThanAPage) {
+TEST_F(DashboardWithoutKey, NoPrompt_AndPagingThroughMoreThanAPageOfInstancesAndOfEntities) {
   testing::NodeProcess open({"--redis", redis_.url(), "--hub", "open", "--partitions", "2", "--node-id", "open",
                              "--workers", "1", "--http", "127.0.0.1:0", "--lease-ttl", "2", "--lease-renewal", "0.4",
                              "--node-timeout", "1.2"});
@@ -545,6 +545,30 @@ TEST_F(DashboardWithoutKey, NoPrompt_AndPagingThroughMoreThanAPage) {
   const ScriptRun p = run_script("paging", "http://" + http + "/dashboard/", "", paging, artifact("paging"));
   EXPECT_EQ(p.exit_code, 0) << p.describe();
   report("paging", p);
+
+  // The entities list pages too (50 at a time).
+  constexpr int kEntities = 70;
+  std::vector<client::EntitySignal> signals;
+  std::vector<std::string> entities;
+  for (int i = 0; i < kEntities; ++i) {
+    signals.push_back({EntityId("Counter", "page-" + std::to_string(i)), "add", to_payload(int64_t{1}), {}, {}});
+    entities.push_back("@counter@page-" + std::to_string(i));
+  }
+  ASSERT_TRUE((*c)->signal_entities(signals));
+  for (int i = 0; i < kEntities; ++i) {
+    const EntityId e("Counter", "page-" + std::to_string(i));
+    bool applied = false;
+    for (auto deadline = Clock::now() + 30s; !applied && Clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+      auto s = (*c)->get_entity(e);
+      applied = s && s->state.has_value();
+    }
+    ASSERT_TRUE(applied) << e.instance_id() << " never got its state: " << open.log_tail();
+  }
+  const json entity_paging = {{"list", "entities"}, {"ids", entities}, {"minPages", 2}};
+  const ScriptRun ep =
+      run_script("paging", "http://" + http + "/dashboard/", "", entity_paging, artifact("entity-paging"));
+  EXPECT_EQ(ep.exit_code, 0) << ep.describe();
+  report("entity paging", ep);
 }
 
 }  // namespace
