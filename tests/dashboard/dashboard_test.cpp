@@ -136,6 +136,15 @@ void report(const std::string& script, const ScriptRun& r) {
 
 std::string status_text(OrchestrationStatus s) { return std::string(orchestration::status_name(s)); }
 
+// Waits until the entity's state satisfies `done`: "" then, or what went wrong.
+std::string entity_reaches(client::Client& client, const EntityId& e, const std::function<bool(const Payload&)>& done) {
+  for (auto deadline = Clock::now() + 30s; Clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+    auto s = client.get_entity(e);
+    if (s && s->state && done(*s->state)) return {};
+  }
+  return e.instance_id() + " never reached its state within 30 s";
+}
+
 // An orchestration the suite started: its name and its status now.
 struct Started {
   std::string name;
@@ -243,11 +252,7 @@ class Dashboard : public ::testing::Test {
     return id + " never reached " + std::string(orchestration::event_type_name(type)) + " within 30 s";
   }
   static std::string entity_reaches(const EntityId& e, const std::function<bool(const Payload&)>& done) {
-    for (auto deadline = Clock::now() + 30s; Clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
-      auto s = client_->get_entity(e);
-      if (s && s->state && done(*s->state)) return {};
-    }
-    return e.instance_id() + " never reached its state within 30 s";
+    return dashboard_test::entity_reaches(*client_, e, done);
   }
 
   // The suite's data: finished, failed and waiting instances, a parent and
@@ -556,13 +561,9 @@ TEST_F(DashboardWithoutKey, NoPrompt_AndPagingThroughMoreThanAPageOfInstancesAnd
   }
   ASSERT_TRUE((*c)->signal_entities(signals));
   for (int i = 0; i < kEntities; ++i) {
-    const EntityId e("Counter", "page-" + std::to_string(i));
-    bool applied = false;
-    for (auto deadline = Clock::now() + 30s; !applied && Clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
-      auto s = (*c)->get_entity(e);
-      applied = s && s->state.has_value();
-    }
-    ASSERT_TRUE(applied) << e.instance_id() << " never got its state: " << open.log_tail();
+    const std::string applied =
+        entity_reaches(**c, EntityId("Counter", "page-" + std::to_string(i)), [](const Payload&) { return true; });
+    ASSERT_TRUE(applied.empty()) << applied << ": " << open.log_tail();
   }
   const json entity_paging = {{"list", "entities"}, {"ids", entities}, {"minPages", 2}};
   const ScriptRun ep =

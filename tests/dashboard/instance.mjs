@@ -153,7 +153,8 @@ async function act(session, s, t) {
                   resume: /\/resume(\?|$)/, rewind: /\/rewind(\?|$)/, restart: /\/restart(\?|$)/,
                   purge: /\/instances\/[^/?]+(\?|$)/ }[t.action];
   const method = t.action === 'purge' ? 'DELETE' : 'POST';
-  const createdBefore = (await api(s, `/instances/${encodeURIComponent(t.id)}`)).body?.createdTime;
+  const createdBefore = t.action === 'restart' ? (await api(s, `/instances/${encodeURIComponent(t.id)}`)).body?.createdTime
+                                               : undefined;
   await show(session, s, t.id);
   const from = t.fromStatus || 'Running';
   await waitUntil(page, `${name}: ${from} before the button`, (from) =>
