@@ -150,6 +150,14 @@ TEST_F(GrpcTest, RewindRestartRecursivePurgeAndReusePolicy_OnARunningInstance) {
   Calls calls{*stub_};
   calls.start_approval("running");
   {
+    // Running, not still Pending, before the refusal that names the status.
+    ::GetInstanceRequest started;
+    started.set_instanceid("running");
+    ::GetInstanceResponse state;
+    auto wait = context();
+    ASSERT_TRUE(stub_->WaitForInstanceStart(wait.get(), started, &state).ok());
+  }
+  {
     ::RewindInstanceRequest request;
     request.set_instanceid("running");
     ::RewindInstanceResponse response;
